@@ -1,0 +1,121 @@
+"""Kafka plumbing shared by the CLI, the API, the projectors and replay: topics, producer, dead letters."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from memory.codec import Codec
+from memory.events import DeadLetter
+from memory.positions import LogPosition
+from memory.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
+    """Create the four topics if missing (idempotent). Memory topics are keyed by scope, so partitions matter."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    deadline = time.monotonic() + timeout
+    wanted = [settings.topics.turns, settings.topics.commands, settings.topics.memories, settings.topics.deadletter]
+    while True:
+        try:
+            existing = set(admin.list_topics(timeout=5).topics)
+            break
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    missing = [
+        NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=1) for t in wanted if t not in existing
+    ]
+    if not missing:
+        return
+    for topic, future in admin.create_topics(missing, operation_timeout=10).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+            log.debug("topic %s already exists", topic)
+
+
+def make_producer(settings: Settings, **overrides: Any) -> Producer:
+    config = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "enable.idempotence": True,  # retries never duplicate or reorder a partition
+        "acks": "all",
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        **overrides,
+    }
+    return Producer(config)
+
+
+class SyncProducer:
+    """Produce and wait for the broker's acknowledgement; returns where each message landed."""
+
+    def __init__(self, producer: Producer):
+        self._producer = producer
+
+    def produce_all(
+        self, messages: Sequence[tuple[str, bytes | None, bytes]], timeout: float = 30.0
+    ) -> list[LogPosition]:
+        results: list[LogPosition | None] = [None] * len(messages)
+        errors: list[str] = []
+
+        def on_delivery(index: int) -> Any:
+            def callback(err: Any, msg: Any) -> None:
+                if err is not None:
+                    errors.append(str(err))
+                else:
+                    results[index] = LogPosition(msg.topic(), msg.partition(), msg.offset())
+
+            return callback
+
+        for index, (topic, key, value) in enumerate(messages):
+            while True:
+                try:
+                    self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery(index))
+                    break
+                except BufferError:
+                    self._producer.poll(0.1)  # local queue full: let deliveries drain
+            self._producer.poll(0)
+        remaining = self._producer.flush(timeout)
+        if remaining or errors:
+            raise KafkaException(f"{remaining} messages undelivered; errors: {errors[:3]}")
+        return [r for r in results if r is not None]
+
+
+def dead_letter(
+    codec: Codec,
+    component: str,
+    reason: str,
+    error: BaseException | str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    payload: bytes | None,
+) -> bytes:
+    """Encode the dead-letter record for a message that could not be decoded or applied."""
+    record = DeadLetter(
+        dead_letter_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{component}/{topic}/{partition}/{offset}")),
+        reason=reason,
+        error_type=error if isinstance(error, str) else type(error).__name__,
+        component=component,
+        origin_topic=topic,
+        origin_partition=partition,
+        origin_offset=offset,
+        origin_key=key,
+        payload=payload or b"",
+        failed_at=datetime.now(UTC),
+    )
+    return codec.encode(record)

@@ -1,0 +1,42 @@
+"""The Litestar read/write API. Clients (pool, producer, Milvus, embedder) are built once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from api.controllers import MemoriesController, health
+from api.errors import EXCEPTION_HANDLERS
+from api.services import Services, build_services
+from memory.settings import Settings
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    resolved = settings or Settings.from_env()
+    holder: dict[str, Services] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        holder["services"] = await build_services(resolved)
+        try:
+            yield
+        finally:
+            await holder["services"].close()
+
+    async def provide_services() -> Services:
+        return holder["services"]
+
+    return Litestar(
+        route_handlers=[MemoriesController, health],
+        dependencies={"services": Provide(provide_services)},
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(title="memstream", version="0.1.0", path="/schema"),
+    )

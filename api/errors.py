@@ -1,0 +1,58 @@
+"""Domain errors of the API and the one place that maps them (and anything unexpected) to HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status_code = 500
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidRequest(ApiError):
+    status_code = 400
+
+
+class NotFound(ApiError):
+    status_code = 404
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+
+
+class Unavailable(ApiError):
+    status_code = 503
+
+
+def api_error_handler(_: Request, exc: ApiError) -> Response[dict[str, object]]:
+    return Response({"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code)
+
+
+def http_error_handler(_: Request, exc: HTTPException) -> Response[dict[str, object]]:
+    body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
+    if getattr(exc, "extra", None):
+        body["extra"] = exc.extra
+    return Response(body, status_code=exc.status_code)
+
+
+def unexpected_error_handler(_: Request, exc: Exception) -> Response[dict[str, object]]:
+    # Driver exceptions never reach a caller: log the details, answer with a plain 500.
+    log.exception("unhandled error", exc_info=exc)
+    return Response({"status_code": 500, "detail": "internal error"}, status_code=500)
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: api_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}

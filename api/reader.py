@@ -1,0 +1,94 @@
+"""Read path over PostgreSQL: one memory, a user's memories. Scope is part of every WHERE clause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from api.errors import NotFound
+from api.schemas import MemoryList, MemoryOut
+
+COLUMNS = (
+    "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, metadata, source_turn_ids,"
+    " known_from, updated_at, valid_from, valid_to, embedding_model"
+)
+
+
+def memory_out(row: dict[str, Any]) -> MemoryOut:
+    return MemoryOut(
+        id=row["memory_id"],
+        memory=row["text"],
+        user_id=row["user_id"],
+        app_id=row["app_id"],
+        agent_id=row["agent_id"],
+        run_id=row["run_id"],
+        kind=row["kind"],
+        state=row["state"],
+        importance=float(row["importance"]),
+        metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
+        source_turn_ids=list(row["source_turn_ids"] or []),
+        created_at=row["known_from"],
+        updated_at=row["updated_at"],
+        valid_from=row["valid_from"],
+        valid_to=row["valid_to"],
+        embedding_model=row["embedding_model"],
+    )
+
+
+class MemoryReader:
+    def __init__(self, pool: AsyncConnectionPool):
+        self._pool = pool
+
+    async def get(self, memory_id: str, app_id: str, user_id: str) -> MemoryOut:
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"SELECT {COLUMNS} FROM memories WHERE memory_id = %s AND app_id = %s AND user_id = %s",
+                (memory_id, app_id, user_id),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            # Same answer whether the id is unknown or belongs to someone else: ids leak nothing.
+            raise NotFound(f"memory {memory_id} not found for user {user_id}")
+        return memory_out(row)
+
+    async def list_for_user(
+        self,
+        app_id: str,
+        user_id: str,
+        agent_id: str | None,
+        run_id: str | None,
+        states: list[str],
+        limit: int,
+        offset: int,
+    ) -> MemoryList:
+        where = ["app_id = %s", "user_id = %s", "state = ANY(%s)"]
+        params: list[Any] = [app_id, user_id, states]
+        if agent_id is not None:
+            where.append("agent_id = %s")
+            params.append(agent_id)
+        if run_id is not None:
+            where.append("run_id = %s")
+            params.append(run_id)
+        clause = " AND ".join(where)
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(f"SELECT count(*) AS n FROM memories WHERE {clause}", params)
+            total_row = await cur.fetchone()
+            await cur.execute(
+                f"SELECT {COLUMNS} FROM memories WHERE {clause} ORDER BY valid_from DESC, memory_id LIMIT %s OFFSET %s",
+                [*params, limit, offset],
+            )
+            rows = await cur.fetchall()
+        total = int(total_row["n"]) if total_row else 0
+        return MemoryList(results=[memory_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    async def fetch_many(self, memory_ids: list[str], app_id: str, user_id: str) -> dict[str, dict[str, Any]]:
+        if not memory_ids:
+            return {}
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"SELECT {COLUMNS} FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s",
+                (memory_ids, app_id, user_id),
+            )
+            return {row["memory_id"]: row for row in await cur.fetchall()}

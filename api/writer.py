@@ -1,0 +1,81 @@
+"""Write path: validate, turn requests into ConversationTurnReceived events, produce, answer with positions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from adapters.kafka import SyncProducer
+from api.errors import InvalidRequest, PayloadTooLarge
+from api.schemas import AddMemoriesRequest, AddMemoriesResponse
+from memory.codec import Codec
+from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
+from memory.positions import encode_token
+from memory.settings import Settings
+
+COMPONENT = "api"
+
+
+class MemoryWriter:
+    def __init__(self, settings: Settings, producer: SyncProducer, codec: Codec):
+        self._settings = settings
+        self._producer = producer
+        self._codec = codec
+
+    def build_turns(self, body: AddMemoriesRequest, now: datetime) -> list[ConversationTurnReceived]:
+        if (body.messages is None) == (body.text is None):
+            raise InvalidRequest("give exactly one of 'messages' or 'text'")
+        if body.text is not None:
+            contents: list[tuple[str, str | None, str]] = [("user", None, body.text)]
+        else:
+            contents = [(m.role, m.name, m.content) for m in body.messages or []]
+        limit = self._settings.max_content_chars
+        for index, (_, _, content) in enumerate(contents):
+            where = "text" if body.text is not None else f"messages[{index}].content"
+            if not content.strip():
+                raise InvalidRequest(f"{where} is empty")
+            if len(content) > limit:
+                raise PayloadTooLarge(f"{where} has {len(content)} characters; the limit is {limit}")
+        scope = Scope(body.app_id, body.user_id, body.agent_id, body.run_id)
+        request_id = str(uuid.uuid4())
+        conversation_id = body.conversation_id or body.run_id or "default"
+        occurred_at = body.occurred_at.astimezone(UTC) if body.occurred_at and body.occurred_at.tzinfo else now
+        turns = []
+        for index, (role, name, content) in enumerate(contents):
+            event_id = str(uuid.uuid4())
+            turns.append(
+                ConversationTurnReceived(
+                    envelope=Envelope(
+                        event_id=event_id,
+                        event_type="ConversationTurnReceived",
+                        schema_version=1,
+                        scope=scope,
+                        occurred_at=occurred_at,
+                        recorded_at=now,
+                        causation_id=None,
+                        correlation_id=request_id,
+                        producer=Producer(COMPONENT),
+                    ),
+                    conversation_id=conversation_id,
+                    turn_id=f"{request_id}:{index}",
+                    role=role,
+                    speaker=name,
+                    text=content,
+                    infer=body.infer,
+                    metadata=dict(body.metadata),
+                )
+            )
+        return turns
+
+    async def add(self, body: AddMemoriesRequest) -> AddMemoriesResponse:
+        turns = self.build_turns(body, datetime.now(UTC))
+        topic = self._settings.topics.turns
+        messages = [(topic, t.scope.key.encode(), self._codec.encode(t)) for t in turns]
+        positions = await asyncio.to_thread(self._producer.produce_all, messages)
+        return AddMemoriesResponse(
+            status="accepted",
+            event_ids=[t.event_id for t in turns],
+            consistency_token=encode_token(positions),
+            positions=[{"topic": p.topic, "partition": p.partition, "offset": p.offset} for p in positions],
+        )

@@ -1,0 +1,126 @@
+"""Pure functions from one event to the events it causes. The Faust agents only decode, call these, produce.
+
+Ids are derived from the causing event id and position, so reprocessing a turn after a crash
+produces byte-for-byte the same ids (only ``recorded_at`` differs) and projections collapse them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from memory.errors import InvalidEventError
+from memory.events import (
+    ConversationTurnReceived,
+    EntitiesLinked,
+    Entity,
+    Envelope,
+    Event,
+    MemoryActivated,
+    MemoryEmbedded,
+    MemoryExtracted,
+    Producer,
+    Relation,
+)
+from memory.extraction_types import ExtractedFact, TurnInput
+from memory.ids import derived_event_id, entity_id_for, memory_id_for
+from memory.importance import initial_importance
+
+ROLES = frozenset({"user", "assistant", "system", "tool"})
+MAX_TURN_CHARS = 20_000
+
+
+def validate_turn(turn: ConversationTurnReceived, max_chars: int = MAX_TURN_CHARS) -> None:
+    if not turn.scope.user_id.strip():
+        raise InvalidEventError("scope.user_id is empty")
+    if not turn.scope.app_id.strip():
+        raise InvalidEventError("scope.app_id is empty")
+    if not turn.text.strip():
+        raise InvalidEventError("turn text is empty")
+    if len(turn.text) > max_chars:
+        raise InvalidEventError(f"turn text has {len(turn.text)} characters, more than the limit {max_chars}")
+    if turn.role not in ROLES:
+        raise InvalidEventError(f"role {turn.role!r} is not one of {sorted(ROLES)}")
+
+
+def turn_input(turn: ConversationTurnReceived) -> TurnInput:
+    return TurnInput(role=turn.role, speaker=turn.speaker or "", text=turn.text)
+
+
+def _child_envelope(cause: Event, event_type: str, position: int, recorded_at: datetime, component: str) -> Envelope:
+    env = cause.envelope
+    return Envelope(
+        event_id=derived_event_id(env.event_id, event_type, position),
+        event_type=event_type,
+        schema_version=1,
+        scope=env.scope,
+        occurred_at=env.occurred_at,
+        recorded_at=recorded_at,
+        causation_id=env.event_id,
+        correlation_id=env.correlation_id or env.event_id,
+        producer=Producer(component),
+    )
+
+
+def extraction_events(
+    turn: ConversationTurnReceived, facts: Sequence[ExtractedFact], extractor: str, recorded_at: datetime
+) -> list[Event]:
+    """For each fact: ``MemoryExtracted`` then ``EntitiesLinked`` (when it names anything)."""
+    events: list[Event] = []
+    scope_key = turn.scope.key
+    metadata = {**turn.metadata, "conversation_id": turn.conversation_id, "role": turn.role}
+    if turn.speaker:
+        metadata["speaker"] = turn.speaker
+    for position, fact in enumerate(facts):
+        memory_id = memory_id_for(turn.event_id, position)
+        dates = sum(1 for e in fact.entities if e.kind == "date")
+        named = sum(1 for e in fact.entities if e.kind != "date") - 1  # the speaker is always there
+        events.append(
+            MemoryExtracted(
+                envelope=_child_envelope(turn, "MemoryExtracted", position, recorded_at, "streams.extraction"),
+                memory_id=memory_id,
+                text=fact.text,
+                kind=fact.kind,
+                source_turn_ids=(turn.turn_id,),
+                source_event_ids=(turn.event_id,),
+                importance=initial_importance(fact.text, fact.kind, max(named, 0), dates),
+                extractor=extractor,
+                metadata=metadata,
+            )
+        )
+        if fact.entities:
+            entities = {
+                entity_id_for(scope_key, e.name): Entity(entity_id_for(scope_key, e.name), e.name, e.kind)
+                for e in fact.entities
+            }
+            relations = tuple(
+                Relation(entity_id_for(scope_key, r.subject), r.predicate, entity_id_for(scope_key, r.object))
+                for r in fact.relations
+            )
+            events.append(
+                EntitiesLinked(
+                    envelope=_child_envelope(turn, "EntitiesLinked", position, recorded_at, "streams.extraction"),
+                    memory_id=memory_id,
+                    entities=tuple(entities.values()),
+                    relations=relations,
+                )
+            )
+    return events
+
+
+def embedding_events(
+    extracted: MemoryExtracted, vector: Sequence[float], model: str, recorded_at: datetime
+) -> list[Event]:
+    """The vector, then activation: a memory is searchable only once it has one."""
+    return [
+        MemoryEmbedded(
+            envelope=_child_envelope(extracted, "MemoryEmbedded", 0, recorded_at, "streams.embedding"),
+            memory_id=extracted.memory_id,
+            model=model,
+            vector=tuple(float(x) for x in vector),
+        ),
+        MemoryActivated(
+            envelope=_child_envelope(extracted, "MemoryActivated", 0, recorded_at, "streams.embedding"),
+            memory_id=extracted.memory_id,
+        ),
+    ]

@@ -1,0 +1,156 @@
+"""Event classes mirrored from ``schemas/avro``. The schemas are the contract; these are their Python view.
+
+Events are immutable past-tense facts. Field names and order match the Avro records one to one, so the
+codec converts between the two generically (see ``memory.records``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+PRODUCER_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Scope:
+    app_id: str
+    user_id: str
+    agent_id: str | None = None
+    run_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The Kafka key: every event of one user lands in one partition, in order."""
+        return f"{self.app_id}/{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Producer:
+    component: str
+    version: str = PRODUCER_VERSION
+
+
+@dataclass(frozen=True)
+class Envelope:
+    event_id: str
+    event_type: str
+    schema_version: int
+    scope: Scope
+    occurred_at: datetime
+    recorded_at: datetime
+    causation_id: str | None
+    correlation_id: str | None
+    producer: Producer
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every enveloped event. ``SCHEMA_NAME`` is the Avro full name."""
+
+    SCHEMA_NAME: ClassVar[str] = ""
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+    @property
+    def scope(self) -> Scope:
+        return self.envelope.scope
+
+
+@dataclass(frozen=True)
+class ConversationTurnReceived(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.ConversationTurnReceived"
+
+    conversation_id: str = ""
+    turn_id: str = ""
+    role: str = "user"
+    speaker: str | None = None
+    text: str = ""
+    infer: bool = True
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemoryExtracted(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryExtracted"
+
+    memory_id: str = ""
+    text: str = ""
+    kind: str = "fact"
+    source_turn_ids: tuple[str, ...] = ()
+    source_event_ids: tuple[str, ...] = ()
+    importance: float = 0.5
+    extractor: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemoryEmbedded(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryEmbedded"
+
+    memory_id: str = ""
+    model: str = ""
+    vector: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoryActivated(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryActivated"
+
+    memory_id: str = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity_id: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Relation:
+    subject_id: str
+    predicate: str
+    object_id: str
+
+
+@dataclass(frozen=True)
+class EntitiesLinked(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.EntitiesLinked"
+
+    memory_id: str = ""
+    entities: tuple[Entity, ...] = ()
+    relations: tuple[Relation, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Not an enveloped event: the whole failed message with why it failed."""
+
+    SCHEMA_NAME: ClassVar[str] = "memstream.DeadLetter"
+
+    dead_letter_id: str
+    reason: str
+    error_type: str
+    component: str
+    origin_topic: str
+    origin_partition: int
+    origin_offset: int
+    origin_key: bytes | None
+    payload: bytes
+    failed_at: datetime
+
+
+MEMORY_EVENT_TYPES: tuple[type[Event], ...] = (
+    MemoryExtracted,
+    MemoryEmbedded,
+    MemoryActivated,
+    EntitiesLinked,
+)
+ALL_RECORD_TYPES: tuple[type, ...] = (ConversationTurnReceived, *MEMORY_EVENT_TYPES, DeadLetter)

@@ -1,0 +1,84 @@
+"""Settings for every component, read from environment variables prefixed ``MEMSTREAM_``.
+
+Pure: ``Settings.from_env`` takes the mapping, so tests pass their own. Ports are project-owned
+defaults chosen away from the usual ones so the local stack never collides with services a user
+already runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Topics:
+    turns: str = "memstream.turns.v1"
+    commands: str = "memstream.commands.v1"
+    memories: str = "memstream.memories.v1"
+    deadletter: str = "memstream.deadletter.v1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = PROJECT_ROOT / ".data"
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_partitions: int = 4
+    neo4j_uri: str = "bolt://127.0.0.1:17687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = "memstream-local"
+    neo4j_database: str = "neo4j"
+    postgres_dsn: str = "postgresql://memstream@127.0.0.1:15432/memstream"
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    # Milvus Lite runs as a local gRPC service of the stack (infra/local); any Milvus server URI works.
+    milvus_uri: str = "http://127.0.0.1:19531"
+    milvus_collection: str = "memories"
+    api_host: str = "127.0.0.1"
+    api_port: int = 18080
+    # OpenAI-compatible endpoints: empty base URL means the offline defaults.
+    llm_base_url: str = ""
+    llm_api_key: str = "not-needed"
+    llm_model: str = "gpt-4o-mini"
+    embedding_base_url: str = ""
+    embedding_api_key: str = "not-needed"
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_dim: int = 384
+    embed_batch_size: int = 64
+    embed_batch_seconds: float = 0.2
+    max_content_chars: int = 20_000
+    max_messages: int = 100
+    faust_app_id: str = "memstream-streams"
+    topics: Topics = field(default_factory=Topics)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "topics":
+                continue
+            raw = env.get(f"MEMSTREAM_{f.name.upper()}")
+            if raw is None:
+                continue
+            default = getattr(cls(), f.name)
+            if isinstance(default, bool):
+                values[f.name] = raw.lower() in {"1", "true", "yes"}
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            elif isinstance(default, Path):
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        topic_values = {
+            t.name: env[f"MEMSTREAM_TOPIC_{t.name.upper()}"]
+            for t in fields(Topics)
+            if f"MEMSTREAM_TOPIC_{t.name.upper()}" in env
+        }
+        return cls(**values, topics=Topics(**topic_values))

@@ -1,0 +1,89 @@
+"""``memstream produce FILE.jsonl``: conversation turns from a JSON-lines file to ``memstream.turns.v1``.
+
+One JSON object a line: ``text`` and ``user_id`` are required (``user_id`` may come from ``--user-id``);
+optional ``app_id``, ``agent_id``, ``run_id``, ``conversation_id``, ``turn_id`` (default: the line number),
+``role`` (default user), ``speaker``, ``occurred_at`` (ISO 8601; default now), ``metadata`` (strings),
+``infer`` (default true). Event ids derive from scope, conversation and turn id, so producing the same
+file twice is harmless: the second copy of each turn is recognised downstream by its event id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
+from memory.ids import turn_event_id_for
+
+
+class ProduceError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Defaults:
+    app_id: str = "default"
+    user_id: str | None = None
+    conversation_id: str = "default"
+
+
+def _parse_time(raw: Any, line_no: int, now: datetime) -> datetime:
+    if raw is None:
+        return now
+    try:
+        parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ProduceError(f"line {line_no}: occurred_at {raw!r} is not ISO 8601") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def turn_from_json(obj: dict[str, Any], line_no: int, defaults: Defaults, now: datetime) -> ConversationTurnReceived:
+    user_id = obj.get("user_id") or defaults.user_id
+    if not user_id:
+        raise ProduceError(f"line {line_no}: no user_id (give it in the line or with --user-id)")
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ProduceError(f"line {line_no}: 'text' must be a non-empty string")
+    scope = Scope(str(obj.get("app_id") or defaults.app_id), str(user_id), obj.get("agent_id"), obj.get("run_id"))
+    conversation_id = str(obj.get("conversation_id") or defaults.conversation_id)
+    turn_id = str(obj.get("turn_id") or line_no)
+    metadata = {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
+    return ConversationTurnReceived(
+        envelope=Envelope(
+            event_id=turn_event_id_for(scope.key, conversation_id, turn_id),
+            event_type="ConversationTurnReceived",
+            schema_version=1,
+            scope=scope,
+            occurred_at=_parse_time(obj.get("occurred_at"), line_no, now),
+            recorded_at=now,
+            causation_id=None,
+            correlation_id=None,
+            producer=Producer("cli.produce"),
+        ),
+        conversation_id=conversation_id,
+        turn_id=turn_id,
+        role=str(obj.get("role") or "user"),
+        speaker=obj.get("speaker"),
+        text=text,
+        infer=bool(obj.get("infer", True)),
+        metadata=metadata,
+    )
+
+
+def read_turns(path: Path, defaults: Defaults) -> Iterator[ConversationTurnReceived]:
+    now = datetime.now(UTC)
+    with path.open() as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ProduceError(f"line {line_no}: not JSON ({exc.msg})") from exc
+            if not isinstance(obj, dict):
+                raise ProduceError(f"line {line_no}: expected a JSON object")
+            yield turn_from_json(obj, line_no, defaults, now)

@@ -1,0 +1,164 @@
+"""Neo4j projection: users, memories, entities and their relations, keyed by deterministic ids (MERGE).
+
+The checkpoint is a node written in the same transaction as the batch, so a crash loses neither.
+State changes are guarded by the lifecycle table, so a repeated or late event cannot move a memory back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from neo4j import Driver, ManagedTransaction
+
+from memory.events import EntitiesLinked, MemoryActivated, MemoryEmbedded, MemoryExtracted
+from memory.lifecycle import TRANSITIONS, MemoryState
+from projections.base import Positioned, highest_positions, newer_than_checkpoint
+
+CONSTRAINTS = (
+    "CREATE CONSTRAINT memory_id IF NOT EXISTS FOR (m:Memory) REQUIRE m.memory_id IS UNIQUE",
+    "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.entity_id IS UNIQUE",
+    "CREATE CONSTRAINT user_key IF NOT EXISTS FOR (u:User) REQUIRE u.scope_key IS UNIQUE",
+)
+
+MERGE_MEMORIES = """
+UNWIND $rows AS row
+MERGE (u:User {scope_key: row.scope_key})
+  ON CREATE SET u.app_id = row.app_id, u.user_id = row.user_id
+MERGE (m:Memory {memory_id: row.memory_id})
+  ON CREATE SET m.text = row.text, m.kind = row.kind, m.state = 'extracted', m.importance = row.importance,
+                m.scope_key = row.scope_key, m.occurred_at = row.occurred_at
+MERGE (u)-[:HAS_MEMORY]->(m)
+"""
+
+LINK_ENTITIES = """
+UNWIND $rows AS row
+MATCH (m:Memory {memory_id: row.memory_id})
+UNWIND row.entities AS ent
+MERGE (e:Entity {entity_id: ent.entity_id})
+  ON CREATE SET e.name = ent.name, e.kind = ent.kind, e.scope_key = row.scope_key
+MERGE (m)-[:MENTIONS]->(e)
+WITH row
+UNWIND row.relations AS rel
+MATCH (a:Entity {entity_id: rel.subject_id}), (b:Entity {entity_id: rel.object_id})
+MERGE (a)-[r:RELATED {predicate: rel.predicate}]->(b)
+"""
+
+TRANSITION = """
+UNWIND $rows AS row
+MATCH (m:Memory {memory_id: row.memory_id})
+WHERE m.state IN row.sources
+SET m.state = row.target
+"""
+
+SET_MODEL = "UNWIND $rows AS row MATCH (m:Memory {memory_id: row.memory_id}) SET m.embedding_model = row.model"
+
+CHECKPOINT = """
+UNWIND $rows AS row
+MERGE (c:ProjectionCheckpoint {projection: $projection, topic: row.topic, partition: row.partition})
+SET c.log_offset = CASE WHEN c.log_offset IS NULL OR c.log_offset < row.offset THEN row.offset ELSE c.log_offset END
+"""
+
+
+def _sources_of(target: MemoryState) -> list[str]:
+    return [state.value for state, targets in TRANSITIONS.items() if target in targets]
+
+
+class Neo4jProjector:
+    def __init__(self, driver: Driver, database: str, topics: tuple[str, ...], name: str = "neo4j"):
+        self.name = name
+        self.topics = topics
+        self._driver = driver
+        self._database = database
+        for statement in CONSTRAINTS:
+            driver.execute_query(statement, database_=database)
+        self._checkpoints = self._load_checkpoints()
+
+    def _load_checkpoints(self) -> dict[tuple[str, int], int]:
+        records, _, _ = self._driver.execute_query(
+            "MATCH (c:ProjectionCheckpoint {projection: $p}) RETURN c.topic AS t, c.partition AS p, c.log_offset AS o",
+            p=self.name,
+            database_=self._database,
+        )
+        return {(r["t"], r["p"]): r["o"] for r in records}
+
+    def checkpoints(self) -> dict[tuple[str, int], int]:
+        return dict(self._checkpoints)
+
+    def apply_batch(self, items: Sequence[Positioned]) -> None:
+        fresh = newer_than_checkpoint(items, self._checkpoints)
+        if not fresh:
+            return
+        highest = highest_positions(fresh)
+        with self._driver.session(database=self._database) as session:
+            session.execute_write(self._write, fresh, highest)
+        for key, offset in highest.items():
+            self._checkpoints[key] = max(self._checkpoints.get(key, -1), offset)
+
+    def _write(self, tx: ManagedTransaction, items: Sequence[Positioned], highest: dict[tuple[str, int], int]) -> None:
+        # Statements run in event order, grouped into runs of one kind so a batch costs few round trips.
+        run: list[dict[str, Any]] = []
+        run_kind = ""
+        for item in items:
+            kind, row = self._row(item.event)
+            if kind is None:
+                continue
+            if kind != run_kind and run:
+                self._flush(tx, run_kind, run)
+                run = []
+            run_kind = kind
+            run.append(row)
+        if run:
+            self._flush(tx, run_kind, run)
+        tx.run(
+            CHECKPOINT,
+            projection=self.name,
+            rows=[{"topic": t, "partition": p, "offset": o} for (t, p), o in highest.items()],
+        )
+
+    @staticmethod
+    def _row(event: Any) -> tuple[str | None, dict[str, Any]]:
+        if isinstance(event, MemoryExtracted):
+            scope = event.scope
+            return "memory", {
+                "scope_key": scope.key,
+                "app_id": scope.app_id,
+                "user_id": scope.user_id,
+                "memory_id": event.memory_id,
+                "text": event.text,
+                "kind": event.kind,
+                "importance": event.importance,
+                "occurred_at": event.envelope.occurred_at,
+            }
+        if isinstance(event, EntitiesLinked):
+            return "entities", {
+                "memory_id": event.memory_id,
+                "scope_key": event.scope.key,
+                "entities": [{"entity_id": e.entity_id, "name": e.name, "kind": e.kind} for e in event.entities],
+                "relations": [
+                    {"subject_id": r.subject_id, "predicate": r.predicate, "object_id": r.object_id}
+                    for r in event.relations
+                ],
+            }
+        if isinstance(event, MemoryEmbedded):
+            return "stored", {"memory_id": event.memory_id, "model": event.model}
+        if isinstance(event, MemoryActivated):
+            return "active", {"memory_id": event.memory_id}
+        return None, {}
+
+    @staticmethod
+    def _flush(tx: ManagedTransaction, kind: str, rows: list[dict[str, Any]]) -> None:
+        if kind == "memory":
+            tx.run(MERGE_MEMORIES, rows=rows)
+        elif kind == "entities":
+            tx.run(LINK_ENTITIES, rows=rows)
+        elif kind == "stored":
+            tx.run(SET_MODEL, rows=rows)
+            target = MemoryState.STORED
+            tx.run(TRANSITION, rows=[{**r, "sources": _sources_of(target), "target": target.value} for r in rows])
+        elif kind == "active":
+            target = MemoryState.ACTIVE
+            tx.run(TRANSITION, rows=[{**r, "sources": _sources_of(target), "target": target.value} for r in rows])
+
+    def close(self) -> None:
+        pass

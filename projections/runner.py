@@ -1,0 +1,170 @@
+"""Runs one projector against the log: consume, decode, apply in batches, checkpoint, dead-letter poison.
+
+Each projector is its own consumer group. On assignment the consumer seeks past the projector's own
+checkpoint where the store keeps one (PostgreSQL, Neo4j, Redis), so the store, not Kafka, is the truth.
+Store outages are retried with backoff and a fresh projector (new connections); an event that fails on
+its own is sent to the dead-letter topic with the reason and the projector moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from adapters.kafka import SyncProducer, dead_letter, make_producer
+from memory.codec import Codec
+from memory.errors import DecodeError
+from memory.positions import LogPosition
+from memory.settings import Settings
+from projections.base import Positioned, Projector
+from projections.errors import is_transient
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 10.0
+
+
+class ProjectorRunner:
+    def __init__(
+        self,
+        factory: Callable[[], Projector],
+        settings: Settings,
+        codec: Codec,
+        group_id: str | None = None,
+        batch_size: int = 500,
+        from_beginning: bool = True,
+    ):
+        self._factory = factory
+        self._settings = settings
+        self._codec = codec
+        self._batch_size = batch_size
+        self.projector = self._connect()
+        self.group_id = group_id or f"memstream.projection.{self.projector.name}"
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka_bootstrap,
+                "group.id": self.group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest" if from_beginning else "latest",
+                "partition.assignment.strategy": "cooperative-sticky",
+                "fetch.wait.max.ms": 50,
+            }
+        )
+        self._dlq = SyncProducer(make_producer(settings))
+        self.stop_event = threading.Event()
+        self.applied = 0
+        self.dead_lettered = 0
+
+    def _connect(self) -> Projector:
+        delay = 0.5
+        while True:
+            try:
+                return self._factory()
+            except Exception as exc:
+                if not is_transient(exc) or (hasattr(self, "stop_event") and self.stop_event.is_set()):
+                    raise
+                log.warning("projector store unavailable (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        checkpoints = self.projector.checkpoints()
+        for tp in partitions:
+            applied = checkpoints.get((tp.topic, tp.partition))
+            if applied is not None:
+                tp.offset = applied + 1  # otherwise the group's committed offset or auto.offset.reset
+        consumer.incremental_assign(partitions)
+
+    def run(self) -> None:
+        self._consumer.subscribe(list(self.projector.topics), on_assign=self._on_assign)
+        try:
+            while not self.stop_event.is_set():
+                messages = self._consumer.consume(num_messages=self._batch_size, timeout=0.2)
+                if messages:
+                    self.process(messages)
+        finally:
+            self._consumer.close()
+            self.projector.close()
+
+    def process(self, messages: Sequence[Message]) -> None:
+        items: list[Positioned] = []
+        for msg in messages:
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error: %s", error)
+                continue
+            position = LogPosition(str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0))
+            try:
+                event = self._codec.decode(msg.value())
+            except DecodeError as exc:
+                self._send_dead_letter(msg, str(exc), exc)
+                continue
+            items.append(Positioned(event, position))
+        if items:
+            self._apply_with_retry(items)
+        self._consumer.commit(asynchronous=True)
+
+    def _apply_with_retry(self, items: list[Positioned]) -> None:
+        delay = 0.5
+        while not self.stop_event.is_set():
+            try:
+                self.projector.apply_batch(items)
+                self.applied += len(items)
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    log.warning("%s: store error %s; retrying in %.1fs", self.projector.name, exc, delay)
+                    time.sleep(delay)
+                    delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+                    self._reconnect()
+                    continue
+                if len(items) == 1:
+                    self._send_dead_letter_item(items[0], exc)
+                    return
+                # Some event in the batch is bad: apply one by one so only that one is dead-lettered.
+                for item in items:
+                    self._apply_with_retry([item])
+                return
+
+    def _reconnect(self) -> None:
+        try:
+            self.projector.close()
+        except Exception:  # the old connection is already broken; closing it may fail too
+            log.debug("closing broken projector failed", exc_info=True)
+        self.projector = self._connect()
+
+    def _send_dead_letter(self, msg: Message, reason: str, error: BaseException) -> None:
+        payload = dead_letter(
+            self._codec,
+            f"projection.{self.projector.name}",
+            reason,
+            error,
+            str(msg.topic()),
+            int(msg.partition() or 0),
+            int(msg.offset() or 0),
+            msg.key(),
+            msg.value(),
+        )
+        self._dlq.produce_all([(self._settings.topics.deadletter, msg.key(), payload)])
+        self.dead_lettered += 1
+
+    def _send_dead_letter_item(self, item: Positioned, error: BaseException) -> None:
+        log.error("%s: dead-lettering event at %s: %s", self.projector.name, item.position, error)
+        pos = item.position
+        payload = dead_letter(
+            self._codec,
+            f"projection.{self.projector.name}",
+            f"could not apply: {error}",
+            error,
+            pos.topic,
+            pos.partition,
+            pos.offset,
+            item.event.scope.key.encode(),
+            self._codec.encode(item.event),
+        )
+        self._dlq.produce_all([(self._settings.topics.deadletter, item.event.scope.key.encode(), payload)])
+        self.dead_lettered += 1

@@ -1,0 +1,37 @@
+"""Builds each projector from settings: the one place that knows which client each store needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from neo4j import GraphDatabase
+from pymilvus import MilvusClient
+from redis import Redis
+
+from memory.settings import Settings
+from projections.base import Projector
+from projections.milvus.projector import MilvusProjector
+from projections.neo4j.projector import Neo4jProjector
+from projections.postgres.projector import PostgresProjector
+from projections.redis.projector import RedisProjector
+
+PROJECTION_NAMES = ("postgres", "milvus", "neo4j", "redis")
+
+
+def projector_factory(name: str, settings: Settings) -> Callable[[], Projector]:
+    memories = (settings.topics.memories,)
+    if name == "postgres":
+        return lambda: PostgresProjector(settings.postgres_dsn, (settings.topics.turns, *memories))
+    if name == "milvus":
+        return lambda: MilvusProjector(
+            MilvusClient(uri=settings.milvus_uri), settings.milvus_collection, settings.embedding_dim, memories
+        )
+    if name == "neo4j":
+        return lambda: Neo4jProjector(
+            GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)),
+            settings.neo4j_database,
+            memories,
+        )
+    if name == "redis":
+        return lambda: RedisProjector(Redis.from_url(settings.redis_url), memories)
+    raise ValueError(f"unknown projection {name!r}; choose from {PROJECTION_NAMES}")

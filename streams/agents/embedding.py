@@ -1,0 +1,55 @@
+"""Embedding agent: batches MemoryExtracted events, embeds their text, emits MemoryEmbedded + MemoryActivated.
+
+The vector travels inside the event with the model name, so rebuilding a projection never re-embeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from memory.derivation import embedding_events
+from memory.errors import DecodeError
+from memory.events import MemoryExtracted
+from streams.context import StreamContext
+
+log = logging.getLogger(__name__)
+
+
+def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
+    from streams.app import raw_topic
+
+    memories = raw_topic(app, ctx.settings.topics.memories)
+    batch_size = ctx.settings.embed_batch_size
+    within = ctx.settings.embed_batch_seconds
+
+    @app.agent(memories, name="embedding")
+    async def embed(stream: faust.StreamT[bytes]) -> None:
+        loop = asyncio.get_running_loop()
+        async for batch in stream.take_events(  # type: ignore[attr-defined]  # faust-streaming has it; its StreamT stub lags
+            batch_size, within=within
+        ):
+            extracted: list[MemoryExtracted] = []
+            for event in batch:
+                try:
+                    decoded = ctx.codec.decode(event.value)
+                except DecodeError:
+                    continue  # the projectors dead-letter bad memory events; this agent only embeds
+                if isinstance(decoded, MemoryExtracted):
+                    extracted.append(decoded)
+            if not extracted:
+                continue
+            embedder = ctx.embedder
+            vectors = await loop.run_in_executor(None, embedder.embed, [m.text for m in extracted])
+            now = datetime.now(UTC)
+            futures = []
+            for memory, vector in zip(extracted, vectors, strict=True):
+                for produced in embedding_events(memory, vector.tolist(), embedder.model_name, now):
+                    futures.append(await memories.send(key=memory.scope.key.encode(), value=ctx.codec.encode(produced)))
+            await asyncio.gather(*futures)
+
+    return embed

@@ -1,0 +1,40 @@
+"""The Faust app: one app, agents grouped by concern (extraction, embedding).
+
+Offsets commit only after the events an agent produced are acknowledged by the broker: each agent awaits
+its delivery futures before taking the next event, and Faust acks an event when the agent moves on.
+At-least-once, so every consumer downstream is idempotent (deterministic ids).
+"""
+
+from __future__ import annotations
+
+import faust
+
+from memory.settings import Settings
+from streams.agents.embedding import register_embedding
+from streams.agents.extraction import register_extraction
+from streams.context import StreamContext, build_context
+
+
+def create_app(settings: Settings, context: StreamContext | None = None) -> faust.App:
+    app = faust.App(
+        settings.faust_app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.kafka_partitions,
+        topic_replication_factor=1,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        web_enabled=False,
+        datadir=str(settings.data_dir / "faust"),
+    )
+    ctx = context or build_context(settings)
+    register_extraction(app, ctx)
+    register_embedding(app, ctx)
+    return app
+
+
+def raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
