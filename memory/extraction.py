@@ -15,7 +15,7 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 _FILLER = re.compile(
     r"^(hi|hey|hello|thanks|thank you|ok|okay|cool|wow|great|nice|awesome|sure|yeah|yes|no|lol|haha|bye|"
-    r"good (morning|night|evening)|see you|take care)\b[\s!.,]*\w{0,12}[\s!.,]*$",
+    r"good (morning|night|evening)|see you|take care)\b([\s,]+\w+){0,3}[\s!.,]*$",
     re.IGNORECASE,
 )
 _MONTHS = [
@@ -197,8 +197,8 @@ def is_informative(sentence: str) -> bool:
 
 
 def _entity_kind(name: str, previous_word: str) -> str:
-    lowered = name.lower()
-    if lowered in _MONTHS or lowered in _WEEKDAYS or re.fullmatch(r"(19|20)\d\d", name):
+    words = name.lower().split()
+    if words[0] in _MONTHS or words[0] in _WEEKDAYS or all(re.fullmatch(r"(19|20)\d\d", w) for w in words):
         return "date"
     if previous_word.lower() in _PLACE_CUES:
         return "place"

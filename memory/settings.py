@@ -55,6 +55,12 @@ class Settings:
     faust_app_id: str = "memstream-streams"
     topics: Topics = field(default_factory=Topics)
 
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes ``from_env`` rebuild these settings (for child processes)."""
+        env = {f"MEMSTREAM_{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self) if f.name != "topics"}
+        env.update({f"MEMSTREAM_TOPIC_{t.name.upper()}": getattr(self.topics, t.name) for t in fields(Topics)})
+        return env
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

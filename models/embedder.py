@@ -130,7 +130,8 @@ class MiniLMOnnxEmbedder:
         session, tokenizer = self._load()
         encodings = tokenizer.encode_batch(batch)
         # Sort by length so each sub-batch pads to similar lengths: attention over padding is wasted
-        # work. Pooling is masked, so a text's vector does not depend on its batch neighbours.
+        # work. Attention and pooling are masked, so a vector does not depend on its batch neighbours
+        # (up to float rounding; identical in our tests).
         order = sorted(range(len(batch)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self._batch_size):
             chunk = order[start : start + self._batch_size]
@@ -202,18 +203,14 @@ class OpenAIEmbedder:
         batch = _check_texts(texts)
         if not batch:
             return np.empty((0, self._dim or 0), dtype=np.float32)
-        parts = [
-            self._embed_batch(batch[i : i + self._batch_size]) for i in range(0, len(batch), self._batch_size)
-        ]
+        parts = [self._embed_batch(batch[i : i + self._batch_size]) for i in range(0, len(batch), self._batch_size)]
         return np.concatenate(parts, axis=0)
 
     def _embed_batch(self, texts: list[str]) -> Vectors:
         # The OpenAI API rejects empty strings; a single space embeds as "no content" instead of failing.
         inputs = [t if t else " " for t in texts]
         extra: dict[str, Any] = {"dimensions": self._dim} if self._send_dimensions else {}
-        response = self._client.embeddings.create(
-            model=self._model, input=inputs, encoding_format="float", **extra
-        )
+        response = self._client.embeddings.create(model=self._model, input=inputs, encoding_format="float", **extra)
         # The API does not promise response order; `index` is authoritative.
         rows = sorted(response.data, key=lambda d: d.index)
         if len(rows) != len(inputs):

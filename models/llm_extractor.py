@@ -156,9 +156,7 @@ class LLMExtractor:
         except (OpenAIError, ExtractionOutputError) as exc:
             # OpenAIError covers timeouts, connection failures and HTTP status errors (after retries).
             self.fallback_count += 1
-            log.warning(
-                "LLM extraction failed (%s: %s); using fallback extractor", type(exc).__name__, str(exc)[:300]
-            )
+            log.warning("LLM extraction failed (%s: %s); using fallback extractor", type(exc).__name__, str(exc)[:300])
             return self._fallback(turn)
 
     def _complete(self, turn: TurnInput, context: Sequence[TurnInput]) -> str:

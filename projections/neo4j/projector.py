@@ -6,6 +6,7 @@ State changes are guarded by the lifecycle table, so a repeated or late event ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,10 +16,14 @@ from memory.events import EntitiesLinked, MemoryActivated, MemoryEmbedded, Memor
 from memory.lifecycle import TRANSITIONS, MemoryState
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 
+LABELS = ("Memory", "Entity", "User", "ProjectionCheckpoint")
+_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
+
 CONSTRAINTS = (
-    "CREATE CONSTRAINT memory_id IF NOT EXISTS FOR (m:Memory) REQUIRE m.memory_id IS UNIQUE",
-    "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.entity_id IS UNIQUE",
-    "CREATE CONSTRAINT user_key IF NOT EXISTS FOR (u:User) REQUIRE u.scope_key IS UNIQUE",
+    "CREATE CONSTRAINT {prefix}memory_id IF NOT EXISTS FOR (m:Memory) REQUIRE m.memory_id IS UNIQUE",
+    "CREATE CONSTRAINT {prefix}entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.entity_id IS UNIQUE",
+    "CREATE CONSTRAINT {prefix}user_key IF NOT EXISTS FOR (u:User) REQUIRE u.scope_key IS UNIQUE",
+    "CREATE INDEX {prefix}memory_scope IF NOT EXISTS FOR (m:Memory) ON (m.scope_key)",
 )
 
 MERGE_MEMORIES = """
@@ -60,23 +65,42 @@ SET c.log_offset = CASE WHEN c.log_offset IS NULL OR c.log_offset < row.offset T
 """
 
 
+LOAD_CHECKPOINTS = (
+    "MATCH (c:ProjectionCheckpoint {projection: $p}) RETURN c.topic AS t, c.partition AS p, c.log_offset AS o"
+)
+
+
+def namespaced(statement: str, prefix: str) -> str:
+    """Labels carry an optional prefix so a rebuild can live beside the live graph in one database
+    (Neo4j Community has a single user database)."""
+    if prefix and not _PREFIX.match(prefix):
+        raise ValueError(f"invalid Neo4j label prefix {prefix!r}")
+    statement = statement.replace("{prefix}", prefix.lower())
+    for label in LABELS:
+        statement = re.sub(rf":{label}\b", f":{prefix}{label}", statement)
+    return statement
+
+
 def _sources_of(target: MemoryState) -> list[str]:
     return [state.value for state, targets in TRANSITIONS.items() if target in targets]
 
 
 class Neo4jProjector:
-    def __init__(self, driver: Driver, database: str, topics: tuple[str, ...], name: str = "neo4j"):
+    def __init__(
+        self, driver: Driver, database: str, topics: tuple[str, ...], name: str = "neo4j", label_prefix: str = ""
+    ):
         self.name = name
         self.topics = topics
         self._driver = driver
         self._database = database
+        self._prefix = label_prefix
         for statement in CONSTRAINTS:
-            driver.execute_query(statement, database_=database)
+            driver.execute_query(self._q(statement), database_=database)
         self._checkpoints = self._load_checkpoints()
 
     def _load_checkpoints(self) -> dict[tuple[str, int], int]:
         records, _, _ = self._driver.execute_query(
-            "MATCH (c:ProjectionCheckpoint {projection: $p}) RETURN c.topic AS t, c.partition AS p, c.log_offset AS o",
+            self._q(LOAD_CHECKPOINTS),
             p=self.name,
             database_=self._database,
         )
@@ -111,10 +135,13 @@ class Neo4jProjector:
         if run:
             self._flush(tx, run_kind, run)
         tx.run(
-            CHECKPOINT,
+            self._q(CHECKPOINT),
             projection=self.name,
             rows=[{"topic": t, "partition": p, "offset": o} for (t, p), o in highest.items()],
         )
+
+    def _q(self, statement: str) -> str:
+        return namespaced(statement, self._prefix)
 
     @staticmethod
     def _row(event: Any) -> tuple[str | None, dict[str, Any]]:
@@ -146,19 +173,22 @@ class Neo4jProjector:
             return "active", {"memory_id": event.memory_id}
         return None, {}
 
-    @staticmethod
-    def _flush(tx: ManagedTransaction, kind: str, rows: list[dict[str, Any]]) -> None:
+    def _flush(self, tx: ManagedTransaction, kind: str, rows: list[dict[str, Any]]) -> None:
         if kind == "memory":
-            tx.run(MERGE_MEMORIES, rows=rows)
+            tx.run(self._q(MERGE_MEMORIES), rows=rows)
         elif kind == "entities":
-            tx.run(LINK_ENTITIES, rows=rows)
+            tx.run(self._q(LINK_ENTITIES), rows=rows)
         elif kind == "stored":
-            tx.run(SET_MODEL, rows=rows)
+            tx.run(self._q(SET_MODEL), rows=rows)
             target = MemoryState.STORED
-            tx.run(TRANSITION, rows=[{**r, "sources": _sources_of(target), "target": target.value} for r in rows])
+            tx.run(
+                self._q(TRANSITION), rows=[{**r, "sources": _sources_of(target), "target": target.value} for r in rows]
+            )
         elif kind == "active":
             target = MemoryState.ACTIVE
-            tx.run(TRANSITION, rows=[{**r, "sources": _sources_of(target), "target": target.value} for r in rows])
+            tx.run(
+                self._q(TRANSITION), rows=[{**r, "sources": _sources_of(target), "target": target.value} for r in rows]
+            )
 
     def close(self) -> None:
         pass

@@ -149,9 +149,7 @@ class OpenAIStandIn:
         for index, text in enumerate(texts):
             vector = standin_vector(body["model"], text, dim, self.vector_scale)
             embedding: Any = (
-                base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()
-                if as_base64
-                else vector
+                base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode() if as_base64 else vector
             )
             data.append({"object": "embedding", "index": index, "embedding": embedding})
         if self.reverse_order:

@@ -133,9 +133,7 @@ def test_openai_embedder_dim_probe_when_unknown(standin: OpenAIStandIn) -> None:
 
 def test_build_embedder_picks_backend(standin: OpenAIStandIn) -> None:
     assert isinstance(build_embedder(Settings()), MiniLMOnnxEmbedder)
-    remote = build_embedder(
-        Settings(embedding_base_url=standin.base_url, embedding_model="embed-x", embedding_dim=16)
-    )
+    remote = build_embedder(Settings(embedding_base_url=standin.base_url, embedding_model="embed-x", embedding_dim=16))
     assert isinstance(remote, OpenAIEmbedder)
     assert remote.model_name == "embed-x"
     assert remote.embed(["hi"]).shape == (1, 16)

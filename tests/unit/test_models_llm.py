@@ -73,9 +73,7 @@ def test_valid_output_is_parsed(standin: OpenAIStandIn, fallback: RecordingFallb
     assert fallback.turns == []
 
 
-def test_request_carries_model_json_mode_schema_and_turn(
-    standin: OpenAIStandIn, fallback: RecordingFallback
-) -> None:
+def test_request_carries_model_json_mode_schema_and_turn(standin: OpenAIStandIn, fallback: RecordingFallback) -> None:
     context = [
         TurnInput(role="assistant", speaker="bot", text="Where do you live now?"),
         TurnInput(role="user", speaker="Alice", text="Guess!"),
@@ -95,9 +93,7 @@ def test_request_carries_model_json_mode_schema_and_turn(
     assert user["content"].index("Guess!") < user["content"].index(TURN.text)
 
 
-def test_context_is_cut_to_the_token_budget_newest_first(
-    standin: OpenAIStandIn, fallback: RecordingFallback
-) -> None:
+def test_context_is_cut_to_the_token_budget_newest_first(standin: OpenAIStandIn, fallback: RecordingFallback) -> None:
     old = TurnInput(role="user", speaker="Alice", text="ancient " * 50)
     new = TurnInput(role="user", speaker="Alice", text="recent remark")
     make_extractor(standin, fallback, max_context_tokens=20).extract(TURN, [old, new])
@@ -113,9 +109,7 @@ def test_empty_fact_list_is_a_valid_answer(standin: OpenAIStandIn, fallback: Rec
 
 def test_code_fenced_json_is_accepted(standin: OpenAIStandIn, fallback: RecordingFallback) -> None:
     standin.set_chat(ChatReply(content="```json\n" + json.dumps({"facts": [valid_fact()]}) + "\n```"))
-    assert [f.text for f in make_extractor(standin, fallback).extract(TURN)] == [
-        "Alice moved to Lisbon last month."
-    ]
+    assert [f.text for f in make_extractor(standin, fallback).extract(TURN)] == ["Alice moved to Lisbon last month."]
 
 
 def test_organization_spelling_is_normalised(standin: OpenAIStandIn, fallback: RecordingFallback) -> None:
@@ -147,9 +141,7 @@ def test_http_500_falls_back(
     assert "InternalServerError" in caplog.text
 
 
-def test_transient_500_is_retried_before_falling_back(
-    standin: OpenAIStandIn, fallback: RecordingFallback
-) -> None:
+def test_transient_500_is_retried_before_falling_back(standin: OpenAIStandIn, fallback: RecordingFallback) -> None:
     standin.queue_chat(ChatReply(status=500), ChatReply(content=json.dumps({"facts": [valid_fact()]})))
     facts = make_extractor(standin, fallback, max_retries=1).extract(TURN)
     assert [f.kind for f in facts] == ["event"]

@@ -5,9 +5,10 @@
 //
 // Auth is ENABLED. The built-in user `neo4j` gets <password> (memstream-local by default) with no forced
 // change, so clients connect with basic auth neo4j/<password> (auth=None is rejected). The password is set
-// through the system database right after start-up; until that is done the launcher has not written its
-// ready marker (<home>/memstream-ready), which stack.py waits for before it opens a Bolt session. That avoids
-// failed logins during start-up (Neo4j locks a user for a few seconds after 3 failures).
+// through the system database right after start-up (ALTER USER; ~4 s of cold Cypher, so it is skipped when
+// <home>/memstream-auth.sha256 already holds the password's hash). Until that is done the launcher has not
+// written its ready marker (<home>/memstream-ready), which stack.py waits for before it opens a Bolt session.
+// That avoids failed logins during start-up (Neo4j locks a user for a few seconds after 3 failures).
 //
 // Settings (names checked against neo4j-configuration 5.26.12):
 //   server.bolt.enabled=true, server.bolt.listen_address=127.0.0.1:<port>   (BoltConnector)
@@ -18,8 +19,11 @@
 // No HTTP connector: the embedded API does not start the web server.
 // SIGTERM runs the shutdown hook, which shuts the DBMS down cleanly.
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.neo4j.configuration.GraphDatabaseSettings;
@@ -31,6 +35,7 @@ import org.neo4j.graphdb.GraphDatabaseService;
 
 public final class MemstreamNeo4j {
     private static final String READY_MARKER = "memstream-ready";
+    private static final String AUTH_MARKER = "memstream-auth.sha256";
 
     private MemstreamNeo4j() {}
 
@@ -70,12 +75,13 @@ public final class MemstreamNeo4j {
             System.out.println("MemstreamNeo4j: stopped");
         }, "memstream-neo4j-shutdown"));
 
-        setPassword(dbms, password);
+        setPassword(dbms, home.resolve(AUTH_MARKER), password);
         GraphDatabaseService db = dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
         if (!db.isAvailable(60_000)) {
             System.err.println("MemstreamNeo4j: default database did not become available");
             System.exit(1);
         }
+        db.executeTransactionally("RETURN 1"); // warm the Cypher stack so the first client query is quick
         Files.writeString(marker, ProcessHandle.current().pid() + "\n");
         System.out.printf("MemstreamNeo4j ready: bolt://127.0.0.1:%d home=%s in %d ms%n",
                 port, home, (System.nanoTime() - t0) / 1_000_000);
@@ -83,7 +89,13 @@ public final class MemstreamNeo4j {
         stopped.await();
     }
 
-    private static void setPassword(DatabaseManagementService dbms, String password) {
+    private static void setPassword(DatabaseManagementService dbms, Path authMarker, String password)
+            throws Exception {
+        String digest = HexFormat.of().formatHex(
+                MessageDigest.getInstance("SHA-256").digest(password.getBytes(StandardCharsets.UTF_8)));
+        if (Files.exists(authMarker) && Files.readString(authMarker).strip().equals(digest)) {
+            return;
+        }
         GraphDatabaseService system = dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME);
         try {
             system.executeTransactionally(
@@ -95,5 +107,6 @@ public final class MemstreamNeo4j {
                 throw e;
             }
         }
+        Files.writeString(authMarker, digest + "\n");
     }
 }

@@ -1,0 +1,106 @@
+"""Helpers shared by integration and end-to-end tests: isolated namespaces on the shared local stack.
+
+Every test run gets its own topics, PostgreSQL schema, Milvus collection, Neo4j label prefix, Redis key
+prefix and user ids, so tests never see each other's data nor that of a running dev system.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import psycopg
+
+from memory.derivation import embedding_events, extraction_events
+from memory.events import ConversationTurnReceived, Envelope, Event, MemoryExtracted, Producer, Scope
+from memory.extraction import extract_facts
+from memory.extraction_types import TurnInput
+from memory.ids import turn_event_id_for
+from memory.settings import Settings, Topics
+
+T = TypeVar("T")
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def dsn_with_schema(dsn: str, schema: str) -> str:
+    separator = "&" if "?" in dsn else "?"
+    return f"{dsn}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+def create_schema(dsn: str, schema: str) -> str:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # type: ignore[arg-type]
+    return dsn_with_schema(dsn, schema)
+
+
+def isolated_settings(base: Settings, **overrides: Any) -> Settings:
+    """Settings whose topics, schema and collection belong to this test alone."""
+    tag = unique("t")
+    topics = Topics(
+        turns=f"test.{tag}.turns", commands=f"test.{tag}.commands",
+        memories=f"test.{tag}.memories", deadletter=f"test.{tag}.deadletter",
+    )
+    return replace(
+        base,
+        topics=topics,
+        postgres_dsn=create_schema(base.postgres_dsn, tag),
+        milvus_collection=f"mem_{tag}",
+        faust_app_id=f"memstream-test-{tag}",
+        **overrides,
+    )
+
+
+def make_turn(
+    user_id: str, text: str, turn_id: str, app_id: str = "default", occurred_at: datetime = T0, speaker: str = "Alice"
+) -> ConversationTurnReceived:
+    scope = Scope(app_id, user_id)
+    return ConversationTurnReceived(
+        envelope=Envelope(
+            turn_event_id_for(scope.key, "c", turn_id), "ConversationTurnReceived", 1, scope, occurred_at, occurred_at,
+            None, None, Producer("tests"),
+        ),
+        conversation_id="c",
+        turn_id=turn_id,
+        role="user",
+        speaker=speaker,
+        text=text,
+    )
+
+
+def pipeline_events(turns: Iterable[ConversationTurnReceived], embed: Callable[[list[str]], Any]) -> list[Event]:
+    """What the Faust agents would emit for these turns, computed with the same pure functions."""
+    events: list[Event] = []
+    for turn in turns:
+        derived = extraction_events(
+            turn, extract_facts(TurnInput(turn.role, turn.speaker or "", turn.text)), "rules-v1",
+            turn.envelope.occurred_at + timedelta(seconds=1),
+        )
+        events.extend(derived)
+        extracted = [e for e in derived if isinstance(e, MemoryExtracted)]
+        if extracted:
+            vectors = embed([e.text for e in extracted])
+            for memory, vector in zip(extracted, vectors, strict=True):
+                events.extend(
+                    embedding_events(memory, list(vector), "all-MiniLM-L6-v2", turn.envelope.occurred_at + timedelta(seconds=2))
+                )
+    return events
+
+
+def wait_until(check: Callable[[], T], timeout: float = 60.0, interval: float = 0.25, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")

@@ -1,0 +1,55 @@
+import itertools
+
+import pytest
+
+from memory.fusion import reciprocal_rank_fusion
+from memory.lifecycle import TRANSITIONS, MemoryState, advance, can_transition
+from memory.positions import InvalidTokenError, LogPosition, decode_token, encode_token
+
+
+def test_rrf_scores_follow_the_formula() -> None:
+    fused = reciprocal_rank_fusion({"dense": ["a", "b"], "sparse": ["b", "c"]}, k=60)
+    scores = {h.memory_id: h.score for h in fused}
+    assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert scores["a"] == pytest.approx(1 / 61)
+    assert [h.memory_id for h in fused] == ["b", "a", "c"]
+    assert fused[0].ranks == {"dense": 2, "sparse": 1}
+
+
+def test_rrf_weights_change_the_order() -> None:
+    fused = reciprocal_rank_fusion({"dense": ["a"], "sparse": ["b"]}, weights={"dense": 1.0, "sparse": 2.0})
+    assert [h.memory_id for h in fused] == ["b", "a"]
+
+
+def test_rrf_counts_a_repeated_id_once_per_retriever() -> None:
+    fused = reciprocal_rank_fusion({"dense": ["a", "a"]}, k=0)
+    assert fused[0].score == pytest.approx(1.0)
+
+
+ALLOWED = {
+    ("extracted", "embedding"), ("extracted", "stored"), ("embedding", "stored"), ("stored", "active"),
+    ("active", "accessed"), ("accessed", "active"), ("active", "consolidating"), ("consolidating", "archived"),
+    ("consolidating", "active"), ("archived", "recalled"), ("recalled", "active"), ("active", "decaying"),
+    ("decaying", "forgotten"), ("decaying", "active"),
+}
+
+
+@pytest.mark.parametrize(("current", "target"), list(itertools.product(MemoryState, MemoryState)))
+def test_every_pair_of_states(current: MemoryState, target: MemoryState) -> None:
+    allowed = (current.value, target.value) in ALLOWED
+    assert can_transition(current, target) is allowed
+    assert advance(current, target) == (target if allowed else current)
+
+
+def test_forgotten_is_final() -> None:
+    assert TRANSITIONS[MemoryState.FORGOTTEN] == frozenset()
+
+
+def test_consistency_token_round_trips_keeping_the_highest_offset() -> None:
+    token = encode_token([LogPosition("t", 0, 5), LogPosition("t", 0, 9), LogPosition("t", 1, 2)])
+    assert sorted(decode_token(token)) == [LogPosition("t", 0, 9), LogPosition("t", 1, 2)]
+
+
+def test_malformed_token_is_rejected() -> None:
+    with pytest.raises(InvalidTokenError):
+        decode_token("not-a-token!")
