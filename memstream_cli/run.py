@@ -7,15 +7,12 @@ are stopped on exit, as are the worker, projector and API processes it spawned (
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 from memory.settings import PROJECT_ROOT, Settings
+from memstream_cli.processes import StartupError, start_system
 
 STACK = [sys.executable, str(PROJECT_ROOT / "infra" / "local" / "stack.py")]
 
@@ -26,59 +23,28 @@ def stack_status() -> dict[str, bool]:
     return status
 
 
-def wait_for_http(url: str, timeout: float, procs: list[subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for proc in procs:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} during start-up; see its log")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
-
-
-def spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = log_path.open("ab")
-    return subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=handle, stderr=subprocess.STDOUT, env=os.environ.copy())
-
-
 def run(settings: Settings) -> int:
     before = stack_status()
     subprocess.run([*STACK, "install"], check=True)
     subprocess.run([*STACK, "start"], check=True)
     started_services = [name for name, up in before.items() if not up]
     logs = settings.data_dir / "logs"
-    procs = [
-        spawn([sys.executable, "-m", "streams", "worker", "--loglevel", "info"], logs / "streams.log"),
-        spawn([sys.executable, "-m", "projections"], logs / "projections.log"),
-        spawn([sys.executable, "-m", "api"], logs / "api.log"),
-    ]
-    base = f"http://{settings.api_host}:{settings.api_port}"
+    system = start_system(settings, logs)
+    base = system.base_url
     try:
-        wait_for_http(f"{base}/health", 120, procs)
+        system.wait_ready()
         print(f"memstream is running.\n  API:          {base}\n  OpenAPI docs: {base}/schema/swagger")
         print(f"  produce:      memstream produce examples/conversation.jsonl\n  logs:         {logs}")
         print("Ctrl-C stops everything this command started.", flush=True)
-        while all(p.poll() is None for p in procs):
+        while True:
+            system.check_alive()
             time.sleep(1)
-        failed = [p.args for p in procs if p.poll() is not None]
-        print(f"a component exited: {failed!r}; stopping", file=sys.stderr)
+    except StartupError as exc:
+        print(f"memstream run: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        system.stop()
         if started_services:
             subprocess.run([*STACK, "stop", *started_services], check=False)

@@ -46,8 +46,10 @@ def isolated_settings(base: Settings, **overrides: Any) -> Settings:
     """Settings whose topics, schema and collection belong to this test alone."""
     tag = unique("t")
     topics = Topics(
-        turns=f"test.{tag}.turns", commands=f"test.{tag}.commands",
-        memories=f"test.{tag}.memories", deadletter=f"test.{tag}.deadletter",
+        turns=f"test.{tag}.turns",
+        commands=f"test.{tag}.commands",
+        memories=f"test.{tag}.memories",
+        deadletter=f"test.{tag}.deadletter",
     )
     return replace(
         base,
@@ -65,8 +67,15 @@ def make_turn(
     scope = Scope(app_id, user_id)
     return ConversationTurnReceived(
         envelope=Envelope(
-            turn_event_id_for(scope.key, "c", turn_id), "ConversationTurnReceived", 1, scope, occurred_at, occurred_at,
-            None, None, Producer("tests"),
+            turn_event_id_for(scope.key, "c", turn_id),
+            "ConversationTurnReceived",
+            1,
+            scope,
+            occurred_at,
+            occurred_at,
+            None,
+            None,
+            Producer("tests"),
         ),
         conversation_id="c",
         turn_id=turn_id,
@@ -81,7 +90,9 @@ def pipeline_events(turns: Iterable[ConversationTurnReceived], embed: Callable[[
     events: list[Event] = []
     for turn in turns:
         derived = extraction_events(
-            turn, extract_facts(TurnInput(turn.role, turn.speaker or "", turn.text)), "rules-v1",
+            turn,
+            extract_facts(TurnInput(turn.role, turn.speaker or "", turn.text)),
+            "rules-v1",
             turn.envelope.occurred_at + timedelta(seconds=1),
         )
         events.extend(derived)
@@ -90,7 +101,9 @@ def pipeline_events(turns: Iterable[ConversationTurnReceived], embed: Callable[[
             vectors = embed([e.text for e in extracted])
             for memory, vector in zip(extracted, vectors, strict=True):
                 events.extend(
-                    embedding_events(memory, list(vector), "all-MiniLM-L6-v2", turn.envelope.occurred_at + timedelta(seconds=2))
+                    embedding_events(
+                        memory, list(vector), "all-MiniLM-L6-v2", turn.envelope.occurred_at + timedelta(seconds=2)
+                    )
                 )
     return events
 

@@ -18,7 +18,9 @@ def settings(stack_settings: Settings) -> Settings:
 
 @pytest.fixture(scope="session")
 def neo4j_driver(stack_settings: Settings) -> Iterator[Driver]:
-    driver = GraphDatabase.driver(stack_settings.neo4j_uri, auth=(stack_settings.neo4j_user, stack_settings.neo4j_password))
+    driver = GraphDatabase.driver(
+        stack_settings.neo4j_uri, auth=(stack_settings.neo4j_user, stack_settings.neo4j_password)
+    )
     yield driver
     driver.close()
 

@@ -92,7 +92,9 @@ def test_postgres_logs_the_conversation(settings: Settings, user: str) -> None:
     assert rows == [("Remember that my flight is on Friday.",)]
 
 
-def test_milvus_upserts_are_idempotent_and_scoped(settings: Settings, milvus: MilvusClient, events: list, user: str, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_milvus_upserts_are_idempotent_and_scoped(
+    settings: Settings, milvus: MilvusClient, events: list, user: str, embedder
+) -> None:  # type: ignore[no-untyped-def]
     projector = MilvusProjector(milvus, settings.milvus_collection, 384, (TOPIC,))
     try:
         projector.apply_batch(positioned(events))
@@ -104,11 +106,18 @@ def test_milvus_upserts_are_idempotent_and_scoped(settings: Settings, milvus: Mi
         # A late duplicate MemoryEmbedded must not move an active memory back to stored.
         late = [e for e in events if type(e).__name__ == "MemoryEmbedded"][:1]
         projector.apply_batch(positioned(late))
-        assert {r["state"] for r in milvus_snapshot(milvus, settings.milvus_collection, [f"default/{user}"])} == {"active"}
+        assert {r["state"] for r in milvus_snapshot(milvus, settings.milvus_collection, [f"default/{user}"])} == {
+            "active"
+        }
 
         query = embedder.embed(["Where does she live?"])[0].tolist()
-        hits = milvus.search(settings.milvus_collection, data=[query], filter=f'user_id == "{user}"', limit=1,
-                             output_fields=["memory_id"])
+        hits = milvus.search(
+            settings.milvus_collection,
+            data=[query],
+            filter=f'user_id == "{user}"',
+            limit=1,
+            output_fields=["memory_id"],
+        )
         paris = next(e.memory_id for e in events if isinstance(e, MemoryExtracted) and "Paris" in e.text)
         assert hits[0][0]["id"] == paris
         other = milvus.search(settings.milvus_collection, data=[query], filter='user_id == "someone-else"', limit=5)
@@ -117,7 +126,9 @@ def test_milvus_upserts_are_idempotent_and_scoped(settings: Settings, milvus: Mi
         milvus.drop_collection(settings.milvus_collection)
 
 
-def test_neo4j_merges_once_with_entities_and_relations(neo4j_driver: Driver, stack_settings: Settings, events: list, user: str) -> None:
+def test_neo4j_merges_once_with_entities_and_relations(
+    neo4j_driver: Driver, stack_settings: Settings, events: list, user: str
+) -> None:
     prefix = unique("T")
     projector = Neo4jProjector(neo4j_driver, stack_settings.neo4j_database, (TOPIC,), name="neo4j", label_prefix=prefix)
     projector.apply_batch(positioned(events))

@@ -34,7 +34,11 @@ def run_until(runner: ProjectorRunner, done: callable) -> None:  # type: ignore[
 
 
 def test_rebuild_from_offset_zero_equals_the_live_state(
-    settings: Settings, neo4j_driver: Driver, milvus: MilvusClient, redis_client: Redis, embedder  # type: ignore[no-untyped-def]
+    settings: Settings,
+    neo4j_driver: Driver,
+    milvus: MilvusClient,
+    redis_client: Redis,
+    embedder,  # type: ignore[no-untyped-def]
 ) -> None:
     ensure_topics(settings)
     codec = Codec()

@@ -35,7 +35,9 @@ SAMPLES = [
     MemoryEmbedded(envelope("MemoryEmbedded"), "m1", "all-MiniLM-L6-v2", (0.5, -0.25, 1.0)),
     MemoryActivated(envelope("MemoryActivated"), "m1"),
     EntitiesLinked(
-        envelope("EntitiesLinked"), "m1", (Entity("x1", "Alice", "person"), Entity("x2", "Paris", "place")),
+        envelope("EntitiesLinked"),
+        "m1",
+        (Entity("x1", "Alice", "person"), Entity("x2", "Paris", "place")),
         (Relation("x1", "LIVES_IN", "x2"),),
     ),
     DeadLetter("d1", "bad", "DecodeError", "test", "topic", 2, 42, b"key", b"\x00\x01", NOW),
@@ -54,7 +56,9 @@ def test_header_carries_the_fingerprint_of_the_writer_schema() -> None:
     codec = Codec()
     data = codec.encode(SAMPLES[0])
     assert data[2:10] == codec.fingerprint_of("memstream.ConversationTurnReceived")
-    assert codec.fingerprint_of("memstream.ConversationTurnReceived") != codec.fingerprint_of("memstream.MemoryExtracted")
+    assert codec.fingerprint_of("memstream.ConversationTurnReceived") != codec.fingerprint_of(
+        "memstream.MemoryExtracted"
+    )
 
 
 def test_rabin_fingerprint_matches_the_avro_specification_for_a_primitive() -> None:
@@ -66,7 +70,7 @@ def test_rabin_fingerprint_matches_the_avro_specification_for_a_primitive() -> N
     ("data", "reason"),
     [
         (b"", "too short"),
-        (b"{\"json\": true}", "marker"),
+        (b'{"json": true}', "marker"),
         (MARKER + b"\x00" * 8 + b"\x02", "unknown writer schema"),
     ],
 )
@@ -78,7 +82,7 @@ def test_garbage_is_rejected_with_a_reason(data: bytes, reason: str) -> None:
 def test_corrupt_body_is_rejected() -> None:
     codec = Codec()
     data = codec.encode(SAMPLES[0])
-    with pytest.raises(DecodeError, match="corrupt|does not fit"):
+    with pytest.raises(DecodeError, match=r"corrupt|does not fit"):
         codec.decode(data[:14])
 
 
@@ -95,12 +99,21 @@ def test_events_written_with_an_older_schema_are_still_read() -> None:
     writer_codec = Codec()
     record = {
         "envelope": {
-            "event_id": "old-1", "event_type": "ConversationTurnReceived", "schema_version": 1,
+            "event_id": "old-1",
+            "event_type": "ConversationTurnReceived",
+            "schema_version": 1,
             "scope": {"app_id": "a", "user_id": "u", "agent_id": None, "run_id": None},
-            "occurred_at": NOW, "recorded_at": NOW, "causation_id": None, "correlation_id": None,
+            "occurred_at": NOW,
+            "recorded_at": NOW,
+            "causation_id": None,
+            "correlation_id": None,
             "producer": {"component": "old", "version": "0.0.1"},
         },
-        "conversation_id": "c", "turn_id": "1", "role": "user", "speaker": None, "text": "from the past",
+        "conversation_id": "c",
+        "turn_id": "1",
+        "role": "user",
+        "speaker": None,
+        "text": "from the past",
     }
     data = writer_codec.encode_dict("memstream.ConversationTurnReceived", record, schema=old)
     assert data[2:10] != writer_codec.fingerprint_of("memstream.ConversationTurnReceived")
@@ -118,12 +131,21 @@ def test_unknown_older_schema_is_not_guessed() -> None:
         "memstream.ConversationTurnReceived",
         {
             "envelope": {
-                "event_id": "old-1", "event_type": "x", "schema_version": 1,
+                "event_id": "old-1",
+                "event_type": "x",
+                "schema_version": 1,
                 "scope": {"app_id": "a", "user_id": "u", "agent_id": None, "run_id": None},
-                "occurred_at": NOW, "recorded_at": NOW, "causation_id": None, "correlation_id": None,
+                "occurred_at": NOW,
+                "recorded_at": NOW,
+                "causation_id": None,
+                "correlation_id": None,
                 "producer": {"component": "old", "version": "0"},
             },
-            "conversation_id": "c", "turn_id": "1", "role": "user", "speaker": None, "text": "t",
+            "conversation_id": "c",
+            "turn_id": "1",
+            "role": "user",
+            "speaker": None,
+            "text": "t",
         },
         schema=older_turn_schema(),
     )

@@ -21,7 +21,9 @@ from memory.ids import entity_id_for, memory_id_for, turn_event_id_for
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def turn(text: str = "I live in Paris. I love coffee.", user: str = "u1", event_id: str = "turn-1") -> ConversationTurnReceived:
+def turn(
+    text: str = "I live in Paris. I love coffee.", user: str = "u1", event_id: str = "turn-1"
+) -> ConversationTurnReceived:
     env = Envelope(event_id, "ConversationTurnReceived", 1, Scope("app", user), T0, T0, None, None, Producer("t"))
     return ConversationTurnReceived(env, "c", "1", "user", "Alice", text)
 

@@ -3,7 +3,11 @@ from memory.extraction_types import TurnInput
 
 
 def test_sentences_split_on_terminal_punctuation() -> None:
-    assert split_sentences("I live in Paris. I love coffee! Do you?") == ["I live in Paris.", "I love coffee!", "Do you?"]
+    assert split_sentences("I live in Paris. I love coffee! Do you?") == [
+        "I live in Paris.",
+        "I love coffee!",
+        "Do you?",
+    ]
 
 
 def test_small_talk_is_not_a_fact() -> None:

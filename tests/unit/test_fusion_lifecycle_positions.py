@@ -27,10 +27,20 @@ def test_rrf_counts_a_repeated_id_once_per_retriever() -> None:
 
 
 ALLOWED = {
-    ("extracted", "embedding"), ("extracted", "stored"), ("embedding", "stored"), ("stored", "active"),
-    ("active", "accessed"), ("accessed", "active"), ("active", "consolidating"), ("consolidating", "archived"),
-    ("consolidating", "active"), ("archived", "recalled"), ("recalled", "active"), ("active", "decaying"),
-    ("decaying", "forgotten"), ("decaying", "active"),
+    ("extracted", "embedding"),
+    ("extracted", "stored"),
+    ("embedding", "stored"),
+    ("stored", "active"),
+    ("active", "accessed"),
+    ("accessed", "active"),
+    ("active", "consolidating"),
+    ("consolidating", "archived"),
+    ("consolidating", "active"),
+    ("archived", "recalled"),
+    ("recalled", "active"),
+    ("active", "decaying"),
+    ("decaying", "forgotten"),
+    ("decaying", "active"),
 }
 
 

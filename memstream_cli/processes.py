@@ -1,0 +1,81 @@
+"""Start and stop the pipeline's own processes (Faust worker, projectors, API) with given settings.
+
+Shared by ``memstream run``, the end-to-end tests and the benchmarks, so all three run the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memory.settings import PROJECT_ROOT, Settings
+
+COMPONENTS: dict[str, list[str]] = {
+    "streams": [sys.executable, "-m", "streams", "worker", "--loglevel", "warning"],
+    "projections": [sys.executable, "-m", "projections"],
+    "api": [sys.executable, "-m", "api"],
+}
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+@dataclass
+class System:
+    settings: Settings
+    logs: Path
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise StartupError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise StartupError(f"the API at {self.base_url} was not ready after {timeout:.0f}s:\n{self.log_tail('api')}")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def start_system(settings: Settings, logs: Path, components: tuple[str, ...] = tuple(COMPONENTS)) -> System:
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **settings.to_env()}
+    system = System(settings, logs)
+    for name in components:
+        handle = (logs / f"{name}.log").open("ab")
+        system.procs[name] = subprocess.Popen(
+            COMPONENTS[name], env=env, cwd=PROJECT_ROOT, stdout=handle, stderr=subprocess.STDOUT
+        )
+    return system

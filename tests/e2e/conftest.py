@@ -1,0 +1,61 @@
+"""The whole running system on the local stack: Faust worker, projectors and API as real processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import httpx
+import pytest
+
+from memory.settings import PROJECT_ROOT, Settings
+from memstream_cli.processes import System, start_system
+from tests.support import isolated_settings, unique
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningSystem:
+    system: System
+    app_id: str
+
+    @property
+    def settings(self) -> Settings:
+        return self.system.settings
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.system.base_url, timeout=30)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "memstream_cli.main", *args],
+            env={**os.environ, **self.settings.to_env()},
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture(scope="module")
+def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    settings = replace(isolated_settings(stack_settings), api_port=free_port())
+    running = start_system(settings, tmp_path_factory.mktemp("logs"))
+    try:
+        running.wait_ready()
+        yield RunningSystem(running, unique("app-"))
+    finally:
+        running.stop()
+        if os.environ.get("MEMSTREAM_TEST_SHOW_LOGS"):
+            for name in running.procs:
+                print(f"--- {name} ---\n{running.log_tail(name, 5000)}")
