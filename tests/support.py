@@ -38,7 +38,7 @@ def dsn_with_schema(dsn: str, schema: str) -> str:
 
 def create_schema(dsn: str, schema: str) -> str:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     return dsn_with_schema(dsn, schema)
 
 

@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import hashlib
+import importlib.util
+import json
 import logging
 import os
 import re
@@ -43,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,13 +54,17 @@ from urllib.parse import unquote, urlsplit
 
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent.parent
+# Run as a script, sys.path[0] is this folder, whose neo4j/ subfolder would shadow the neo4j driver package.
+if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
+    sys.path.pop(0)
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from memory.settings import Settings  # noqa: E402
 
-SERVICES: tuple[str, ...] = ("postgres", "redis", "kafka", "neo4j")
-CLI_ORDER: tuple[str, ...] = ("kafka", "neo4j", "postgres", "redis")
+# Start order: the slow JVMs launch first so their start-ups overlap with the rest (stop runs in reverse).
+SERVICES: tuple[str, ...] = ("neo4j", "kafka", "postgres", "redis", "milvus")
+CLI_ORDER: tuple[str, ...] = ("kafka", "neo4j", "postgres", "redis", "milvus")
 
 log = logging.getLogger("memstream.stack")
 
@@ -199,7 +206,7 @@ def _log_tail(path: Path, offset: int = 0, lines: int = 25) -> str:
     except OSError:
         return "(no log output)"
     tail = text.strip().splitlines()[-lines:]
-    return "\n".join("    " + line for line in tail) if tail else "(no log output)"
+    return "\n".join("    " + line for line in tail) if tail else "    (no output in this log since the start)"
 
 
 def _sha256(path: Path) -> str:
@@ -274,27 +281,28 @@ class _Service:
     def log_hint(self) -> str:
         return str(self.log_file)
 
+    def log_excerpt(self) -> str:
+        return _log_tail(self.log_file, self._log_offset)
+
     def ready_hook(self) -> None:
         """Runs once the service answers (e.g. create roles); must be idempotent."""
 
-    def wait_ready(self, started: float, timeout: float) -> None:
-        deadline = started + timeout
-        while True:
-            pid = self.running_pid()
-            if pid is None:
-                raise StackError(
-                    f"{self.name} exited during start-up; see {self.log_hint()}\n"
-                    f"{_log_tail(self.log_file, self._log_offset)}"
-                )
-            if self.healthy():
-                self.ready_hook()
-                return
-            if time.monotonic() > deadline:
-                raise StackError(
-                    f"{self.name} (pid {pid}) not ready after {timeout:.0f}s at {self.endpoint()}; "
-                    f"see {self.log_hint()}\n{_log_tail(self.log_file, self._log_offset)}"
-                )
-            time.sleep(0.25)
+    def poll_ready(self, started: float, timeout: float) -> bool:
+        """One readiness probe: True when ready, False to retry, StackError on exit or timeout."""
+        pid = self.running_pid()
+        if pid is None:
+            raise StackError(
+                f"{self.name} exited during start-up; see {self.log_hint()}\n{self.log_excerpt()}"
+            )
+        if self.healthy():
+            self.ready_hook()
+            return True
+        if time.monotonic() - started > timeout:
+            raise StackError(
+                f"{self.name} (pid {pid}) not ready after {timeout:.0f}s at {self.endpoint()}; "
+                f"see {self.log_hint()}\n{self.log_excerpt()}"
+            )
+        return False
 
     def status(self) -> ServiceStatus:
         pid = self.running_pid()
@@ -314,9 +322,16 @@ class _Detached(_Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.stdout_file = self.log_file
+        self._out_offset = 0
 
     def command(self) -> list[str]:
         raise NotImplementedError
+
+    def log_excerpt(self) -> str:
+        text = _log_tail(self.log_file, self._log_offset)
+        if self.stdout_file != self.log_file:
+            text += f"\n  {self.stdout_file.name}:\n{_log_tail(self.stdout_file, self._out_offset)}"
+        return text
 
     def prepare(self) -> None:
         pass
@@ -347,7 +362,7 @@ class _Detached(_Service):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._log_offset = _log_mark(self.log_file, self.name)
         if self.stdout_file != self.log_file:
-            _log_mark(self.stdout_file, self.name)
+            self._out_offset = _log_mark(self.stdout_file, self.name)
         pid = _spawn(self.command(), self.stdout_file, self.cwd())
         self.pid_file.write_text(f"{pid}\n")
         log.info("%s: launched pid %d (log %s)", self.name, pid, self.log_file)
@@ -612,6 +627,8 @@ class Neo4j(_JavaService):
             import neo4j
         except ImportError:
             return _bolt_handshake(self.host, self.port)
+        if not hasattr(neo4j, "GraphDatabase"):  # a namespace package, not the driver
+            return _bolt_handshake(self.host, self.port)
         try:
             auth = (self.settings.neo4j_user, self.settings.neo4j_password)
             with neo4j.GraphDatabase.driver(self.endpoint(), auth=auth, connection_timeout=3) as driver:
@@ -852,11 +869,66 @@ class Postgres(_Service):
         self.pid_file.unlink(missing_ok=True)
 
 
+class MilvusLite(_Detached):
+    """Milvus Lite's own server binary (shipped in the milvus-lite wheel) serving gRPC on loopback.
+
+    Embedded Milvus Lite holds an exclusive lock on its file, so the projectors, the API and the tests could
+    not share one store; served over gRPC they all talk to one instance, exactly as to a Milvus server.
+    """
+
+    name = "milvus"
+    cmd_marker = "milvus"
+    default_timeout = 60.0
+    stop_timeout = 15.0
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.host, self.port = _host_port(settings.milvus_uri, 19530)
+        self.home = self.data / "milvus"
+        self.db_file = self.home / "memstream.db"
+
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def ports(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port)]
+
+    @staticmethod
+    def _lib_dir() -> Path:
+        spec = importlib.util.find_spec("milvus_lite")
+        if spec is None or spec.origin is None:
+            raise StackError("milvus-lite is not installed in this Python; run: make setup")
+        return Path(spec.origin).parent / "lib"
+
+    def prepare(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        lib = self._lib_dir()
+        # The binary finds its shared libraries beside it only through LD_LIBRARY_PATH.
+        return ["/usr/bin/env", f"LD_LIBRARY_PATH={lib}", str(lib / "milvus"), str(self.db_file),
+                f"{self.host}:{self.port}", "ERROR"]
+
+    def healthy(self) -> bool:
+        if not _port_open(self.host, self.port):
+            return False
+        try:
+            from pymilvus import MilvusClient
+
+            MilvusClient(uri=self.endpoint(), timeout=3).list_collections()
+            return True
+        except ImportError:
+            return True  # the port answers; nothing better to ask without the client
+        except Exception:
+            return False
+
+
 _CLASSES: dict[str, Callable[[Settings], _Service]] = {
     "kafka": Kafka,
     "neo4j": Neo4j,
     "postgres": Postgres,
     "redis": Redis,
+    "milvus": MilvusLite,
 }
 
 
@@ -866,27 +938,36 @@ def _services(settings: Settings | None, services: Iterable[str] | None) -> list
     unknown = [s for s in wanted if s not in _CLASSES]
     if unknown:
         raise StackError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(CLI_ORDER)}")
-    # Fast, blocking ones first so the JVMs' start-ups overlap with nothing else waiting on them.
     return [_CLASSES[name](settings) for name in SERVICES if name in wanted]
 
 
 # ----------------------------------------------------------------------------------------------- public API
 
 
-def install(settings: Settings | None = None, services: Iterable[str] | None = None) -> None:
-    """Idempotent: apt packages only for missing binaries, jars only when missing or the pom changed."""
+@contextlib.contextmanager
+def _locked(settings: Settings | None) -> Iterator[Settings]:
+    """Serialises install/start/stop across processes (e.g. parallel test workers) per data dir."""
+    settings = settings or Settings.from_env()
+    run_dir = settings.data_dir.resolve() / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / "stack.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield settings
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _install(settings: Settings, services: Iterable[str] | None) -> None:
     svcs = _services(settings, services)
     _apt_install(pkg for svc in svcs for pkg in svc.apt_packages())
     for svc in svcs:
-        svc.data.mkdir(parents=True, exist_ok=True)
         svc.install()
 
 
-def start(settings: Settings | None = None, services: Iterable[str] | None = None,
-          timeout: float | None = None) -> dict[str, float]:
-    """Starts what is not already running and healthy; returns seconds-to-ready per service (0.0 = was up)."""
+def _start(settings: Settings, services: Iterable[str] | None, timeout: float | None) -> dict[str, float]:
     svcs = _services(settings, services)
-    install(svcs[0].settings, [s.name for s in svcs])
+    _install(settings, [s.name for s in svcs])
     pending: list[tuple[_Service, float]] = []
     took: dict[str, float] = {}
     for svc in svcs:
@@ -903,24 +984,51 @@ def start(settings: Settings | None = None, services: Iterable[str] | None = Non
         else:
             log.info("%s: pid %d is running but not ready yet; waiting", svc.name, pid)
         pending.append((svc, t0))
-    for svc, t0 in pending:
-        svc.wait_ready(t0, timeout or svc.default_timeout)
-        took[svc.name] = time.monotonic() - t0
-        log.info("%s: ready at %s in %.1fs", svc.name, svc.endpoint(), took[svc.name])
+    while pending:  # probe round-robin so each service's time-to-ready is its own
+        for svc, t0 in list(pending):
+            if svc.poll_ready(t0, timeout or svc.default_timeout):
+                took[svc.name] = time.monotonic() - t0
+                log.info("%s: ready at %s in %.1fs", svc.name, svc.endpoint(), took[svc.name])
+                pending.remove((svc, t0))
+        if pending:
+            time.sleep(0.2)
     return took
 
 
-def stop(settings: Settings | None = None, services: Iterable[str] | None = None,
-         timeout: float | None = None) -> None:
-    """Stops only processes recorded in our PID files (PostgreSQL via pg_ctl)."""
+def _stop(settings: Settings, services: Iterable[str] | None, timeout: float | None) -> None:
     for svc in reversed(_services(settings, services)):
         svc.stop(timeout or svc.stop_timeout)
 
 
+def install(settings: Settings | None = None, services: Iterable[str] | None = None) -> None:
+    """Idempotent: apt packages only for missing binaries, jars only when missing or the pom changed."""
+    with _locked(settings) as s:
+        _install(s, services)
+
+
+def start(settings: Settings | None = None, services: Iterable[str] | None = None,
+          timeout: float | None = None) -> dict[str, float]:
+    """Starts what is not already running and healthy; returns seconds-to-ready per service (0.0 = was up).
+
+    Installs first when needed. ``timeout`` (seconds, per service) overrides the defaults (Neo4j 180,
+    Kafka 90, PostgreSQL 60, Redis 20). Raises StackError with the log path and tail on failure.
+    """
+    with _locked(settings) as s:
+        return _start(s, services, timeout)
+
+
+def stop(settings: Settings | None = None, services: Iterable[str] | None = None,
+         timeout: float | None = None) -> None:
+    """Stops only processes recorded in our PID files (PostgreSQL via pg_ctl): SIGTERM, then SIGKILL."""
+    with _locked(settings) as s:
+        _stop(s, services, timeout)
+
+
 def restart(settings: Settings | None = None, services: Iterable[str] | None = None,
             timeout: float | None = None) -> dict[str, float]:
-    stop(settings, services)
-    return start(settings, services, timeout)
+    with _locked(settings) as s:
+        _stop(s, services, None)
+        return _start(s, services, timeout)
 
 
 def status(settings: Settings | None = None,
@@ -936,6 +1044,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["install", "start", "stop", "restart", "status"])
     parser.add_argument("services", nargs="*", metavar="service", help=f"any of {', '.join(CLI_ORDER)}")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per service (start/stop)")
+    parser.add_argument("--json", action="store_true", help="status: print {service: up} as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     settings = Settings.from_env()
@@ -951,6 +1060,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop(settings, args.services, args.timeout)
         else:
             states = status(settings, args.services)
+            if args.json:
+                print(json.dumps({name: st.up for name, st in states.items()}))
+                return 0
             for name in CLI_ORDER:
                 if name in states:
                     st = states[name]

@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STACK  := $(BIN)/python infra/local/stack.py
+
+.PHONY: setup stack run test unit lint stop status bench clean-data
+
+setup: $(VENV)/.installed
+
+# Reinstall when the dependencies change; otherwise reuse the environment.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Kafka and Neo4j jars from Maven Central, PostgreSQL and Redis from Debian, Milvus Lite from PyPI; then start.
+stack: setup
+	$(STACK) install
+	$(STACK) start
+
+run: setup
+	$(BIN)/memstream run
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit -q
+
+test: stack lint
+	$(BIN)/python -m pytest -q -ra
+
+stop:
+	$(STACK) stop
+
+status:
+	$(STACK) status
+
+bench: stack
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.search

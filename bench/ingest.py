@@ -1,0 +1,176 @@
+"""End-to-end ingest through the real pipeline: throughput and freshness.
+
+Throughput: LoCoMo turns (real conversational text, ../shared/bench/locomo10.json) produced to the turns
+topic as fast as the producer goes; the clock stops when PostgreSQL holds every expected memory as
+active (extracted, embedded, projected). Freshness: then, one probe turn at a time on the idle system,
+the time from the producer's acknowledgement until ``POST /v1/memories/search`` returns the probe.
+
+    .venv/bin/python -m bench.ingest --turns 2000 --probes 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import mkdtemp
+
+import httpx
+import psycopg
+from pymilvus import MilvusClient
+
+from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from bench.common import percentiles, write_results
+from memory.codec import Codec
+from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
+from memory.extraction import extract_facts
+from memory.extraction_types import TurnInput
+from memory.ids import turn_event_id_for
+from memory.settings import PROJECT_ROOT, Settings
+from memstream_cli.processes import start_system
+from tests.support import isolated_settings
+
+DEFAULT_LOCOMO = PROJECT_ROOT.parent / "shared" / "bench" / "locomo10.json"
+
+
+def locomo_turns(path: Path, limit: int, app_id: str) -> list[ConversationTurnReceived]:
+    turns: list[ConversationTurnReceived] = []
+    now = datetime.now(UTC)
+    for sample in json.loads(path.read_text()):
+        conversation = sample["conversation"]
+        scope = Scope(app_id, sample["sample_id"])
+        sessions = sorted(
+            (k for k in conversation if k.startswith("session_") and not k.endswith("date_time")),
+            key=lambda k: int(k.split("_")[1]),
+        )
+        for session in sessions:
+            for index, turn in enumerate(conversation[session]):
+                text = turn["text"] + (f" [shared a photo: {turn['blip_caption']}]" if turn.get("blip_caption") else "")
+                turn_id = turn.get("dia_id") or f"{session}:{index}"
+                turns.append(
+                    ConversationTurnReceived(
+                        envelope=Envelope(
+                            turn_event_id_for(scope.key, sample["sample_id"], turn_id),
+                            "ConversationTurnReceived",
+                            1,
+                            scope,
+                            now - timedelta(days=1),
+                            now,
+                            None,
+                            None,
+                            Producer("bench.ingest"),
+                        ),
+                        conversation_id=sample["sample_id"],
+                        turn_id=turn_id,
+                        role="user",
+                        speaker=turn["speaker"],
+                        text=text,
+                        metadata={"dia_id": turn_id},
+                    )
+                )
+                if len(turns) >= limit:
+                    return turns
+    return turns
+
+
+def count_active(dsn: str, app_id: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM memories WHERE app_id = %s AND state = 'active'", (app_id,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def throughput(settings: Settings, turns: list[ConversationTurnReceived], app_id: str) -> dict[str, float]:
+    codec = Codec()
+    expected = sum(len(extract_facts(TurnInput(t.role, t.speaker or "", t.text))) for t in turns)
+    producer = SyncProducer(make_producer(settings))
+    started = time.perf_counter()
+    producer.produce_all([(settings.topics.turns, t.scope.key.encode(), codec.encode(t)) for t in turns])
+    produced_s = time.perf_counter() - started
+    while (active := count_active(settings.postgres_dsn, app_id)) < expected:
+        if time.perf_counter() - started > 1800:
+            raise TimeoutError(f"only {active} of {expected} memories active after 30 minutes")
+        time.sleep(0.5)
+    elapsed = time.perf_counter() - started
+    return {
+        "turns": len(turns),
+        "memories": expected,
+        "produce_s": round(produced_s, 2),
+        "end_to_end_s": round(elapsed, 2),
+        "turns_per_s": round(len(turns) / elapsed, 1),
+        "memories_per_s": round(expected / elapsed, 1),
+    }
+
+
+def freshness(settings: Settings, base_url: str, probes: int, app_id: str) -> dict[str, float]:
+    codec = Codec()
+    producer = SyncProducer(make_producer(settings))
+    samples: list[float] = []
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        for i in range(probes):
+            token = f"zq{uuid.uuid4().hex[:12]}"
+            scope = Scope(app_id, "probe-user")
+            now = datetime.now(UTC)
+            turn = ConversationTurnReceived(
+                Envelope(
+                    str(uuid.uuid4()),
+                    "ConversationTurnReceived",
+                    1,
+                    scope,
+                    now,
+                    now,
+                    None,
+                    None,
+                    Producer("bench.freshness"),
+                ),
+                "probes",
+                str(i),
+                "user",
+                "Probe",
+                f"My locker code word is {token} and I keep it secret.",
+            )
+            producer.produce_all([(settings.topics.turns, scope.key.encode(), codec.encode(turn))])
+            acked = time.perf_counter()
+            while True:
+                hits = client.post(
+                    "/v1/memories/search", json={"query": token, "user_id": "probe-user", "app_id": app_id, "top_k": 1}
+                ).json()["results"]
+                if hits and token in hits[0]["memory"]:
+                    samples.append((time.perf_counter() - acked) * 1000)
+                    break
+                if time.perf_counter() - acked > 60:
+                    raise TimeoutError(f"probe {token} not searchable after 60s")
+                time.sleep(0.01)
+    return percentiles(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=2000)
+    parser.add_argument("--probes", type=int, default=40)
+    parser.add_argument("--locomo", type=Path, default=DEFAULT_LOCOMO)
+    args = parser.parse_args()
+    settings = replace(isolated_settings(Settings.from_env()), api_port=18192)
+    ensure_topics(settings)
+    app_id = f"bench-{uuid.uuid4().hex[:6]}"
+    turns = locomo_turns(args.locomo, args.turns, app_id)
+    system = start_system(settings, Path(mkdtemp(prefix="bench-ingest-")))
+    try:
+        system.wait_ready()
+        print(f"ingesting {len(turns)} LoCoMo turns ...", flush=True)
+        rate = throughput(settings, turns, app_id)
+        print(f"throughput: {rate}", flush=True)
+        fresh = freshness(settings, system.base_url, args.probes, app_id)
+        print(f"freshness (produce ack -> searchable): {fresh}", flush=True)
+    finally:
+        system.stop()
+        MilvusClient(uri=settings.milvus_uri).drop_collection(settings.milvus_collection)
+    path = write_results("ingest", {"benchmark": "ingest", "throughput": rate, "freshness": fresh})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The test stack as throw-away containers, for machines that have a Docker engine.
+
+``tests/conftest.py`` uses this when ``MEMSTREAM_TEST_STACK=testcontainers``: Kafka (KRaft), Neo4j, PostgreSQL,
+Redis and Milvus start on random host ports, the tests get ``Settings`` pointing at them, and everything is
+removed afterwards (testcontainers' reaper also removes them if the test process dies).
+
+Images follow ``infra/compose/compose.yaml`` (a unit test keeps them in step), except Kafka:
+testcontainers' ``KafkaContainer`` drives Confluent's image scripts, so it runs ``cp-kafka`` 7.9 (Apache Kafka
+3.9, the KRaft fallback named in DESIGN.md) where compose runs ``apache/kafka``.
+
+Milvus: by default the Milvus standalone server in a container (``MilvusContainer``: embedded etcd, local
+storage), the same server that compose and real deployments run; the ``local`` stack already covers Milvus Lite,
+so this mode is where the real server gets tested. ``MEMSTREAM_TEST_MILVUS=lite`` serves Milvus Lite from the venv
+over gRPC instead, for Docker hosts too small for the Milvus image (it needs ~2 GB of memory).
+
+testcontainers is imported inside ``container_stack`` so importing this module needs neither it nor Docker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal
+
+from memory.settings import Settings
+
+KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
+NEO4J_IMAGE = "neo4j:5.26.12-community"
+POSTGRES_IMAGE = "postgres:15"
+REDIS_IMAGE = "redis:7"
+MILVUS_IMAGE = "milvusdb/milvus:v2.5.14"
+
+STARTUP_TIMEOUT_S = 180
+MilvusMode = Literal["container", "lite"]
+MILVUS_MODES: tuple[MilvusMode, ...] = ("container", "lite")
+
+
+def milvus_mode_from_env(environ: Mapping[str, str] | None = None) -> MilvusMode:
+    env = os.environ if environ is None else environ
+    value = env.get("MEMSTREAM_TEST_MILVUS", "container")
+    for mode in MILVUS_MODES:
+        if value == mode:
+            return mode
+    raise ValueError(f"MEMSTREAM_TEST_MILVUS must be one of {MILVUS_MODES}, not {value!r}")
+
+
+def stack_settings(
+    base: Settings, *, kafka_bootstrap: str, neo4j_uri: str, postgres_dsn: str, redis_url: str, milvus_uri: str
+) -> Settings:
+    """``base`` pointed at the given endpoints; credentials and everything else stay as in ``base``."""
+    return replace(
+        base,
+        kafka_bootstrap=kafka_bootstrap,
+        neo4j_uri=neo4j_uri,
+        postgres_dsn=postgres_dsn,
+        redis_url=redis_url,
+        milvus_uri=milvus_uri,
+    )
+
+
+@contextmanager
+def container_stack(base: Settings | None = None, milvus: MilvusMode | None = None) -> Iterator[Settings]:
+    """Start the stores, yield ``Settings`` for them, stop and remove them on exit (also on errors)."""
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.neo4j import Neo4jContainer
+    from testcontainers.community.postgres import PostgresContainer
+    from testcontainers.community.redis import RedisContainer
+
+    settings = base or Settings.from_env()
+    mode = milvus or milvus_mode_from_env()
+
+    with ExitStack() as stack:
+        # Each stop is registered before its start, so a failed start still removes what it created.
+        kafka = KafkaContainer(KAFKA_IMAGE).with_kraft()
+        stack.callback(kafka.stop)
+        kafka.start(timeout=STARTUP_TIMEOUT_S)  # its own default is 30 s, short for a cold JVM
+
+        neo4j = Neo4jContainer(NEO4J_IMAGE, username=settings.neo4j_user, password=settings.neo4j_password)
+        neo4j.with_env("NEO4J_server_memory_pagecache_size", "128M")
+        neo4j.with_env("NEO4J_server_memory_heap_max__size", "512M")
+        neo4j.with_env("NEO4J_dbms_usage__report_enabled", "false")
+        stack.callback(neo4j.stop)
+        neo4j.start()
+
+        postgres = PostgresContainer(
+            POSTGRES_IMAGE, username="memstream", password="memstream", dbname="memstream", driver=None
+        )
+        stack.callback(postgres.stop)
+        postgres.start()
+
+        redis = RedisContainer(REDIS_IMAGE)
+        stack.callback(redis.stop)
+        redis.start()
+
+        milvus_uri = _start_milvus_container(stack) if mode == "container" else _start_milvus_lite(stack)
+
+        yield stack_settings(
+            settings,
+            kafka_bootstrap=kafka.get_bootstrap_server(),
+            neo4j_uri=neo4j.get_connection_url(),
+            postgres_dsn=postgres.get_connection_url(driver=None),
+            redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(redis.port)}/0",
+            milvus_uri=milvus_uri,
+        )
+
+
+def _start_milvus_container(stack: ExitStack) -> str:
+    from testcontainers.community.milvus import MilvusContainer
+
+    milvus = MilvusContainer(MILVUS_IMAGE)
+    stack.callback(milvus.stop)
+    milvus.start()
+    return milvus.get_connection_url()
+
+
+def _start_milvus_lite(stack: ExitStack) -> str:
+    from milvus_lite.server import Server
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="memstream-milvus-")))
+    port = _free_port()
+    server = Server(str(folder / "memstream.db"), address=f"127.0.0.1:{port}")
+    stack.callback(server.stop)
+    if not server.init() or not server.start():
+        raise RuntimeError("Milvus Lite did not start (see its output above)")
+    _wait_for_port("127.0.0.1", port, STARTUP_TIMEOUT_S)
+    return f"http://127.0.0.1:{port}"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_port(host: str, port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s} s") from None
+            time.sleep(0.2)

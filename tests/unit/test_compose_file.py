@@ -1,0 +1,290 @@
+"""infra/compose/compose.yaml: valid against the Compose Specification, and consistent with the project.
+
+The schema is the copy that ``check-jsonschema`` vendors (``check_jsonschema/builtin_schemas/vendor/
+compose-spec.json``); nothing is fetched from the web. The project checks are the mistakes that a schema
+cannot see: a port that differs from the defaults in ``memory/settings.py``, an environment variable that no
+setting reads, a Kafka listener advertised at the wrong address, a ``depends_on`` on a missing service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import fields
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from memory.settings import PROJECT_ROOT, Settings, Topics
+
+COMPOSE_DIR = PROJECT_ROOT / "infra" / "compose"
+COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"
+DEFAULTS = Settings()
+
+PROJECT_SERVICES = ("streams", "projections", "api")
+# Settings field holding each store's address -> compose service, and the port the service listens on inside.
+STORE_ENDPOINTS = {
+    "kafka_bootstrap": ("kafka", 9092),
+    "neo4j_uri": ("neo4j", 7687),
+    "postgres_dsn": ("postgres", 5432),
+    "redis_url": ("redis", 6379),
+    "milvus_uri": ("milvus", 19530),
+}
+# What each project process needs to reach (from the code: streams/app.py, projections/wiring.py, api/services.py).
+NEEDS = {
+    "streams": {"kafka"},
+    "projections": {"kafka", "postgres", "neo4j", "redis", "milvus"},
+    "api": {"kafka", "postgres", "neo4j", "redis", "milvus"},
+}
+REQUIRED_SERVICES = {"kafka", "neo4j", "postgres", "redis", "milvus", "etcd", "minio", *PROJECT_SERVICES}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = compose["services"]
+    return result
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    assert parts.hostname and parts.port, address
+    return parts.hostname, parts.port
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def _published(service: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """container port -> (host ip, host port), for the short ("[ip:]host:container") and long port syntax."""
+    result: dict[int, tuple[str, int]] = {}
+    for entry in service.get("ports", []):
+        if isinstance(entry, dict):
+            result[int(entry["target"])] = (str(entry.get("host_ip", "")), int(entry["published"]))
+            continue
+        ip_and_published, _, target = str(entry).split("/", 1)[0].rpartition(":")
+        ip, _, published = ip_and_published.rpartition(":")
+        assert published, f"{entry}: a published port must be fixed, not random"
+        result[int(target)] = (ip, int(published))
+    return result
+
+
+def _depends_on(service: dict[str, Any]) -> dict[str, str]:
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return dict.fromkeys(deps, "service_started")
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in deps.items()}
+
+
+# ------------------------------------------------------------------------------------------ the schema
+
+
+SCHEMA_IN_PACKAGE = "check_jsonschema/builtin_schemas/vendor/compose-spec.json"
+
+
+def _compose_schema() -> dict[str, Any]:
+    """The schema file from the installed distribution, found through its metadata (nothing is imported)."""
+    try:
+        dist = metadata.distribution("check-jsonschema")
+    except metadata.PackageNotFoundError:
+        pytest.skip("needs the dev extra check-jsonschema, which ships the Compose Specification schema")
+    path = Path(str(dist.locate_file(SCHEMA_IN_PACKAGE)))
+    data = path.read_bytes()
+    # The package records the checksum of each schema it vendors: a damaged copy fails here, not obscurely.
+    recorded = path.parent / "sha256" / "compose-spec.sha256"
+    assert hashlib.sha256(data).hexdigest() == recorded.read_text().strip()
+    schema: dict[str, Any] = json.loads(data)
+    return schema
+
+
+def test_compose_file_matches_the_compose_specification(compose: dict[str, Any]) -> None:
+    from jsonschema.validators import validator_for
+
+    schema = _compose_schema()
+    assert schema.get("title") == "Compose Specification"
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    errors = sorted(validator_class(schema).iter_errors(compose), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
+
+
+def test_the_schema_rejects_a_broken_file(compose: dict[str, Any]) -> None:
+    """Guards the guard: a validator that accepts anything would make the test above meaningless."""
+    from jsonschema.validators import validator_for
+
+    schema = _compose_schema()
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["redis"]["healthcheck"]["intervall"] = "5s"
+    broken["services"]["api"]["depends_on"] = "kafka"
+    assert len(list(validator_for(schema)(schema).iter_errors(broken))) >= 2
+
+
+# ------------------------------------------------------------------------------------ project checks
+
+
+def test_every_service_the_project_needs_exists(services: dict[str, dict[str, Any]]) -> None:
+    assert set(services) >= REQUIRED_SERVICES, sorted(REQUIRED_SERVICES - set(services))
+
+
+def test_published_ports_are_the_settings_defaults_on_loopback(services: dict[str, dict[str, Any]]) -> None:
+    expected = {  # service -> (container port, host port from Settings' defaults)
+        "kafka": (19092, _host_port(DEFAULTS.kafka_bootstrap)[1]),
+        "neo4j": (7687, _host_port(DEFAULTS.neo4j_uri)[1]),
+        "postgres": (5432, _host_port(DEFAULTS.postgres_dsn)[1]),
+        "redis": (6379, _host_port(DEFAULTS.redis_url)[1]),
+        "milvus": (19530, _host_port(DEFAULTS.milvus_uri)[1]),
+        "api": (DEFAULTS.api_port, DEFAULTS.api_port),
+    }
+    for name, (target, host_port) in expected.items():
+        published = _published(services[name])
+        assert published.get(target) == ("127.0.0.1", host_port), (name, published)
+    for name, service in services.items():
+        for ip, _ in _published(service).values():
+            assert ip == "127.0.0.1", f"{name} publishes a port beyond loopback"
+
+
+def test_kafka_advertises_what_clients_are_given(services: dict[str, dict[str, Any]]) -> None:
+    """Clients connect to the advertised address, not the one they bootstrapped with: both must be reachable."""
+    env = _environment(services["kafka"])
+    advertised = {item.split("://", 1)[1] for item in env["KAFKA_ADVERTISED_LISTENERS"].split(",")}
+    listening = {int(item.rsplit(":", 1)[1]) for item in env["KAFKA_LISTENERS"].split(",")}
+    assert DEFAULTS.kafka_bootstrap in advertised  # the host, through the published port
+    for name in PROJECT_SERVICES:
+        assert _environment(services[name])["MEMSTREAM_KAFKA_BOOTSTRAP"] in advertised
+    assert listening >= {9092, 19092}
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, single node
+    assert "kafka" in services["kafka"]["image"] and services["kafka"]["image"].startswith("apache/kafka:")
+
+
+def test_depends_on_targets_exist_and_are_healthchecked(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for target, condition in _depends_on(service).items():
+            assert target in services, f"{name} depends on missing service {target}"
+            if condition == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits for {target}, which has no healthcheck"
+
+
+def test_infra_services_have_healthchecks(services: dict[str, dict[str, Any]]) -> None:
+    infra = [name for name, service in services.items() if "build" not in service]
+    assert set(infra) >= {"kafka", "neo4j", "postgres", "redis", "milvus", "etcd", "minio"}
+    for name in infra:
+        check = services[name].get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+
+
+def test_project_services_env_names_are_real_settings(services: dict[str, dict[str, Any]]) -> None:
+    known = {f"MEMSTREAM_{f.name.upper()}" for f in fields(Settings) if f.name != "topics"}
+    known |= {f"MEMSTREAM_TOPIC_{f.name.upper()}" for f in fields(Topics)}
+    for name in PROJECT_SERVICES:
+        env = _environment(services[name])
+        assert env, f"{name} has no environment"
+        unknown = {key for key in env if key.startswith("MEMSTREAM_")} - known
+        assert not unknown, f"{name}: no setting reads {sorted(unknown)}"
+        assert not {key for key in env if not key.startswith("MEMSTREAM_")}, name
+        Settings.from_env({k: v for k, v in env.items() if "${" not in v})  # values parse (ints are ints)
+
+
+def test_project_services_reach_the_stores_they_wait_for(services: dict[str, dict[str, Any]]) -> None:
+    for name in PROJECT_SERVICES:
+        env = _environment(services[name])
+        deps = _depends_on(services[name])
+        reached = set()
+        for field_name, (store, port) in STORE_ENDPOINTS.items():
+            value = env.get(f"MEMSTREAM_{field_name.upper()}")
+            if value is None:
+                continue
+            assert _host_port(value) == (store, port), (name, field_name, value)
+            reached.add(store)
+        assert NEEDS[name] <= reached, (name, sorted(NEEDS[name] - reached))
+        for store in NEEDS[name]:
+            assert deps.get(store) == "service_healthy", f"{name} must wait until {store} is healthy"
+
+
+def test_credentials_match_the_settings(services: dict[str, dict[str, Any]]) -> None:
+    assert _environment(services["neo4j"])["NEO4J_AUTH"] == f"{DEFAULTS.neo4j_user}/{DEFAULTS.neo4j_password}"
+    pg = _environment(services["postgres"])
+    default_dsn = urlsplit(DEFAULTS.postgres_dsn)
+    assert pg["POSTGRES_USER"] == default_dsn.username
+    assert pg["POSTGRES_DB"] == default_dsn.path.lstrip("/")
+    for name in PROJECT_SERVICES:
+        env = _environment(services[name])
+        dsn = urlsplit(env["MEMSTREAM_POSTGRES_DSN"])
+        assert (dsn.username, dsn.path.lstrip("/")) == (pg["POSTGRES_USER"], pg["POSTGRES_DB"])
+        if pg.get("POSTGRES_HOST_AUTH_METHOD") != "trust":
+            assert dsn.password == pg.get("POSTGRES_PASSWORD"), name
+        if "MEMSTREAM_NEO4J_PASSWORD" in env:
+            assert f"{env.get('MEMSTREAM_NEO4J_USER', 'neo4j')}/{env['MEMSTREAM_NEO4J_PASSWORD']}" == _environment(
+                services["neo4j"]
+            )["NEO4J_AUTH"]
+
+
+def test_project_services_run_the_project_entry_points(services: dict[str, dict[str, Any]]) -> None:
+    expected = {
+        "streams": ["python", "-m", "streams", "worker"],
+        "projections": ["python", "-m", "projections"],
+        "api": ["python", "-m", "api"],
+    }
+    for name, command in expected.items():
+        service = services[name]
+        assert service["command"] == command
+        assert (PROJECT_ROOT / command[2] / "__main__.py").is_file()
+        build = service["build"]
+        context = (COMPOSE_DIR / build["context"]).resolve()
+        assert context == PROJECT_ROOT.resolve()
+        assert (context / build["dockerfile"]).is_file()
+    assert _environment(services["api"])["MEMSTREAM_API_HOST"] == "0.0.0.0"  # reachable through the published port
+    assert int(_environment(services["api"]).get("MEMSTREAM_API_PORT", DEFAULTS.api_port)) == DEFAULTS.api_port
+
+
+def test_dockerfile_installs_the_project_with_its_schemas() -> None:
+    text = (COMPOSE_DIR / "Dockerfile").read_text()
+    assert "FROM python:3.11" in text  # pyproject: requires-python >=3.11,<3.12
+    assert "pip install -e ." in text  # memory/codec.py reads schemas/avro beside the package
+    ignored = (COMPOSE_DIR / "Dockerfile.dockerignore").read_text().split()
+    assert {".venv", ".data", ".git"} <= set(ignored)
+    assert "schemas" not in ignored
+
+
+# ------------------------------------------------------------------------------- tests/containers.py
+
+
+def test_container_stack_is_a_context_manager_factory() -> None:
+    from tests import containers
+
+    assert callable(containers.container_stack)
+    manager = containers.container_stack()  # a generator-based manager starts nothing until entered
+    assert isinstance(manager, contextlib.AbstractContextManager)
+    assert containers.milvus_mode_from_env({}) == "container"
+    assert containers.milvus_mode_from_env({"MEMSTREAM_TEST_MILVUS": "lite"}) == "lite"
+    with pytest.raises(ValueError):
+        containers.milvus_mode_from_env({"MEMSTREAM_TEST_MILVUS": "docker"})
+    settings = containers.stack_settings(
+        DEFAULTS, kafka_bootstrap="h:1", neo4j_uri="bolt://h:2", postgres_dsn="postgresql://u:p@h:3/d",
+        redis_url="redis://h:4/0", milvus_uri="http://h:5",
+    )
+    assert (settings.kafka_bootstrap, settings.milvus_uri) == ("h:1", "http://h:5")
+    assert settings.neo4j_password == DEFAULTS.neo4j_password and settings.topics == DEFAULTS.topics
+
+
+def test_container_images_follow_the_compose_file(services: dict[str, dict[str, Any]]) -> None:
+    from tests import containers
+
+    assert services["neo4j"]["image"] == containers.NEO4J_IMAGE
+    assert services["postgres"]["image"] == containers.POSTGRES_IMAGE
+    assert services["redis"]["image"] == containers.REDIS_IMAGE
+    assert services["milvus"]["image"] == containers.MILVUS_IMAGE
