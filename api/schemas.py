@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 NonEmptyId = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
-Metadata = Annotated[dict[str, str], msgspec.Meta(max_properties=50)]
+Metadata = Annotated[dict[str, str], msgspec.Meta(max_length=50)]
 
 
 class Message(msgspec.Struct, forbid_unknown_fields=True):

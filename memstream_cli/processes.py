@@ -16,7 +16,7 @@ from pathlib import Path
 from memory.settings import PROJECT_ROOT, Settings
 
 COMPONENTS: dict[str, list[str]] = {
-    "streams": [sys.executable, "-m", "streams", "worker", "--loglevel", "warning"],
+    "streams": [sys.executable, "-m", "streams", "worker", "--loglevel", "warn"],
     "projections": [sys.executable, "-m", "projections"],
     "api": [sys.executable, "-m", "api"],
 }

@@ -28,7 +28,11 @@ def projector_factory(name: str, settings: Settings) -> Callable[[], Projector]:
         )
     if name == "neo4j":
         return lambda: Neo4jProjector(
-            GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)),
+            GraphDatabase.driver(
+                settings.neo4j_uri,
+                auth=(settings.neo4j_user, settings.neo4j_password),
+                notifications_min_severity="OFF",  # "constraint already exists" on every start is noise
+            ),
             settings.neo4j_database,
             memories,
         )

@@ -119,7 +119,7 @@ def test_compose_file_matches_the_compose_specification(compose: dict[str, Any])
     assert schema.get("title") == "Compose Specification"
     validator_class = validator_for(schema)
     validator_class.check_schema(schema)
-    errors = sorted(validator_class(schema).iter_errors(compose), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator_class(schema).iter_errors(compose), key=lambda e: str(list(e.absolute_path)))
     assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
 
 
@@ -158,17 +158,34 @@ def test_published_ports_are_the_settings_defaults_on_loopback(services: dict[st
             assert ip == "127.0.0.1", f"{name} publishes a port beyond loopback"
 
 
+def _listeners(value: str) -> dict[str, str]:
+    """``NAME://host:port,...`` -> {NAME: "host:port"}."""
+    return dict(item.split("://", 1) for item in value.split(","))
+
+
 def test_kafka_advertises_what_clients_are_given(services: dict[str, dict[str, Any]]) -> None:
-    """Clients connect to the advertised address, not the one they bootstrapped with: both must be reachable."""
-    env = _environment(services["kafka"])
-    advertised = {item.split("://", 1)[1] for item in env["KAFKA_ADVERTISED_LISTENERS"].split(",")}
-    listening = {int(item.rsplit(":", 1)[1]) for item in env["KAFKA_LISTENERS"].split(",")}
-    assert DEFAULTS.kafka_bootstrap in advertised  # the host, through the published port
+    """Clients talk to the advertised address, not the one they bootstrapped with: each must be reachable, and
+    each advertised listener must be the one listening on that port (the classic Kafka-in-Docker mistake)."""
+    kafka = services["kafka"]
+    env = _environment(kafka)
+    listening = {name: int(address.rsplit(":", 1)[1]) for name, address in _listeners(env["KAFKA_LISTENERS"]).items()}
+    advertised = _listeners(env["KAFKA_ADVERTISED_LISTENERS"])
+    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] not in advertised
+    by_address = {address: name for name, address in advertised.items()}
+    published = _published(kafka)
+    # From the host: 127.0.0.1:<default port>, published to the listener that advertises exactly that.
+    host_listener = by_address[DEFAULTS.kafka_bootstrap]
+    host_port = _host_port(DEFAULTS.kafka_bootstrap)[1]
+    assert published[listening[host_listener]] == ("127.0.0.1", host_port)
+    assert listening[host_listener] == host_port  # the advertised port is the one the host can reach
+    # From the other containers: the service name and the port its listener has inside the network.
     for name in PROJECT_SERVICES:
-        assert _environment(services[name])["MEMSTREAM_KAFKA_BOOTSTRAP"] in advertised
-    assert listening >= {9092, 19092}
+        bootstrap = _environment(services[name])["MEMSTREAM_KAFKA_BOOTSTRAP"]
+        assert bootstrap in by_address, f"{name} bootstraps from {bootstrap}, which Kafka does not advertise"
+        host, port = _host_port(bootstrap)
+        assert (host, listening[by_address[bootstrap]]) == ("kafka", port), (name, bootstrap)
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, single node
-    assert "kafka" in services["kafka"]["image"] and services["kafka"]["image"].startswith("apache/kafka:")
+    assert kafka["image"].startswith("apache/kafka:")
 
 
 def test_depends_on_targets_exist_and_are_healthchecked(services: dict[str, dict[str, Any]]) -> None:
@@ -228,9 +245,10 @@ def test_credentials_match_the_settings(services: dict[str, dict[str, Any]]) -> 
         if pg.get("POSTGRES_HOST_AUTH_METHOD") != "trust":
             assert dsn.password == pg.get("POSTGRES_PASSWORD"), name
         if "MEMSTREAM_NEO4J_PASSWORD" in env:
-            assert f"{env.get('MEMSTREAM_NEO4J_USER', 'neo4j')}/{env['MEMSTREAM_NEO4J_PASSWORD']}" == _environment(
-                services["neo4j"]
-            )["NEO4J_AUTH"]
+            assert (
+                f"{env.get('MEMSTREAM_NEO4J_USER', 'neo4j')}/{env['MEMSTREAM_NEO4J_PASSWORD']}"
+                == _environment(services["neo4j"])["NEO4J_AUTH"]
+            )
 
 
 def test_project_services_run_the_project_entry_points(services: dict[str, dict[str, Any]]) -> None:
@@ -274,8 +292,12 @@ def test_container_stack_is_a_context_manager_factory() -> None:
     with pytest.raises(ValueError):
         containers.milvus_mode_from_env({"MEMSTREAM_TEST_MILVUS": "docker"})
     settings = containers.stack_settings(
-        DEFAULTS, kafka_bootstrap="h:1", neo4j_uri="bolt://h:2", postgres_dsn="postgresql://u:p@h:3/d",
-        redis_url="redis://h:4/0", milvus_uri="http://h:5",
+        DEFAULTS,
+        kafka_bootstrap="h:1",
+        neo4j_uri="bolt://h:2",
+        postgres_dsn="postgresql://u:p@h:3/d",
+        redis_url="redis://h:4/0",
+        milvus_uri="http://h:5",
     )
     assert (settings.kafka_bootstrap, settings.milvus_uri) == ("h:1", "http://h:5")
     assert settings.neo4j_password == DEFAULTS.neo4j_password and settings.topics == DEFAULTS.topics
