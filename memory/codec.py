@@ -118,6 +118,13 @@ class Codec:
         schemaless_writer(buf, writer.parsed, record)
         return buf.getvalue()
 
+    def record_name(self, data: bytes | None) -> str | None:
+        """The record type a message holds, from its header alone (None if not a known record)."""
+        if not data or len(data) < HEADER_LEN or data[:2] != MARKER:
+            return None
+        writer = self._by_fingerprint.get(data[2:HEADER_LEN])
+        return writer.fullname if writer else None
+
     def decode(self, data: bytes | None) -> Any:
         """Bytes → event dataclass. Raises ``DecodeError`` with a reason a human can act on."""
         if not data or len(data) < HEADER_LEN:

@@ -1,14 +1,21 @@
-"""Generic conversion between the frozen event dataclasses and the plain dicts fastavro reads and writes."""
+"""Generic conversion between the frozen event dataclasses and the plain dicts fastavro reads and writes.
+
+Decoding sits on every consumer's hot path, so each dataclass's field converters are worked out once from
+its type hints and cached, not re-derived per message.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+Converter = Callable[[Any], Any]
 
 
 def to_record(obj: Any) -> Any:
@@ -22,42 +29,50 @@ def to_record(obj: Any) -> Any:
     return obj
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+def _identity(value: Any) -> Any:
+    return value
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
-
-
-def _convert(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        inner = [arg for arg in typing.get_args(tp) if arg is not type(None)]
-        return _convert(inner[0], value) if len(inner) == 1 else value
-    if origin is tuple:
-        (item_type, *_rest) = typing.get_args(tp)
-        return tuple(_convert(item_type, item) for item in value)
-    if origin is dict:
-        return dict(value)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_record(tp, value)
-    if tp is float:
-        return float(value)
-    if tp is datetime and not isinstance(value, datetime):
+def _datetime(value: Any) -> datetime:
+    if not isinstance(value, datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
     return value
 
 
+@cache
+def _converter(tp: Any) -> Converter:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in typing.get_args(tp) if arg is not type(None)]
+        convert = _converter(inner[0]) if len(inner) == 1 else _identity
+        return lambda value: None if value is None else convert(value)
+    if origin is tuple:
+        item_type = typing.get_args(tp)[0]
+        if item_type is float:
+            return lambda value: tuple(map(float, value))  # vectors: keep this path tight
+        if item_type in (str, int, bytes):
+            return tuple
+        item = _converter(item_type)
+        return lambda value: tuple(item(v) for v in value)
+    if origin is dict:
+        return dict
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return lambda value: from_record(tp, value)
+    if tp is float:
+        return float
+    if tp is datetime:
+        return _datetime
+    return _identity
+
+
+@cache
+def _field_converters(cls: type) -> tuple[tuple[str, Converter], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls))
+
+
 def from_record(cls: type[T], record: dict[str, Any]) -> T:
     """dict → dataclass, converting nested records by the dataclass's type hints."""
-    hints = _hints(cls)
-    kwargs = {
-        f.name: _convert(hints[f.name], record[f.name])
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.name in record
-    }
+    converters = _field_converters(cls)  # type: ignore[arg-type]  # dataclass types are hashable
+    kwargs = {name: convert(record[name]) for name, convert in converters if name in record}
     return cls(**kwargs)

@@ -35,12 +35,14 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
         ):
             extracted: list[MemoryExtracted] = []
             for event in batch:
+                # Most of this topic is other event types (vectors among them): read the header, not the body.
+                if ctx.codec.record_name(event.value) != MemoryExtracted.SCHEMA_NAME:
+                    continue
                 try:
                     decoded = ctx.codec.decode(event.value)
                 except DecodeError:
                     continue  # the projectors dead-letter bad memory events; this agent only embeds
-                if isinstance(decoded, MemoryExtracted):
-                    extracted.append(decoded)
+                extracted.append(decoded)
             if not extracted:
                 continue
             embedder = ctx.embedder

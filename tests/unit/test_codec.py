@@ -151,3 +151,11 @@ def test_unknown_older_schema_is_not_guessed() -> None:
     )
     with pytest.raises(DecodeError, match="unknown writer schema"):
         Codec().decode(data)
+
+
+def test_record_name_reads_only_the_header() -> None:
+    codec = Codec()
+    data = codec.encode(SAMPLES[2])
+    assert codec.record_name(data) == "memstream.MemoryEmbedded"
+    assert codec.record_name(data[:10]) == "memstream.MemoryEmbedded"
+    assert codec.record_name(b"junk") is None
