@@ -49,7 +49,8 @@ class Settings:
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_dim: int = 384
     embed_batch_size: int = 64
-    embed_batch_seconds: float = 0.2
+    # How long a batch may wait to fill when the topic is quiet: the floor of a lone turn's freshness.
+    embed_batch_seconds: float = 0.05
     max_content_chars: int = 20_000
     max_messages: int = 100
     faust_app_id: str = "memstream-streams"

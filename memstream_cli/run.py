@@ -7,9 +7,11 @@ are stopped on exit, as are the worker, projector and API processes it spawned (
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
+from types import FrameType
 
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import StartupError, start_system
@@ -23,7 +25,14 @@ def stack_status() -> dict[str, bool]:
     return status
 
 
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def run(settings: Settings) -> int:
+    # Ctrl-C and a plain `kill` both stop cleanly (a background launch may inherit SIGINT as ignored).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     before = stack_status()
     subprocess.run([*STACK, "install"], check=True)
     subprocess.run([*STACK, "start"], check=True)

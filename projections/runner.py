@@ -25,6 +25,7 @@ from projections.errors import is_transient
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 10.0
+POLL_SECONDS = 0.5
 
 
 class ProjectorRunner:
@@ -82,9 +83,13 @@ class ProjectorRunner:
         self._consumer.subscribe(list(self.projector.topics), on_assign=self._on_assign)
         try:
             while not self.stop_event.is_set():
-                messages = self._consumer.consume(num_messages=self._batch_size, timeout=0.2)
-                if messages:
-                    self.process(messages)
+                # Wait for the first message only; then take what is already fetched. (consume() with a
+                # timeout would hold a lone message back until the batch fills or the timeout ends.)
+                first = self._consumer.poll(POLL_SECONDS)
+                if first is None:
+                    continue
+                rest = self._consumer.consume(num_messages=self._batch_size - 1, timeout=0)
+                self.process([first, *rest])
         finally:
             self._consumer.close()
             self.projector.close()

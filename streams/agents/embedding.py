@@ -18,20 +18,23 @@ from memory.events import MemoryExtracted
 from streams.context import StreamContext
 
 log = logging.getLogger(__name__)
+EVENTS_PER_EXTRACTED = 4
 
 
 def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
     from streams.app import raw_topic
 
     memories = raw_topic(app, ctx.settings.topics.memories)
-    batch_size = ctx.settings.embed_batch_size
+    # About one event in four on this topic is a MemoryExtracted (the others are entities, vectors and
+    # activations), so take four times the wanted texts per batch to hand the model full batches.
+    events_per_batch = ctx.settings.embed_batch_size * EVENTS_PER_EXTRACTED
     within = ctx.settings.embed_batch_seconds
 
     @app.agent(memories, name="embedding")
     async def embed(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
         async for batch in stream.take_events(  # type: ignore[attr-defined]  # faust-streaming has it; its StreamT stub lags
-            batch_size, within=within
+            events_per_batch, within=within
         ):
             extracted: list[MemoryExtracted] = []
             for event in batch:
