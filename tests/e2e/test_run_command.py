@@ -1,0 +1,61 @@
+"""`memstream run` (what `make run` calls) brings the system up, prints where it is, and stops it on a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import httpx
+
+from memory.settings import PROJECT_ROOT, Settings
+from tests.e2e.conftest import free_port
+from tests.support import isolated_settings, wait_until
+
+
+def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings: Settings) -> None:
+    settings = replace(isolated_settings(stack_settings), api_port=free_port())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memstream_cli.main", "run"],
+        env={**os.environ, **settings.to_env()},
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any("Ctrl-C stops" in line for line in lines):
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+            lines.append(line)
+        output = "".join(lines)
+        assert "memstream is running" in output, output
+        assert f"{base}/schema/swagger" in output
+        assert httpx.get(f"{base}/health").json() == {"status": "ok"}
+        assert httpx.get(f"{base}/schema/openapi.json").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=60)
+    assert code == 0
+
+    def api_gone() -> bool:
+        try:
+            httpx.get(f"{base}/health", timeout=1)
+            return False
+        except httpx.HTTPError:
+            return True
+
+    wait_until(api_gone, timeout=10, what="the API to stop")
+    # The stack was already running before, so it is left running.
+    status = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "infra" / "local" / "stack.py"), "status"], capture_output=True
+    )
+    assert status.returncode == 0
