@@ -253,3 +253,21 @@ def test_poison_turn_is_dead_lettered_and_the_next_turn_gets_through(system: Run
     assert any("marker" in r for r in reasons)
     assert any("empty" in r for r in reasons)
     assert any(letter.payload == b"garbage, not Avro" for letter in letters)
+
+
+def test_producing_the_same_conversation_again_creates_no_duplicates(system: RunningSystem, produced: int) -> None:
+    again = system.cli("produce", str(SAMPLE), "--app-id", system.app_id)
+    assert again.returncode == 0, again.stderr
+    # A sentinel for the same user lands in the same partition after the repeats: once it is visible,
+    # the repeats have been processed too.
+    codec = Codec()
+    sentinel = make_turn("alice", "I just adopted a parrot called Kiwi.", "sentinel", app_id=system.app_id)
+    SyncProducer(make_producer(system.settings)).produce_all(
+        [(system.settings.topics.turns, sentinel.scope.key.encode(), codec.encode(sentinel))]
+    )
+    wait_until(
+        lambda: any("Kiwi" in m["memory"] for m in list_memories(system, "alice")["results"]),
+        timeout=60,
+        what="the sentinel",
+    )
+    assert list_memories(system, "alice")["total"] == produced + 1
