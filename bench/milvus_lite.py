@@ -416,7 +416,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--index-type", default="FLAT")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after flush()")
-    parser.add_argument("--phase-budget", type=float, default=120.0, help="seconds per search phase at most")
+    parser.add_argument("--phase-budget", type=float, default=90.0, help="seconds per search phase at most")
     parser.add_argument("--size-timeout", type=float, default=900.0, help="seconds per size at most")
     parser.add_argument("--uri", help="a running Milvus (Lite) server instead of embedded mode")
     parser.add_argument("--out", type=Path, help="write the results here as JSON")

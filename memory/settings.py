@@ -33,8 +33,11 @@ class Settings:
     neo4j_user: str = "neo4j"
     neo4j_password: str = "memstream-local"
     neo4j_database: str = "neo4j"
+    # Label prefix of the live graph; a rebuild writes beside it under its own (Community has one database).
+    neo4j_label_prefix: str = ""
     postgres_dsn: str = "postgresql://memstream@127.0.0.1:15432/memstream"
     redis_url: str = "redis://127.0.0.1:16379/0"
+    redis_prefix: str = "memstream:"
     # Milvus Lite runs as a local gRPC service of the stack (infra/local); any Milvus server URI works.
     milvus_uri: str = "http://127.0.0.1:19531"
     milvus_collection: str = "memories"
@@ -54,6 +57,8 @@ class Settings:
     max_content_chars: int = 20_000
     max_messages: int = 100
     faust_app_id: str = "memstream-streams"
+    # Read-your-writes: how long a read carrying a consistency token may wait for the projections.
+    consistency_timeout_seconds: float = 10.0
     topics: Topics = field(default_factory=Topics)
 
     def to_env(self) -> dict[str, str]:

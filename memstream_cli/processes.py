@@ -6,6 +6,7 @@ Shared by ``memstream run``, the end-to-end tests and the benchmarks, so all thr
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -58,6 +59,34 @@ class System:
                 time.sleep(0.5)
         raise StartupError(f"the API at {self.base_url} was not ready after {timeout:.0f}s:\n{self.log_tail('api')}")
 
+    def launch(self, name: str) -> subprocess.Popen[bytes]:
+        """Start one component with this system's settings, appending to its log."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with (self.logs / f"{name}.log").open("ab") as handle:
+            proc = subprocess.Popen(
+                COMPONENTS[name],
+                env={**os.environ, **self.settings.to_env()},
+                cwd=PROJECT_ROOT,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+        self.procs[name] = proc
+        return proc
+
+    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 30.0) -> int:
+        """Send ``sig`` to one component and wait for it to exit; returns its exit code."""
+        proc = self.procs[name]
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        return proc.wait(timeout=timeout)
+
+    def restart(self, name: str) -> subprocess.Popen[bytes]:
+        """Relaunch one component (stopped or killed before) with the same settings and log."""
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            raise StartupError(f"{name} is still running (pid {proc.pid}); kill it first")
+        return self.launch(name)
+
     def stop(self, timeout: float = 30.0) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -71,12 +100,7 @@ class System:
 
 
 def start_system(settings: Settings, logs: Path, components: tuple[str, ...] = tuple(COMPONENTS)) -> System:
-    logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **settings.to_env()}
     system = System(settings, logs)
     for name in components:
-        handle = (logs / f"{name}.log").open("ab")
-        system.procs[name] = subprocess.Popen(
-            COMPONENTS[name], env=env, cwd=PROJECT_ROOT, stdout=handle, stderr=subprocess.STDOUT
-        )
+        system.launch(name)
     return system

@@ -1,6 +1,9 @@
 """``python -m projections [name...]`` runs the projectors (default: all four), one thread each.
 
-confluent-kafka and the store drivers release the GIL while waiting on the network, so threads suffice.
+Each projector serves the target its store points at (``projections/targets.py``). When a rebuild switches
+a store to a new target, the projector hands over: it stops, and a new one continues into the new target
+from that target's checkpoint. confluent-kafka and the store drivers release the GIL while waiting on the
+network, so threads suffice.
 """
 
 from __future__ import annotations
@@ -9,13 +12,61 @@ import argparse
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 
 from adapters.kafka import ensure_topics
 from memory.codec import Codec
 from memory.settings import Settings
 from projections.runner import ProjectorRunner
+from projections.targets import LIVE, active_targets, group_id, settings_for_target
 from projections.wiring import PROJECTION_NAMES, projector_factory
+
+log = logging.getLogger("projections")
+
+
+class Supervisor:
+    """Keeps one projector running for ``store``, on whichever target the pointer names."""
+
+    def __init__(self, store: str, settings: Settings, codec: Codec):
+        self.store = store
+        self.settings = settings
+        self.codec = codec
+        self.stopping = threading.Event()
+        self.runner: ProjectorRunner | None = None
+
+    def _target(self, fallback: str) -> str:
+        try:
+            return active_targets(self.settings.postgres_dsn)[self.store]
+        except Exception as exc:  # the pointer lives in PostgreSQL: while it is down, keep serving what we serve
+            log.warning("%s: cannot read the target pointer (%s); staying on %s", self.store, exc, fallback)
+            return fallback
+
+    def run(self) -> None:
+        target = self._target(LIVE)
+        while not self.stopping.is_set():
+            current = target
+            log.info("%s: projecting into target %s", self.store, current)
+            self.runner = ProjectorRunner(
+                projector_factory(self.store, settings_for_target(self.settings, current)),
+                self.settings,
+                self.codec,
+                group_id=group_id(self.store, current),
+                handover=lambda current=current: self._target(current) != current,  # type: ignore[misc]
+            )
+            if self.stopping.is_set():
+                break
+            self.runner.run()
+            target = self._target(current)
+            if self.runner.handed_over:
+                log.info("%s: switched from target %s to %s", self.store, current, target)
+            else:
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.runner is not None:
+            self.runner.stop_event.set()
 
 
 def main() -> None:
@@ -25,23 +76,24 @@ def main() -> None:
     unknown = set(args.names) - set(PROJECTION_NAMES)
     if unknown:
         parser.error(f"unknown projections {sorted(unknown)}; choose from {PROJECTION_NAMES}")
-    args.names = args.names or list(PROJECTION_NAMES)
+    names = args.names or list(PROJECTION_NAMES)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("neo4j").setLevel(logging.WARNING)
     settings = Settings.from_env()
     ensure_topics(settings)
     codec = Codec()
-    runners = [ProjectorRunner(projector_factory(name, settings), settings, codec) for name in args.names]
+    supervisors = [Supervisor(name, settings, codec) for name in names]
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        for runner in runners:
-            runner.stop_event.set()
+        for supervisor in supervisors:
+            supervisor.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    threads = [threading.Thread(target=r.run, name=f"projector-{r.projector.name}") for r in runners]
+    threads = [threading.Thread(target=s.run, name=f"projector-{s.store}") for s in supervisors]
     for thread in threads:
         thread.start()
-    logging.getLogger(__name__).info("projectors running: %s", ", ".join(args.names))
+    log.info("projectors running: %s", ", ".join(names))
     for thread in threads:
         thread.join()
 

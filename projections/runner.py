@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from adapters.kafka import SyncProducer, dead_letter, make_producer
 from memory.codec import Codec
@@ -26,6 +26,7 @@ from projections.errors import is_transient
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 10.0
 POLL_SECONDS = 0.5
+CHECK_SECONDS = 1.0
 
 
 class ProjectorRunner:
@@ -37,7 +38,11 @@ class ProjectorRunner:
         group_id: str | None = None,
         batch_size: int = 500,
         from_beginning: bool = True,
+        start_offset: Callable[[TopicPartition], int | None] | None = None,
+        handover: Callable[[], bool] | None = None,
     ):
+        """``start_offset`` picks where a partition without a checkpoint starts (rebuild from an offset or a
+        time); ``handover`` is asked every few seconds whether this runner should stop for another target."""
         self._factory = factory
         self._settings = settings
         self._codec = codec
@@ -55,9 +60,13 @@ class ProjectorRunner:
             }
         )
         self._dlq = SyncProducer(make_producer(settings))
+        self._start_offset = start_offset
+        self._handover = handover
         self.stop_event = threading.Event()
         self.applied = 0
         self.dead_lettered = 0
+        self.lag: int | None = None  # events behind the log end over assigned partitions; None until known
+        self.handed_over = False
 
     def _connect(self) -> Projector:
         delay = 0.5
@@ -77,12 +86,21 @@ class ProjectorRunner:
             applied = checkpoints.get((tp.topic, tp.partition))
             if applied is not None:
                 tp.offset = applied + 1  # otherwise the group's committed offset or auto.offset.reset
+            elif self._start_offset is not None and (start := self._start_offset(tp)) is not None:
+                tp.offset = start
         consumer.incremental_assign(partitions)
 
     def run(self) -> None:
         self._consumer.subscribe(list(self.projector.topics), on_assign=self._on_assign)
+        next_check = 0.0
         try:
             while not self.stop_event.is_set():
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + CHECK_SECONDS
+                    self.lag = self._measure_lag()
+                    if self._handover is not None and self._handover():
+                        self.handed_over = True
+                        break
                 # Wait for the first message only; then take what is already fetched. (consume() with a
                 # timeout would hold a lone message back until the batch fills or the timeout ends.)
                 first = self._consumer.poll(POLL_SECONDS)
@@ -91,8 +109,23 @@ class ProjectorRunner:
                 rest = self._consumer.consume(num_messages=self._batch_size - 1, timeout=0)
                 self.process([first, *rest])
         finally:
+            try:
+                self._consumer.commit(asynchronous=False)  # the last batch's offsets, before leaving the group
+            except KafkaException:
+                log.debug("nothing to commit on close", exc_info=True)
             self._consumer.close()
             self.projector.close()
+
+    def _measure_lag(self) -> int | None:
+        assignment = self._consumer.assignment()
+        if not assignment:
+            return None
+        lag = 0
+        for tp in self._consumer.position(assignment):
+            _low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            position = tp.offset if tp.offset >= 0 else _low
+            lag += max(high - position, 0)
+        return lag
 
     def process(self, messages: Sequence[Message]) -> None:
         items: list[Positioned] = []

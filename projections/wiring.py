@@ -35,7 +35,8 @@ def projector_factory(name: str, settings: Settings) -> Callable[[], Projector]:
             ),
             settings.neo4j_database,
             memories,
+            label_prefix=settings.neo4j_label_prefix,
         )
     if name == "redis":
-        return lambda: RedisProjector(Redis.from_url(settings.redis_url), memories)
+        return lambda: RedisProjector(Redis.from_url(settings.redis_url), memories, prefix=settings.redis_prefix)
     raise ValueError(f"unknown projection {name!r}; choose from {PROJECTION_NAMES}")

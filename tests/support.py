@@ -56,6 +56,8 @@ def isolated_settings(base: Settings, **overrides: Any) -> Settings:
         topics=topics,
         postgres_dsn=create_schema(base.postgres_dsn, tag),
         milvus_collection=f"mem_{tag}",
+        neo4j_label_prefix=f"T{tag}",
+        redis_prefix=f"test:{tag}:",
         faust_app_id=f"memstream-test-{tag}",
         **overrides,
     )

@@ -18,6 +18,7 @@ from memory.events import DeadLetter
 from memory.extraction import extract_facts
 from memory.extraction_types import TurnInput
 from memory.settings import PROJECT_ROOT
+from projections.neo4j.projector import namespaced
 from projections.redis.projector import generation_key
 from tests.e2e.conftest import RunningSystem
 from tests.support import make_turn, unique, wait_until
@@ -80,15 +81,18 @@ def test_produced_turns_become_memories_in_every_store(system: RunningSystem, pr
 
     with GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)) as driver:
         records, _, _ = driver.execute_query(
-            "MATCH (u:User {scope_key: $key})-[:HAS_MEMORY]->(m:Memory)-[:MENTIONS]->(e:Entity) "
-            "RETURN collect(DISTINCT m.memory_id) AS memories, collect(DISTINCT e.name) AS entities",
+            namespaced(
+                "MATCH (u:User {scope_key: $key})-[:HAS_MEMORY]->(m:Memory)-[:MENTIONS]->(e:Entity) "
+                "RETURN collect(DISTINCT m.memory_id) AS memories, collect(DISTINCT e.name) AS entities",
+                settings.neo4j_label_prefix,
+            ),
             key=f"{system.app_id}/alice",
         )
     assert set(records[0]["memories"]) == ids
     assert {"Alice", "Paris", "Sam", "Lumen Labs", "Nora"} <= set(records[0]["entities"])
 
     redis = Redis.from_url(settings.redis_url)
-    assert redis.get(generation_key("memstream:", f"{system.app_id}/alice")) is not None
+    assert redis.get(generation_key(settings.redis_prefix, f"{system.app_id}/alice")) is not None
 
 
 def test_search_ranks_the_relevant_memory_first_with_scores(system: RunningSystem, produced: int) -> None:

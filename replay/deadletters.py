@@ -1,0 +1,68 @@
+"""``memstream replay deadletter``: list dead letters and re-drive them to where they came from, after a fix.
+
+A re-driven message is the original bytes, produced again to its origin topic with its original key; the
+consumers are idempotent, so re-driving something that was since applied changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from confluent_kafka import Consumer, TopicPartition
+
+from adapters.kafka import SyncProducer, make_producer
+from memory.codec import Codec
+from memory.errors import DecodeError
+from memory.events import DeadLetter
+from memory.positions import LogPosition
+from memory.settings import Settings
+
+
+def read_dead_letters(settings: Settings, timeout: float = 10.0) -> Iterator[tuple[LogPosition, DeadLetter]]:
+    """Every dead letter on the topic, oldest first, read without joining a consumer group."""
+    codec = Codec()
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": "memstream.deadletter.reader",
+            "enable.auto.commit": False,
+        }
+    )
+    topic = settings.topics.deadletter
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout)
+        partitions = sorted(metadata.topics[topic].partitions) if topic in metadata.topics else []
+        ends = {}
+        assignment = []
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+            if high > low:
+                ends[partition] = high
+                assignment.append(TopicPartition(topic, partition, low))
+        if not assignment:
+            return
+        consumer.assign(assignment)
+        deadline = time.monotonic() + timeout
+        done: set[int] = set()
+        while len(done) < len(ends) and time.monotonic() < deadline:
+            for msg in consumer.consume(num_messages=500, timeout=0.5):
+                if msg.error() is not None:
+                    continue
+                partition, offset = int(msg.partition() or 0), int(msg.offset() or 0)
+                if offset + 1 >= ends[partition]:
+                    done.add(partition)
+                try:
+                    letter = codec.decode(msg.value())
+                except DecodeError:
+                    continue
+                if isinstance(letter, DeadLetter):
+                    yield LogPosition(topic, partition, offset), letter
+    finally:
+        consumer.close()
+
+
+def redrive(settings: Settings, letters: list[DeadLetter]) -> list[LogPosition]:
+    """Produce each letter's original payload to its origin topic with its original key."""
+    producer = SyncProducer(make_producer(settings))
+    return producer.produce_all([(letter.origin_topic, letter.origin_key, letter.payload) for letter in letters])
