@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import asdict
 from typing import Annotated
 
+import msgspec
+import psycopg
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.schemas import AddMemoriesRequest, AddMemoriesResponse, MemoryList, MemoryOut, SearchRequest, SearchResponse
+from api.errors import NotFound
+from api.schemas import (
+    AddMemoriesRequest,
+    AddMemoriesResponse,
+    LineageOut,
+    MemoryList,
+    MemoryOut,
+    SearchRequest,
+    SearchResponse,
+)
+from api.search import SearchService
 from api.services import Services
 from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState
+from replay.audit import Lineage, NotFoundError, lineage
 
 DEFAULT_STATES = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
 UserId = Annotated[str, QueryParameter(min_length=1, max_length=200, description="whose memories")]
 AppId = Annotated[str, QueryParameter(min_length=1, max_length=200, description="the application's namespace")]
 OptionalId = Annotated[str | None, QueryParameter(max_length=200)]
+Token = Annotated[str | None, QueryParameter(max_length=4000, description="from a write: wait until it is applied")]
 
 
 class MemoriesController(Controller):
@@ -28,7 +44,11 @@ class MemoriesController(Controller):
 
     @post("/search", status_code=200, summary="Hybrid search over a user's memories")
     async def search(self, data: JSONBody[SearchRequest], services: NamedDependency[Services]) -> SearchResponse:
-        return await services.search.search(data)
+        SearchService.validate(data)
+        if data.consistency_token:
+            await services.consistency.wait(data.consistency_token)
+        view = await services.view()
+        return await view.search.search(data)
 
     @get("/{memory_id:str}", summary="One memory of a user")
     async def get_one(
@@ -37,8 +57,31 @@ class MemoriesController(Controller):
         user_id: UserId,
         services: NamedDependency[Services],
         app_id: AppId = "default",
+        consistency_token: Token = None,
     ) -> MemoryOut:
-        return await services.reader.get(memory_id, app_id, user_id)
+        if consistency_token:
+            await services.consistency.wait(consistency_token)
+        return await (await services.view()).reader.get(memory_id, app_id, user_id)
+
+    @get("/{memory_id:str}/lineage", summary="The chain of events that made this memory what it is")
+    async def lineage(
+        self,
+        memory_id: FromPath[str],
+        user_id: UserId,
+        services: NamedDependency[Services],
+        app_id: AppId = "default",
+    ) -> LineageOut:
+        view = await services.view()
+
+        def read() -> Lineage:
+            with psycopg.connect(view.dsn) as conn:
+                return lineage(conn, memory_id, app_id, user_id)
+
+        try:
+            found = await asyncio.to_thread(read)
+        except NotFoundError as exc:
+            raise NotFound(f"memory {memory_id} not found for user {user_id}") from exc
+        return msgspec.convert(asdict(found), LineageOut)
 
     @get("/", summary="A user's memories, newest first")
     async def list_memories(
@@ -53,9 +96,13 @@ class MemoriesController(Controller):
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        consistency_token: Token = None,
     ) -> MemoryList:
+        if consistency_token:
+            await services.consistency.wait(consistency_token)
         wanted = [s.value for s in states] if states else DEFAULT_STATES
-        return await services.reader.list_for_user(app_id, user_id, agent_id, run_id, wanted, limit, offset)
+        reader = (await services.view()).reader
+        return await reader.list_for_user(app_id, user_id, agent_id, run_id, wanted, limit, offset)
 
 
 @get("/health", tags=["ops"], summary="Liveness")

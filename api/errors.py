@@ -7,6 +7,9 @@ import logging
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from api.consistency import NotCaughtUp
+from memory.positions import InvalidTokenError
+
 log = logging.getLogger(__name__)
 
 
@@ -51,7 +54,21 @@ def unexpected_error_handler(_: Request, exc: Exception) -> Response[dict[str, o
     return Response({"status_code": 500, "detail": "internal error"}, status_code=500)
 
 
+def not_caught_up_handler(_: Request, exc: Exception) -> Response[dict[str, object]]:
+    return Response(
+        {"status_code": 503, "detail": f"{exc}; retry later or without the consistency token"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+def bad_token_handler(_: Request, exc: Exception) -> Response[dict[str, object]]:
+    return Response({"status_code": 400, "detail": str(exc)}, status_code=400)
+
+
 EXCEPTION_HANDLERS = {
+    NotCaughtUp: not_caught_up_handler,
+    InvalidTokenError: bad_token_handler,
     ApiError: api_error_handler,
     HTTPException: http_error_handler,
     Exception: unexpected_error_handler,

@@ -83,12 +83,16 @@ class MemoryReader:
         total = int(total_row["n"]) if total_row else 0
         return MemoryList(results=[memory_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
-    async def fetch_many(self, memory_ids: list[str], app_id: str, user_id: str) -> dict[str, dict[str, Any]]:
+    async def fetch_many(
+        self, memory_ids: list[str], app_id: str, user_id: str, visible: str = "TRUE", params: list[Any] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Rows of these memories that belong to the user and pass ``visible`` (an SQL condition)."""
         if not memory_ids:
             return {}
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                f"SELECT {COLUMNS} FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s",
-                (memory_ids, app_id, user_id),
+                f"SELECT {COLUMNS} FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s"
+                f" AND {visible}",
+                [memory_ids, app_id, user_id, *(params or [])],
             )
             return {row["memory_id"]: row for row in await cur.fetchall()}

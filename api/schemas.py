@@ -70,6 +70,11 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
     top_k: int = 10
+    # Valid time: what was true then. Known time: what the system knew then. Both default to now.
+    as_of: datetime | None = None
+    known_as_of: datetime | None = None
+    # From an earlier write: wait until the projections have applied it (read your writes).
+    consistency_token: str | None = None
 
 
 class SearchHit(msgspec.Struct):
@@ -86,6 +91,37 @@ class SearchHit(msgspec.Struct):
 class SearchResponse(msgspec.Struct):
     results: list[SearchHit]
     took_ms: float
+
+
+class LineageStepOut(msgspec.Struct):
+    event_id: str
+    event_type: str
+    state: str
+    text: str
+    valid_from: datetime
+    known_at: datetime
+    causation_id: str | None
+    log_position: str
+
+
+class SourceTurnOut(msgspec.Struct):
+    event_id: str
+    conversation_id: str
+    turn_id: str
+    role: str
+    speaker: str | None
+    text: str
+    occurred_at: datetime
+
+
+class LineageOut(msgspec.Struct):
+    memory_id: str
+    text: str
+    state: str
+    extractor: str
+    embedding_model: str | None
+    source_turns: list[SourceTurnOut]
+    events: list[LineageStepOut]
 
 
 class ErrorBody(msgspec.Struct):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -38,8 +39,29 @@ def scope_filter(body: SearchRequest) -> str:
         parts.append(f"agent_id == {_milvus_str(body.agent_id)}")
     if body.run_id is not None:
         parts.append(f"run_id == {_milvus_str(body.run_id)}")
-    parts.append("state in [" + ",".join(_milvus_str(s) for s in _SEARCHABLE) + "]")
+    if body.as_of is None and body.known_as_of is None:
+        parts.append("state in [" + ",".join(_milvus_str(s) for s in _SEARCHABLE) + "]")
+    else:
+        # Time travel: today's state says nothing about then; PostgreSQL's history decides visibility.
+        parts.append(f"state != {_milvus_str('extracted')}")
+    if body.as_of is not None:
+        parts.append(f"occurred_at <= {int(body.as_of.timestamp() * 1000)}")
     return " and ".join(parts)
+
+
+def temporal_sql(body: SearchRequest, alias: str = "memories") -> tuple[str, list[Any]]:
+    """Visibility in PostgreSQL: the searchable states now, or — with ``as_of``/``known_as_of`` — what was
+    valid at ``as_of`` and had reached a searchable state by ``known_as_of`` in the version history."""
+    if body.as_of is None and body.known_as_of is None:
+        return f"{alias}.state = ANY(%s)", [_SEARCHABLE]
+    as_of = body.as_of or datetime.now(UTC)
+    known = body.known_as_of or datetime.now(UTC)
+    sql = (
+        f"{alias}.valid_from <= %s AND ({alias}.valid_to IS NULL OR {alias}.valid_to > %s)"
+        f" AND {alias}.known_from <= %s AND {alias}.state <> 'forgotten' AND EXISTS (SELECT 1 FROM memory_versions v"
+        f" WHERE v.memory_id = {alias}.memory_id AND v.known_at <= %s AND v.state = ANY(%s))"
+    )
+    return sql, [as_of, as_of, known, known, _SEARCHABLE]
 
 
 def or_tsquery(query: str) -> str:
@@ -76,11 +98,14 @@ class SearchService:
         started = time.perf_counter()
         dense, sparse = await asyncio.gather(self._dense(body), self._sparse(body))
         fused = reciprocal_rank_fusion({"dense": dense, "sparse": sparse})
-        rows = await self._reader.fetch_many([h.memory_id for h in fused], body.app_id, body.user_id)
+        visible, visible_params = temporal_sql(body)
+        rows = await self._reader.fetch_many(
+            [h.memory_id for h in fused], body.app_id, body.user_id, visible, visible_params
+        )
         hits = []
         for hit in fused:
             row = rows.get(hit.memory_id)
-            if row is None or row["state"] not in _SEARCHABLE:
+            if row is None:
                 continue  # not yet (or no longer) visible in PostgreSQL: never show half-projected memories
             hits.append(
                 SearchHit(
@@ -114,8 +139,9 @@ class SearchService:
         tsquery = or_tsquery(body.query)
         if not tsquery:
             return []
-        where = ["app_id = %s", "user_id = %s", "state = ANY(%s)", "tsv @@ q"]
-        params: list[Any] = [tsquery, body.app_id, body.user_id, _SEARCHABLE]
+        visible, visible_params = temporal_sql(body)
+        where = ["app_id = %s", "user_id = %s", visible, "tsv @@ q"]
+        params: list[Any] = [tsquery, body.app_id, body.user_id, *visible_params]
         if body.agent_id is not None:
             where.append("agent_id = %s")
             params.append(body.agent_id)
@@ -123,7 +149,7 @@ class SearchService:
             where.append("run_id = %s")
             params.append(body.run_id)
         sql = (
-            "SELECT memory_id FROM memories, to_tsquery('english', %s) q WHERE "
+            "SELECT memory_id FROM to_tsquery('english', %s) q, memories WHERE "
             + " AND ".join(where)
             + " ORDER BY ts_rank_cd(tsv, q) DESC, memory_id LIMIT %s"
         )

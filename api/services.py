@@ -1,13 +1,21 @@
-"""The services the controllers use, built once at start-up from settings and closed at shutdown."""
+"""The services the controllers use, built once at start-up from settings and closed at shutdown.
+
+Reads follow the projection target pointer (blue/green rebuilds): each request resolves which target each
+store serves (cached for a second) and reads through a pool for that target's PostgreSQL schema and that
+target's Milvus collection.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import time
+from dataclasses import dataclass, field
 
 from psycopg_pool import AsyncConnectionPool
 from pymilvus import MilvusClient
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from api.consistency import ConsistencyWaiter
 from api.reader import MemoryReader
 from api.search import SearchService
 from api.writer import MemoryWriter
@@ -15,32 +23,73 @@ from memory.codec import Codec
 from memory.settings import Settings
 from models.embedder import Embedder, build_embedder
 from projections.milvus.collection import ensure_collection
+from projections.targets import active_targets, settings_for_target
+
+POINTER_TTL_SECONDS = 1.0
+
+
+@dataclass
+class ReadView:
+    """What one request reads: the reader and search service of the targets serving now."""
+
+    reader: MemoryReader
+    search: SearchService
+    pool: AsyncConnectionPool
+    dsn: str
 
 
 @dataclass
 class Services:
     settings: Settings
-    pool: AsyncConnectionPool
     writer: MemoryWriter
-    reader: MemoryReader
-    search: SearchService
+    milvus: MilvusClient
+    embedder: Embedder
+    consistency: ConsistencyWaiter
+    _pools: dict[str, AsyncConnectionPool] = field(default_factory=dict)
+    _targets: dict[str, str] = field(default_factory=dict)
+    _targets_read_at: float = 0.0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def targets(self) -> dict[str, str]:
+        if time.monotonic() - self._targets_read_at > POINTER_TTL_SECONDS:
+            self._targets = await asyncio.to_thread(active_targets, self.settings.postgres_dsn)
+            self._targets_read_at = time.monotonic()
+        return self._targets
+
+    async def _pool(self, dsn: str) -> AsyncConnectionPool:
+        async with self._lock:
+            pool = self._pools.get(dsn)
+            if pool is None:
+                pool = AsyncConnectionPool(dsn, min_size=1, max_size=8, open=False)
+                await pool.open(wait=True, timeout=30)
+                self._pools[dsn] = pool
+            return pool
+
+    async def view(self) -> ReadView:
+        targets = await self.targets()
+        pg = settings_for_target(self.settings, targets["postgres"])
+        collection = settings_for_target(self.settings, targets["milvus"]).milvus_collection
+        pool = await self._pool(pg.postgres_dsn)
+        reader = MemoryReader(pool)
+        return ReadView(
+            reader, SearchService(pool, self.milvus, collection, self.embedder, reader), pool, pg.postgres_dsn
+        )
 
     async def close(self) -> None:
-        await self.pool.close()
+        for pool in self._pools.values():
+            await pool.close()
 
 
 async def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     ensure_topics(settings)
-    codec = Codec()
-    pool = AsyncConnectionPool(settings.postgres_dsn, min_size=1, max_size=8, open=False)
-    await pool.open(wait=True, timeout=30)
     milvus = MilvusClient(uri=settings.milvus_uri)
     ensure_collection(milvus, settings.milvus_collection, settings.embedding_dim)
-    reader = MemoryReader(pool)
-    return Services(
+    services = Services(
         settings=settings,
-        pool=pool,
-        writer=MemoryWriter(settings, SyncProducer(make_producer(settings)), codec),
-        reader=reader,
-        search=SearchService(pool, milvus, settings.milvus_collection, embedder or build_embedder(settings), reader),
+        writer=MemoryWriter(settings, SyncProducer(make_producer(settings)), Codec()),
+        milvus=milvus,
+        embedder=embedder or build_embedder(settings),
+        consistency=ConsistencyWaiter(settings),
     )
+    await services.view()  # fail at start-up, not on the first request, if PostgreSQL is unreachable
+    return services
