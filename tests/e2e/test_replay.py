@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
 
 from adapters.kafka import SyncProducer, make_producer
@@ -117,7 +118,7 @@ def test_dead_letters_are_listed_and_re_driven_after_a_fix(stack_settings: Setti
         letters = wait_until(lambda: list(read_dead_letters(settings, timeout=2)), timeout=60, what="a dead letter")
     finally:
         system.stop()
-    (position, letter) = letters[0]
+    (_position, letter) = letters[0]
     assert "limit 60" in letter.reason
     listed = RunningSystem(system, app_id).cli("replay", "deadletter", "list")
     assert letter.dead_letter_id in listed.stdout and "limit 60" in listed.stdout
@@ -168,11 +169,10 @@ def test_rebuild_verify_switch_and_drop(rebuilt_system: RunningSystem) -> None:
 
     # A rebuild into a target with a difference is reported by memory id.
     blue = settings_for_target(settings, "blue")
-    import psycopg
-
     with psycopg.connect(blue.postgres_dsn) as conn:
         changed = conn.execute(
-            "UPDATE memories SET importance = 0.01 WHERE memory_id = (SELECT min(memory_id) FROM memories) RETURNING memory_id"
+            "UPDATE memories SET importance = 0.01"
+            " WHERE memory_id = (SELECT min(memory_id) FROM memories) RETURNING memory_id"
         ).fetchone()
     assert changed is not None
     broken = system.cli("replay", "verify", "--target", "blue", "--projection", "postgres")
