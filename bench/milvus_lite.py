@@ -243,7 +243,13 @@ def peak_rss_mib() -> dict[str, float]:
 
 def run_one(args: argparse.Namespace, size: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="milvus_lite_bench_"))
-    uri = args.uri or str(workdir / "x.db")
+    try:
+        return measure(args, size, args.uri or str(workdir / "x.db"))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, size: int, uri: str) -> dict[str, Any]:
     result: dict[str, Any] = {"size": size, "mode": "server" if args.uri else "embedded", "uri": uri}
     data = Dataset(size, args.users, args.dim, args.seed + size)
     result["dataset_mib"] = round(data.vectors.nbytes / 2**20, 1)
@@ -293,7 +299,6 @@ def run_one(args: argparse.Namespace, size: int) -> dict[str, Any]:
             client.drop_collection(COLLECTION)
     finally:
         client.close()
-        shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 
