@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
+from confluent_kafka import KafkaException
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from psycopg_pool import PoolTimeout
+from pymilvus.exceptions import MilvusException
 
 from api.consistency import NotCaughtUp
 from memory.positions import InvalidTokenError
@@ -54,6 +58,16 @@ def unexpected_error_handler(_: Request, exc: Exception) -> Response[dict[str, o
     return Response({"status_code": 500, "detail": "internal error"}, status_code=500)
 
 
+def store_unavailable_handler(_: Request, exc: Exception) -> Response[dict[str, object]]:
+    # An outage, not the caller's fault: say so and when to retry; the driver's message stays in our logs.
+    log.warning("store unavailable: %r", exc)
+    return Response(
+        {"status_code": 503, "detail": "a backing store is unavailable; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 def not_caught_up_handler(_: Request, exc: Exception) -> Response[dict[str, object]]:
     return Response(
         {"status_code": 503, "detail": f"{exc}; retry later or without the consistency token"},
@@ -68,6 +82,10 @@ def bad_token_handler(_: Request, exc: Exception) -> Response[dict[str, object]]
 
 EXCEPTION_HANDLERS = {
     NotCaughtUp: not_caught_up_handler,
+    psycopg.OperationalError: store_unavailable_handler,
+    PoolTimeout: store_unavailable_handler,
+    MilvusException: store_unavailable_handler,
+    KafkaException: store_unavailable_handler,
     InvalidTokenError: bad_token_handler,
     ApiError: api_error_handler,
     HTTPException: http_error_handler,
