@@ -60,7 +60,10 @@ class Services:
         async with self._lock:
             pool = self._pools.get(dsn)
             if pool is None:
-                pool = AsyncConnectionPool(dsn, min_size=1, max_size=8, open=False)
+                # check=: a connection a PostgreSQL restart killed is replaced before a request gets it.
+                pool = AsyncConnectionPool(
+                    dsn, min_size=1, max_size=8, open=False, check=AsyncConnectionPool.check_connection
+                )
                 await pool.open(wait=True, timeout=30)
                 self._pools[dsn] = pool
             return pool

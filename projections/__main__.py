@@ -23,6 +23,7 @@ from projections.targets import LIVE, active_targets, group_id, settings_for_tar
 from projections.wiring import PROJECTION_NAMES, projector_factory
 
 log = logging.getLogger("projections")
+RESTART_DELAY_SECONDS = 2.0
 
 
 class Supervisor:
@@ -56,7 +57,11 @@ class Supervisor:
             )
             if self.stopping.is_set():
                 break
-            self.runner.run()
+            try:
+                self.runner.run()
+            except Exception:  # a runner must never take the process down; start a fresh one
+                log.exception("%s: projector stopped with an error; restarting it", self.store)
+                time.sleep(RESTART_DELAY_SECONDS)
             target = self._target(current)
             if self.runner.handed_over:
                 log.info("%s: switched from target %s to %s", self.store, current, target)

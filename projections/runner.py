@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from adapters.kafka import SyncProducer, dead_letter, make_producer
 from memory.codec import Codec
@@ -66,6 +66,7 @@ class ProjectorRunner:
         self.applied = 0
         self.dead_lettered = 0
         self.lag: int | None = None  # events behind the log end over assigned partitions; None until known
+        self._uncommitted = False
         self.handed_over = False
 
     def _connect(self) -> Projector:
@@ -85,9 +86,13 @@ class ProjectorRunner:
         for tp in partitions:
             applied = checkpoints.get((tp.topic, tp.partition))
             if applied is not None:
-                tp.offset = applied + 1  # otherwise the group's committed offset or auto.offset.reset
+                tp.offset = applied + 1
             elif self._start_offset is not None and (start := self._start_offset(tp)) is not None:
                 tp.offset = start
+            elif getattr(self.projector, "owns_checkpoints", False):
+                # The store is the truth: no checkpoint there means nothing applied there (a fresh or restored
+                # store), whatever the group committed. Milvus keeps none, so it relies on the group.
+                tp.offset = OFFSET_BEGINNING
         consumer.incremental_assign(partitions)
 
     def run(self) -> None:
@@ -105,6 +110,8 @@ class ProjectorRunner:
                 # timeout would hold a lone message back until the batch fills or the timeout ends.)
                 first = self._consumer.poll(POLL_SECONDS)
                 if first is None:
+                    if self._uncommitted:
+                        self._commit()
                     continue
                 rest = self._consumer.consume(num_messages=self._batch_size - 1, timeout=0)
                 self.process([first, *rest])
@@ -117,15 +124,20 @@ class ProjectorRunner:
             self.projector.close()
 
     def _measure_lag(self) -> int | None:
-        assignment = self._consumer.assignment()
-        if not assignment:
+        """Events behind the log end, or None when unknown (no assignment yet, broker unreachable)."""
+        try:
+            assignment = self._consumer.assignment()
+            if not assignment:
+                return None
+            lag = 0
+            for tp in self._consumer.position(assignment):
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+                position = tp.offset if tp.offset >= 0 else low
+                lag += max(high - position, 0)
+            return lag
+        except KafkaException as exc:
+            log.warning("%s: cannot measure lag (%s)", self.projector.name, exc)
             return None
-        lag = 0
-        for tp in self._consumer.position(assignment):
-            _low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
-            position = tp.offset if tp.offset >= 0 else _low
-            lag += max(high - position, 0)
-        return lag
 
     def process(self, messages: Sequence[Message]) -> None:
         items: list[Positioned] = []
@@ -144,7 +156,17 @@ class ProjectorRunner:
             items.append(Positioned(event, position))
         if items:
             self._apply_with_retry(items)
-        self._consumer.commit(asynchronous=True)
+        self._uncommitted = True
+        self._commit()
+
+    def _commit(self) -> None:
+        """Commit the consumed positions; on failure (broker restarting, coordinator moving) keep them
+        pending and try again on the next idle poll, so the group's offsets never stay behind."""
+        try:
+            self._consumer.commit(asynchronous=False)
+            self._uncommitted = False
+        except KafkaException as exc:
+            log.warning("%s: offset commit failed (%s); will retry", self.projector.name, exc)
 
     def _apply_with_retry(self, items: list[Positioned]) -> None:
         delay = 0.5
