@@ -75,6 +75,6 @@ class ConsistencyWaiter:
         memory_ends = self._ends(topics.memories)
         targets = active_targets(self._settings.postgres_dsn)
         for store in STORES:
-            group = group_id(store, targets[store])
+            group = group_id(self._settings, store, targets[store])
             self._until(group, memory_ends, deadline, f"the {store} projection")
-        self._until(group_id("postgres", targets["postgres"]), turns, deadline, "the conversation log")
+        self._until(group_id(self._settings, "postgres", targets["postgres"]), turns, deadline, "the conversation log")

@@ -57,6 +57,8 @@ class Settings:
     max_content_chars: int = 20_000
     max_messages: int = 100
     faust_app_id: str = "memstream-streams"
+    # Projector consumer groups are "<prefix>.projection.<store>[.<target>]": one system per prefix on a broker.
+    consumer_group_prefix: str = "memstream"
     # Read-your-writes: how long a read carrying a consistency token may wait for the projections.
     consistency_timeout_seconds: float = 10.0
     topics: Topics = field(default_factory=Topics)

@@ -52,7 +52,7 @@ class Supervisor:
                 projector_factory(self.store, settings_for_target(self.settings, current)),
                 self.settings,
                 self.codec,
-                group_id=group_id(self.store, current),
+                group_id=group_id(self.settings, self.store, current),
                 handover=lambda current=current: self._target(current) != current,  # type: ignore[misc]
             )
             if self.stopping.is_set():

@@ -48,7 +48,7 @@ class ProjectorRunner:
         self._codec = codec
         self._batch_size = batch_size
         self.projector = self._connect()
-        self.group_id = group_id or f"memstream.projection.{self.projector.name}"
+        self.group_id = group_id or f"{settings.consumer_group_prefix}.projection.{self.projector.name}"
         self._consumer = Consumer(
             {
                 "bootstrap.servers": settings.kafka_bootstrap,
@@ -57,6 +57,9 @@ class ProjectorRunner:
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
                 "partition.assignment.strategy": "cooperative-sticky",
                 "fetch.wait.max.ms": 50,
+                # A crashed projector's partitions move to its successor after 10 s, not librdkafka's 45 s.
+                "session.timeout.ms": 10_000,
+                "heartbeat.interval.ms": 2_000,
             }
         )
         self._dlq = SyncProducer(make_producer(settings))

@@ -9,6 +9,7 @@ projectors and the API follow the switch.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import replace
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -65,14 +66,17 @@ def settings_for_target(settings: Settings, target: str) -> Settings:
     )
 
 
-def group_id(store: str, target: str) -> str:
+def group_id(settings: Settings, store: str, target: str) -> str:
     """One consumer group per (store, target): a rebuild's committed offsets are what the live projector
     continues from after the switch (Milvus keeps no checkpoint of its own)."""
-    return f"memstream.projection.{store}" if target == LIVE else f"memstream.projection.{store}.{target}"
+    base = f"{settings.consumer_group_prefix}.projection.{store}"
+    return base if target == LIVE else f"{base}.{target}"
 
 
 def ensure_pointer_table(conn: psycopg.Connection) -> None:
-    conn.execute(POINTER_DDL)
+    # Another process may create it at the same moment: IF NOT EXISTS is not atomic in PostgreSQL.
+    with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+        conn.execute(POINTER_DDL)
 
 
 def active_targets(dsn: str) -> dict[str, str]:

@@ -133,7 +133,7 @@ def rebuild(
             projector_factory(store, target_settings),
             settings,
             codec,
-            group_id=group_id(store, target),
+            group_id=group_id(settings, store, target),
             start_offset=offsets,
         )
         for store in stores

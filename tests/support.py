@@ -59,6 +59,7 @@ def isolated_settings(base: Settings, **overrides: Any) -> Settings:
         neo4j_label_prefix=f"T{tag}",
         redis_prefix=f"test:{tag}:",
         faust_app_id=f"memstream-test-{tag}",
+        consumer_group_prefix=f"memstream-test-{tag}",
         **overrides,
     )
 
