@@ -15,10 +15,17 @@ from redis import Redis
 from memory.events import MemoryActivated, MemoryEmbedded, MemoryExtracted
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 
-# Set the key to ARGV[1] only if that is higher than what it holds.
-_SET_MAX = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+# One atomic call per batch. KEYS: the checkpoint hash, then generation keys; ARGV: the number of
+# generation keys, their offsets, then checkpoint field/offset pairs. A generation only moves forward.
+_APPLY = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local current = tonumber(redis.call('GET', KEYS[i + 1]) or '-1')
+  if tonumber(ARGV[i + 1]) > current then redis.call('SET', KEYS[i + 1], ARGV[i + 1]) end
+end
+for i = n + 2, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
 return 1
 """
 _CHANGES_SEARCH_RESULTS = (MemoryActivated, MemoryEmbedded, MemoryExtracted)
@@ -34,7 +41,7 @@ class RedisProjector:
         self.topics = topics
         self._redis = client
         self._prefix = prefix
-        self._set_max = client.register_script(_SET_MAX)
+        self._apply = client.register_script(_APPLY)
         self._checkpoint_key = f"{prefix}checkpoint:{name}"
 
     def checkpoints(self) -> dict[tuple[str, int], int]:
@@ -53,12 +60,11 @@ class RedisProjector:
         for item in fresh:
             if isinstance(item.event, _CHANGES_SEARCH_RESULTS):
                 generations[item.event.scope.key] = item.position.offset
-        pipe = self._redis.pipeline(transaction=True)  # generations and checkpoint land together
-        for scope_key, offset in generations.items():
-            self._set_max(keys=[generation_key(self._prefix, scope_key)], args=[offset], client=pipe)
+        keys = [self._checkpoint_key, *(generation_key(self._prefix, k) for k in generations)]
+        args: list[str | int] = [len(generations), *generations.values()]
         for (topic, partition), offset in highest_positions(fresh).items():
-            pipe.hset(self._checkpoint_key, f"{topic}:{partition}", offset)
-        pipe.execute()
+            args.extend((f"{topic}:{partition}", offset))
+        self._apply(keys=keys, args=args)  # generations and checkpoint land together
 
     def generation(self, scope_key: str) -> int:
         value = self._redis.get(generation_key(self._prefix, scope_key))
