@@ -134,7 +134,9 @@ class ProjectorRunner:
                 return None
             lag = 0
             for tp in self._consumer.position(assignment):
-                low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+                low, high = self._consumer.get_watermark_offsets(
+                    tp, timeout=5, cached=True
+                )  # from fetches: no round trip
                 position = tp.offset if tp.offset >= 0 else low
                 lag += max(high - position, 0)
             return lag

@@ -717,7 +717,7 @@ class Redis(_Detached):
             'daemonize no\nsupervised no\nloglevel notice\nlogfile ""\n'
             f'dir "{home}"\n'
             # The Redis projection keeps its checkpoint and generations here: they must survive a restart.
-            "save \"\"\nappendonly yes\nappendfsync everysec\ndatabases 16\n"
+            'save ""\nappendonly yes\nappendfsync everysec\ndatabases 16\n'
         )
 
     def command(self) -> list[str]:

@@ -37,6 +37,10 @@ SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
 
 # Serialises writers of one schema's tables (the key is per schema, so rebuilds beside it never wait).
 LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('memstream.projection.postgres/' || current_schema(), 0))"
+# A batch looks up at most a batch's worth of keys, always by primary key. A rebuild grows the tables faster
+# than autovacuum analyzes them, and without statistics the planner scans whole tables for those keys: a
+# rebuild would slow down as it goes (quadratic). For this transaction only, index lookups it is.
+INDEX_LOOKUPS = "SET LOCAL enable_seqscan = off"
 
 READ_STATE = """
 SELECT 'v', event_id, NULL, NULL, NULL FROM memory_versions WHERE event_id = ANY(%(versions)s::text[])
@@ -125,6 +129,7 @@ class PostgresProjector:
         highest = highest_positions(fresh)
         with self._conn.transaction(), self._conn.cursor() as cur:
             cur.execute(LOCK)
+            cur.execute(INDEX_LOOKUPS)
             plan = self._read(cur, fresh)
             for item in fresh:
                 self._apply(plan, item)
