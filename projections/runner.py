@@ -134,9 +134,10 @@ class ProjectorRunner:
                 return None
             lag = 0
             for tp in self._consumer.position(assignment):
-                low, high = self._consumer.get_watermark_offsets(
-                    tp, timeout=5, cached=True
-                )  # from fetches: no round trip
+                # From the fetch responses: no broker round trip. Unknown (negative) until the first fetch.
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=True)
+                if high < 0 or (tp.offset < 0 and low < 0):
+                    return None
                 position = tp.offset if tp.offset >= 0 else low
                 lag += max(high - position, 0)
             return lag
