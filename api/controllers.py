@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
 from typing import Annotated
 
-import msgspec
 import psycopg
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
@@ -16,7 +14,6 @@ from api.errors import NotFound
 from api.schemas import (
     AddMemoriesRequest,
     AddMemoriesResponse,
-    LineageOut,
     MemoryList,
     MemoryOut,
     SearchRequest,
@@ -70,7 +67,7 @@ class MemoriesController(Controller):
         user_id: UserId,
         services: NamedDependency[Services],
         app_id: AppId = "default",
-    ) -> LineageOut:
+    ) -> Lineage:
         view = await services.view()
 
         def read() -> Lineage:
@@ -81,7 +78,7 @@ class MemoriesController(Controller):
             found = await asyncio.to_thread(read)
         except NotFoundError as exc:
             raise NotFound(f"memory {memory_id} not found for user {user_id}") from exc
-        return msgspec.convert(asdict(found), LineageOut)
+        return found
 
     @get("/", summary="A user's memories, newest first")
     async def list_memories(

@@ -93,37 +93,6 @@ class SearchResponse(msgspec.Struct):
     took_ms: float
 
 
-class LineageStepOut(msgspec.Struct):
-    event_id: str
-    event_type: str
-    state: str
-    text: str
-    valid_from: datetime
-    known_at: datetime
-    causation_id: str | None
-    log_position: str
-
-
-class SourceTurnOut(msgspec.Struct):
-    event_id: str
-    conversation_id: str
-    turn_id: str
-    role: str
-    speaker: str | None
-    text: str
-    occurred_at: datetime
-
-
-class LineageOut(msgspec.Struct):
-    memory_id: str
-    text: str
-    state: str
-    extractor: str
-    embedding_model: str | None
-    source_turns: list[SourceTurnOut]
-    events: list[LineageStepOut]
-
-
 class ErrorBody(msgspec.Struct):
     status_code: int
     detail: str

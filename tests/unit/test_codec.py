@@ -94,10 +94,9 @@ def older_turn_schema() -> dict:
     return schema
 
 
-def test_events_written_with_an_older_schema_are_still_read() -> None:
-    old = older_turn_schema()
-    writer_codec = Codec()
-    record = {
+def older_turn_record(text: str) -> dict:
+    """A turn as an older producer wrote it: envelope, no ``infer``, no ``metadata``."""
+    return {
         "envelope": {
             "event_id": "old-1",
             "event_type": "ConversationTurnReceived",
@@ -113,8 +112,14 @@ def test_events_written_with_an_older_schema_are_still_read() -> None:
         "turn_id": "1",
         "role": "user",
         "speaker": None,
-        "text": "from the past",
+        "text": text,
     }
+
+
+def test_events_written_with_an_older_schema_are_still_read() -> None:
+    old = older_turn_schema()
+    writer_codec = Codec()
+    record = older_turn_record("from the past")
     data = writer_codec.encode_dict("memstream.ConversationTurnReceived", record, schema=old)
     assert data[2:10] != writer_codec.fingerprint_of("memstream.ConversationTurnReceived")
 
@@ -127,28 +132,7 @@ def test_events_written_with_an_older_schema_are_still_read() -> None:
 
 
 def test_unknown_older_schema_is_not_guessed() -> None:
-    data = Codec().encode_dict(
-        "memstream.ConversationTurnReceived",
-        {
-            "envelope": {
-                "event_id": "old-1",
-                "event_type": "x",
-                "schema_version": 1,
-                "scope": {"app_id": "a", "user_id": "u", "agent_id": None, "run_id": None},
-                "occurred_at": NOW,
-                "recorded_at": NOW,
-                "causation_id": None,
-                "correlation_id": None,
-                "producer": {"component": "old", "version": "0"},
-            },
-            "conversation_id": "c",
-            "turn_id": "1",
-            "role": "user",
-            "speaker": None,
-            "text": "t",
-        },
-        schema=older_turn_schema(),
-    )
+    data = Codec().encode_dict("memstream.ConversationTurnReceived", older_turn_record("t"), schema=older_turn_schema())
     with pytest.raises(DecodeError, match="unknown writer schema"):
         Codec().decode(data)
 
