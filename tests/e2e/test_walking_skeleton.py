@@ -67,32 +67,43 @@ def test_produced_turns_become_memories_in_every_store(system: RunningSystem, pr
     assert turns == (7,)
     assert ("postgres",) in checkpoints
 
+    # Each projector is its own consumer group: PostgreSQL (which the API lists from) may be ahead of the
+    # others, so wait for each store to hold the same set rather than reading it once.
     milvus = MilvusClient(uri=settings.milvus_uri)
-    rows = wait_until(
-        lambda: milvus.query(
+
+    def milvus_rows() -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = milvus.query(
             settings.milvus_collection,
             filter=f'app_id == "{system.app_id}" and user_id == "alice"',
             output_fields=["memory_id", "state", "user_id"],
-        ),
-        what="milvus rows",
-    )
-    assert {r["memory_id"] for r in rows} == ids
+        )
+        return rows if {r["memory_id"] for r in rows} == ids else []
+
+    rows = wait_until(milvus_rows, what="alice's memories in milvus")
     assert {r["state"] for r in rows} == {"active"}
 
     with GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)) as driver:
-        records, _, _ = driver.execute_query(
-            namespaced(
-                "MATCH (u:User {scope_key: $key})-[:HAS_MEMORY]->(m:Memory)-[:MENTIONS]->(e:Entity) "
-                "RETURN collect(DISTINCT m.memory_id) AS memories, collect(DISTINCT e.name) AS entities",
-                settings.neo4j_label_prefix,
-            ),
-            key=f"{system.app_id}/alice",
-        )
-    assert set(records[0]["memories"]) == ids
-    assert {"Alice", "Paris", "Sam", "Lumen Labs", "Nora"} <= set(records[0]["entities"])
+
+        def graph() -> dict[str, Any] | None:
+            records, _, _ = driver.execute_query(
+                namespaced(
+                    "MATCH (u:User {scope_key: $key})-[:HAS_MEMORY]->(m:Memory)-[:MENTIONS]->(e:Entity) "
+                    "RETURN collect(DISTINCT m.memory_id) AS memories, collect(DISTINCT e.name) AS entities",
+                    settings.neo4j_label_prefix,
+                ),
+                key=f"{system.app_id}/alice",
+            )
+            found = dict(records[0])
+            return found if set(found["memories"]) == ids else None
+
+        found = wait_until(graph, what="alice's memories in neo4j")
+    assert {"Alice", "Paris", "Sam", "Lumen Labs", "Nora"} <= set(found["entities"])
 
     redis = Redis.from_url(settings.redis_url)
-    assert redis.get(generation_key(settings.redis_prefix, f"{system.app_id}/alice")) is not None
+    wait_until(
+        lambda: redis.get(generation_key(settings.redis_prefix, f"{system.app_id}/alice")) is not None,
+        what="alice's cache generation in redis",
+    )
 
 
 def test_search_ranks_the_relevant_memory_first_with_scores(system: RunningSystem, produced: int) -> None:
