@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from api.controllers import MemoriesController, health
+from api.controllers import ContextController, MemoriesController, health
 from api.errors import EXCEPTION_HANDLERS
 from api.services import Services, build_services
 from memory.settings import Settings
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         return holder["services"]
 
     return Litestar(
-        route_handlers=[MemoriesController, health],
+        route_handlers=[MemoriesController, ContextController, health],
         dependencies={"services": Provide(provide_services)},
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

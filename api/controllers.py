@@ -10,16 +10,19 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from api.context import ContextBuilder
 from api.errors import NotFound
 from api.schemas import (
     AddMemoriesRequest,
     AddMemoriesResponse,
+    ContextRequest,
+    ContextResponse,
     MemoryList,
     MemoryOut,
     SearchRequest,
     SearchResponse,
 )
-from api.search import SearchService
+from api.search import validate
 from api.services import Services
 from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState
 from replay.audit import Lineage, NotFoundError, lineage
@@ -41,7 +44,7 @@ class MemoriesController(Controller):
 
     @post("/search", status_code=200, summary="Hybrid search over a user's memories")
     async def search(self, data: JSONBody[SearchRequest], services: NamedDependency[Services]) -> SearchResponse:
-        SearchService.validate(data)
+        validate(data)  # bad input is a 400 before any waiting
         if data.consistency_token:
             await services.consistency.wait(data.consistency_token)
         view = await services.view()
@@ -102,9 +105,24 @@ class MemoriesController(Controller):
         return await reader.list_for_user(app_id, user_id, agent_id, run_id, wanted, limit, offset)
 
 
+class ContextController(Controller):
+    path = "/v1/context"
+    tags = ["context"]  # noqa: RUF012 - Litestar declares tags as a class attribute list
+
+    @post("/", status_code=200, summary="Prompt-ready <user_memories> block within a token budget")
+    async def context(self, data: JSONBody[ContextRequest], services: NamedDependency[Services]) -> ContextResponse:
+        ContextBuilder.validate(data)
+        search = ContextBuilder.search_request(data)
+        validate(search)
+        if data.consistency_token:
+            await services.consistency.wait(data.consistency_token)
+        found = await (await services.view()).search.search(search)
+        return services.context.build(data, found)
+
+
 @get("/health", tags=["ops"], summary="Liveness")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-__all__ = ["MemoriesController", "health"]
+__all__ = ["ContextController", "MemoriesController", "health"]

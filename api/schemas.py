@@ -63,6 +63,16 @@ class MemoryList(msgspec.Struct):
     offset: int
 
 
+class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
+    """Narrow the candidates: metadata equality, lifecycle states, and a valid-time window."""
+
+    metadata: Metadata = msgspec.field(default_factory=dict)
+    # Default: the searchable states (active, accessed, decaying).
+    states: Annotated[list[str], msgspec.Meta(max_length=10)] | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     query: str
     user_id: NonEmptyId
@@ -70,27 +80,74 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
     top_k: int = 10
+    # A named, immutable recipe (memory.recipes): hybrid, dense, sparse, graph, temporal, no_graph, ...
+    recipe: Annotated[str, msgspec.Meta(max_length=50)] = "hybrid"
+    filters: SearchFilters | None = None
+    # What "now" means for "last week" or "yesterday" in the query, and for recency. Default: now.
+    reference_time: datetime | None = None
     # Valid time: what was true then. Known time: what the system knew then. Both default to now.
     as_of: datetime | None = None
     known_as_of: datetime | None = None
     # From an earlier write: wait until the projections have applied it (read your writes).
     consistency_token: str | None = None
+    # False: neither read nor fill the hot cache (benchmarks, debugging).
+    use_cache: bool = True
 
 
 class SearchHit(msgspec.Struct):
     id: str
     memory: str
+    # The final score: fused relevance re-ranked by importance and recency (memory.ranking).
     score: float
+    # The Reciprocal Rank Fusion score before re-ranking.
+    fused_score: float
+    # Which retrievers found this memory, and at which 1-based rank.
     retrievers: dict[str, int]
     state: str
     importance: float
     metadata: dict[str, str]
     valid_from: datetime
+    valid_to: datetime | None = None
+
+
+class TimeRangeOut(msgspec.Struct):
+    expression: str
+    start: datetime | None
+    end: datetime | None
 
 
 class SearchResponse(msgspec.Struct):
     results: list[SearchHit]
     took_ms: float
+    recipe: str = "hybrid"
+    cache_hit: bool = False
+    # The time range read from the query, if any (what the temporal retriever filtered on).
+    time_range: TimeRangeOut | None = None
+
+
+class ContextRequest(msgspec.Struct, forbid_unknown_fields=True):
+    query: str
+    user_id: NonEmptyId
+    max_tokens: int
+    app_id: NonEmptyId = "default"
+    agent_id: NonEmptyId | None = None
+    run_id: NonEmptyId | None = None
+    recipe: Annotated[str, msgspec.Meta(max_length=50)] = "hybrid"
+    filters: SearchFilters | None = None
+    reference_time: datetime | None = None
+    as_of: datetime | None = None
+    known_as_of: datetime | None = None
+    consistency_token: str | None = None
+
+
+class ContextResponse(msgspec.Struct):
+    context: str
+    token_count: int
+    max_tokens: int
+    memory_ids: list[str]
+    # Memories that matched but did not fit the budget.
+    omitted: int
+    tokenizer: str
 
 
 class ErrorBody(msgspec.Struct):

@@ -1,158 +1,195 @@
-"""Search: dense (Milvus) and sparse (PostgreSQL full text) retrievers run concurrently, fused with RRF.
+"""Hybrid search: the recipe's retrievers run concurrently, RRF fuses them, importance and recency rank.
 
-The retrievers return ranked memory ids only; rows come from PostgreSQL afterwards, filtered by scope a
-second time, so a retriever bug can never show one user another user's memory.
+Retrievers return ranked memory ids only; rows come from PostgreSQL afterwards, filtered by scope and
+visibility a second time, so a retriever bug can never show one user another user's memory. Results are
+served from and stored in the Redis hot cache (api.cache) unless the request opts out; every answer,
+cached or not, records ``MemoryAccessed`` events without waiting for them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+import dataclasses
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
-from pymilvus import MilvusClient
+import msgspec
+import numpy as np
 
+from api.access import AccessRecorder
+from api.cache import SearchCache
 from api.errors import InvalidRequest
+from api.filters import Visibility
 from api.reader import MemoryReader
-from api.schemas import SearchHit, SearchRequest, SearchResponse
+from api.retrievers.base import RetrieverImpl, SearchQuery
+from api.retrievers.temporal import TemporalRetriever
+from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
+from memory.events import Scope
 from memory.fusion import reciprocal_rank_fusion
-from memory.lifecycle import SEARCHABLE_BY_DEFAULT
+from memory.ranking import Candidate, rank
+from memory.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
+from memory.temporal import read_temporal_intent
 from models.embedder import Embedder
 
 MAX_TOP_K = 100
 MAX_QUERY_CHARS = 2_000
-CANDIDATES_PER_RETRIEVER = 50
-_WORD = re.compile(r"[A-Za-z0-9]+")
-_SEARCHABLE = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
+_RESPONSE_DECODER = msgspec.json.Decoder(SearchResponse)
 
 
-def _milvus_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Naive datetimes from clients are read as UTC, so every comparison is between aware datetimes."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def scope_filter(body: SearchRequest) -> str:
-    parts = [f"app_id == {_milvus_str(body.app_id)}", f"user_id == {_milvus_str(body.user_id)}"]
-    if body.agent_id is not None:
-        parts.append(f"agent_id == {_milvus_str(body.agent_id)}")
-    if body.run_id is not None:
-        parts.append(f"run_id == {_milvus_str(body.run_id)}")
-    if body.as_of is None and body.known_as_of is None:
-        parts.append("state in [" + ",".join(_milvus_str(s) for s in _SEARCHABLE) + "]")
-    else:
-        # Time travel: today's state says nothing about then; PostgreSQL's history decides visibility.
-        parts.append(f"state != {_milvus_str('extracted')}")
-    if body.as_of is not None:
-        parts.append(f"occurred_at <= {int(body.as_of.timestamp() * 1000)}")
-    return " and ".join(parts)
+def validate(body: SearchRequest) -> SearchRecipe:
+    if not body.query.strip():
+        raise InvalidRequest("query is empty")
+    if len(body.query) > MAX_QUERY_CHARS:
+        raise InvalidRequest(f"query has {len(body.query)} characters; the limit is {MAX_QUERY_CHARS}")
+    if not 1 <= body.top_k <= MAX_TOP_K:
+        raise InvalidRequest(f"top_k must be between 1 and {MAX_TOP_K}, got {body.top_k}")
+    try:
+        recipe = recipe_named(body.recipe)
+    except UnknownRecipe as exc:
+        raise InvalidRequest(str(exc)) from None
+    visibility(body).validate()
+    return recipe
 
 
-def temporal_sql(body: SearchRequest, alias: str = "memories") -> tuple[str, list[Any]]:
-    """Visibility in PostgreSQL: the searchable states now, or — with ``as_of``/``known_as_of`` — what was
-    valid at ``as_of`` and had reached a searchable state by ``known_as_of`` in the version history."""
-    if body.as_of is None and body.known_as_of is None:
-        return f"{alias}.state = ANY(%s)", [_SEARCHABLE]
-    as_of = body.as_of or datetime.now(UTC)
-    known = body.known_as_of or datetime.now(UTC)
-    sql = (
-        f"{alias}.valid_from <= %s AND ({alias}.valid_to IS NULL OR {alias}.valid_to > %s)"
-        f" AND {alias}.known_from <= %s AND {alias}.state <> 'forgotten' AND EXISTS (SELECT 1 FROM memory_versions v"
-        f" WHERE v.memory_id = {alias}.memory_id AND v.known_at <= %s AND v.state = ANY(%s))"
+def visibility(body: SearchRequest) -> Visibility:
+    filters = body.filters
+    if filters is not None:
+        filters = msgspec.structs.replace(
+            filters, occurred_after=as_utc(filters.occurred_after), occurred_before=as_utc(filters.occurred_before)
+        )
+    return Visibility(
+        body.app_id, body.user_id, body.agent_id, body.run_id, filters, as_utc(body.as_of), as_utc(body.known_as_of)
     )
-    return sql, [as_of, as_of, known, known, _SEARCHABLE]
 
 
-def or_tsquery(query: str) -> str:
-    """Any word may match (ranked by how many and how close), unlike websearch_to_tsquery's AND."""
-    return " | ".join(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+def fingerprint(body: SearchRequest, reference: datetime) -> bytes:
+    """What makes two requests the same search: everything but the token and the cache switch; a request
+    without a reference time is bucketed by the hour, since recency and "yesterday" move with the clock."""
+    same = msgspec.structs.replace(body, consistency_token=None, use_cache=True)
+    bucket = "" if body.reference_time else reference.strftime("%Y-%m-%dT%H")
+    return msgspec.json.encode(same) + bucket.encode()
 
 
-class SearchService:
-    def __init__(
-        self,
-        pool: AsyncConnectionPool,
-        milvus: MilvusClient,
-        collection: str,
-        embedder: Embedder,
-        reader: MemoryReader,
-    ):
-        self._pool = pool
-        self._milvus = milvus
-        self._collection = collection
-        self._embedder = embedder
-        self._reader = reader
+@dataclasses.dataclass
+class SearchEngine:
+    """The stores one request reads (a target's pool, collection and graph), and the shared helpers."""
 
-    @staticmethod
-    def validate(body: SearchRequest) -> None:
-        if not body.query.strip():
-            raise InvalidRequest("query is empty")
-        if len(body.query) > MAX_QUERY_CHARS:
-            raise InvalidRequest(f"query has {len(body.query)} characters; the limit is {MAX_QUERY_CHARS}")
-        if not 1 <= body.top_k <= MAX_TOP_K:
-            raise InvalidRequest(f"top_k must be between 1 and {MAX_TOP_K}, got {body.top_k}")
+    retrievers: dict[Retriever, RetrieverImpl]
+    temporal: TemporalRetriever
+    reader: MemoryReader
+    embedder: Embedder
+    fanout: asyncio.Semaphore
+    cache: SearchCache | None = None
+    access: AccessRecorder | None = None
 
     async def search(self, body: SearchRequest) -> SearchResponse:
-        self.validate(body)
         started = time.perf_counter()
-        dense, sparse = await asyncio.gather(self._dense(body), self._sparse(body))
-        fused = reciprocal_rank_fusion({"dense": dense, "sparse": sparse})
-        visible, visible_params = temporal_sql(body)
-        rows = await self._reader.fetch_many(
-            [h.memory_id for h in fused], body.app_id, body.user_id, visible, visible_params
-        )
-        hits = []
-        for hit in fused:
-            row = rows.get(hit.memory_id)
-            if row is None:
-                continue  # not yet (or no longer) visible in PostgreSQL: never show half-projected memories
-            hits.append(
-                SearchHit(
-                    id=hit.memory_id,
-                    memory=row["text"],
-                    score=round(hit.score, 6),
-                    retrievers=hit.ranks,
-                    state=row["state"],
-                    importance=float(row["importance"]),
-                    metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
-                    valid_from=row["valid_from"],
-                )
-            )
-            if len(hits) == body.top_k:
-                break
-        return SearchResponse(results=hits, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        recipe = validate(body)
+        reference = as_utc(body.reference_time) or datetime.now(UTC)
+        scope = Scope(body.app_id, body.user_id, body.agent_id, body.run_id)
+        cache_key = epoch = None
+        if self.cache is not None and body.use_cache:
+            epoch = await self.cache.epoch(scope.key)
+            if epoch is not None:
+                cache_key = self.cache.key(scope.key, epoch, fingerprint(body, reference))
+                cached = await self.cache.get(cache_key)
+                if cached is not None:
+                    response = _RESPONSE_DECODER.decode(cached)
+                    response.cache_hit = True
+                    response.took_ms = _elapsed(started)
+                    self._record(scope, response)
+                    return response
+        response = await self.compute(body, recipe, reference)
+        if self.cache is not None and cache_key is not None and epoch is not None:
+            await self.cache.put(cache_key, msgspec.json.encode(response), scope.key, epoch)
+        self._record(scope, response)
+        response.took_ms = _elapsed(started)
+        return response
 
-    async def _dense(self, body: SearchRequest) -> list[str]:
-        vector = (await asyncio.to_thread(self._embedder.embed, [body.query]))[0]
-        result: Any = await asyncio.to_thread(
-            self._milvus.search,
-            self._collection,
-            data=[vector.tolist()],
-            filter=scope_filter(body),
-            limit=CANDIDATES_PER_RETRIEVER,
-            output_fields=["memory_id"],
+    async def compute(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchResponse:
+        query = await self.prepare(body, recipe, reference)
+        ranked = await self.retrieve(query)
+        fused = reciprocal_rank_fusion(ranked, k=recipe.rrf_k, weights=recipe.weight_map())
+        visible, params = query.visibility.sql()
+        rows = await self.reader.fetch_many([h.memory_id for h in fused], body.app_id, body.user_id, visible, params)
+        # Not yet (or no longer) visible in PostgreSQL: never show half-projected or forgotten memories.
+        present = [h for h in fused if h.memory_id in rows]
+        candidates = [
+            Candidate(h.memory_id, h.score, float(rows[h.memory_id]["importance"]), rows[h.memory_id]["valid_from"])
+            for h in present
+        ]
+        final = rank(
+            candidates, reference, recipe.importance_share, recipe.recency_share, recipe.recency_half_life_days
         )
-        return [hit["id"] for hit in result[0]]
+        by_id = {h.memory_id: h for h in present}
+        hits = [
+            _hit(r.memory_id, r.score, by_id[r.memory_id].score, by_id[r.memory_id].ranks, rows[r.memory_id])
+            for r in final[: body.top_k]
+        ]
+        span = query.time_range
+        return SearchResponse(
+            results=hits,
+            took_ms=0.0,
+            recipe=recipe.name,
+            time_range=TimeRangeOut(span.expression, span.start, span.end) if span else None,
+        )
 
-    async def _sparse(self, body: SearchRequest) -> list[str]:
-        tsquery = or_tsquery(body.query)
-        if not tsquery:
-            return []
-        visible, visible_params = temporal_sql(body)
-        where = ["app_id = %s", "user_id = %s", visible, "tsv @@ q"]
-        params: list[Any] = [tsquery, body.app_id, body.user_id, *visible_params]
-        if body.agent_id is not None:
-            where.append("agent_id = %s")
-            params.append(body.agent_id)
-        if body.run_id is not None:
-            where.append("run_id = %s")
-            params.append(body.run_id)
-        sql = (
-            "SELECT memory_id FROM to_tsquery('english', %s) q, memories WHERE "
-            + " AND ".join(where)
-            + " ORDER BY ts_rank_cd(tsv, q) DESC, memory_id LIMIT %s"
+    async def prepare(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchQuery:
+        needs_vector = Retriever.DENSE in recipe.retrievers or Retriever.TEMPORAL in recipe.retrievers
+        vector: np.ndarray | None = None
+        if needs_vector:
+            vector = (await asyncio.to_thread(self.embedder.embed, [body.query]))[0]
+        query = SearchQuery(
+            text=body.query,
+            recipe=recipe,
+            visibility=visibility(body),
+            reference=reference,
+            intent=read_temporal_intent(body.query, reference),
+            vector=vector,
+            scope_key=Scope(body.app_id, body.user_id).key,
         )
-        async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute(sql, [*params, CANDIDATES_PER_RETRIEVER])
-            return [row[0] for row in await cur.fetchall()]
+        if Retriever.TEMPORAL in recipe.retrievers and query.intent.range is None and query.intent.anchor:
+            located = await self.temporal.locate_anchor(query)
+            if located is not None:
+                query = dataclasses.replace(query, intent=dataclasses.replace(query.intent, range=located))
+        return query
+
+    async def retrieve(self, query: SearchQuery) -> dict[str, list[str]]:
+        async def bounded(retriever: RetrieverImpl) -> list[str]:
+            async with self.fanout:
+                return await retriever.retrieve(query)
+
+        kinds = [r for r in query.recipe.retrievers if r in self.retrievers]
+        results = await asyncio.gather(*(bounded(self.retrievers[k]) for k in kinds))
+        return {kind.value: ids for kind, ids in zip(kinds, results, strict=True)}
+
+    def _record(self, scope: Scope, response: SearchResponse) -> None:
+        if self.access is not None and response.results:
+            self.access.record(scope, [(h.id, sorted(h.retrievers)) for h in response.results])
+
+
+def _elapsed(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _hit(memory_id: str, score: float, fused: float, ranks: dict[str, int], row: dict[str, Any]) -> SearchHit:
+    return SearchHit(
+        id=memory_id,
+        memory=row["text"],
+        score=round(score, 6),
+        fused_score=round(fused, 6),
+        retrievers=ranks,
+        state=row["state"],
+        importance=float(row["importance"]),
+        metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
+        valid_from=row["valid_from"],
+        valid_to=row["valid_to"],
+    )

@@ -11,21 +11,34 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from neo4j import AsyncDriver, AsyncGraphDatabase
 from psycopg_pool import AsyncConnectionPool
 from pymilvus import MilvusClient
+from redis.asyncio import Redis
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from api.access import AccessRecorder
+from api.cache import SearchCache
 from api.consistency import ConsistencyWaiter
+from api.context import ContextBuilder
 from api.reader import MemoryReader
-from api.search import SearchService
+from api.retrievers.base import RetrieverImpl
+from api.retrievers.dense import DenseRetriever
+from api.retrievers.graph import GraphRetriever
+from api.retrievers.sparse import SparseRetriever
+from api.retrievers.temporal import TemporalRetriever
+from api.search import SearchEngine
 from api.writer import MemoryWriter
 from memory.codec import Codec
+from memory.recipes import Retriever
 from memory.settings import Settings
 from models.embedder import Embedder, build_embedder
+from models.tokens import TokenCounter
 from projections.milvus.collection import ensure_collection
 from projections.targets import active_targets, settings_for_target
 
 POINTER_TTL_SECONDS = 1.0
+FANOUT = 16
 
 
 @dataclass
@@ -33,7 +46,7 @@ class ReadView:
     """What one request reads: the reader and search service of the targets serving now."""
 
     reader: MemoryReader
-    search: SearchService
+    search: SearchEngine
     pool: AsyncConnectionPool
     dsn: str
 
@@ -45,6 +58,12 @@ class Services:
     milvus: MilvusClient
     embedder: Embedder
     consistency: ConsistencyWaiter
+    graph: AsyncDriver
+    cache: SearchCache
+    access: AccessRecorder
+    context: ContextBuilder
+    # Bounded fan-out: at most this many retriever calls in flight across all requests of this process.
+    fanout: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(FANOUT))
     _pools: dict[str, AsyncConnectionPool] = field(default_factory=dict)
     _targets: dict[str, str] = field(default_factory=dict)
     _targets_read_at: float = 0.0
@@ -72,27 +91,49 @@ class Services:
         targets = await self.targets()
         pg = settings_for_target(self.settings, targets["postgres"])
         collection = settings_for_target(self.settings, targets["milvus"]).milvus_collection
+        label_prefix = settings_for_target(self.settings, targets["neo4j"]).neo4j_label_prefix
         pool = await self._pool(pg.postgres_dsn)
         reader = MemoryReader(pool)
-        return ReadView(
-            reader, SearchService(pool, self.milvus, collection, self.embedder, reader), pool, pg.postgres_dsn
-        )
+        dense = DenseRetriever(self.milvus, collection)
+        sparse = SparseRetriever(pool)
+        temporal = TemporalRetriever(pool, dense, sparse)
+        retrievers: dict[Retriever, RetrieverImpl] = {
+            Retriever.DENSE: dense,
+            Retriever.SPARSE: sparse,
+            Retriever.GRAPH: GraphRetriever(self.graph, self.settings.neo4j_database, label_prefix),
+            Retriever.TEMPORAL: temporal,
+        }
+        engine = SearchEngine(retrievers, temporal, reader, self.embedder, self.fanout, self.cache, self.access)
+        return ReadView(reader, engine, pool, pg.postgres_dsn)
 
     async def close(self) -> None:
         for pool in self._pools.values():
             await pool.close()
+        await self.graph.close()
+        await self.cache.close()
+        await asyncio.to_thread(self.access.flush)
 
 
 async def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     ensure_topics(settings)
     milvus = MilvusClient(uri=settings.milvus_uri)
     ensure_collection(milvus, settings.milvus_collection, settings.embedding_dim)
+    codec = Codec()
     services = Services(
         settings=settings,
-        writer=MemoryWriter(settings, SyncProducer(make_producer(settings)), Codec()),
+        writer=MemoryWriter(settings, SyncProducer(make_producer(settings)), codec),
         milvus=milvus,
         embedder=embedder or build_embedder(settings),
         consistency=ConsistencyWaiter(settings),
+        graph=AsyncGraphDatabase.driver(
+            settings.neo4j_uri,
+            auth=(settings.neo4j_user, settings.neo4j_password),
+            notifications_min_severity="OFF",
+        ),
+        cache=SearchCache(Redis.from_url(settings.redis_url), settings.redis_prefix, settings.search_cache_ttl_seconds),
+        # Its own producer: access records must never queue behind (or slow) the write path's acknowledgements.
+        access=AccessRecorder(make_producer(settings), codec, settings.topics.memories),
+        context=ContextBuilder(TokenCounter()),
     )
     await services.view()  # fail at start-up, not on the first request, if PostgreSQL is unreachable
     return services

@@ -107,6 +107,16 @@ class MemoryActivated(Event):
 
 
 @dataclass(frozen=True)
+class MemoryAccessed(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryAccessed"
+
+    memory_id: str = ""
+    rank: int = 0
+    retrievers: tuple[str, ...] = ()
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
 class Entity:
     entity_id: str
     name: str
@@ -152,5 +162,6 @@ MEMORY_EVENT_TYPES: tuple[type[Event], ...] = (
     MemoryEmbedded,
     MemoryActivated,
     EntitiesLinked,
+    MemoryAccessed,
 )
 ALL_RECORD_TYPES: tuple[type, ...] = (ConversationTurnReceived, *MEMORY_EVENT_TYPES, DeadLetter)

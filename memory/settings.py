@@ -61,6 +61,8 @@ class Settings:
     consumer_group_prefix: str = "memstream"
     # Read-your-writes: how long a read carrying a consistency token may wait for the projections.
     consistency_timeout_seconds: float = 10.0
+    # How long a cached search result may live when nothing changes (recency drifts with the clock).
+    search_cache_ttl_seconds: int = 300
     topics: Topics = field(default_factory=Topics)
 
     def to_env(self) -> dict[str, str]:

@@ -21,10 +21,13 @@ from memory.errors import DecodeError
 from memory.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned, Projector
+from projections.cache_epochs import CacheEpochs, changes_results
 from projections.errors import is_transient
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 10.0
+# Projections whose contents searches read: their commits must move the cache epochs (projections.cache_epochs).
+SEARCHED_PROJECTIONS = ("postgres", "milvus", "neo4j")
 POLL_SECONDS = 0.5
 CHECK_SECONDS = 1.0
 
@@ -71,6 +74,12 @@ class ProjectorRunner:
         self.lag: int | None = None  # events behind the log end over assigned partitions; None until known
         self._uncommitted = False
         self.handed_over = False
+        self._epochs: CacheEpochs | None = None
+        if self.projector.name in SEARCHED_PROJECTIONS:
+            from redis import Redis
+
+            # The live prefix whatever the target: the API keys its cache by the live prefix too.
+            self._epochs = CacheEpochs(Redis.from_url(settings.redis_url), settings.redis_prefix, self.group_id)
 
     def _connect(self) -> Projector:
         delay = 0.5
@@ -178,7 +187,7 @@ class ProjectorRunner:
         delay = 0.5
         while not self.stop_event.is_set():
             try:
-                self.projector.apply_batch(items)
+                self._apply_between_epochs(items)
                 self.applied += len(items)
                 return
             except Exception as exc:
@@ -195,6 +204,14 @@ class ProjectorRunner:
                 for item in items:
                     self._apply_with_retry([item])
                 return
+
+    def _apply_between_epochs(self, items: list[Positioned]) -> None:
+        if self._epochs is None:
+            self.projector.apply_batch(items)
+            return
+        started = self._epochs.begin(i.event.scope.key for i in items if changes_results(i.event))
+        self.projector.apply_batch(items)
+        self._epochs.finish(started)
 
     def _reconnect(self) -> None:
         try:

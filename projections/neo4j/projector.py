@@ -13,7 +13,7 @@ from typing import Any
 from neo4j import Driver, ManagedTransaction
 
 from memory.events import EntitiesLinked, MemoryActivated, MemoryEmbedded, MemoryExtracted
-from memory.lifecycle import TRANSITIONS, MemoryState
+from memory.lifecycle import MemoryState, sources_of
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 
 LABELS = ("Memory", "Entity", "User", "ProjectionCheckpoint")
@@ -24,6 +24,8 @@ CONSTRAINTS = (
     "CREATE CONSTRAINT {prefix}entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.entity_id IS UNIQUE",
     "CREATE CONSTRAINT {prefix}user_key IF NOT EXISTS FOR (u:User) REQUIRE u.scope_key IS UNIQUE",
     "CREATE INDEX {prefix}memory_scope IF NOT EXISTS FOR (m:Memory) ON (m.scope_key)",
+    # The graph retriever finds a user's entities by name: the scope index narrows it to that user's.
+    "CREATE INDEX {prefix}entity_scope IF NOT EXISTS FOR (e:Entity) ON (e.scope_key)",
 )
 
 MERGE_MEMORIES = """
@@ -85,10 +87,6 @@ def namespaced(statement: str, prefix: str) -> str:
     for label in LABELS:
         statement = re.sub(rf":{label}\b", f":{prefix}{label}", statement)
     return statement
-
-
-def _sources_of(target: MemoryState) -> list[str]:
-    return [state.value for state, targets in TRANSITIONS.items() if target in targets]
 
 
 class Neo4jProjector:
@@ -204,12 +202,12 @@ class Neo4jProjector:
             tx.run(self._q(SET_MODEL), rows=rows)
             target = MemoryState.STORED
             tx.run(
-                self._q(TRANSITION), rows=[{**r, "sources": _sources_of(target), "target": target.value} for r in rows]
+                self._q(TRANSITION), rows=[{**r, "sources": sources_of(target), "target": target.value} for r in rows]
             )
         elif kind == "active":
             target = MemoryState.ACTIVE
             tx.run(
-                self._q(TRANSITION), rows=[{**r, "sources": _sources_of(target), "target": target.value} for r in rows]
+                self._q(TRANSITION), rows=[{**r, "sources": sources_of(target), "target": target.value} for r in rows]
             )
 
     def close(self) -> None:

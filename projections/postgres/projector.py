@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 from memory.events import (
     ConversationTurnReceived,
     EntitiesLinked,
+    MemoryAccessed,
     MemoryActivated,
     MemoryEmbedded,
     MemoryExtracted,
@@ -47,7 +48,19 @@ SELECT 'v', event_id, NULL, NULL, NULL FROM memory_versions WHERE event_id = ANY
 UNION ALL
 SELECT 't', event_id, NULL, NULL, NULL FROM conversation_turns WHERE event_id = ANY(%(turns)s::text[])
 UNION ALL
+SELECT 'a', event_id, NULL, NULL, NULL FROM memory_accesses WHERE event_id = ANY(%(accesses)s::text[])
+UNION ALL
 SELECT 'm', memory_id, text, state, embedding_model FROM memories WHERE memory_id = ANY(%(memories)s::text[])
+"""
+
+ACCESS_COLUMNS = "event_id, memory_id, accessed_at, rank, retrievers, request_id"
+# Counted from the rows this batch inserted, so the count is exactly the number of distinct access events.
+COUNT_ACCESSES = """
+UPDATE memories AS m
+SET access_count = m.access_count + a.n, last_accessed_at = GREATEST(m.last_accessed_at, a.latest)
+FROM (SELECT memory_id, count(*) AS n, max(accessed_at) AS latest FROM memory_accesses
+      WHERE event_id = ANY(%s::text[]) GROUP BY memory_id) AS a
+WHERE m.memory_id = a.memory_id
 """
 
 TURN_COLUMNS = (
@@ -99,6 +112,8 @@ class _Plan:
     memories: dict[str, _Memory] = field(default_factory=dict)
     turns: list[tuple[Any, ...]] = field(default_factory=list)
     versions: list[tuple[Any, ...]] = field(default_factory=list)
+    applied_accesses: set[str] = field(default_factory=set)
+    accesses: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class PostgresProjector:
@@ -147,21 +162,28 @@ class PostgresProjector:
         """One round trip: which of the batch's events were applied, and the memories it touches."""
         versions: list[str] = []
         turns: list[str] = []
+        accesses: list[str] = []
         memory_ids: set[str] = set()
         for item in items:
             event = item.event
             if isinstance(event, ConversationTurnReceived):
                 turns.append(event.event_id)
+            elif isinstance(event, MemoryAccessed):
+                accesses.append(event.event_id)
             elif isinstance(event, MemoryExtracted | MemoryEmbedded | MemoryActivated):
                 versions.append(event.event_id)
                 memory_ids.add(event.memory_id)
         plan = _Plan()
-        if not versions and not turns:
+        if not versions and not turns and not accesses:
             return plan
-        cur.execute(READ_STATE, {"versions": versions, "turns": turns, "memories": list(memory_ids)})
+        cur.execute(
+            READ_STATE, {"versions": versions, "turns": turns, "accesses": accesses, "memories": list(memory_ids)}
+        )
         for kind, key, text, state, model in cur.fetchall():
             if kind == "v":
                 plan.applied_events.add(key)
+            elif kind == "a":
+                plan.applied_accesses.add(key)
             elif kind == "t":
                 plan.logged_turns.add(key)
             else:
@@ -198,6 +220,20 @@ class PostgresProjector:
                 memory = plan.memories.get(event.memory_id)
                 if memory is not None:
                     _transition(memory, MemoryState.ACTIVE, event.envelope.recorded_at)
+        elif isinstance(event, MemoryAccessed):
+            # Not a version: an access changes no text and no state, and searches would flood the history.
+            if event.event_id not in plan.applied_accesses:
+                plan.applied_accesses.add(event.event_id)
+                plan.accesses.append(
+                    (
+                        event.event_id,
+                        event.memory_id,
+                        event.envelope.occurred_at,
+                        event.rank,
+                        list(event.retrievers),
+                        event.request_id,
+                    )
+                )
         elif isinstance(event, EntitiesLinked):
             pass  # entities live in Neo4j; PostgreSQL keeps memories and their history
 
@@ -233,6 +269,8 @@ class PostgresProjector:
     def _write(cur: psycopg.Cursor[Any], plan: _Plan) -> None:
         if plan.turns:
             _copy(cur, "conversation_turns", TURN_COLUMNS, plan.turns)
+        if plan.accesses:
+            _copy(cur, "memory_accesses", ACCESS_COLUMNS, plan.accesses)
         if plan.versions:
             _copy(cur, "memory_versions", VERSION_COLUMNS, plan.versions)
         created: list[tuple[Any, ...]] = []
@@ -256,6 +294,9 @@ class PostgresProjector:
                     [m.embedding_model for _, m in updated],
                 ),
             )
+        if plan.accesses:
+            # After the memories are written: an access may arrive in the same batch as its memory.
+            cur.execute(COUNT_ACCESSES, ([row[0] for row in plan.accesses],))
 
     def close(self) -> None:
         self._conn.close()

@@ -67,3 +67,16 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (projection, topic, partition)
 );
+
+-- Accesses (MemoryAccessed): one row per event, so a replayed access is recognised and counted once.
+ALTER TABLE memories ADD COLUMN IF NOT EXISTS access_count integer NOT NULL DEFAULT 0;
+ALTER TABLE memories ADD COLUMN IF NOT EXISTS last_accessed_at timestamptz;
+CREATE TABLE IF NOT EXISTS memory_accesses (
+    event_id     text PRIMARY KEY,
+    memory_id    text NOT NULL,
+    accessed_at  timestamptz NOT NULL,
+    rank         int NOT NULL,
+    retrievers   text[] NOT NULL DEFAULT '{}',
+    request_id   text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS memory_accesses_memory_idx ON memory_accesses (memory_id, accessed_at);

@@ -1,0 +1,50 @@
+"""``POST /v1/context``: search, then format the ranked memories into the token budget."""
+
+from __future__ import annotations
+
+from api.errors import InvalidRequest
+from api.schemas import ContextRequest, ContextResponse, SearchRequest, SearchResponse
+from memory.context import MAX_TOKENS, MIN_TOKENS, ContextItem, build_context
+from models.tokens import TokenCounter
+
+# Enough candidates to fill generous budgets; the search's own top_k ceiling.
+CONTEXT_CANDIDATES = 100
+TOKENIZER = "bert-base-uncased WordPiece (all-MiniLM-L6-v2)"
+
+
+class ContextBuilder:
+    def __init__(self, counter: TokenCounter):
+        self._counter = counter
+
+    @staticmethod
+    def validate(body: ContextRequest) -> None:
+        if not MIN_TOKENS <= body.max_tokens <= MAX_TOKENS:
+            raise InvalidRequest(f"max_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}, got {body.max_tokens}")
+
+    @staticmethod
+    def search_request(body: ContextRequest) -> SearchRequest:
+        return SearchRequest(
+            query=body.query,
+            user_id=body.user_id,
+            app_id=body.app_id,
+            agent_id=body.agent_id,
+            run_id=body.run_id,
+            top_k=CONTEXT_CANDIDATES,
+            recipe=body.recipe,
+            filters=body.filters,
+            reference_time=body.reference_time,
+            as_of=body.as_of,
+            known_as_of=body.known_as_of,
+        )
+
+    def build(self, body: ContextRequest, found: SearchResponse) -> ContextResponse:
+        items = [ContextItem(h.id, h.memory, h.valid_from) for h in found.results]
+        block = build_context(items, body.max_tokens, self._counter.count, self._counter.truncate)
+        return ContextResponse(
+            context=block.text,
+            token_count=block.tokens,
+            max_tokens=body.max_tokens,
+            memory_ids=list(block.memory_ids),
+            omitted=block.omitted,
+            tokenizer=TOKENIZER,
+        )

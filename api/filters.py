@@ -1,0 +1,115 @@
+"""What a search may see, as a PostgreSQL condition and a Milvus expression built from one request.
+
+Scope is in both, always. Lifecycle states, metadata equality and the valid-time window come from the
+request's filters; ``as_of``/``known_as_of`` switch visibility to the bi-temporal history.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from api.errors import InvalidRequest
+from api.schemas import SearchFilters
+from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState
+
+SEARCHABLE = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
+KNOWN_STATES = frozenset(s.value for s in MemoryState)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Who and what a search covers; both stores' conditions derive from it."""
+
+    app_id: str
+    user_id: str
+    agent_id: str | None = None
+    run_id: str | None = None
+    filters: SearchFilters | None = None
+    as_of: datetime | None = None
+    known_as_of: datetime | None = None
+
+    @property
+    def time_travel(self) -> bool:
+        return self.as_of is not None or self.known_as_of is not None
+
+    def states(self) -> list[str]:
+        wanted = self.filters.states if self.filters and self.filters.states else SEARCHABLE
+        unknown = sorted(set(wanted) - KNOWN_STATES)
+        if unknown:
+            raise InvalidRequest(f"unknown state(s) {unknown} in filters.states; choose from {sorted(KNOWN_STATES)}")
+        return sorted(set(wanted))
+
+    def validate(self) -> None:
+        self.states()
+        f = self.filters
+        if f and f.occurred_after and f.occurred_before and f.occurred_after >= f.occurred_before:
+            raise InvalidRequest("filters.occurred_after must be before filters.occurred_before")
+
+    def sql(self, alias: str = "memories") -> tuple[str, list[Any]]:
+        """The WHERE condition (scope included) and its parameters."""
+        parts = [f"{alias}.app_id = %s", f"{alias}.user_id = %s"]
+        params: list[Any] = [self.app_id, self.user_id]
+        for column, value in (("agent_id", self.agent_id), ("run_id", self.run_id)):
+            if value is not None:
+                parts.append(f"{alias}.{column} = %s")
+                params.append(value)
+        if not self.time_travel:
+            parts.append(f"{alias}.state = ANY(%s)")
+            params.append(self.states())
+        else:
+            # Time travel: today's state says nothing about then; the version history decides.
+            as_of = self.as_of or datetime.now(UTC)
+            known = self.known_as_of or datetime.now(UTC)
+            parts.append(
+                f"{alias}.valid_from <= %s AND ({alias}.valid_to IS NULL OR {alias}.valid_to > %s)"
+                f" AND {alias}.known_from <= %s AND {alias}.state <> 'forgotten' AND EXISTS (SELECT 1 FROM"
+                f" memory_versions v WHERE v.memory_id = {alias}.memory_id AND v.known_at <= %s AND v.state = ANY(%s))"
+            )
+            params.extend([as_of, as_of, known, known, self.states()])
+        f = self.filters
+        if f is not None:
+            if f.metadata:
+                parts.append(f"{alias}.metadata @> %s::jsonb")
+                params.append(json.dumps(f.metadata))
+            if f.occurred_after is not None:
+                parts.append(f"{alias}.valid_from >= %s")
+                params.append(f.occurred_after)
+            if f.occurred_before is not None:
+                parts.append(f"{alias}.valid_from < %s")
+                params.append(f.occurred_before)
+        return " AND ".join(parts), params
+
+    def milvus(self, start: datetime | None = None, end: datetime | None = None) -> str:
+        """The Milvus filter expression; ``start``/``end`` narrow valid time further (temporal ranges).
+
+        Metadata is not in Milvus: it is checked when rows are fetched from PostgreSQL."""
+        parts = [f"app_id == {milvus_str(self.app_id)}", f"user_id == {milvus_str(self.user_id)}"]
+        if self.agent_id is not None:
+            parts.append(f"agent_id == {milvus_str(self.agent_id)}")
+        if self.run_id is not None:
+            parts.append(f"run_id == {milvus_str(self.run_id)}")
+        if not self.time_travel:
+            parts.append("state in [" + ",".join(milvus_str(s) for s in self.states()) + "]")
+        else:
+            parts.append(f"state != {milvus_str('extracted')}")
+        if self.as_of is not None:
+            parts.append(f"occurred_at <= {epoch_ms(self.as_of)}")
+        f = self.filters
+        lower = max((t for t in (f and f.occurred_after, start) if t), default=None)
+        upper = min((t for t in (f and f.occurred_before, end) if t), default=None)
+        if lower is not None:
+            parts.append(f"occurred_at >= {epoch_ms(lower)}")
+        if upper is not None:
+            parts.append(f"occurred_at < {epoch_ms(upper)}")
+        return " and ".join(parts)
+
+
+def milvus_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

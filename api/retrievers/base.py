@@ -1,0 +1,52 @@
+"""What every retriever gets: the request read once (words, time intent, visibility, query vector)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+from api.filters import Visibility
+from memory.recipes import Retriever, SearchRecipe
+from memory.temporal import TemporalIntent, TimeRange
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    recipe: SearchRecipe
+    visibility: Visibility
+    reference: datetime
+    intent: TemporalIntent
+    vector: np.ndarray | None  # the query embedding, when a retriever of the recipe needs it
+    scope_key: str
+
+    @property
+    def limit(self) -> int:
+        return self.recipe.candidates_per_retriever
+
+    @property
+    def time_range(self) -> TimeRange | None:
+        return self.intent.range
+
+    def words(self) -> list[str]:
+        return _WORD.findall(self.text)
+
+
+class RetrieverImpl(Protocol):
+    kind: Retriever
+
+    async def retrieve(self, query: SearchQuery) -> list[str]: ...
+
+
+def or_tsquery(words: list[str]) -> str:
+    """Any word may match (ranked by how many and how close), unlike websearch_to_tsquery's AND.
+
+    Words are lower-cased alphanumerics; apostrophes are dropped so to_tsquery never sees syntax."""
+    cleaned = (re.sub(r"[^a-z0-9]", "", w.lower()) for w in words)
+    return " | ".join(dict.fromkeys(w for w in cleaned if w))

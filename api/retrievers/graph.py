@@ -1,0 +1,212 @@
+"""Graph retrieval over Neo4j: entities named in the query → memories that mention them → one more hop.
+
+1. Seeds: the user's entities whose names appear in the query (any 1-3 word span, case-insensitive).
+   A query that names none ("what else do I know about this project?") seeds from the entities of the
+   user's most recent memories instead.
+2. Each seed weighs log(1 + N / mentions): a rare entity (a colleague, a city) says far more about which
+   memories are meant than the user's own name, which every memory mentions.
+3. Hop 1: memories mentioning seeds, scored by the weights of the seeds they mention.
+   Hop 2: entities related to the seeds (a RELATED edge, or mentioned together in a hop-1 memory) lead to
+   their memories at half weight — "multi-hop" questions need the neighbours.
+Scope: every node is matched under the user's scope key; the row fetch checks scope again.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from neo4j import AsyncDriver
+
+from api.retrievers.base import SearchQuery
+from memory.recipes import Retriever
+from memory.temporal import TIME_WORDS
+from projections.neo4j.projector import namespaced
+
+MAX_NGRAM = 3
+RECENT_SEEDS = 5  # memories whose entities seed an entity-less query
+HOP2_NEIGHBOURS = 10
+HOP2_WEIGHT = 0.5
+# An entity mentioned by more than this share of a user's memories (and by more than DOMINANT_MIN of them)
+# is the user or their constant companion: it says nothing about which memories are meant, so it seeds nothing.
+DOMINANT_SHARE = 0.2
+DOMINANT_MIN = 20
+_STOP = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "and",
+        "or",
+        "is",
+        "was",
+        "did",
+        "do",
+        "does",
+        "what",
+        "who",
+        "whom",
+        "how",
+        "why",
+        "where",
+        "which",
+        "i",
+        "my",
+        "me",
+        "you",
+        "your",
+        "he",
+        "she",
+        "his",
+        "her",
+        "it",
+        "they",
+        "their",
+        "we",
+        "our",
+        "with",
+        "about",
+        "from",
+        "by",
+        "be",
+        "has",
+        "have",
+        "had",
+        "that",
+        "this",
+    }
+)
+
+FIND_SEEDS = """
+MATCH (u:User {scope_key: $key})
+WITH u, COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS total
+MATCH (e:Entity {scope_key: $key}) WHERE toLower(e.name) IN $names
+RETURN e.entity_id AS id, COUNT { (e)<-[:MENTIONS]-(:Memory) } AS mentions, total
+"""
+
+RECENT_ENTITIES = """
+MATCH (:User {scope_key: $key})-[:HAS_MEMORY]->(m:Memory) WHERE m.state IN $states
+WITH m ORDER BY m.occurred_at DESC LIMIT $recent
+MATCH (m)-[:MENTIONS]->(e:Entity)
+WITH DISTINCT e
+WITH e, COUNT { (e)<-[:MENTIONS]-(:Memory) } AS mentions
+MATCH (u:User {scope_key: $key})
+RETURN e.entity_id AS id, mentions, COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS total
+"""
+
+HOP1 = """
+UNWIND $seeds AS seed
+MATCH (:Entity {entity_id: seed.id})<-[:MENTIONS]-(m:Memory)
+WHERE m.state IN $states
+WITH m, sum(seed.weight) AS score
+RETURN m.memory_id AS id, score ORDER BY score DESC, m.occurred_at DESC LIMIT $limit
+"""
+
+NEIGHBOURS = """
+UNWIND $seeds AS seed
+MATCH (s:Entity {entity_id: seed.id})
+CALL (s) {
+  MATCH (s)-[:RELATED]-(n:Entity) RETURN n
+  UNION
+  MATCH (s)<-[:MENTIONS]-(:Memory)-[:MENTIONS]->(n:Entity) RETURN n
+}
+WITH n, count(*) AS together WHERE NOT n.entity_id IN $exclude
+WITH n, together, COUNT { (n)<-[:MENTIONS]-(:Memory) } AS mentions
+WHERE mentions <= $max_mentions
+RETURN n.entity_id AS id, mentions ORDER BY together DESC, mentions ASC LIMIT $neighbours
+"""
+
+
+@dataclass(frozen=True)
+class Seed:
+    entity_id: str
+    weight: float
+
+
+def query_names(words: list[str]) -> list[str]:
+    """Lower-cased 1-3 word spans of the query that could name an entity (lone stop words cannot)."""
+    lowered = [re.sub(r"'s$", "", w.lower()) for w in words]
+    names: dict[str, None] = {}
+    for size in range(1, MAX_NGRAM + 1):
+        for i in range(len(lowered) - size + 1):
+            span = lowered[i : i + size]
+            if size == 1 and (span[0] in _STOP or span[0] in TIME_WORDS or len(span[0]) < 2):
+                continue
+            names[" ".join(span)] = None
+    return list(names)
+
+
+def entity_weight(mentions: int, total: int) -> float:
+    return math.log(1.0 + max(total, 1) / max(mentions, 1))
+
+
+class GraphRetriever:
+    kind = Retriever.GRAPH
+
+    def __init__(self, driver: AsyncDriver, database: str, label_prefix: str):
+        self._driver = driver
+        self._database = database
+        self._prefix = label_prefix
+
+    def _q(self, statement: str) -> str:
+        return namespaced(statement, self._prefix)
+
+    async def _run(self, statement: str, **params: Any) -> list[dict[str, Any]]:
+        records, _, _ = await self._driver.execute_query(self._q(statement), params, database_=self._database)
+        return [dict(r) for r in records]
+
+    async def seeds(self, query: SearchQuery) -> tuple[list[Seed], int]:
+        """The seeds and the user's memory count."""
+        rows = await self._run(FIND_SEEDS, key=query.scope_key, names=query_names(query.words()))
+        if not rows:
+            rows = await self._run(
+                RECENT_ENTITIES, key=query.scope_key, states=query.visibility.states(), recent=RECENT_SEEDS
+            )
+        total = max((int(r["total"]) for r in rows), default=0)
+        limit = self.dominant_limit(total)
+        seeds = [Seed(r["id"], entity_weight(int(r["mentions"]), total)) for r in rows if int(r["mentions"]) <= limit]
+        return seeds, total
+
+    @staticmethod
+    def dominant_limit(total: int) -> int:
+        return max(DOMINANT_MIN, int(total * DOMINANT_SHARE))
+
+    async def retrieve(self, query: SearchQuery) -> list[str]:
+        seeds, total = await self.seeds(query)
+        if not seeds:
+            return []
+        states = query.visibility.states()
+        hop1 = await self._run(
+            HOP1, seeds=[{"id": s.entity_id, "weight": s.weight} for s in seeds], states=states, limit=query.limit
+        )
+        scores = {r["id"]: float(r["score"]) for r in hop1}
+        max_mentions = self.dominant_limit(total)
+        neighbours = await self._run(
+            NEIGHBOURS,
+            seeds=[{"id": s.entity_id} for s in seeds],
+            exclude=[s.entity_id for s in seeds],
+            max_mentions=max_mentions,
+            neighbours=HOP2_NEIGHBOURS,
+        )
+        if neighbours:
+            hop2 = await self._run(
+                HOP1,
+                seeds=[
+                    {"id": n["id"], "weight": HOP2_WEIGHT * entity_weight(int(n["mentions"]), total)}
+                    for n in neighbours
+                ],
+                states=states,
+                limit=query.limit,
+            )
+            for row in hop2:
+                scores[row["id"]] = scores.get(row["id"], 0.0) + float(row["score"])
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [memory_id for memory_id, _ in ranked[: query.limit]]

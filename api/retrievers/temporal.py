@@ -1,0 +1,85 @@
+"""Temporal retrieval: time expressions in the query become a valid-time range and a recency signal.
+
+- "last week", "in May 2023", "3 days ago": memories valid in that range, nearest to the query first
+  (dense within the range), or the newest first when the query says nothing else;
+- "before the move": the move is located first (the best full-text match for "move"), then the range ends
+  (or, with "after"/"since", starts) at its time;
+- "recently", "latest": matching memories, newest first;
+- "when did ...": the answer is a time, so matching memories that say when (dates, "yesterday", "last
+  week", weekdays...) rank first.
+A query without any of these gets nothing from this retriever, so it never dilutes the fusion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from psycopg_pool import AsyncConnectionPool
+
+from api.retrievers.base import SearchQuery, or_tsquery
+from api.retrievers.dense import DenseRetriever
+from api.retrievers.sparse import SparseRetriever
+from memory.recipes import Retriever
+from memory.temporal import TIME_CUE_PATTERN, TimeRange, content_words, range_around_anchor
+
+
+class TemporalRetriever:
+    kind = Retriever.TEMPORAL
+
+    def __init__(self, pool: AsyncConnectionPool, dense: DenseRetriever, sparse: SparseRetriever):
+        self._pool = pool
+        self._dense = dense
+        self._sparse = sparse
+
+    async def retrieve(self, query: SearchQuery) -> list[str]:
+        intent = query.intent
+        span = intent.range  # anchors ("before the move") were located when the query was prepared
+        topic = content_words(query.words())
+        if span is not None:
+            return await self.within(query, span, topic)
+        if intent.wants_recent:
+            return await self.newest(query, topic)
+        if intent.asks_when and topic:
+            return await self._sparse.matching(query, topic, "AND text ~* %s", (TIME_CUE_PATTERN,))
+        return []
+
+    async def locate_anchor(self, query: SearchQuery) -> TimeRange | None:
+        intent = query.intent
+        if intent.anchor is None or intent.anchor_direction is None:
+            return None
+        found = await self._sparse.matching(query, intent.anchor.split())
+        if not found:
+            return None
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute("SELECT valid_from FROM memories WHERE memory_id = %s", (found[0],))
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        anchor_time: datetime = row[0]
+        return range_around_anchor(anchor_time, intent.anchor_direction, f"{intent.anchor_direction} {intent.anchor}")
+
+    async def within(self, query: SearchQuery, span: TimeRange, topic: list[str]) -> list[str]:
+        if topic and query.vector is not None:
+            return await self._dense.nearest(query, span.start, span.end)
+        bounds, params = [], []
+        if span.start is not None:
+            bounds.append("AND valid_from >= %s")
+            params.append(span.start)
+        if span.end is not None:
+            bounds.append("AND valid_from < %s")
+            params.append(span.end)
+        return await self._newest(query, " ".join(bounds), params)
+
+    async def newest(self, query: SearchQuery, topic: list[str]) -> list[str]:
+        tsquery = or_tsquery(topic)
+        if not tsquery:
+            return await self._newest(query, "", [])
+        return await self._newest(query, "AND tsv @@ to_tsquery('english', %s)", [tsquery])
+
+    async def _newest(self, query: SearchQuery, extra_sql: str, extra_params: Sequence[object]) -> list[str]:
+        visible, params = query.visibility.sql()
+        sql = f"SELECT memory_id FROM memories WHERE {visible} {extra_sql} ORDER BY valid_from DESC, memory_id LIMIT %s"
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(sql, [*params, *extra_params, query.limit])
+            return [row[0] for row in await cur.fetchall()]

@@ -1,0 +1,90 @@
+"""Search recipes: which retrievers run, how their rankings are fused, how the fused list is re-ranked.
+
+Declarative and immutable (frozen dataclasses in a read-only mapping): a request names a recipe, it never
+edits one, so one caller's tuning can never leak into another's search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from memory.fusion import DEFAULT_K
+
+
+class Retriever(StrEnum):
+    DENSE = "dense"  # query embedding → Milvus, nearest vectors in the user's scope
+    SPARSE = "sparse"  # keywords → PostgreSQL full text (ts_rank_cd), exact names and rare words
+    GRAPH = "graph"  # entities named in the query → Neo4j → memories mentioning them and their neighbours
+    TEMPORAL = "temporal"  # time expressions → a valid-time range, recency, memories that say when
+
+
+class UnknownRecipe(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Per-retriever RRF weights; a missing retriever weighs 1."""
+
+    dense: float = 1.0
+    sparse: float = 1.0
+    graph: float = 1.0
+    temporal: float = 1.0
+
+    def of(self, retriever: Retriever) -> float:
+        value: float = getattr(self, retriever.value)
+        return value
+
+
+@dataclass(frozen=True)
+class SearchRecipe:
+    name: str
+    retrievers: tuple[Retriever, ...]
+    weights: Weights = field(default_factory=Weights)
+    rrf_k: int = DEFAULT_K
+    # Re-ranking after fusion (see memory.ranking): shares of the final score given to importance and
+    # recency; the rest is the normalised fused relevance.
+    importance_share: float = 0.10
+    recency_share: float = 0.05
+    recency_half_life_days: float = 30.0
+    candidates_per_retriever: int = 50
+
+    def __post_init__(self) -> None:
+        if not self.retrievers:
+            raise ValueError(f"recipe {self.name!r} runs no retriever")
+        if self.importance_share + self.recency_share >= 1.0:
+            raise ValueError("importance and recency shares must leave room for relevance")
+
+    def weight_map(self) -> dict[str, float]:
+        return {r.value: self.weights.of(r) for r in self.retrievers}
+
+
+R = Retriever
+ALL = (R.DENSE, R.SPARSE, R.GRAPH, R.TEMPORAL)
+DEFAULT_RECIPE = "hybrid"
+
+RECIPES: Mapping[str, SearchRecipe] = MappingProxyType(
+    {
+        recipe.name: recipe
+        for recipe in (
+            SearchRecipe("hybrid", ALL),
+            SearchRecipe("dense", (R.DENSE,)),
+            SearchRecipe("sparse", (R.SPARSE,)),
+            SearchRecipe("graph", (R.GRAPH,)),
+            SearchRecipe("temporal", (R.TEMPORAL,)),
+            SearchRecipe("no_graph", (R.DENSE, R.SPARSE, R.TEMPORAL)),
+            SearchRecipe("no_temporal", (R.DENSE, R.SPARSE, R.GRAPH)),
+            SearchRecipe("dense_sparse", (R.DENSE, R.SPARSE)),
+        )
+    }
+)
+
+
+def recipe_named(name: str) -> SearchRecipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise UnknownRecipe(f"unknown recipe {name!r}; choose one of {sorted(RECIPES)}") from None
