@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from memory.errors import IllegalTransition
+
 
 class MemoryState(StrEnum):
     EXTRACTED = "extracted"
@@ -62,3 +64,25 @@ def reaches(current: MemoryState, target: MemoryState) -> bool:
                 seen.add(nxt)
                 frontier.append(nxt)
     return False
+
+
+def check_transition(current: MemoryState, target: MemoryState) -> None:
+    """Raise ``IllegalTransition`` unless the table allows ``current`` → ``target``.
+
+    For the agents, which must dead-letter an illegal request with its reason; the projections keep using
+    ``advance``, which silently ignores stale or repeated events instead. Staying in the same state is not a
+    transition (the table has no self-loops), so a caller that wants "already there" to be a no-op must check
+    ``current == target`` first.
+    """
+    if not can_transition(current, target):
+        allowed = tuple(state.value for state in MemoryState if state in TRANSITIONS[current])
+        raise IllegalTransition(current.value, target.value, allowed)
+
+
+def sources_of(target: MemoryState) -> list[str]:
+    """The states (values, in declaration order) from which ``target`` is reachable in one step.
+
+    Stores that guard a state change in the query itself (Neo4j's ``WHERE m.state IN $sources``) need the
+    inverse of the table.
+    """
+    return [state.value for state in MemoryState if target in TRANSITIONS[state]]
