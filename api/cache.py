@@ -64,4 +64,4 @@ class SearchCache:
         return True
 
     async def close(self) -> None:
-        await self._redis.close()
+        await self._redis.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5

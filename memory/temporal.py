@@ -279,9 +279,11 @@ def _range_for(name: str, match: re.Match[str], reference: datetime) -> TimeRang
     return None
 
 
-def _open_ended(found: TimeRange, query: str, match_start: int) -> TimeRange:
+def _open_ended(found: TimeRange, query: str, match: re.Match[str]) -> TimeRange:
     """ "before May 2023" / "since 2022": the range opens on one side of the expression."""
-    bound = _BOUND.search(query[:match_start])
+    # The bound word may precede the match or be its first word ("in|since|before <month>" patterns).
+    leading = re.match(r"\s*(before|after|since|until)\b", match.group(0), re.I)
+    bound = _BOUND.search(query[: match.start()] + (" " + leading.group(1) if leading else ""))
     if bound is None:
         return found
     direction = bound.group("dir").lower()
@@ -301,7 +303,7 @@ def find_time_range(query: str, reference: datetime) -> TimeRange | None:
             continue  # "Sunday brunch" names a habit, not a date; "on Sunday" / "last Sunday" do
         found = _range_for(name, match, reference)
         if found is not None:
-            return _open_ended(found, query, match.start())
+            return _open_ended(found, query, match)
     return None
 
 

@@ -23,9 +23,7 @@ CHAINS: tuple[tuple[str, ...], ...] = (
     ("active", "decaying", "forgotten"),
     ("decaying", "active"),  # an access rescues a decaying memory
 )
-EXPECTED: frozenset[tuple[str, str]] = frozenset(
-    (a, b) for chain in CHAINS for a, b in itertools.pairwise(chain)
-)
+EXPECTED: frozenset[tuple[str, str]] = frozenset((a, b) for chain in CHAINS for a, b in itertools.pairwise(chain))
 ALL_PAIRS = list(itertools.product(MemoryState, MemoryState))
 
 

@@ -1,0 +1,225 @@
+"""Each retriever, the fusion and the hot cache against the real stores (PostgreSQL, Milvus, Neo4j, Redis).
+
+A small life is projected with the real projectors; searches run through the API's own services
+(``api.services.build_services``), in process, so what is tested is exactly what the API runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from neo4j import GraphDatabase
+from pymilvus import MilvusClient
+from redis import Redis
+
+from api.schemas import SearchRequest, SearchResponse
+from api.services import Services, build_services
+from memory.events import Event
+from memory.positions import LogPosition
+from memory.settings import Settings
+from projections.base import Positioned
+from projections.cache_epochs import CacheEpochs
+from projections.milvus.projector import MilvusProjector
+from projections.neo4j.projector import Neo4jProjector
+from projections.postgres.projector import PostgresProjector
+from tests.support import isolated_settings, make_turn, pipeline_events, unique
+
+REF = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)  # a Sunday: "last week" is Mon 16 to Sun 22 February
+APP = "retrieval"
+LIFE = [
+    ("paris", "I live in Paris with my sister Nora.", datetime(2026, 1, 10, tzinfo=UTC)),
+    ("coffee", "I love strong coffee every morning.", datetime(2026, 1, 20, tzinfo=UTC)),
+    ("meeting", "I had a long meeting with Sarah about the Apollo roadmap.", datetime(2026, 2, 3, tzinfo=UTC)),
+    ("sarah-job", "Sarah works at Lumen Labs in Lisbon.", datetime(2026, 2, 4, tzinfo=UTC)),
+    ("hiring", "Lumen Labs is hiring three data engineers.", datetime(2026, 2, 10, tzinfo=UTC)),
+    ("move", "We moved to Berlin last weekend.", datetime(2026, 2, 15, tzinfo=UTC)),
+    ("hiking", "I went hiking in the Alps with Tom.", datetime(2026, 2, 18, tzinfo=UTC)),
+    ("novel", "I finished reading a novel about pirates.", datetime(2026, 2, 27, tzinfo=UTC)),
+]
+
+
+@dataclass
+class Stores:
+    settings: Settings
+    postgres: PostgresProjector
+    milvus: MilvusProjector
+    neo4j: Neo4jProjector
+    offset: int = 0
+
+    def apply(self, events: list[Event]) -> None:
+        items = [
+            Positioned(e, LogPosition(self.settings.topics.memories, 0, self.offset + i)) for i, e in enumerate(events)
+        ]
+        self.offset += len(events)
+        for projector in (self.postgres, self.milvus, self.neo4j):
+            projector.apply_batch(items)
+
+
+@dataclass
+class Life:
+    stores: Stores
+    user: str
+    ids: dict[str, str]  # label → memory id
+
+
+def turn_events(user: str, label: str, text: str, when: datetime, embedder) -> list[Event]:  # type: ignore[no-untyped-def]
+    return pipeline_events([make_turn(user, text, label, app_id=APP, occurred_at=when)], embedder.embed)
+
+
+@pytest.fixture(scope="module")
+def life(stack_settings: Settings, embedder) -> Iterator[Life]:  # type: ignore[no-untyped-def]
+    settings = isolated_settings(stack_settings)
+    driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
+    topics = (settings.topics.memories,)
+    stores = Stores(
+        settings,
+        PostgresProjector(settings.postgres_dsn, topics),
+        MilvusProjector(
+            MilvusClient(uri=settings.milvus_uri), settings.milvus_collection, settings.embedding_dim, topics
+        ),
+        Neo4jProjector(driver, settings.neo4j_database, topics, label_prefix=settings.neo4j_label_prefix),
+    )
+    user = unique("alice-")
+    ids: dict[str, str] = {}
+    for label, text, when in LIFE:
+        events = turn_events(user, label, text, when, embedder)
+        ids[label] = next(e.memory_id for e in events if type(e).__name__ == "MemoryExtracted")  # type: ignore[attr-defined]
+        stores.apply(events)
+    # Another user who said something very close: must never surface in alice's searches.
+    stores.apply(turn_events(unique("bob-"), "bob", "I had a meeting with Sarah about the budget.", REF, embedder))
+    yield Life(stores, user, ids)
+    driver.close()
+
+
+@pytest.fixture
+async def services(life: Life, embedder) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
+    built = await build_services(life.stores.settings, embedder=embedder)
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+async def search(services: Services, life: Life, query: str, recipe: str = "hybrid", **extra: object) -> SearchResponse:
+    body = SearchRequest(
+        query=query,
+        user_id=life.user,
+        app_id=APP,
+        recipe=recipe,
+        reference_time=REF,
+        use_cache=False,
+        **extra,  # type: ignore[arg-type]
+    )
+    return await (await services.view()).search.search(body)
+
+
+def labels(life: Life, response: SearchResponse) -> list[str]:
+    by_id = {v: k for k, v in life.ids.items()}
+    return [by_id.get(hit.id, "FOREIGN") for hit in response.results]
+
+
+async def test_sparse_finds_the_exact_name(services: Services, life: Life) -> None:
+    found = await search(services, life, "meeting with Sarah", "sparse")
+    assert labels(life, found)[0] == "meeting"
+    assert set(found.results[0].retrievers) == {"sparse"}
+
+
+async def test_dense_finds_the_meaning(services: Services, life: Life) -> None:
+    found = await search(services, life, "Which hot drink do I enjoy?", "dense")
+    assert labels(life, found)[0] == "coffee"  # no word in common: only the embedding can tell
+    assert "FOREIGN" not in labels(life, found)
+
+
+async def test_graph_follows_entities_and_one_more_hop(services: Services, life: Life) -> None:
+    found = labels(life, await search(services, life, "What do I know about sarah?", "graph", top_k=8))
+    assert set(found[:2]) == {"meeting", "sarah-job"}  # they mention Sarah
+    assert found[2] == "hiring"  # Lumen Labs, where Sarah works: the second hop
+    assert "FOREIGN" not in found
+
+
+async def test_temporal_reads_last_week_as_a_range(services: Services, life: Life) -> None:
+    found = await search(services, life, "What did I do last week?", "temporal")
+    assert labels(life, found) == ["hiking"]
+    assert found.time_range is not None and found.time_range.start == datetime(2026, 2, 16, tzinfo=UTC)
+
+
+async def test_temporal_locates_the_anchor_event(services: Services, life: Life) -> None:
+    found = await search(services, life, "Where did I live before the move?", "temporal", top_k=20)
+    got = labels(life, found)
+    assert "paris" in got
+    assert not {"move", "hiking", "novel"} & set(got)  # on or after the move
+    assert found.time_range is not None and found.time_range.end == datetime(2026, 2, 15, tzinfo=UTC)
+
+
+async def test_hybrid_fuses_and_reports_every_retriever(services: Services, life: Life) -> None:
+    found = await search(services, life, "Where did I live before the move?")
+    assert labels(life, found)[0] == "paris"
+    assert {"dense", "temporal"} <= set(found.results[0].retrievers)
+    scores = [h.score for h in found.results]
+    assert scores == sorted(scores, reverse=True)
+
+
+async def test_no_recipe_ever_shows_another_users_memory(services: Services, life: Life) -> None:
+    for recipe in ("hybrid", "dense", "sparse", "graph", "temporal", "no_graph", "no_temporal"):
+        found = await search(services, life, "meeting with Sarah about the budget yesterday", recipe, top_k=50)
+        assert "FOREIGN" not in labels(life, found), recipe
+
+
+async def test_filters_narrow_by_time_window(services: Services, life: Life) -> None:
+    from api.schemas import SearchFilters
+
+    window = SearchFilters(
+        occurred_after=datetime(2026, 2, 1, tzinfo=UTC), occurred_before=datetime(2026, 2, 5, tzinfo=UTC)
+    )
+    found = labels(life, await search(services, life, "Sarah", "hybrid", filters=window, top_k=20))
+    assert set(found) == {"meeting", "sarah-job"}
+
+
+async def test_cache_serves_repeats_and_a_change_is_never_served_stale(
+    services: Services,
+    life: Life,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    settings = life.stores.settings
+    body = SearchRequest(query="Which books have I read?", user_id=life.user, app_id=APP, reference_time=REF)
+    engine = (await services.view()).search
+    first = await engine.search(body)
+    again = await engine.search(body)
+    assert not first.cache_hit and again.cache_hit
+    assert [h.id for h in again.results] == [h.id for h in first.results]
+
+    # A projector starts committing a change for this user: from this moment the cache is not read.
+    epochs = CacheEpochs(Redis.from_url(settings.redis_url), settings.redis_prefix, "test-writer")
+    started = epochs.begin([f"{APP}/{life.user}"])
+    during = await engine.search(body)
+    assert not during.cache_hit
+    events = turn_events(
+        life.user, "book", "I read a book about the history of Lisbon.", REF - timedelta(days=1), embedder
+    )
+    new_id = next(e.memory_id for e in events if type(e).__name__ == "MemoryExtracted")  # type: ignore[attr-defined]
+    life.stores.apply(events)
+    epochs.finish(started)
+
+    after = await engine.search(body)
+    assert not after.cache_hit
+    assert new_id in [h.id for h in after.results]  # the old entry is unreachable: the new memory shows
+    assert (await engine.search(body)).cache_hit
+    life.ids["book"] = new_id
+
+
+async def test_an_interrupted_commit_keeps_the_scope_uncached_until_the_next_batch(
+    services: Services, life: Life
+) -> None:
+    settings = life.stores.settings
+    body = SearchRequest(query="coffee", user_id=life.user, app_id=APP, reference_time=REF)
+    engine = (await services.view()).search
+    epochs = CacheEpochs(Redis.from_url(settings.redis_url), settings.redis_prefix, "crashing-writer")
+    epochs.begin([f"{APP}/{life.user}"])  # ... and the writer dies before finish()
+    assert not (await engine.search(body)).cache_hit
+    assert not (await engine.search(body)).cache_hit
+    epochs.finish(epochs.begin([f"{APP}/{life.user}"]))  # its successor replays the batch
+    await engine.search(body)
+    assert (await engine.search(body)).cache_hit

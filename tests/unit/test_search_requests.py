@@ -1,0 +1,82 @@
+"""Search and context requests: what is refused with a clear message, and what makes two searches equal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from api.errors import InvalidRequest
+from api.filters import Visibility
+from api.retrievers.base import or_tsquery
+from api.retrievers.graph import entity_weight, query_names
+from api.schemas import SearchFilters, SearchRequest
+from api.search import fingerprint, validate
+
+REF = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"query": "   "}, "query is empty"),
+        ({"recipe": "bm42"}, "unknown recipe 'bm42'"),
+        ({"top_k": 0}, "top_k must be between 1 and 100, got 0"),
+        ({"top_k": -3}, "got -3"),
+        ({"top_k": 10_000}, "got 10000"),
+        ({"query": "x" * 2_001}, "the limit is 2000"),
+        ({"filters": SearchFilters(states=["active", "zombie"])}, "unknown state(s) ['zombie']"),
+        (
+            {"filters": SearchFilters(occurred_after=REF, occurred_before=REF)},
+            "occurred_after must be before filters.occurred_before",
+        ),
+    ],
+)
+def test_bad_search_requests_say_what_is_wrong(changes: dict[str, object], message: str) -> None:
+    body = SearchRequest(**{"query": "where do I live", "user_id": "alice", **changes})  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest) as caught:
+        validate(body)
+    assert message in caught.value.detail
+
+
+def test_visibility_puts_scope_states_metadata_and_time_in_both_stores() -> None:
+    seen = Visibility(
+        "app", "alice", agent_id="bot", filters=SearchFilters(metadata={"topic": "travel"}, occurred_after=REF)
+    )
+    sql, params = seen.sql()
+    assert "memories.app_id = %s" in sql and "memories.user_id = %s" in sql and "memories.agent_id = %s" in sql
+    assert "metadata @> %s::jsonb" in sql and '{"topic": "travel"}' in params and REF in params
+    expr = seen.milvus(end=datetime(2026, 3, 2, tzinfo=UTC))
+    assert 'user_id == "alice"' in expr and 'agent_id == "bot"' in expr
+    assert f"occurred_at >= {int(REF.timestamp() * 1000)}" in expr
+    assert "occurred_at < 1772409600000" in expr
+    assert 'state in ["accessed","active","decaying"]' in expr
+
+
+def test_milvus_strings_are_escaped() -> None:
+    expr = Visibility("app", 'ev"il\\').milvus()
+    assert 'user_id == "ev\\"il\\\\"' in expr
+
+
+def test_fingerprint_ignores_the_token_and_cache_switch_but_not_the_question() -> None:
+    a = SearchRequest(query="coffee", user_id="alice")
+    b = SearchRequest(query="coffee", user_id="alice", consistency_token="tok", use_cache=False)
+    c = SearchRequest(query="coffee", user_id="alice", recipe="dense")
+    assert fingerprint(a, REF) == fingerprint(b, REF)
+    assert fingerprint(a, REF) != fingerprint(c, REF)
+    # Without an explicit reference time, the clock's hour is part of the question ("yesterday" moves).
+    assert fingerprint(a, REF) != fingerprint(a, REF.replace(hour=11))
+
+
+def test_query_names_and_entity_weights() -> None:
+    names = query_names(
+        ["What", "did", "I", "discuss", "with", "Sarah", "Connor", "at", "Lumen", "Labs", "last", "week?"]
+    )
+    assert "sarah" in names and "sarah connor" in names and "lumen labs" in names
+    assert "what" not in names and "week" not in names and "last" not in names
+    assert entity_weight(1, 1000) > entity_weight(900, 1000) > 0
+
+
+def test_or_tsquery_never_passes_syntax_through() -> None:
+    assert or_tsquery(["Sarah's", "c++", "&", "!"]) == "sarahs | c"
+    assert or_tsquery([]) == ""
