@@ -116,7 +116,11 @@ class SearchEngine:
 
     async def compute(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchResponse:
         query = await self.prepare(body, recipe, reference)
-        ranked = await self.retrieve(query)
+        try:
+            ranked = await self.retrieve(query)
+        finally:
+            if query.embedding is not None and not query.embedding.done():
+                query.embedding.cancel()  # no retriever wanted it after all (e.g. temporal without a range)
         fused = reciprocal_rank_fusion(ranked, k=recipe.rrf_k, weights=recipe.weight_map())
         visible, params = query.visibility.sql()
         rows = await self.reader.fetch_many([h.memory_id for h in fused], body.app_id, body.user_id, visible, params)
@@ -144,16 +148,16 @@ class SearchEngine:
 
     async def prepare(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchQuery:
         needs_vector = Retriever.DENSE in recipe.retrievers or Retriever.TEMPORAL in recipe.retrievers
-        vector: np.ndarray | None = None
+        embedding: asyncio.Future[np.ndarray] | None = None
         if needs_vector:
-            vector = (await asyncio.to_thread(self.embedder.embed, [body.query]))[0]
+            embedding = asyncio.ensure_future(self._embed(body.query))
         query = SearchQuery(
             text=body.query,
             recipe=recipe,
             visibility=visibility(body),
             reference=reference,
             intent=read_temporal_intent(body.query, reference),
-            vector=vector,
+            embedding=embedding,
             scope_key=Scope(body.app_id, body.user_id).key,
         )
         if Retriever.TEMPORAL in recipe.retrievers and query.intent.range is None and query.intent.anchor:
@@ -161,6 +165,11 @@ class SearchEngine:
             if located is not None:
                 query = dataclasses.replace(query, intent=dataclasses.replace(query.intent, range=located))
         return query
+
+    async def _embed(self, text: str) -> np.ndarray:
+        vectors = await asyncio.to_thread(self.embedder.embed, [text])
+        vector: np.ndarray = vectors[0]
+        return vector
 
     async def retrieve(self, query: SearchQuery) -> dict[str, list[str]]:
         async def bounded(retriever: RetrieverImpl) -> list[str]:

@@ -1,8 +1,11 @@
 """Search latency through the real API with N memories spread over U users.
 
-Memories are synthetic sentences with seeded random unit vectors, loaded through the real PostgreSQL and
-Milvus projectors (search reads only those two). Queries are real sentences embedded by the API with
-MiniLM, so a search's cost is what a user pays: HTTP, query embedding, both retrievers, fusion, rows.
+Memories are synthetic sentences with seeded random unit vectors and their entities, loaded through the
+real PostgreSQL, Milvus and Neo4j projectors (what hybrid search reads). Queries are real sentences (names,
+time expressions, topics) embedded by the API with MiniLM, so a search's cost is what a user pays: HTTP,
+query embedding, the four retrievers (dense, sparse, graph, temporal), fusion, ranking, rows.
+Cache misses are measured with ``use_cache: false``; cache hits by repeating a query set that was just
+searched once with the cache on.
 
     .venv/bin/python -m bench.search --memories 10000 100000 --users 100 --queries 300
 """
@@ -19,15 +22,27 @@ from tempfile import mkdtemp
 
 import httpx
 import numpy as np
+from neo4j import GraphDatabase
 from pymilvus import MilvusClient
 
 from bench.common import percentiles, write_results
-from memory.events import Envelope, MemoryActivated, MemoryEmbedded, MemoryExtracted, Producer, Scope
+from memory.events import (
+    EntitiesLinked,
+    Entity,
+    Envelope,
+    MemoryActivated,
+    MemoryEmbedded,
+    MemoryExtracted,
+    Producer,
+    Scope,
+)
+from memory.ids import entity_id_for
 from memory.positions import LogPosition
 from memory.settings import Settings
 from memstream_cli.processes import start_system
 from projections.base import Positioned
 from projections.milvus.projector import MilvusProjector
+from projections.neo4j.projector import Neo4jProjector
 from projections.postgres.projector import PostgresProjector
 from tests.support import isolated_settings
 
@@ -62,11 +77,23 @@ QUERIES = [
     "What is the project deadline?",
     "music events",
     "books they read",
+    "What do I know about Lisbon?",
+    "Did Sam recommend anything?",
+    "What happened last week?",
+    "plans for Tokyo in May 2025",
+    "When did we visit Norway?",
 ]
+# Capitalised words of the objects and subjects become entities, as the rules extractor would make them.
+NAMES = ("Lisbon", "Berlin", "Rome", "Tokyo", "Norway", "Rex", "Sam")
 
 
 def sentence(rng: random.Random) -> str:
     return f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(WHEN)}."
+
+
+def entities_of(text: str, scope: Scope) -> tuple[Entity, ...]:
+    names = ["User", *(n for n in NAMES if n in text)]
+    return tuple(Entity(entity_id_for(scope.key, n), n, "person") for n in names)
 
 
 def synthetic_events(count: int, users: int, seed: int = 7) -> list[list[Positioned]]:
@@ -85,8 +112,10 @@ def synthetic_events(count: int, users: int, seed: int = 7) -> list[list[Positio
             return Envelope(f"{kind}-{i}", kind, 1, scope, at, at, None, None, Producer("bench"))
 
         memory_id = f"bench-{i:07d}"
+        text = sentence(rng)
         for event in (
-            MemoryExtracted(env("MemoryExtracted"), memory_id, sentence(rng), "fact", (), (), 0.5, "bench"),
+            MemoryExtracted(env("MemoryExtracted"), memory_id, text, "fact", (), (), 0.5, "bench"),
+            EntitiesLinked(env("EntitiesLinked"), memory_id, entities_of(text, scope), ()),
             MemoryEmbedded(env("MemoryEmbedded"), memory_id, "synthetic", tuple(vectors[i].tolist())),
             MemoryActivated(env("MemoryActivated"), memory_id),
         ):
@@ -103,36 +132,57 @@ def synthetic_events(count: int, users: int, seed: int = 7) -> list[list[Positio
 def load(settings: Settings, count: int, users: int) -> dict[str, float]:
     postgres = PostgresProjector(settings.postgres_dsn, ("bench",), name="bench")
     milvus = MilvusProjector(MilvusClient(uri=settings.milvus_uri), settings.milvus_collection, 384, ("bench",))
-    timings = {"postgres_s": 0.0, "milvus_s": 0.0}
+    driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
+    neo4j = Neo4jProjector(driver, settings.neo4j_database, ("bench",), label_prefix=settings.neo4j_label_prefix)
+    projectors = {"postgres": postgres, "milvus": milvus, "neo4j": neo4j}
+    seconds = dict.fromkeys(projectors, 0.0)
     for batch in synthetic_events(count, users):
-        started = time.perf_counter()
-        postgres.apply_batch(batch)
-        timings["postgres_s"] += time.perf_counter() - started
-        started = time.perf_counter()
-        milvus.apply_batch(batch)
-        timings["milvus_s"] += time.perf_counter() - started
+        for name, projector in projectors.items():
+            started = time.perf_counter()
+            projector.apply_batch(batch)
+            seconds[name] += time.perf_counter() - started
     postgres.close()
-    return {
-        "postgres_rows_per_s": round(count / timings["postgres_s"], 1),
-        "milvus_rows_per_s": round(count / timings["milvus_s"], 1),
-    }
+    driver.close()
+    return {f"{name}_memories_per_s": round(count / spent, 1) for name, spent in seconds.items()}
+
+
+WARM_UP = 20  # the first queries warm the model, the pools, Neo4j's page cache and Milvus' segments
 
 
 def measure(base_url: str, users: int, queries: int, seed: int = 11) -> dict[str, dict[str, float]]:
     rng = random.Random(seed)
-    latencies: list[float] = []
-    server: list[float] = []
+    bodies = [
+        {"query": rng.choice(QUERIES), "user_id": f"user-{rng.randrange(users)}", "app_id": "bench"}
+        for _ in range(queries + WARM_UP)
+    ]
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        for i in range(queries + 20):
-            body = {"query": rng.choice(QUERIES), "user_id": f"user-{rng.randrange(users)}", "app_id": "bench"}
+
+        def timed(body: dict[str, object]) -> tuple[float, dict[str, object]]:
             started = time.perf_counter()
             response = client.post("/v1/memories/search", json=body)
             elapsed = (time.perf_counter() - started) * 1000
             response.raise_for_status()
-            if i >= 20:  # the first queries warm the model, the pool and Milvus' segment cache
-                latencies.append(elapsed)
-                server.append(response.json()["took_ms"])
-    return {"client": percentiles(latencies), "server_took": percentiles(server)}
+            answer: dict[str, object] = response.json()
+            return elapsed, answer
+
+        miss, miss_server = [], []
+        for i, body in enumerate(bodies):
+            elapsed, answer = timed({**body, "use_cache": False})
+            if i >= WARM_UP:
+                miss.append(elapsed)
+                miss_server.append(float(answer["took_ms"]))  # type: ignore[arg-type]
+        for body in bodies:  # fill the cache ...
+            timed(body)
+        hit, hits = [], 0
+        for body in bodies[WARM_UP:]:  # ... then the same searches again
+            elapsed, answer = timed(body)
+            hit.append(elapsed)
+            hits += bool(answer["cache_hit"])
+    return {
+        "cache_miss_client": percentiles(miss),
+        "cache_miss_server_took": percentiles(miss_server),
+        "cache_hit_client": {**percentiles(hit), "hit_ratio": round(hits / max(len(hit), 1), 3)},
+    }
 
 
 def main() -> None:
@@ -156,10 +206,11 @@ def main() -> None:
             MilvusClient(uri=settings.milvus_uri).drop_collection(settings.milvus_collection)
         run = {"memories": count, "users": args.users, "load": load_rates, **result}
         runs.append(run)
-        client, server = result["client"], result["server_took"]
+        miss, server, hit = result["cache_miss_client"], result["cache_miss_server_took"], result["cache_hit_client"]
         print(
-            f"{count:>7} memories: search p50 {client['p50_ms']} ms, p95 {client['p95_ms']} ms "
-            f"(server p50 {server['p50_ms']} ms); load {load_rates}",
+            f"{count:>7} memories: hybrid search (cache missed) p50 {miss['p50_ms']} ms, p95 {miss['p95_ms']} ms "
+            f"(server p50 {server['p50_ms']} ms); cache hit p50 {hit['p50_ms']} ms, p95 {hit['p95_ms']} ms "
+            f"(hit ratio {hit['hit_ratio']}); load {load_rates}",
             flush=True,
         )
     path = write_results("search", {"benchmark": "search", "runs": runs})

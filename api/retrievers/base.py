@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +24,12 @@ class SearchQuery:
     visibility: Visibility
     reference: datetime
     intent: TemporalIntent
-    vector: np.ndarray | None  # the query embedding, when a retriever of the recipe needs it
+    # The query embedding, computing while the retrievers that do not need it (sparse, graph) already run.
+    embedding: asyncio.Future[np.ndarray] | None
     scope_key: str
+
+    async def vector(self) -> np.ndarray | None:
+        return None if self.embedding is None else await self.embedding
 
     @property
     def limit(self) -> int:

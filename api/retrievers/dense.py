@@ -23,12 +23,13 @@ class DenseRetriever:
 
     async def nearest(self, query: SearchQuery, start: Any = None, end: Any = None) -> list[str]:
         """Nearest memories to the query vector, optionally only those valid in ``[start, end)``."""
-        if query.vector is None:
+        vector = await query.vector()
+        if vector is None:
             return []
         result: Any = await asyncio.to_thread(
             self._milvus.search,
             self._collection,
-            data=[query.vector.tolist()],
+            data=[vector.tolist()],
             filter=query.visibility.milvus(start, end),
             limit=query.limit,
             output_fields=["memory_id"],

@@ -60,7 +60,7 @@ class TemporalRetriever:
         return range_around_anchor(anchor_time, intent.anchor_direction, f"{intent.anchor_direction} {intent.anchor}")
 
     async def within(self, query: SearchQuery, span: TimeRange, topic: list[str]) -> list[str]:
-        if topic and query.vector is not None:
+        if topic and query.embedding is not None:
             return await self._dense.nearest(query, span.start, span.end)
         bounds, params = [], []
         if span.start is not None:
