@@ -1,0 +1,434 @@
+"""Does a new fact contradict one the same user stated before? Offline rules, deterministic.
+
+A contradiction makes the caller supersede the *older* memory (validity end, ``SUPERSEDES`` link, out of
+default search), so the rules lean towards silence: a missed contradiction leaves two memories that
+ranking by recency can still sort out, a false one hides a true fact.
+
+What the rules read, in first-person statements ("I", and "we" for where one lives):
+
+- Single-valued slots, where a different value replaces the old one: ``residence`` ("I live in", "I'm
+  based in", "I moved to", "my home is in"), ``employer`` ("I work at/for", "I joined", "I started at"),
+  ``favourite <thing>`` ("my favourite colour is", "pizza is my favourite food"), ``name``, ``age``.
+  Values compare by normalised words; one being the start of the other ("New York" / "New York City")
+  counts as the same value.
+- Polarity, where the same thing flips between liked/done and stopped/disliked: "I love coffee" against
+  "I stopped drinking coffee", "I don't play tennis anymore", "I used to drink coffee", "I hate coffee".
+  The same negations on a slot ("I don't live in Paris anymore", "I quit my job at Google", "I moved
+  away from Paris") contradict the same value stated positively.
+
+Decisions where the issue is silent:
+
+- Symmetric: ``detect(new, existing)`` also reports a new positive statement against an old stop ("I
+  drink coffee again" after "I stopped drinking coffee"): the old memory is the one to supersede.
+- Past and future do not count: "I lived in Paris" is history, not a claim about now, and "I'm moving
+  to Berlin next month" is a plan. Questions, and clauses after "if", "would", "maybe", "want"... are
+  hypothetical and ignored.
+- Objects of "live in"/"work at" must look like names: in text that uses capitals they must be
+  capitalised ("I live in a flat", "I work at home", "I moved here to study" say nothing about which
+  city or company); in all-lowercase chat text any object not led by an article and not a known
+  non-place ("home") is accepted. "I joined X" always needs a capitalised X ("I joined a gym").
+- "I stopped drinking" (no object) is only compared with another statement about the bare activity
+  ("I drink"), never with "I drink coffee": a stopped habit without an object is too vague to hide one.
+- Speakers: texts with different "Speaker: " prefixes are about different people and never contradict;
+  a text without a prefix (a verbatim memory) is in the user's own voice and compared with any speaker.
+
+The LLM path plugs in through ``ContradictionDetector``: same call, same result type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from memory.dedupe import same_speaker, split_speaker, word_set
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """Why two statements cannot both hold now: the slot they compete for, and a one-line reason."""
+
+    slot: str
+    reason: str
+
+
+class ContradictionDetector(Protocol):
+    """Anything that can tell whether ``new_text`` contradicts ``existing_text`` (the rules, an LLM)."""
+
+    def detect(self, new_text: str, existing_text: str) -> Contradiction | None: ...
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One thing a statement asserts about its speaker: ``slot`` holds ``value`` (or, negated, no longer)."""
+
+    slot: str
+    value: str
+    positive: bool
+    single_valued: bool
+
+
+# --- vocabulary ---------------------------------------------------------------------------------------
+
+# Adverbs that may sit between "I" and the verb without changing what is claimed.
+_ADV = (
+    r"(?:(?:really|also|absolutely|still|now|currently|actually|just|totally|truly|definitely|recently|"
+    r"finally|do|so|genuinely|honestly|even|already)\s+)*"
+)
+# "I've", "we have": the perfect says the same as the past here ("I've moved to Berlin").
+_HAVE = r"(?:'ve|\s+have)?\s+"
+
+
+def _forms(*rows: tuple[str, ...]) -> dict[str, str]:
+    """Each row is a lemma followed by its other forms; returns form → lemma."""
+    return {form: row[0] for row in rows for form in row}
+
+
+# Lemma, third person, gerund: only present habits count ("I drank" is history). "read" is left out
+# because "I read X" is as often yesterday as every day.
+_ACTIVITIES = _forms(
+    ("drink", "drinks", "drinking"),
+    ("eat", "eats", "eating"),
+    ("play", "plays", "playing"),
+    ("do", "does", "doing"),
+    ("practise", "practises", "practising", "practice", "practices", "practicing"),
+    ("smoke", "smokes", "smoking"),
+    ("watch", "watches", "watching"),
+    ("ride", "rides", "riding"),
+    ("cook", "cooks", "cooking"),
+    ("run", "runs", "running"),
+    ("swim", "swims", "swimming"),
+    ("study", "studies", "studying"),
+    ("learn", "learns", "learning"),
+    ("collect", "collects", "collecting"),
+    ("paint", "paints", "painting"),
+    ("bake", "bakes", "baking"),
+    ("hike", "hikes", "hiking"),
+    ("climb", "climbs", "climbing"),
+    ("surf", "surfs", "surfing"),
+    ("ski", "skis", "skiing"),
+    ("dance", "dances", "dancing"),
+    ("sing", "sings", "singing"),
+    ("write", "writes", "writing"),
+    ("go", "goes", "going"),
+    ("visit", "visits", "visiting"),
+    ("use", "uses", "using"),
+)
+_PREFERENCES = _forms(
+    ("love", "loves", "loving"),
+    ("like", "likes", "liking"),
+    ("enjoy", "enjoys", "enjoying"),
+    ("adore", "adores", "adoring"),
+)
+_SLOT_VERBS = _forms(("live", "lives", "living"), ("work", "works", "working"))
+_LEMMAS = {**_ACTIVITIES, **_PREFERENCES, **_SLOT_VERBS}
+# Base forms after "I" ("I practice" as well as "I practise"); longest first so no alternative shadows another.
+_ACTIVITY_RE = "|".join(sorted({f for f in _ACTIVITIES if not f.endswith(("ing", "s"))}, key=len, reverse=True))
+_PREFERENCE_RE = "|".join(sorted(set(_PREFERENCES.values()), key=len, reverse=True))
+
+# Words that end an object: "I live in Paris now", "I play tennis every week", "I work at Acme as a ...".
+_TERMINATORS = re.compile(
+    r"\b(?:now|anymore|any more|no more|these days|nowadays|lately|since|from|with|for|because|but|and|or|"
+    r"as|when|while|whenever|if|though|although|last|this|next|every|each|on|at|in|near|by|after|before|"
+    r"which|who|where|recently|currently|too|again|also|so|very|really|a lot|so much|very much|daily|weekly|"
+    r"monthly|often|sometimes|always|usually|twice|once|all the time|than|that|to|anyway|then|instead|yesterday|"
+    r"today|tomorrow|tonight|ago)\b",
+    re.IGNORECASE,
+)
+_LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:and|or|&)\s+", re.IGNORECASE)
+_DETERMINERS = word_set("a an the my our some his her their your any")
+_PRONOUNS = word_set("it that this them him her you one these those everything anything something things stuff me us")
+# Compared after leading determiners are cut: "the weekend" → "weekend", "a living" → "living".
+_NON_PLACES = word_set("home here there night nights weekend weekends myself living remote remotely")
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|would|'d|might|maybe|perhaps|wish|hope|want|wants|wanted|thinking|considering|planning|whether|"
+    r"unless|should|could|will|'ll|going to|gonna)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?;]+[.!?;]?")
+_WORDS = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_MAX_OBJECT_WORDS = 5
+
+SLOT_RESIDENCE = "residence"
+SLOT_EMPLOYER = "employer"
+SLOT_NAME = "name"
+SLOT_AGE = "age"
+HABIT_PREFIX = "habit:"
+FAVOURITE_PREFIX = "favourite "
+_SPELLINGS = {"colour": "color", "favorite": "favourite", "movies": "movie", "films": "film"}
+
+_OBJ = r"(?P<obj>[^.;!?]+)"
+_I_AM = r"I(?:'m|\s+am)\s+"
+# Single-valued slots: (pattern, slot, positive, capitalised object required even in lowercase text).
+_SLOT_RULES: tuple[tuple[re.Pattern[str], str, bool, bool], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), slot, positive, proper_only)
+    for pattern, slot, positive, proper_only in (
+        (rf"\b(?:I|we)\s+{_ADV}live\s+in\s+{_OBJ}", SLOT_RESIDENCE, True, False),
+        (
+            rf"\b(?:I|we)(?:'m|'re|\s+am|\s+are)\s+{_ADV}(?:living|based|settled)\s+in\s+{_OBJ}",
+            SLOT_RESIDENCE,
+            True,
+            False,
+        ),
+        (rf"\b(?:I|we){_HAVE}{_ADV}(?:moved|relocated)\s+(?:back\s+)?to\s+{_OBJ}", SLOT_RESIDENCE, True, False),
+        (
+            rf"\b(?:I|we){_HAVE}{_ADV}(?:moved|relocated)\s+(?:away\s+)?from\s+[^.;!?]+?\s+to\s+{_OBJ}",
+            SLOT_RESIDENCE,
+            True,
+            True,
+        ),
+        (rf"\bmy\s+home\s+is\s+(?:now\s+)?in\s+{_OBJ}", SLOT_RESIDENCE, True, False),
+        (
+            rf"\b(?:I|we){_HAVE}{_ADV}(?:moved|relocated)\s+(?:away\s+from|out\s+of|from)\s+{_OBJ}",
+            SLOT_RESIDENCE,
+            False,
+            False,
+        ),
+        (rf"\bI\s+{_ADV}work\s+(?:at|for)\s+{_OBJ}", SLOT_EMPLOYER, True, False),
+        (rf"\b{_I_AM}{_ADV}(?:working|employed)\s+(?:at|for|by)\s+{_OBJ}", SLOT_EMPLOYER, True, False),
+        (
+            rf"\bI{_HAVE}{_ADV}(?:started\s+(?:working\s+)?at|started\s+a\s+(?:new\s+)?job\s+at|got\s+a\s+job\s+at)"
+            rf"\s+{_OBJ}",
+            SLOT_EMPLOYER,
+            True,
+            False,
+        ),
+        (rf"\bI{_HAVE}{_ADV}joined\s+{_OBJ}", SLOT_EMPLOYER, True, True),
+        (rf"\bI{_HAVE}{_ADV}(?:quit|left|lost)\s+my\s+job\s+(?:at|with)\s+{_OBJ}", SLOT_EMPLOYER, False, False),
+        (rf"\bmy\s+name(?:\s+is|'s)\s+{_OBJ}", SLOT_NAME, True, False),
+        (rf"\b{_I_AM}(?P<num>\d{{1,3}})\s+(?:years?|yrs?)\s+old\b", SLOT_AGE, True, False),
+        (rf"\bI{_HAVE}{_ADV}turned\s+(?P<num>\d{{1,3}})\b", SLOT_AGE, True, False),
+    )
+)
+_FAVOURITE = re.compile(
+    r"\bmy\s+(?:new\s+|all[- ]time\s+|absolute\s+)?favou?rite\s+(?P<thing>[a-z][\w\-]*(?:\s+[a-z][\w\-]*){0,2}?)"
+    rf"(?:\s+is|'s)\s+(?:now\s+|still\s+|definitely\s+|probably\s+)?{_OBJ}",
+    re.IGNORECASE,
+)
+_FAVOURITE_INVERTED = re.compile(
+    r"^\s*(?P<obj>[\w'\- ]{1,40}?)\s+is\s+(?:now\s+|still\s+)?my\s+(?:new\s+|all[- ]time\s+)?favou?rite\s+"
+    r"(?P<thing>[a-z][\w\-]*(?:\s+[a-z][\w\-]*)?)\s*[.!;]?\s*$",
+    re.IGNORECASE,
+)
+# Habits and preferences: (pattern, positive, kind) where kind says how to read the captured text.
+_HABIT_RULES: tuple[tuple[re.Pattern[str], bool, str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), positive, kind)
+    for pattern, positive, kind in (
+        (rf"\bI\s+{_ADV}(?:{_PREFERENCE_RE})s?\s+{_OBJ}", True, "preference"),
+        (
+            rf"\b{_I_AM}{_ADV}(?:into|(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of|obsessed\s+with|addicted\s+to)\s+{_OBJ}",
+            True,
+            "preference",
+        ),
+        (rf"\bI\s+{_ADV}(?P<verb>{_ACTIVITY_RE})\s+{_OBJ}", True, "activity"),
+        (rf"\bI\s+{_ADV}(?P<verb>{_ACTIVITY_RE})\s*(?:[.!;]|$)", True, "activity"),
+        (
+            rf"\bI\s+{_ADV}(?:hate|dislike|detest|(?:can't|cannot|can\s+not)\s+stand|"
+            rf"(?:don't|dont|do\s+not)\s+{_ADV}(?:{_PREFERENCE_RE}))\s+{_OBJ}",
+            False,
+            "preference",
+        ),
+        (rf"\bI{_HAVE}{_ADV}(?:stopped|quit|quitted|ceased|gave\s+up|given\s+up)\s+{_OBJ}", False, "stopped"),
+        (
+            rf"\bI\s+{_ADV}(?:don't|dont|do\s+not|never)\s+{_ADV}(?P<verb>[a-z]+)\b(?P<obj>[^.;!?]*?)\s*"
+            r"\b(?:anymore|any\s+more|no\s+more)\b",
+            False,
+            "verb",
+        ),
+        (rf"\bI\s+{_ADV}no\s+longer\s+{_ADV}(?P<verb>[a-z]+)\b(?P<obj>[^.;!?]*)", False, "verb"),
+        (r"\bI\s+used\s+to\s+(?P<verb>[a-z]+)\b(?P<obj>[^.;!?]*)", False, "verb"),
+    )
+)
+
+
+# --- reading statements -------------------------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return _WORDS.findall(text)
+
+
+def _norm(text: str) -> str:
+    words = [w.casefold().replace("'", "") for w in _words(text)]
+    return " ".join(_SPELLINGS.get(w, w) for w in words)
+
+
+def _cut(raw: str) -> str:
+    """The object proper: up to the first terminator, without leading determiners."""
+    match = _TERMINATORS.search(raw)
+    head = raw[: match.start()] if match else raw
+    words = _words(head)
+    while words and words[0].casefold() in _DETERMINERS:
+        words.pop(0)
+    return " ".join(words)
+
+
+def _named_object(raw: str, cased: bool, proper_only: bool) -> str | None:
+    """The value of a slot, if it looks like a name (see the module docstring)."""
+    stripped = raw.strip()
+    words = _words(stripped)
+    if words and words[0].casefold() == "the":  # "the Netherlands", "the BBC"; never "the city"
+        words = words[1:]
+        stripped = stripped.split(None, 1)[1] if " " in stripped else ""
+        cased = True
+    if not words:
+        return None
+    first = words[0]
+    if (cased or proper_only) and not (first[0].isupper() or first[0].isdigit()):
+        return None
+    value = _cut(stripped)
+    if not value or value.casefold() in _DETERMINERS or value.casefold() in _NON_PLACES:
+        return None
+    if first.casefold() in _DETERMINERS or len(value.split()) > _MAX_OBJECT_WORDS:
+        return None
+    return _norm(value)
+
+
+def _things(raw: str) -> list[str]:
+    """The things of a habit or preference: "coffee and tea, mostly" → ["coffee", "tea"]."""
+    raw = re.sub(r"^\s*to\s+", "", raw, flags=re.IGNORECASE)  # "go to the gym"
+    things = []
+    for part in _LIST_SPLIT.split(raw):
+        thing = _cut(part)
+        if not thing or thing.casefold() in _PRONOUNS or len(thing.split()) > _MAX_OBJECT_WORDS:
+            continue
+        things.append(_norm(thing))
+        if _TERMINATORS.search(part):  # "coffee but tea too": what follows the cut is another clause
+            break
+    return things
+
+
+def _habit_claims(verb: str | None, raw: str, positive: bool, cased: bool) -> list[Claim]:
+    """Claims of ``verb raw`` ("drinking coffee", "tennis", "to swim"): one per thing, or the bare activity."""
+    words = raw.split()
+    lead = words[0].casefold() if words else ""
+    if verb is None or verb in _PREFERENCES.values():
+        # After "love"/"stopped": a gerund or infinitive names the activity ("playing tennis", "to swim").
+        if lead == "to" and len(words) > 1 and words[1].casefold() in _ACTIVITIES:
+            verb, words = _ACTIVITIES[words[1].casefold()], words[2:]
+        elif lead in _LEMMAS and (lead.endswith("ing") or lead not in _ACTIVITIES):  # "liking", "living"
+            verb, words = _LEMMAS[lead], words[1:]
+    elif verb == "go" and lead.endswith("ing") and lead in _ACTIVITIES:  # "I go running"
+        verb, words = _ACTIVITIES[lead], words[1:]
+    lead = words[0].casefold() if words else ""
+    if verb == "live" and lead == "in":
+        value = _named_object(" ".join(words[1:]), cased, proper_only=False)
+        return [Claim(SLOT_RESIDENCE, value, positive, True)] if value else []
+    if verb == "work" and lead in ("at", "for"):
+        value = _named_object(" ".join(words[1:]), cased, proper_only=False)
+        return [Claim(SLOT_EMPLOYER, value, positive, True)] if value else []
+    things = _things(" ".join(words))
+    if not things and verb is not None and verb in _ACTIVITIES.values() and verb not in ("do", "go", "use", "visit"):
+        things = [verb]  # "I quit smoking" / "I smoke": the activity itself
+    return [Claim(HABIT_PREFIX + thing, thing, positive, False) for thing in things]
+
+
+def _uses_capitals(sentence: str) -> bool:
+    """Whether the writer capitalises names: a capital anywhere but the first word and "I"/"I'm"..."""
+    words = _words(sentence)[1:]
+    return any(w[0].isupper() and w.split("'")[0] != "I" for w in words)
+
+
+def _hypothetical(before: str) -> bool:
+    return bool(_HYPOTHETICAL.search(before))
+
+
+def _sentence_claims(sentence: str, cased: bool) -> list[Claim]:
+    claims: list[Claim] = []
+    for pattern, slot, positive, proper_only in _SLOT_RULES:
+        for match in pattern.finditer(sentence):
+            if _hypothetical(sentence[: match.start()]):
+                continue
+            if "num" in match.groupdict():
+                claims.append(Claim(slot, str(int(match["num"])), positive, True))
+                continue
+            value = _named_object(match["obj"], cased, proper_only)
+            if value:
+                claims.append(Claim(slot, value, positive, True))
+    for pattern in (_FAVOURITE, _FAVOURITE_INVERTED):
+        for match in pattern.finditer(sentence):
+            if _hypothetical(sentence[: match.start()]):
+                continue
+            value = _cut(match["obj"]) if pattern is _FAVOURITE else match["obj"].strip()
+            if value and value.casefold() not in _PRONOUNS:
+                claims.append(Claim(FAVOURITE_PREFIX + _norm(match["thing"]), _norm(value), True, True))
+    for pattern, positive, kind in _HABIT_RULES:
+        for match in pattern.finditer(sentence):
+            if _hypothetical(sentence[: match.start()]):
+                continue
+            groups = match.groupdict()
+            verb = _LEMMAS.get(groups["verb"].casefold()) if groups.get("verb") else None
+            if kind == "verb" and verb is None:
+                continue  # "I don't need X anymore": not a verb these rules know
+            lead = [w.casefold() for w in _words(groups.get("obj") or "")[:1]]
+            if kind == "activity" and verb == "do" and lead and (lead[0] == "not" or lead[0] in _LEMMAS):
+                continue  # "I do not like", "I do love": an auxiliary, not the activity "do"
+            claims.extend(_habit_claims(verb, groups.get("obj") or "", positive, cased))
+    return claims
+
+
+def extract_claims(text: str) -> list[Claim]:
+    """Every claim of ``text`` (speaker prefix ignored), in order, without repeats."""
+    _, body = split_speaker(text)
+    body = body.replace("\u2019", "'").replace("\u2018", "'")
+    sentences = _SENTENCE.findall(body)
+    cased = any(_uses_capitals(sentence) for sentence in sentences)
+    claims: list[Claim] = []
+    for sentence in sentences:
+        if sentence.strip().endswith("?"):
+            continue
+        for claim in _sentence_claims(sentence, cased):
+            if claim not in claims:
+                claims.append(claim)
+    return claims
+
+
+# --- comparing ----------------------------------------------------------------------------------------
+
+
+def _same_value(a: str, b: str) -> bool:
+    """Equal, or one is the other's leading words ("new york" / "new york city")."""
+    wa, wb = a.split(), b.split()
+    shorter, longer = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return bool(shorter) and longer[: len(shorter)] == shorter
+
+
+def _conflict(new: Claim, old: Claim) -> Contradiction | None:
+    if new.slot != old.slot:
+        return None
+    if new.single_valued:
+        same = _same_value(new.value, old.value)
+        if new.positive and old.positive and not same:
+            return Contradiction(new.slot, f"{new.slot} was {old.value!r}, now {new.value!r}")
+        if new.positive != old.positive and same:
+            if new.positive:
+                return Contradiction(new.slot, f"{new.slot} is {new.value!r} again")
+            return Contradiction(new.slot, f"{new.slot} is no longer {new.value!r}")
+        return None
+    if new.positive != old.positive:
+        if new.positive:
+            return Contradiction(new.slot, f"likes or does {new.value!r} again, after stopping or disliking it")
+        return Contradiction(new.slot, f"no longer likes or does {new.value!r}")
+    return None
+
+
+class RuleContradictionDetector:
+    """The offline detector: the rules of this module."""
+
+    def detect(self, new_text: str, existing_text: str) -> Contradiction | None:
+        new_speaker, _ = split_speaker(new_text)
+        old_speaker, _ = split_speaker(existing_text)
+        if not same_speaker(new_speaker, old_speaker):
+            return None
+        old_claims = extract_claims(existing_text)
+        for new in extract_claims(new_text):
+            for old in old_claims:
+                found = _conflict(new, old)
+                if found is not None:
+                    return found
+        return None
+
+
+def detect_contradiction(new_text: str, existing_text: str) -> Contradiction | None:
+    """``RuleContradictionDetector().detect``: the default when no LLM endpoint is configured."""
+    return RuleContradictionDetector().detect(new_text, existing_text)
