@@ -1,8 +1,11 @@
-"""Sparse retrieval: PostgreSQL full text (``ts_rank_cd`` over the English ``tsvector``).
+"""Sparse retrieval: Okapi BM25 over PostgreSQL's English ``tsvector``, computed in one SQL statement.
 
-Chosen over Milvus BM25 by measurement (bench/RESULTS.md): it finds exact names and rare words, needs no
-second index, and shares the visibility conditions (states, metadata, bi-temporal history) with the row
-fetch.
+``ts_rank_cd`` alone has no inverse document frequency: a user's own name, in every memory they said,
+weighs as much as the rare word that identifies the one memory wanted. BM25 weighs each query lexeme by
+how rare it is among *this user's* memories (their scope is the corpus), saturates repeated terms (k1) and
+normalises by memory length (b). The GIN index finds the memories matching any lexeme; term frequencies
+come from the stored ``tsvector`` positions. Scope and visibility are the same conditions the row fetch
+uses. (Milvus' built-in BM25 was the alternative: see bench/RESULTS.md for why this one was kept.)
 """
 
 from __future__ import annotations
@@ -13,6 +16,31 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.retrievers.base import SearchQuery, or_tsquery
 from memory.recipes import Retriever
+
+K1 = 1.2  # term-frequency saturation: the second mention of a word adds less than the first
+B = 0.75  # length normalisation: a match in a short memory says more than in a long one
+
+BM25 = """
+WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))),
+scope AS (SELECT memories.memory_id, memories.tsv, memories.text, memories.valid_from FROM memories WHERE {visible}),
+stats AS (SELECT count(*)::float AS n, greatest(avg(length(tsv)), 1)::float AS avgdl FROM scope),
+hits AS (
+  SELECT memory_id, tsv, valid_from, length(tsv)::float AS dl FROM scope
+  WHERE tsv @@ to_tsquery('english', %s) {extra}
+),
+tf AS (
+  SELECT h.memory_id, h.valid_from, h.dl, u.lexeme, coalesce(array_length(u.positions, 1), 1)::float AS tf
+  FROM hits h, unnest(h.tsv) u WHERE u.lexeme IN (SELECT lexeme FROM q)
+),
+df AS (SELECT lexeme, count(*)::float AS df FROM tf GROUP BY lexeme)
+SELECT tf.memory_id,
+       sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5)) * tf.tf * ({k1} + 1)
+           / (tf.tf + {k1} * (1 - {b} + {b} * tf.dl / s.avgdl))) AS score
+FROM tf JOIN df USING (lexeme), stats s
+GROUP BY tf.memory_id, tf.valid_from
+ORDER BY score DESC, tf.valid_from DESC, tf.memory_id
+LIMIT %s
+"""
 
 
 class SparseRetriever:
@@ -27,15 +55,14 @@ class SparseRetriever:
     async def matching(
         self, query: SearchQuery, words: list[str], extra_sql: str = "", extra_params: tuple[Any, ...] = ()
     ) -> list[str]:
-        """Memories matching any of ``words``, best ``ts_rank_cd`` first (ties: newest first)."""
+        """Memories matching any of ``words``, best BM25 first (ties: newest first).
+
+        ``extra_sql`` narrows the matches (``AND text ~* %s``); it never changes the corpus statistics."""
         tsquery = or_tsquery(words)
         if not tsquery:
             return []
         visible, params = query.visibility.sql()
-        sql = (
-            f"SELECT memory_id FROM to_tsquery('english', %s) q, memories WHERE {visible} AND tsv @@ q {extra_sql}"
-            " ORDER BY ts_rank_cd(tsv, q) DESC, valid_from DESC, memory_id LIMIT %s"
-        )
+        sql = BM25.format(visible=visible, extra=extra_sql, k1=K1, b=B)
         async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute(sql, [tsquery, *params, *extra_params, query.limit])
+            await cur.execute(sql, [" ".join(words), *params, tsquery, *extra_params, query.limit])
             return [row[0] for row in await cur.fetchall()]
