@@ -117,6 +117,111 @@ class MemoryAccessed(Event):
 
 
 @dataclass(frozen=True)
+class MemoryReinforced(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryReinforced"
+
+    memory_id: str = ""
+    duplicate_memory_id: str = ""
+    similarity: float = 1.0
+    importance: float = 0.5
+
+
+@dataclass(frozen=True)
+class MemorySuperseded(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemorySuperseded"
+
+    memory_id: str = ""
+    superseded_by: str = ""
+    slot: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryConsolidating(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryConsolidating"
+
+    memory_id: str = ""
+    summary_memory_id: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryConsolidated(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryConsolidated"
+
+    memory_id: str = ""  # the summary
+    original_ids: tuple[str, ...] = ()
+    summarizer: str = ""
+    triggers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoryArchived(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryArchived"
+
+    memory_id: str = ""
+    summary_memory_id: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryRecalled(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryRecalled"
+
+    memory_id: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryDecayed(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryDecayed"
+
+    memory_id: str = ""
+    importance: float = 0.0
+    state: str | None = None  # "decaying" | "active"; None: importance only
+
+
+@dataclass(frozen=True)
+class MemoryForgotten(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryForgotten"
+
+    memory_id: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryUpdated(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryUpdated"
+
+    memory_id: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryPinned(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryPinned"
+
+    memory_id: str = ""
+    pinned: bool = True
+
+
+@dataclass(frozen=True)
+class UserErased(Event):
+    SCHEMA_NAME: ClassVar[str] = "memstream.UserErased"
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryCommandIssued(Event):
+    """An intent on the commands topic; a ``tick`` evaluates decay and consolidation as of ``occurred_at``."""
+
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryCommandIssued"
+
+    command: str = ""
+    memory_id: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
 class Entity:
     entity_id: str
     name: str
@@ -163,5 +268,17 @@ MEMORY_EVENT_TYPES: tuple[type[Event], ...] = (
     MemoryActivated,
     EntitiesLinked,
     MemoryAccessed,
+    MemoryReinforced,
+    MemorySuperseded,
+    MemoryConsolidating,
+    MemoryConsolidated,
+    MemoryArchived,
+    MemoryRecalled,
+    MemoryDecayed,
+    MemoryForgotten,
+    MemoryUpdated,
+    MemoryPinned,
+    UserErased,
 )
-ALL_RECORD_TYPES: tuple[type, ...] = (ConversationTurnReceived, *MEMORY_EVENT_TYPES, DeadLetter)
+COMMAND_TYPES: tuple[type[Event], ...] = (MemoryCommandIssued,)
+ALL_RECORD_TYPES: tuple[type, ...] = (ConversationTurnReceived, *MEMORY_EVENT_TYPES, *COMMAND_TYPES, DeadLetter)
