@@ -1,9 +1,11 @@
 """Read your writes: a read that carries a write's consistency token waits until the pipeline has applied it.
 
-The token holds the turn-topic positions of the write. The read waits, bounded by
-``consistency_timeout_seconds``, for three things in order, each from committed consumer-group offsets:
-1. the Faust worker has extracted those turns (its group passed them, so their memory events are on the log);
-2. the Faust worker has embedded everything on the memory log up to the end it had then;
+The token holds the turn- (or command-) topic positions of the write. The read waits, bounded by
+``consistency_timeout_seconds``, for these in order, each from committed consumer-group offsets:
+1. the Faust worker has passed those positions (extracted the turns, decided the commands), so the memory
+   events they cause are on the log;
+2. the worker has passed the memory log's end, twice: once for the embedding agent (vectors), once more
+   for the lifecycle agent's decision on each vector (activate, or reinforce the memory it repeats);
 3. every projector (of the targets serving reads) has applied the memory log up to its end after step 2,
    and the PostgreSQL projector the turns themselves.
 """
@@ -21,6 +23,8 @@ from memory.settings import Settings
 from projections.targets import STORES, active_targets, group_id
 
 POLL_SECONDS = 0.05
+# Agents that act on memory events the worker itself produced: each needs one more pass over the log's end.
+DERIVED_STAGES = ("embedding", "lifecycle")
 
 
 class NotCaughtUp(TimeoutError):
@@ -69,9 +73,11 @@ class ConsistencyWaiter:
         deadline = time.monotonic() + timeout
         topics = self._settings.topics
         turns = [TopicPartition(p.topic, p.partition, p.offset + 1) for p in positions if p.topic == topics.turns]
+        written = [TopicPartition(p.topic, p.partition, p.offset + 1) for p in positions]
         worker = self._settings.faust_app_id
-        self._until(worker, turns, deadline, "extraction")
-        self._until(worker, self._ends(topics.memories), deadline, "embedding")
+        self._until(worker, written, deadline, "extraction")
+        for stage in DERIVED_STAGES:
+            self._until(worker, self._ends(topics.memories), deadline, stage)
         memory_ends = self._ends(topics.memories)
         targets = active_targets(self._settings.postgres_dsn)
         for store in STORES:

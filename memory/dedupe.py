@@ -131,3 +131,17 @@ def is_duplicate(
     if _markers(new_norm) != _markers(old_norm):
         return False
     return cosine_similarity(new_vector, existing_vector) >= threshold
+
+
+def is_duplicate_at(new_text: str, existing_text: str, similarity: float, threshold: float) -> bool:
+    """``is_duplicate`` when the similarity is already known (from the dense index): same speaker, and the
+    same normalised text or, with the same numbers, dates and negations, a similarity of at least
+    ``threshold``."""
+    new_speaker, _ = split_speaker(new_text)
+    old_speaker, _ = split_speaker(existing_text)
+    if not same_speaker(new_speaker, old_speaker):
+        return False
+    new_norm, old_norm = normalise(new_text), normalise(existing_text)
+    if new_norm == old_norm:
+        return bool(new_norm)
+    return _markers(new_norm) == _markers(old_norm) and similarity >= threshold

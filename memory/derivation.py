@@ -19,6 +19,7 @@ from memory.events import (
     MemoryActivated,
     MemoryEmbedded,
     MemoryExtracted,
+    MemoryUpdated,
     Producer,
     Relation,
 )
@@ -109,18 +110,23 @@ def extraction_events(
 
 
 def embedding_events(
-    extracted: MemoryExtracted, vector: Sequence[float], model: str, recorded_at: datetime
+    cause: MemoryExtracted | MemoryUpdated, vector: Sequence[float], model: str, recorded_at: datetime
 ) -> list[Event]:
-    """The vector, then activation: a memory is searchable only once it has one."""
+    """The vector of a new (or corrected) memory. Activation is the lifecycle agent's decision: it may
+    instead reinforce an existing memory the new one repeats (memory.lifecycle_decisions)."""
     return [
         MemoryEmbedded(
-            envelope=_child_envelope(extracted, "MemoryEmbedded", 0, recorded_at, "streams.embedding"),
-            memory_id=extracted.memory_id,
+            envelope=_child_envelope(cause, "MemoryEmbedded", 0, recorded_at, "streams.embedding"),
+            memory_id=cause.memory_id,
             model=model,
             vector=tuple(float(x) for x in vector),
-        ),
-        MemoryActivated(
-            envelope=_child_envelope(extracted, "MemoryActivated", 0, recorded_at, "streams.embedding"),
-            memory_id=extracted.memory_id,
-        ),
+        )
     ]
+
+
+def activation_event(extracted: MemoryExtracted, recorded_at: datetime) -> MemoryActivated:
+    """The activation the lifecycle agent emits for a new memory that repeats nothing (same derived id)."""
+    return MemoryActivated(
+        envelope=_child_envelope(extracted, "MemoryActivated", 0, recorded_at, "streams.lifecycle"),
+        memory_id=extracted.memory_id,
+    )

@@ -63,6 +63,14 @@ class Settings:
     consistency_timeout_seconds: float = 10.0
     # How long a cached search result may live when nothing changes (recency drifts with the clock).
     search_cache_ttl_seconds: int = 300
+    # Lifecycle (memory/lifecycle_decisions.py): how often the worker's timer ticks every user it holds
+    # (0: never; ticks can still arrive as commands), when consolidation starts, how similar is a repeat.
+    lifecycle_tick_seconds: float = 3600.0
+    consolidation_age_days: float = 30.0
+    consolidation_token_budget: int = 8000
+    consolidation_enabled: bool = True
+    decay_enabled: bool = True
+    dedupe_similarity: float = 0.92
     topics: Topics = field(default_factory=Topics)
 
     def to_env(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The Faust app: one app, agents grouped by concern (extraction, embedding).
+"""The Faust app: one app, agents grouped by concern (extraction, embedding, lifecycle).
 
 Offsets commit only after the events an agent produced are acknowledged by the broker: each agent awaits
 its delivery futures before taking the next event, and Faust acks an event when the agent moves on.
@@ -12,6 +12,7 @@ import faust
 from memory.settings import Settings
 from streams.agents.embedding import register_embedding
 from streams.agents.extraction import register_extraction
+from streams.agents.lifecycle import register_lifecycle
 from streams.context import StreamContext, build_context
 
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
     ctx = context or build_context(settings)
     register_extraction(app, ctx)
     register_embedding(app, ctx)
+    register_lifecycle(app, ctx)
     return app
 
 

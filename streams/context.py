@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
 
 from memory.codec import Codec
+from memory.events import Scope
 from memory.extraction import EXTRACTOR_NAME, extract_facts
 from memory.extraction_types import ExtractedFact, TurnInput
+from memory.lifecycle_decisions import LifecyclePolicy
+from memory.lifecycle_state import SEARCHABLE
 from memory.settings import Settings
 from models.embedder import Embedder, build_embedder
 
 log = logging.getLogger(__name__)
 
 Extractor = Callable[[TurnInput], list[ExtractedFact]]
+NEIGHBOURS = 5
+RECENT_VECTORS = 256  # per user: repeats that arrive before the dense index has the original
+
+
+def policy_from(settings: Settings) -> LifecyclePolicy:
+    return LifecyclePolicy(
+        age_threshold=timedelta(days=settings.consolidation_age_days),
+        token_budget=settings.consolidation_token_budget,
+        dedupe_threshold=settings.dedupe_similarity,
+        consolidate=settings.consolidation_enabled,
+        decay=settings.decay_enabled,
+    )
 
 
 @dataclass
@@ -24,7 +44,12 @@ class StreamContext:
     extractor: Extractor
     extractor_name: str
     embedder_factory: Callable[[], Embedder]
+    policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    milvus: Any = None  # a MilvusClient for the dense index (similar memories); None: recent vectors only
     _embedder: Embedder | None = None
+    _recent: dict[str, OrderedDict[str, np.ndarray]] = field(default_factory=dict)
+    # Activations decided but not read back from the log yet, per user (see lifecycle_decisions.after_embedding).
+    pending: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def embedder(self) -> Embedder:
@@ -32,6 +57,41 @@ class StreamContext:
         if self._embedder is None:
             self._embedder = self.embedder_factory()
         return self._embedder
+
+    def remember_vector(self, scope: Scope, memory_id: str, vector: Sequence[float]) -> None:
+        recent = self._recent.setdefault(scope.key, OrderedDict())
+        recent[memory_id] = np.asarray(vector, dtype=np.float32)
+        while len(recent) > RECENT_VECTORS:
+            recent.popitem(last=False)
+
+    def similar(self, scope: Scope, memory_id: str, vector: Sequence[float]) -> list[tuple[str, float]]:
+        """The user's memories nearest to ``vector`` (cosine), from the dense index and the recent vectors.
+
+        Reading the Milvus projection for a decision is safe here because the decision is recorded as an
+        event: a replay reads the event, never the index. Milvus unavailable: recent vectors only."""
+        query = np.asarray(vector, dtype=np.float32)
+        found: dict[str, float] = {}
+        for other_id, other in self._recent.get(scope.key, {}).items():
+            if other_id != memory_id and other.shape == query.shape:
+                norms = float(np.linalg.norm(query) * np.linalg.norm(other)) or 1.0
+                found[other_id] = float(np.dot(query, other)) / norms
+        if self.milvus is not None:
+            try:
+                found.update(self._from_index(scope, memory_id, query))
+            except Exception as exc:  # the index is an optimisation of this check, never a reason to stall
+                log.warning("similar-memory lookup in Milvus failed: %s", exc)
+        return sorted(found.items(), key=lambda kv: -kv[1])[:NEIGHBOURS]
+
+    def _from_index(self, scope: Scope, memory_id: str, query: np.ndarray) -> dict[str, float]:
+        def quoted(value: str) -> str:
+            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        states = ",".join(quoted(s) for s in sorted(SEARCHABLE))
+        expression = f"app_id == {quoted(scope.app_id)} and user_id == {quoted(scope.user_id)} and state in [{states}]"
+        result = self.milvus.search(
+            self.settings.milvus_collection, data=[query.tolist()], filter=expression, limit=NEIGHBOURS + 1
+        )
+        return {hit["id"]: float(hit["distance"]) for hit in result[0] if hit["id"] != memory_id}
 
 
 def build_context(settings: Settings) -> StreamContext:
@@ -42,10 +102,14 @@ def build_context(settings: Settings) -> StreamContext:
 
         llm = LLMExtractor.from_settings(settings, fallback=extract_facts)
         extractor, name = llm.extract, f"llm:{settings.llm_model}"
+    from pymilvus import MilvusClient
+
     return StreamContext(
         settings=settings,
         codec=Codec(),
         extractor=extractor,
         extractor_name=name,
         embedder_factory=lambda: build_embedder(settings),
+        policy=policy_from(settings),
+        milvus=MilvusClient(uri=settings.milvus_uri),
     )

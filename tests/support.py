@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from memory.derivation import embedding_events, extraction_events
+from memory.derivation import activation_event, embedding_events, extraction_events
 from memory.events import ConversationTurnReceived, Envelope, Event, MemoryExtracted, Producer, Scope
 from memory.extraction import extract_facts
 from memory.extraction_types import TurnInput
@@ -103,11 +103,10 @@ def pipeline_events(turns: Iterable[ConversationTurnReceived], embed: Callable[[
         if extracted:
             vectors = embed([e.text for e in extracted])
             for memory, vector in zip(extracted, vectors, strict=True):
-                events.extend(
-                    embedding_events(
-                        memory, list(vector), "all-MiniLM-L6-v2", turn.envelope.occurred_at + timedelta(seconds=2)
-                    )
-                )
+                at = turn.envelope.occurred_at + timedelta(seconds=2)
+                events.extend(embedding_events(memory, list(vector), "all-MiniLM-L6-v2", at))
+                # What the lifecycle agent decides for a memory that repeats and contradicts nothing.
+                events.append(activation_event(memory, at))
     return events
 
 

@@ -1,6 +1,7 @@
-"""Embedding agent: batches MemoryExtracted events, embeds their text, emits MemoryEmbedded + MemoryActivated.
+"""Embedding agent: batches MemoryExtracted (and MemoryUpdated) events, embeds their text, emits MemoryEmbedded.
 
 The vector travels inside the event with the model name, so rebuilding a projection never re-embeds.
+Whether the new memory becomes active is the lifecycle agent's decision (it may repeat an existing one).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import faust
 
 from memory.derivation import embedding_events
 from memory.errors import DecodeError
-from memory.events import MemoryExtracted
+from memory.events import MemoryExtracted, MemoryUpdated
 from streams.context import StreamContext
 
 log = logging.getLogger(__name__)
 EVENTS_PER_EXTRACTED = 4
+_EMBEDDED_TYPES = frozenset({MemoryExtracted.SCHEMA_NAME, MemoryUpdated.SCHEMA_NAME})
 
 
 def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
@@ -36,10 +38,10 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
         async for batch in stream.take_events(  # type: ignore[attr-defined]  # faust-streaming has it; its StreamT stub lags
             events_per_batch, within=within
         ):
-            extracted: list[MemoryExtracted] = []
+            extracted: list[MemoryExtracted | MemoryUpdated] = []
             for event in batch:
                 # Most of this topic is other event types (vectors among them): read the header, not the body.
-                if ctx.codec.record_name(event.value) != MemoryExtracted.SCHEMA_NAME:
+                if ctx.codec.record_name(event.value) not in _EMBEDDED_TYPES:
                     continue
                 try:
                     decoded = ctx.codec.decode(event.value)

@@ -40,7 +40,12 @@ def user(system: RunningSystem) -> str:
         for when, text in LIFE:
             token = add(client, system, name, text, occurred_at=when)
         # Read-your-writes: the last write's token waits until every projection applied it (one partition).
-        assert search(client, system, name, query="anything", consistency_token=token, use_cache=False).is_success
+        # A worker that just started may need longer than one wait (503 + Retry-After): ask again, as clients do.
+        wait_until(
+            lambda: search(client, system, name, query="anything", consistency_token=token, use_cache=False).is_success,
+            timeout=90,
+            what="the life to be searchable",
+        )
     return name
 
 

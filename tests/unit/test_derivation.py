@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.derivation import embedding_events, extraction_events, validate_turn
+from memory.derivation import activation_event, embedding_events, extraction_events, validate_turn
 from memory.errors import InvalidEventError
 from memory.events import (
     ConversationTurnReceived,
@@ -16,7 +16,7 @@ from memory.events import (
 )
 from memory.extraction import extract_facts
 from memory.extraction_types import TurnInput
-from memory.ids import entity_id_for, memory_id_for, turn_event_id_for
+from memory.ids import derived_event_id, entity_id_for, memory_id_for, turn_event_id_for
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -72,10 +72,12 @@ def test_turn_event_ids_are_stable_for_a_producer_resending_a_file() -> None:
     assert turn_event_id_for("a/u", "c", "1") != turn_event_id_for("a/u", "c", "2")
 
 
-def test_embedding_events_embed_then_activate() -> None:
+def test_embedding_carries_the_vector_and_activation_keeps_its_derived_id() -> None:
     extracted = next(e for e in derive(turn(), T0) if isinstance(e, MemoryExtracted))
-    embedded, activated = embedding_events(extracted, [0.1, 0.2], "model-x", T0)
+    (embedded,) = embedding_events(extracted, [0.1, 0.2], "model-x", T0)
+    activated = activation_event(extracted, T0)
     assert isinstance(embedded, MemoryEmbedded) and isinstance(activated, MemoryActivated)
+    assert activated.event_id == derived_event_id(extracted.event_id, "MemoryActivated", 0)
     assert embedded.vector == pytest.approx((0.1, 0.2))
     assert embedded.model == "model-x"
     assert embedded.envelope.causation_id == extracted.event_id

@@ -1,0 +1,154 @@
+"""Lifecycle agent: per user, a Faust table folded from the memory log; decisions become memory events.
+
+It reads the memory log and the commands topic (both keyed by scope, so co-partitioned with the table).
+- Memory events are folded into the user's state (``memory.lifecycle_state``); an event asking for an
+  illegal transition goes to the dead-letter topic with its reason.
+- Decisions (``memory.lifecycle_decisions``) are taken from the state, not from whether the event was new:
+  a batch replayed after a crash decides again and produces the same derived ids, which collapse. So a
+  decision is never lost between producing its events and committing the offsets.
+- Commands (update, pin, delete, erase, tick) come from the API, the SDKs and the timer below, which ticks
+  every user this worker holds; a tick evaluates decay and consolidation as of its ``occurred_at``, which
+  is how tests drive a simulated clock.
+The table is written once per user per batch; events are produced and acknowledged before Faust may
+commit the batch's offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from adapters.kafka import dead_letter
+from memory.errors import DecodeError, InvalidEventError
+from memory.events import (
+    Envelope,
+    Event,
+    MemoryAccessed,
+    MemoryActivated,
+    MemoryCommandIssued,
+    MemoryEmbedded,
+    Producer,
+    Scope,
+)
+from memory.lifecycle_decisions import after_access, after_activation, after_embedding, on_command
+from memory.lifecycle_state import UserState, fold
+from streams.context import StreamContext
+
+log = logging.getLogger(__name__)
+COMPONENT = "streams.lifecycle"
+BATCH = 200
+WITHIN_SECONDS = 0.05
+
+
+def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
+    from streams.app import raw_topic
+
+    topics = ctx.settings.topics
+    source = app.topic(
+        topics.memories, topics.commands, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+    memories = raw_topic(app, topics.memories)
+    commands = raw_topic(app, topics.commands)
+    deadletters = raw_topic(app, topics.deadletter)
+    table = app.Table(
+        "lifecycle",
+        default=None,
+        key_type=bytes,
+        value_type=bytes,  # the app's serializers are raw: the state is our own JSON
+        partitions=ctx.settings.kafka_partitions,
+    )
+
+    async def reject(event: faust.EventT, reason: str, error: BaseException) -> None:
+        msg = event.message
+        log.warning("dead-lettering %s/%s/%s: %s", msg.topic, msg.partition, msg.offset, reason)
+        payload = dead_letter(
+            ctx.codec, COMPONENT, reason, error, msg.topic, msg.partition, msg.offset, msg.key, msg.value
+        )
+        await (await deadletters.send(key=msg.key, value=payload))
+
+    @app.agent(source, name="lifecycle")
+    async def lifecycle(stream: faust.StreamT[bytes]) -> None:
+        loop = asyncio.get_running_loop()
+        async for batch in stream.take_events(BATCH, within=WITHIN_SECONDS):  # type: ignore[attr-defined]
+            states: dict[bytes, UserState] = {}
+            last_event: dict[bytes, faust.EventT] = {}
+            outputs: list[tuple[bytes, Event]] = []
+            for event in batch:
+                try:
+                    decoded = ctx.codec.decode(event.value)
+                except DecodeError as exc:
+                    if event.message.topic == topics.commands:
+                        await reject(event, str(exc), exc)
+                    continue  # a bad memory event is the projectors' to dead-letter; it changes nothing here
+                if not isinstance(decoded, Event):
+                    continue
+                key = decoded.scope.key.encode()
+                last_event[key] = event
+                if key not in states:
+                    states[key] = UserState.from_json(table.get(key))
+                try:
+                    produced = await _handle(ctx, states[key], decoded, loop)
+                except InvalidEventError as exc:
+                    await reject(event, str(exc), exc)
+                    continue
+                outputs.extend((key, e) for e in produced)
+            for key, state in states.items():
+                # A table write goes to the changelog partition of "the current event"; take_events hands
+                # over a batch outside any one event's context, so name the event this user's state came from.
+                stream._set_current_event(last_event[key])  # type: ignore[attr-defined]
+                table[key] = state.to_json() if state.memories else None
+            stream._set_current_event(None)  # type: ignore[attr-defined]
+            futures = [await memories.send(key=key, value=ctx.codec.encode(e)) for key, e in outputs]
+            await asyncio.gather(*futures)  # acknowledged before Faust may commit this batch
+
+    if ctx.settings.lifecycle_tick_seconds > 0:
+
+        @app.timer(interval=ctx.settings.lifecycle_tick_seconds)
+        async def tick_users() -> None:
+            """Tick every user whose partition this worker holds (read-only use of the table)."""
+            now = datetime.now(UTC)
+            for key in list(table.keys()):
+                if table.get(key) is None:
+                    continue
+                app_id, _, user_id = key.decode().partition("/")
+                command = tick_command(Scope(app_id, user_id), now)
+                await commands.send(key=key, value=ctx.codec.encode(command))
+
+    return lifecycle
+
+
+async def _handle(ctx: StreamContext, state: UserState, event: Event, loop: asyncio.AbstractEventLoop) -> list[Event]:
+    if isinstance(event, MemoryCommandIssued):
+        return on_command(state, event, ctx.policy)
+    fold(state, event)  # raises IllegalLifecycleEvent (an InvalidEventError) for a forbidden transition
+    pending = ctx.pending.setdefault(event.scope.key, set())
+    if isinstance(event, MemoryEmbedded):
+        embedded = event
+
+        def similar() -> list[tuple[str, float]]:
+            return ctx.similar(embedded.scope, embedded.memory_id, embedded.vector)
+
+        neighbours = await loop.run_in_executor(None, similar)
+        ctx.remember_vector(event.scope, event.memory_id, event.vector)
+        decided = after_embedding(state, event, neighbours, ctx.policy, pending)
+        pending.update(e.memory_id for e in decided if isinstance(e, MemoryActivated))
+        return decided
+    if isinstance(event, MemoryAccessed):
+        return after_access(state, event)
+    if isinstance(event, MemoryActivated):
+        pending.discard(event.memory_id)
+        return after_activation(state, event)
+    return []
+
+
+def tick_command(scope: Scope, now: datetime, component: str = COMPONENT) -> MemoryCommandIssued:
+    event_id = str(uuid.uuid4())  # each tick is its own request; what it decides derives its ids elsewhere
+    return MemoryCommandIssued(
+        envelope=Envelope(event_id, "MemoryCommandIssued", 1, scope, now, now, None, event_id, Producer(component)),
+        command="tick",
+    )
