@@ -80,3 +80,45 @@ CREATE TABLE IF NOT EXISTS memory_accesses (
     request_id   text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS memory_accesses_memory_idx ON memory_accesses (memory_id, accessed_at);
+
+-- Lifecycle (pinning, importance after reinforcement and decay, supersession): the memory as it is now,
+-- and in the history every version carries the values after its event, so history needs no other table.
+ALTER TABLE memories ADD COLUMN IF NOT EXISTS pinned boolean NOT NULL DEFAULT false;
+ALTER TABLE memory_versions ADD COLUMN IF NOT EXISTS importance real;
+ALTER TABLE memory_versions ADD COLUMN IF NOT EXISTS pinned boolean;
+
+-- Lineage between memories: a summary summarizes its originals, a newer statement supersedes an older one,
+-- a kept memory is reinforced by the duplicate that was dropped. One row per link, whichever event said it first.
+CREATE TABLE IF NOT EXISTS memory_lineage (
+    event_id        text NOT NULL,
+    relation        text NOT NULL CHECK (relation IN ('supersedes', 'summarizes', 'reinforces')),
+    from_memory_id  text NOT NULL,
+    to_memory_id    text NOT NULL,
+    occurred_at     timestamptz NOT NULL,
+    known_at        timestamptz NOT NULL,
+    PRIMARY KEY (relation, from_memory_id, to_memory_id)
+);
+CREATE INDEX IF NOT EXISTS memory_lineage_from_idx ON memory_lineage (from_memory_id);
+CREATE INDEX IF NOT EXISTS memory_lineage_to_idx ON memory_lineage (to_memory_id);
+
+-- What was deleted (MemoryForgotten, UserErased): ids and times only, never text. A tombstoned id is never
+-- written again, so a redelivered event cannot bring a deleted memory back; the row is also the proof.
+CREATE TABLE IF NOT EXISTS memory_tombstones (
+    memory_id     text PRIMARY KEY,
+    app_id        text NOT NULL,
+    user_id       text NOT NULL,
+    forgotten_at  timestamptz NOT NULL,
+    reason        text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS memory_tombstones_scope_idx ON memory_tombstones (app_id, user_id);
+
+-- Applied erasures (UserErased), by event id: a redelivered erasure must not erase what the user stored since.
+CREATE TABLE IF NOT EXISTS user_erasures (
+    event_id     text PRIMARY KEY,
+    app_id       text NOT NULL,
+    user_id      text NOT NULL,
+    erased_at    timestamptz NOT NULL,
+    known_at     timestamptz NOT NULL
+);
+-- Each batch asks for the latest erasure of the users it names: what was known before it stays erased.
+CREATE INDEX IF NOT EXISTS user_erasures_scope_idx ON user_erasures (app_id, user_id, known_at);
