@@ -1,4 +1,4 @@
-"""``memstream replay ...`` and ``memstream audit``: rebuild, verify, drop, dead letters, lineage."""
+"""``memstream replay ...`` and ``memstream audit``: rebuild, verify, drop, dead letters, lineage, erasure."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from memory.settings import Settings
+from memstream_cli.erasure_cmd import cmd_erased
 from projections.targets import LIVE, STORES, active_targets, settings_for_target
 from replay.audit import NotFoundError, lineage
 from replay.deadletters import read_dead_letters, redrive
@@ -111,6 +112,11 @@ def cmd_deadletter(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    if args.erased:
+        return cmd_erased(args, settings)
+    if not args.memory_id:
+        print("memstream audit: give a MEMORY_ID, or --erased --user-id U", file=sys.stderr)
+        return 2
     dsn = settings_for_target(settings, active_targets(settings.postgres_dsn)["postgres"]).postgres_dsn
     try:
         with psycopg.connect(dsn) as conn:
@@ -156,6 +162,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dl.add_argument("--all", action="store_true", help="redrive: every listed dead letter")
     dl.set_defaults(handler=cmd_deadletter)
 
-    audit = sub.add_parser("audit", help="the chain of events behind one memory")
-    audit.add_argument("memory_id")
+    audit = sub.add_parser(
+        "audit", help="the chain of events behind one memory; with --erased, what the stores still hold of a user"
+    )
+    audit.add_argument("memory_id", nargs="?")
+    audit.add_argument("--erased", action="store_true", help="count what every store still holds of the user")
+    audit.add_argument("--user-id", help="--erased: the erased user")
+    audit.add_argument("--app-id", default="default", help="--erased: the user's app")
+    audit.add_argument(
+        "--memory-id",
+        dest="memory_ids",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ID",
+        help="--erased: memory ids of the user known from elsewhere, checked too",
+    )
     audit.set_defaults(handler=cmd_audit)

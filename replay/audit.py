@@ -39,6 +39,17 @@ class SourceTurn:
 
 
 @dataclass(frozen=True)
+class LineageLink:
+    """``from_memory_id`` supersedes / summarizes / reinforces ``to_memory_id`` (memory_lineage)."""
+
+    relation: str
+    from_memory_id: str
+    to_memory_id: str
+    occurred_at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True)
 class Lineage:
     memory_id: str
     app_id: str
@@ -49,6 +60,10 @@ class Lineage:
     embedding_model: str | None
     source_turns: list[SourceTurn]
     events: list[LineageStep]
+    # Supersessions, consolidations (a summary and its originals) and reinforcements, in both directions.
+    links: list[LineageLink]
+    access_count: int
+    last_accessed_at: datetime | None
 
 
 class NotFoundError(LookupError):
@@ -87,6 +102,13 @@ def lineage(
             (list(memory["source_event_ids"] or []),),
         )
         turns = [SourceTurn(**r) for r in cur.fetchall()]
+        cur.execute(
+            "SELECT relation, from_memory_id, to_memory_id, occurred_at, event_id FROM memory_lineage"
+            " WHERE from_memory_id = %s OR to_memory_id = %s ORDER BY occurred_at, relation, from_memory_id,"
+            " to_memory_id",
+            (memory_id, memory_id),
+        )
+        links = [LineageLink(**r) for r in cur.fetchall()]
     return Lineage(
         memory_id=memory_id,
         app_id=memory["app_id"],
@@ -97,4 +119,7 @@ def lineage(
         embedding_model=memory["embedding_model"],
         source_turns=turns,
         events=steps,
+        links=links,
+        access_count=int(memory.get("access_count") or 0),
+        last_accessed_at=memory.get("last_accessed_at"),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -19,7 +20,31 @@ from redis import Redis
 from memory.settings import Settings
 from projections.neo4j.projector import namespaced
 
-PG_TABLES = ("memories", "memory_versions", "conversation_turns", "projection_checkpoints")
+PG_TABLES = (
+    "memories",
+    "memory_versions",
+    "memory_accesses",
+    "memory_lineage",
+    "memory_tombstones",
+    "user_erasures",
+    "conversation_turns",
+    "projection_checkpoints",
+)
+
+
+# One memory's history, canonical: every column but the log position.
+_VERSIONS = (
+    "json_agg(json_build_array(v.event_id, v.event_type, v.state, v.text, v.importance, v.pinned, v.valid_from,"
+    " v.valid_to, v.known_at, v.causation_id) ORDER BY v.event_id)"
+)
+
+
+# Tables compared row by row, and the key that names a row in a difference report.
+_KEYED_TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "memory_lineage": lambda r: f"lineage/{r['relation']}/{r['from_memory_id']}/{r['to_memory_id']}",
+    "memory_tombstones": lambda r: f"tombstone/{r['memory_id']}",
+    "user_erasures": lambda r: f"erasure/{r['event_id']}",
+}
 
 
 def digest(row: Any) -> str:
@@ -28,7 +53,12 @@ def digest(row: Any) -> str:
 
 def postgres_rows(settings: Settings) -> dict[str, str]:
     """memory id → digest of the memory row and its version history (log positions excluded: a rebuild
-    reads the same log, but the comparison should not hinge on where duplicates happened to sit)."""
+    reads the same log, but the comparison should not hinge on where duplicates happened to sit).
+
+    The rest of the memory side is keyed by kind, so a difference names what differs: ``lineage/<relation>/
+    <from>/<to>``, ``tombstone/<memory id>``, ``erasure/<event id>``, and ``versions/<memory id>`` for the
+    history of an id the projection holds no memory for (events that arrived before, or without, their
+    ``MemoryExtracted``)."""
     rows: dict[str, str] = {}
     with psycopg.connect(settings.postgres_dsn) as conn, conn.cursor(row_factory=dict_row) as cur:
         exists = cur.execute("SELECT to_regclass('memories') IS NOT NULL AS ok").fetchone()
@@ -36,15 +66,24 @@ def postgres_rows(settings: Settings) -> dict[str, str]:
             return rows
         cur.execute(
             "SELECT m.memory_id, m.app_id, m.user_id, m.agent_id, m.run_id, m.text, m.kind, m.state, m.importance,"
-            " m.metadata, m.source_turn_ids, m.source_event_ids, m.extractor, m.embedding_model, m.valid_from,"
-            " m.valid_to, m.known_from, m.updated_at,"
-            " (SELECT json_agg(json_build_array(v.event_id, v.event_type, v.state, v.text, v.valid_from, v.valid_to,"
-            "  v.known_at, v.causation_id) ORDER BY v.event_id) FROM memory_versions v"
-            "  WHERE v.memory_id = m.memory_id) AS versions"
+            " m.pinned, m.metadata, m.source_turn_ids, m.source_event_ids, m.extractor, m.embedding_model,"
+            " m.valid_from, m.valid_to, m.known_from, m.updated_at,"
+            f" (SELECT {_VERSIONS} FROM memory_versions v WHERE v.memory_id = m.memory_id) AS versions"
             " FROM memories m ORDER BY m.memory_id"
         )
         for row in cur:
             rows[row["memory_id"]] = digest(row)
+        cur.execute(
+            f"SELECT v.memory_id, {_VERSIONS} AS versions FROM memory_versions v"
+            " WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.memory_id = v.memory_id) GROUP BY v.memory_id"
+        )
+        for row in cur:
+            rows[f"versions/{row['memory_id']}"] = digest(row)
+        for table, key in _KEYED_TABLES.items():
+            found = cur.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (table,)).fetchone()
+            if found and found["ok"]:  # a schema no projector of this version has opened yet lacks them
+                cur.execute(f"SELECT * FROM {table}")
+                rows.update((key(row), digest(row)) for row in cur)
     return rows
 
 
@@ -78,15 +117,20 @@ def milvus_rows(settings: Settings) -> dict[str, str]:
 
 
 def neo4j_rows(settings: Settings) -> dict[str, str]:
+    """memory id → digest of the memory node (state, text, importance, pinned, valid_to...), its entities
+    with their relations (and which memories asserted them), and its lineage edges."""
     query = namespaced(
         """
         MATCH (u:User)-[:HAS_MEMORY]->(m:Memory)
         OPTIONAL MATCH (m)-[:MENTIONS]->(e:Entity)
         OPTIONAL MATCH (e)-[r:RELATED]->(o:Entity)
-        WITH u, m, e, collect(DISTINCT [r.predicate, o.entity_id]) AS rels
+        WITH u, m, e, collect(DISTINCT [r.predicate, o.entity_id, r.memory_ids]) AS rels
         WITH u, m, collect([e.entity_id, e.name, e.kind, rels]) AS entities
         RETURN m.memory_id AS id, u.scope_key AS user, m.text AS text, m.state AS state, m.kind AS kind,
-               m.embedding_model AS model, entities
+               m.embedding_model AS model, m.importance AS importance, m.pinned AS pinned,
+               m.valid_to AS valid_to, entities,
+               [(m)-[:SUPERSEDES]->(old:Memory) | old.memory_id] AS supersedes,
+               [(m)-[:SUMMARIZES]->(original:Memory) | original.memory_id] AS summarizes
         """,
         settings.neo4j_label_prefix,
     )
@@ -99,7 +143,11 @@ def neo4j_rows(settings: Settings) -> dict[str, str]:
         data = record.data()
         data["entities"] = sorted((e for e in data["entities"] if e[0] is not None), key=lambda e: e[0])
         for entity in data["entities"]:
-            entity[3] = sorted(r for r in entity[3] if r[0] is not None)
+            entity[3] = sorted(
+                [r[0], r[1], sorted(r[2]) if r[2] is not None else None] for r in entity[3] if r[0] is not None
+            )
+        data["supersedes"] = sorted(data["supersedes"])
+        data["summarizes"] = sorted(data["summarizes"])
         rows[data["id"]] = digest(data)
     return rows
 

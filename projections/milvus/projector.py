@@ -16,6 +16,15 @@ without that write's rows. (One gap remains: pymilvus retries a failed call itse
 landed but whose answer was lost would be sent twice — a duplicate key until that memory's next upsert.)
 Checkpoints: Milvus has no transactions, so the runner commits Kafka offsets after each batch; a
 replayed event rewrites the same row with the same values (or, unchanged, not at all).
+
+Lifecycle: the row's state follows every event that asks for one (``memory.transitions``), only where the
+lifecycle allows it. A second ``MemoryEmbedded`` (after ``MemoryUpdated``) replaces the vector and model and
+keeps the row's state, scope and valid time (``occurred_at`` is when the memory became true, which an edit
+of its text does not move). ``MemoryForgotten`` deletes the row whatever its state; ``UserErased`` deletes
+every row of the user. Deletes leave the remembered rows too, so a later event reads the store (which,
+unlike an insert, Milvus Lite shows to the next query at once, measured). No tombstone is kept, so a
+``MemoryEmbedded`` redelivered after the delete would write the row again (PostgreSQL's tombstones refuse
+it there). Superseded memories keep their row: searches leave them out by PostgreSQL's ``valid_to``.
 """
 
 from __future__ import annotations
@@ -26,12 +35,15 @@ from typing import Any
 
 from pymilvus import MilvusClient
 
-from memory.events import MemoryActivated, MemoryEmbedded
+from memory.events import Event, MemoryEmbedded, MemoryExtracted, MemoryForgotten, Scope, UserErased
 from memory.lifecycle import MemoryState, advance
-from projections.base import Positioned
+from memory.transitions import target_state
+from projections.base import PoisonEventError, Positioned
 from projections.milvus.collection import ensure_collection
 
 _FIELDS = ["memory_id", "app_id", "user_id", "agent_id", "run_id", "state", "occurred_at", "model", "vector"]
+# What a re-embedding takes over from the row it replaces: a memory's scope and valid time never change.
+_KEPT_ON_REEMBED = ("app_id", "user_id", "agent_id", "run_id", "occurred_at")
 # Milvus Lite slows down sharply on very large write messages (~5,000 rows of 384-d); 1,000 stays fast.
 WRITE_ROWS = 1000
 FETCH_IDS = 500
@@ -43,6 +55,15 @@ def _quoted(ids: Sequence[str]) -> str:
     return "[" + ",".join('"' + i.replace('"', "") + '"' for i in ids) + "]"
 
 
+def _literal(value: str) -> str:
+    """A Milvus string literal: user and app ids are arbitrary text, so quotes and backslashes are escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def scope_filter(app_id: str, user_id: str) -> str:
+    return f"app_id == {_literal(app_id)} and user_id == {_literal(user_id)}"
+
+
 def _same_row(row: dict[str, Any], before: dict[str, Any] | None) -> bool:
     """True if writing ``row`` would change nothing. Skipping such writes matters beyond speed: right after
     an upsert over an existing key, Milvus Lite briefly (~1 ms) answers queries without that row."""
@@ -51,6 +72,21 @@ def _same_row(row: dict[str, Any], before: dict[str, Any] | None) -> bool:
     return all(row[f] == before[f] for f in _FIELDS if f != "vector") and tuple(row["vector"]) == tuple(
         before["vector"]
     )
+
+
+def _target(event: Event) -> MemoryState | None:
+    try:
+        return target_state(event)
+    except ValueError as exc:  # MemoryDecayed.state is a free string in the schema
+        raise PoisonEventError(f"{type(event).__name__} {event.event_id}: {exc}") from exc
+
+
+def _touches_row(event: Event) -> bool:
+    """Events that can change a memory's row here: its vector, its state, or its existence. (A row starts
+    at the vector, so MemoryExtracted never changes one: the lifecycle allows no way back to it.)"""
+    if isinstance(event, MemoryExtracted):
+        return False
+    return isinstance(event, MemoryEmbedded | MemoryForgotten) or _target(event) is not None
 
 
 class MilvusProjector:
@@ -67,32 +103,80 @@ class MilvusProjector:
         return {}  # the consumer group's committed offsets are this projection's checkpoint
 
     def apply_batch(self, items: Sequence[Positioned]) -> None:
+        # A user's erasure is a barrier: what came before it is applied (then deleted with the rest of the
+        # user's rows), what comes after it applies to an empty user. Erasures are rare; the batch around
+        # them keeps its one-read-one-write shape.
+        pending: list[Positioned] = []
+        for item in items:
+            if isinstance(item.event, UserErased):
+                self._apply_memories(pending)
+                pending = []
+                self._erase(item.event.scope)
+            else:
+                pending.append(item)
+        self._apply_memories(pending)
+
+    def _apply_memories(self, items: Sequence[Positioned]) -> None:
         per_memory: dict[str, list[Any]] = {}
         for item in items:
             event = item.event
             if isinstance(event, MemoryEmbedded) and len(event.vector) != self._dim:
                 continue  # another model's stream; this collection holds one dimension
-            if isinstance(event, MemoryEmbedded | MemoryActivated):
+            if _touches_row(event):
                 per_memory.setdefault(event.memory_id, []).append(event)
         if not per_memory:
             return
         current = self._current_rows(list(per_memory))
         inserts: list[dict[str, Any]] = []
         upserts: list[dict[str, Any]] = []
+        deletes: list[str] = []
         for memory_id, events in per_memory.items():
             before = current.get(memory_id)
-            row = dict(before) if before is not None else None
-            for event in events:
-                if isinstance(event, MemoryEmbedded):
-                    state = MemoryState(row["state"]) if row else MemoryState.EXTRACTED
-                    row = self._row(event, advance(state, MemoryState.STORED))
-                elif row is not None:
-                    row["state"] = advance(MemoryState(row["state"]), MemoryState.ACTIVE).value
-                # else: no vector yet (or another dimension): nothing to make searchable here
-            if row is not None and not _same_row(row, before):
+            row = self._fold(dict(before) if before is not None else None, events)
+            if row is None:
+                if before is not None:
+                    deletes.append(memory_id)
+            elif not _same_row(row, before):
                 (upserts if before is not None else inserts).append(row)
         self._write(self._client.insert, inserts)
         self._write(self._client.upsert, upserts)
+        self._delete(deletes)
+
+    def _fold(self, row: dict[str, Any] | None, events: list[Any]) -> dict[str, Any] | None:
+        """The row after these events of one memory, in log order (None: no row)."""
+        for event in events:
+            if isinstance(event, MemoryForgotten):
+                row = None  # a delete request is honoured from any state
+            elif isinstance(event, MemoryEmbedded):
+                state = MemoryState(row["state"]) if row else MemoryState.EXTRACTED
+                embedded = self._row(event, advance(state, MemoryState.STORED))
+                if row is not None:
+                    embedded.update({f: row[f] for f in _KEPT_ON_REEMBED})
+                row = embedded
+            elif row is not None:
+                target = _target(event)
+                if target is not None:
+                    row["state"] = advance(MemoryState(row["state"]), target).value
+            # else: no vector yet (or another dimension): nothing to make searchable here
+        return row
+
+    def _erase(self, scope: Scope) -> None:
+        """Every row of the user, whatever agent or run wrote it."""
+        try:
+            self._client.delete(self._collection, filter=scope_filter(scope.app_id, scope.user_id))
+        finally:  # deleted or not (unknown after an error): read them next time
+            for memory_id, row in list(self._known.items()):
+                if (row["app_id"], row["user_id"]) == (scope.app_id, scope.user_id):
+                    del self._known[memory_id]
+
+    def _delete(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), FETCH_IDS):
+            chunk = ids[start : start + FETCH_IDS]
+            try:
+                self._client.delete(self._collection, filter=f"memory_id in {_quoted(chunk)}")
+            finally:
+                for memory_id in chunk:
+                    self._known.pop(memory_id, None)
 
     def _write(self, write: Callable[..., Any], rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), WRITE_ROWS):

@@ -4,43 +4,88 @@ A scope's generation is the log offset of the latest event that changed what its
 Taking the offset (not a counter) makes the write idempotent — applying an event twice sets the same
 value — and a rebuild from the log reproduces the live value exactly. All partitions of a scope live in
 one Kafka partition, so the offset grows monotonically per scope.
+
+Every memory event moves the generation except those that change no result set (``MemoryAccessed``, and
+conversation turns: ``projections.cache_epochs.changes_results``). ``UserErased`` instead deletes the
+scope's generation and its cached search results (``<prefix>search:<scope>:*``, see ``api.cache``): the
+cache must not keep answering with an erased user's memories until they expire.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from redis import Redis
 
-from memory.events import MemoryActivated, MemoryEmbedded, MemoryExtracted
+from memory.events import UserErased
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
+from projections.cache_epochs import changes_results
 
-# One atomic call per batch. KEYS: the checkpoint hash, then generation keys; ARGV: the number of
-# generation keys, their offsets, then checkpoint field/offset pairs. A generation only moves forward.
+# One atomic call per batch, so generations, erasures and the checkpoint land together.
+# KEYS: the checkpoint hash, n generation keys to move, then m generation keys to delete (erased scopes).
+# ARGV: n, m, the n offsets, the m glob patterns of the erased scopes' cached searches, then checkpoint
+# field/offset pairs. Erasures run first: a scope erased and written to again in one batch keeps the later
+# generation, exactly as one event at a time would. A generation only moves forward.
+# The cached searches are found with SCAN inside the script (their keys end in digests no one can list);
+# this walks the whole key space once per erased scope, which an erasure — rare — can afford.
 _APPLY = """
 local n = tonumber(ARGV[1])
+local m = tonumber(ARGV[2])
+for i = 1, m do
+  redis.call('DEL', KEYS[1 + n + i])
+  local cursor = '0'
+  repeat
+    local page = redis.call('SCAN', cursor, 'MATCH', ARGV[2 + n + i], 'COUNT', 1000)
+    cursor = page[1]
+    for _, key in ipairs(page[2]) do redis.call('DEL', key) end
+  until cursor == '0'
+end
 for i = 1, n do
   local current = tonumber(redis.call('GET', KEYS[i + 1]) or '-1')
-  if tonumber(ARGV[i + 1]) > current then redis.call('SET', KEYS[i + 1], ARGV[i + 1]) end
+  if tonumber(ARGV[i + 2]) > current then redis.call('SET', KEYS[i + 1], ARGV[i + 2]) end
 end
-for i = n + 2, #ARGV, 2 do
+for i = 3 + n + m, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 return 1
 """
-_CHANGES_SEARCH_RESULTS = (MemoryActivated, MemoryEmbedded, MemoryExtracted)
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 
 def generation_key(prefix: str, scope_key: str) -> str:
     return f"{prefix}gen:{scope_key}"
 
 
+def glob_escaped(text: str) -> str:
+    """``text`` matched literally by a Redis glob pattern (user ids may contain ``*``, ``?`` or ``[``)."""
+    return _GLOB_SPECIAL.sub(r"\\\1", text)
+
+
+def search_pattern(prefix: str, scope_key: str) -> str:
+    """The keys of the scope's cached searches (``api.cache.SearchCache.key``). A scope that is this one
+    followed by a colon ("u" and "u:x") would match too: for an erasure that errs on the side of deleting
+    another user's cache entries (a cache miss), never of keeping this user's."""
+    return f"{glob_escaped(prefix)}search:{glob_escaped(scope_key)}:*"
+
+
 class RedisProjector:
-    def __init__(self, client: Redis, topics: tuple[str, ...], prefix: str = "memstream:", name: str = "redis"):
+    def __init__(
+        self,
+        client: Redis,
+        topics: tuple[str, ...],
+        prefix: str = "memstream:",
+        name: str = "redis",
+        cache_prefix: str | None = None,
+    ):
+        """``cache_prefix``: where the API caches searches, if not under ``prefix``. The API keys its cache
+        by the live prefix whatever target this projection writes, so a projector on a rebuilt target
+        must be told the live one, or an erasure leaves the cached searches to expire on their own."""
         self.name = name
         self.topics = topics
         self._redis = client
         self._prefix = prefix
+        self._cache_prefix = prefix if cache_prefix is None else cache_prefix
         self._apply = client.register_script(_APPLY)
         self._checkpoint_key = f"{prefix}checkpoint:{name}"
 
@@ -57,14 +102,29 @@ class RedisProjector:
         if not fresh:
             return
         generations: dict[str, int] = {}
+        erased: set[str] = set()
         for item in fresh:
-            if isinstance(item.event, _CHANGES_SEARCH_RESULTS):
-                generations[item.event.scope.key] = item.position.offset
-        keys = [self._checkpoint_key, *(generation_key(self._prefix, k) for k in generations)]
-        args: list[str | int] = [len(generations), *generations.values()]
+            scope_key = item.event.scope.key
+            if isinstance(item.event, UserErased):
+                erased.add(scope_key)
+                generations.pop(scope_key, None)  # deleted with the scope; only later events set it again
+            elif changes_results(item.event):
+                generations[scope_key] = item.position.offset
+        erased_keys = sorted(erased)
+        keys = [
+            self._checkpoint_key,
+            *(generation_key(self._prefix, k) for k in generations),
+            *(generation_key(self._prefix, k) for k in erased_keys),
+        ]
+        args: list[str | int] = [
+            len(generations),
+            len(erased_keys),
+            *generations.values(),
+            *(search_pattern(self._cache_prefix, k) for k in erased_keys),
+        ]
         for (topic, partition), offset in highest_positions(fresh).items():
             args.extend((f"{topic}:{partition}", offset))
-        self._apply(keys=keys, args=args)  # generations and checkpoint land together
+        self._apply(keys=keys, args=args)
 
     def generation(self, scope_key: str) -> int:
         value = self._redis.get(generation_key(self._prefix, scope_key))

@@ -1,0 +1,186 @@
+"""How a batch of memory events becomes few Cypher statements without changing what applying them one at a
+time would leave. Pure: no driver here.
+
+Each event becomes one row of a *kind* (its event type: one statement per kind) and names the memories it
+touches. Rows are grouped greedily (``group``); deletes are barriers (``steps``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from memory.events import (
+    EntitiesLinked,
+    Event,
+    MemoryConsolidated,
+    MemoryDecayed,
+    MemoryEmbedded,
+    MemoryExtracted,
+    MemoryForgotten,
+    MemoryPinned,
+    MemoryReinforced,
+    MemorySuperseded,
+    MemoryUpdated,
+    UserErased,
+)
+from memory.lifecycle import MemoryState, sources_of
+from memory.transitions import target_state
+from projections.base import PoisonEventError
+
+# Kinds with their own statement; every other kind runs the shared field-and-state update.
+MEMORY = "MemoryExtracted"
+ENTITIES = "EntitiesLinked"
+SUPERSEDED = "MemorySuperseded"
+CONSOLIDATED = "MemoryConsolidated"
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    values: dict[str, Any]
+    touches: tuple[str, ...]  # memory ids whose order against this row's must be kept
+
+
+Group = tuple[str, list[dict[str, Any]]]
+
+
+@dataclass
+class Deletes:
+    """Consecutive deletes: they commute with each other, so one statement per sort does them all."""
+
+    memory_ids: list[str] = field(default_factory=list)
+    scope_keys: list[str] = field(default_factory=list)
+
+
+Step = list[Group] | Deletes
+
+
+def _target(event: Event) -> MemoryState | None:
+    try:
+        return target_state(event)
+    except ValueError as exc:  # MemoryDecayed.state is a free string in the schema
+        raise PoisonEventError(f"{type(event).__name__} {event.event_id}: {exc}") from exc
+
+
+def _props(event: Event) -> dict[str, Any]:
+    """The memory properties an event sets besides its state."""
+    if isinstance(event, MemoryEmbedded):
+        return {"embedding_model": event.model}
+    if isinstance(event, MemoryReinforced | MemoryDecayed):
+        # Importance is a score, not a lifecycle step: it follows the log even where a state is refused.
+        return {"importance": event.importance}
+    if isinstance(event, MemoryUpdated):
+        return {"text": event.text}
+    if isinstance(event, MemoryPinned):
+        return {"pinned": event.pinned}
+    return {}
+
+
+def row_of(event: Event) -> Row | None:
+    """The row an event contributes, or None if it changes nothing in the graph (accesses, deletes)."""
+    if isinstance(event, MemoryExtracted):
+        scope = event.scope
+        values = {
+            "scope_key": scope.key,
+            "app_id": scope.app_id,
+            "user_id": scope.user_id,
+            "memory_id": event.memory_id,
+            "text": event.text,
+            "kind": event.kind,
+            "importance": event.importance,
+            "occurred_at": event.envelope.occurred_at,
+        }
+        return Row(MEMORY, values, (event.memory_id,))
+    if isinstance(event, EntitiesLinked):
+        values = {
+            "memory_id": event.memory_id,
+            "scope_key": event.scope.key,
+            "entities": [{"entity_id": e.entity_id, "name": e.name, "kind": e.kind} for e in event.entities],
+            "relations": [
+                {"subject_id": r.subject_id, "predicate": r.predicate, "object_id": r.object_id}
+                for r in event.relations
+            ],
+        }
+        return Row(ENTITIES, values, (event.memory_id,))
+    if isinstance(event, MemorySuperseded):
+        values = {
+            "memory_id": event.memory_id,
+            "superseded_by": event.superseded_by,
+            "valid_to": event.envelope.occurred_at,  # valid time: when the newer fact took over
+        }
+        return Row(SUPERSEDED, values, (event.memory_id, event.superseded_by))
+    if isinstance(event, MemoryConsolidated):
+        values = {"memory_id": event.memory_id, "original_ids": list(event.original_ids)}
+        return Row(CONSOLIDATED, values, (event.memory_id, *event.original_ids))
+    if isinstance(event, MemoryForgotten | UserErased):
+        return None  # barriers, see ``steps``
+    memory_id = getattr(event, "memory_id", None)
+    if not memory_id:
+        return None
+    target = _target(event)
+    props = _props(event)
+    if target is None and not props:
+        return None  # MemoryAccessed: nothing in the graph changes
+    values = {
+        "memory_id": memory_id,
+        "props": props,
+        "target": target.value if target is not None else None,
+        "sources": sources_of(target) if target is not None else [],
+    }
+    return Row(type(event).__name__, values, (memory_id,))
+
+
+def group(rows: Iterable[Row]) -> list[Group]:
+    """The rows as few statements as the log order allows: a row joins the latest group of its kind unless
+    a memory it touches appears in that group or a later one; otherwise it opens a new group.
+
+    So each memory's events run in log order, and each kind's events run in log order (which entity
+    creates a shared node first stays the same); events of different kinds for different memories
+    touch disjoint nodes, and reordering them changes nothing. A row touching several memories (a
+    supersession, a summary) waits for all of them. A log of whole memories (extracted, linked, embedded,
+    activated, next memory) becomes four statements instead of four per memory.
+    """
+    groups: list[Group] = []
+    latest: dict[str, int] = {}  # kind -> index of its latest group
+    last_seen: dict[str, int] = {}  # memory id -> index of the last group holding one of its rows
+    for row in rows:
+        index = latest.get(row.kind, -1)
+        if index < 0 or index <= max(last_seen.get(m, -1) for m in row.touches):
+            index = len(groups)
+            groups.append((row.kind, []))
+            latest[row.kind] = index
+        groups[index][1].append(row.values)
+        for memory_id in row.touches:
+            last_seen[memory_id] = max(last_seen.get(memory_id, -1), index)
+    return groups
+
+
+def steps(events: Sequence[Event]) -> list[Step]:
+    """Grouped rows, with deletes as barriers: a delete must not move before the events it follows (an
+    entity it orphans may be re-created by a later mention, and which event creates a node decides its
+    name), so the groups collected so far run first, then the run of consecutive deletes, then the rest
+    is grouped anew. Deletes are rare next to the events that build memories, so this costs little."""
+    result: list[Step] = []
+    pending: list[Row] = []
+    for event in events:
+        if isinstance(event, MemoryForgotten | UserErased):
+            if pending:
+                result.append(group(pending))
+                pending = []
+            deletes = result[-1] if result else None
+            if not isinstance(deletes, Deletes):
+                deletes = Deletes()
+                result.append(deletes)
+            if isinstance(event, UserErased):
+                deletes.scope_keys.append(event.scope.key)
+            else:
+                deletes.memory_ids.append(event.memory_id)
+            continue
+        row = row_of(event)
+        if row is not None:
+            pending.append(row)
+    if pending:
+        result.append(group(pending))
+    return result

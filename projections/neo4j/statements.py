@@ -1,0 +1,120 @@
+"""The Cypher the Neo4j projection runs. Labels are written bare; ``projector.namespaced`` prefixes them."""
+
+from __future__ import annotations
+
+CONSTRAINTS = (
+    "CREATE CONSTRAINT {prefix}memory_id IF NOT EXISTS FOR (m:Memory) REQUIRE m.memory_id IS UNIQUE",
+    "CREATE CONSTRAINT {prefix}entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.entity_id IS UNIQUE",
+    "CREATE CONSTRAINT {prefix}user_key IF NOT EXISTS FOR (u:User) REQUIRE u.scope_key IS UNIQUE",
+    "CREATE INDEX {prefix}memory_scope IF NOT EXISTS FOR (m:Memory) ON (m.scope_key)",
+    # The graph retriever finds a user's entities by name: the scope index narrows it to that user's.
+    "CREATE INDEX {prefix}entity_scope IF NOT EXISTS FOR (e:Entity) ON (e.scope_key)",
+)
+
+MERGE_MEMORIES = """
+UNWIND $rows AS row
+MERGE (u:User {scope_key: row.scope_key})
+  ON CREATE SET u.app_id = row.app_id, u.user_id = row.user_id
+MERGE (m:Memory {memory_id: row.memory_id})
+  ON CREATE SET m.text = row.text, m.kind = row.kind, m.state = 'extracted', m.importance = row.importance,
+                m.scope_key = row.scope_key, m.occurred_at = row.occurred_at
+MERGE (u)-[:HAS_MEMORY]->(m)
+"""
+
+LINK_ENTITIES = """
+UNWIND $rows AS row
+MATCH (m:Memory {memory_id: row.memory_id})
+UNWIND row.entities AS ent
+MERGE (e:Entity {entity_id: ent.entity_id})
+  ON CREATE SET e.name = ent.name, e.kind = ent.kind, e.scope_key = row.scope_key
+MERGE (m)-[:MENTIONS]->(e)
+"""
+
+# Relations of rows whose memory exists and that name entities (as when both sat in one statement).
+# ``memory_ids`` records which memories asserted a relation, so forgetting the last of them removes it
+# (an edge without the list predates it: its sources are unknown, and it stays).
+RELATE_ENTITIES = """
+UNWIND $rows AS row
+MATCH (:Memory {memory_id: row.memory_id})
+WITH row WHERE size(row.entities) > 0
+UNWIND row.relations AS rel
+MATCH (a:Entity {entity_id: rel.subject_id}), (b:Entity {entity_id: rel.object_id})
+MERGE (a)-[r:RELATED {predicate: rel.predicate}]->(b)
+  ON CREATE SET r.memory_ids = [row.memory_id]
+  ON MATCH SET r.memory_ids = CASE
+    WHEN r.memory_ids IS NULL OR row.memory_id IN r.memory_ids THEN r.memory_ids
+    ELSE r.memory_ids + row.memory_id END
+"""
+
+# Field changes and guarded state changes in one statement: ``props`` may be empty, ``target`` null.
+UPDATE_MEMORIES = """
+UNWIND $rows AS row
+MATCH (m:Memory {memory_id: row.memory_id})
+SET m += row.props
+WITH m, row WHERE row.target IS NOT NULL AND m.state IN row.sources
+SET m.state = row.target
+"""
+
+# The old memory stops being valid even when the new one is not here (forgotten since); the edge needs both.
+# Superseded twice, it keeps the earliest end: it stopped being true when first contradicted (as PostgreSQL).
+SUPERSEDE = """
+UNWIND $rows AS row
+MATCH (old:Memory {memory_id: row.memory_id})
+SET old.valid_to = CASE WHEN old.valid_to IS NULL OR row.valid_to < old.valid_to THEN row.valid_to
+                        ELSE old.valid_to END
+WITH old, row
+MATCH (new:Memory {memory_id: row.superseded_by})
+MERGE (new)-[:SUPERSEDES]->(old)
+"""
+
+SUMMARIZE = """
+UNWIND $rows AS row
+MATCH (s:Memory {memory_id: row.memory_id})
+UNWIND row.original_ids AS original_id
+MATCH (o:Memory {memory_id: original_id})
+MERGE (s)-[:SUMMARIZES]->(o)
+"""
+
+# Forgetting, in four steps of one transaction: which entities the memories mention; the relations only
+# they asserted; the memories (with all their edges); the entities nothing mentions any more.
+MENTIONED_ENTITIES = """
+UNWIND $ids AS memory_id
+MATCH (:Memory {memory_id: memory_id})-[:MENTIONS]->(e:Entity)
+RETURN DISTINCT e.entity_id AS entity_id
+"""
+
+UNRELATE = """
+UNWIND $entity_ids AS entity_id
+MATCH (:Entity {entity_id: entity_id})-[r:RELATED]-(:Entity)
+WITH DISTINCT r
+WHERE r.memory_ids IS NOT NULL AND any(mid IN r.memory_ids WHERE mid IN $ids)
+SET r.memory_ids = [mid IN r.memory_ids WHERE NOT mid IN $ids]
+WITH r WHERE size(r.memory_ids) = 0
+DELETE r
+"""
+
+DELETE_MEMORIES = "UNWIND $ids AS memory_id MATCH (m:Memory {memory_id: memory_id}) DETACH DELETE m"
+
+DELETE_ORPHANS = """
+UNWIND $entity_ids AS entity_id
+MATCH (e:Entity {entity_id: entity_id})
+WHERE NOT (e)<-[:MENTIONS]-(:Memory)
+DETACH DELETE e
+"""
+
+# A user's erasure: every node carrying the scope key; their relationships go with them.
+ERASE = (
+    "UNWIND $keys AS key MATCH (m:Memory {scope_key: key}) DETACH DELETE m",
+    "UNWIND $keys AS key MATCH (e:Entity {scope_key: key}) DETACH DELETE e",
+    "UNWIND $keys AS key MATCH (u:User {scope_key: key}) DETACH DELETE u",
+)
+
+CHECKPOINT = """
+UNWIND $rows AS row
+MERGE (c:ProjectionCheckpoint {projection: $projection, topic: row.topic, partition: row.partition})
+SET c.log_offset = CASE WHEN c.log_offset IS NULL OR c.log_offset < row.offset THEN row.offset ELSE c.log_offset END
+"""
+
+LOAD_CHECKPOINTS = (
+    "MATCH (c:ProjectionCheckpoint {projection: $p}) RETURN c.topic AS t, c.partition AS p, c.log_offset AS o"
+)
