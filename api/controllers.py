@@ -6,24 +6,28 @@ import asyncio
 from typing import Annotated
 
 import psycopg
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.context import ContextBuilder
-from api.errors import NotFound
+from api.errors import InvalidRequest, NotFound, PayloadTooLarge
 from api.schemas import (
     AddMemoriesRequest,
     AddMemoriesResponse,
+    CommandAccepted,
     ContextRequest,
     ContextResponse,
+    MemoryHistory,
     MemoryList,
     MemoryOut,
     SearchRequest,
     SearchResponse,
+    UpdateMemoryRequest,
 )
 from api.search import validate
 from api.services import Services
+from memory.events import Scope
 from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState
 from replay.audit import Lineage, NotFoundError, lineage
 
@@ -82,6 +86,52 @@ class MemoriesController(Controller):
         except NotFoundError as exc:
             raise NotFound(f"memory {memory_id} not found for user {user_id}") from exc
         return found
+
+    @get("/{memory_id:str}/history", summary="Every state and text change of a memory, with valid and known time")
+    async def history(
+        self,
+        memory_id: FromPath[str],
+        user_id: UserId,
+        services: NamedDependency[Services],
+        app_id: AppId = "default",
+        consistency_token: Token = None,
+    ) -> MemoryHistory:
+        if consistency_token:
+            await services.consistency.wait(consistency_token)
+        return await (await services.view()).reader.history(memory_id, app_id, user_id)
+
+    @put("/{memory_id:str}", status_code=202, summary="Correct a memory's text and/or pin it; applied asynchronously")
+    async def update(
+        self, memory_id: FromPath[str], data: JSONBody[UpdateMemoryRequest], services: NamedDependency[Services]
+    ) -> CommandAccepted:
+        if data.text is None and data.pinned is None:
+            raise InvalidRequest("give 'text', 'pinned' or both")
+        if data.text is not None:
+            if not data.text.strip():
+                raise InvalidRequest("text is empty")
+            limit = services.settings.max_content_chars
+            if len(data.text) > limit:
+                raise PayloadTooLarge(f"text has {len(data.text)} characters; the limit is {limit}")
+        await (await services.view()).reader.get(memory_id, data.app_id, data.user_id)  # 404 before producing
+        commands: list[tuple[str, str | None, str | None]] = []
+        if data.text is not None:
+            commands.append(("update", memory_id, data.text))
+        if data.pinned is not None:
+            commands.append(("pin" if data.pinned else "unpin", memory_id, None))
+        return await services.commands.issue(Scope(data.app_id, data.user_id), commands)
+
+    @delete("/{memory_id:str}", status_code=202, summary="Forget one memory everywhere; applied asynchronously")
+    async def delete_one(
+        self, memory_id: FromPath[str], user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
+    ) -> CommandAccepted:
+        await (await services.view()).reader.get(memory_id, app_id, user_id)  # 404: nothing of another user
+        return await services.commands.issue(Scope(app_id, user_id), [("delete", memory_id, None)])
+
+    @delete("/", status_code=202, summary="Erase everything of one user in every store; applied asynchronously")
+    async def erase_user(
+        self, user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
+    ) -> CommandAccepted:
+        return await services.commands.issue(Scope(app_id, user_id), [("erase_user", None, None)])
 
     @get("/", summary="A user's memories, newest first")
     async def list_memories(

@@ -30,13 +30,16 @@ class Visibility:
     filters: SearchFilters | None = None
     as_of: datetime | None = None
     known_as_of: datetime | None = None
+    include_archived: bool = False
 
     @property
     def time_travel(self) -> bool:
         return self.as_of is not None or self.known_as_of is not None
 
     def states(self) -> list[str]:
-        wanted = self.filters.states if self.filters and self.filters.states else SEARCHABLE
+        wanted = list(self.filters.states if self.filters and self.filters.states else SEARCHABLE)
+        if self.include_archived:
+            wanted.append(MemoryState.ARCHIVED.value)
         unknown = sorted(set(wanted) - KNOWN_STATES)
         if unknown:
             raise InvalidRequest(f"unknown state(s) {unknown} in filters.states; choose from {sorted(KNOWN_STATES)}")
@@ -57,7 +60,8 @@ class Visibility:
                 parts.append(f"{alias}.{column} = %s")
                 params.append(value)
         if not self.time_travel:
-            parts.append(f"{alias}.state = ANY(%s)")
+            # Now: a superseded memory (a newer statement contradicts it) is history, not an answer.
+            parts.append(f"{alias}.state = ANY(%s) AND {alias}.valid_to IS NULL")
             params.append(self.states())
         else:
             # Time travel: today's state says nothing about then; the version history decides.

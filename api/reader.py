@@ -8,7 +8,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from api.errors import NotFound
-from api.schemas import MemoryList, MemoryOut
+from api.schemas import HistoryEntry, MemoryHistory, MemoryList, MemoryOut
 
 COLUMNS = (
     "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, metadata, source_turn_ids,"
@@ -63,7 +63,7 @@ class MemoryReader:
         limit: int,
         offset: int,
     ) -> MemoryList:
-        where = ["app_id = %s", "user_id = %s", "state = ANY(%s)"]
+        where = ["app_id = %s", "user_id = %s", "state = ANY(%s)", "valid_to IS NULL"]
         params: list[Any] = [app_id, user_id, states]
         if agent_id is not None:
             where.append("agent_id = %s")
@@ -96,3 +96,34 @@ class MemoryReader:
                 [memory_ids, app_id, user_id, *(params or [])],
             )
             return {row["memory_id"]: row for row in await cur.fetchall()}
+
+    async def history(self, memory_id: str, app_id: str, user_id: str) -> MemoryHistory:
+        """Every state and text change of one memory, from its version rows, in log order."""
+        await self.get(memory_id, app_id, user_id)  # 404 for an unknown id or another user's
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                "SELECT event_id, event_type, state, text, importance, pinned, valid_from, valid_to, known_at,"
+                " causation_id, log_topic, log_partition, log_offset FROM memory_versions WHERE memory_id = %s"
+                " ORDER BY log_partition, log_offset",
+                (memory_id,),
+            )
+            rows = await cur.fetchall()
+        return MemoryHistory(
+            memory_id=memory_id,
+            entries=[
+                HistoryEntry(
+                    event_id=r["event_id"],
+                    event_type=r["event_type"],
+                    state=r["state"],
+                    text=r["text"],
+                    importance=None if r["importance"] is None else float(r["importance"]),
+                    pinned=r["pinned"],
+                    valid_from=r["valid_from"],
+                    valid_to=r["valid_to"],
+                    known_at=r["known_at"],
+                    causation_id=r["causation_id"],
+                    log_position=f"{r['log_topic']}/{r['log_partition']}@{r['log_offset']}",
+                )
+                for r in rows
+            ],
+        )

@@ -92,6 +92,8 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     consistency_token: str | None = None
     # False: neither read nor fill the hot cache (benchmarks, debugging).
     use_cache: bool = True
+    # Also search consolidated (archived) originals; a hit there is recalled back to active.
+    include_archived: bool = False
 
 
 class SearchHit(msgspec.Struct):
@@ -108,6 +110,8 @@ class SearchHit(msgspec.Struct):
     metadata: dict[str, str]
     valid_from: datetime
     valid_to: datetime | None = None
+    # The conversation turns it came from (a consolidation summary: all of its originals' turns).
+    source_turn_ids: list[str] = msgspec.field(default_factory=list)
 
 
 class TimeRangeOut(msgspec.Struct):
@@ -148,6 +152,38 @@ class ContextResponse(msgspec.Struct):
     # Memories that matched but did not fit the budget.
     omitted: int
     tokenizer: str
+
+
+class UpdateMemoryRequest(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: NonEmptyId
+    app_id: NonEmptyId = "default"
+    text: str | None = None
+    pinned: bool | None = None
+
+
+class CommandAccepted(msgspec.Struct):
+    status: str
+    event_ids: list[str]
+    consistency_token: str
+
+
+class HistoryEntry(msgspec.Struct):
+    event_id: str
+    event_type: str
+    state: str
+    text: str
+    importance: float | None
+    pinned: bool | None
+    valid_from: datetime  # valid time: since when this was true
+    valid_to: datetime | None
+    known_at: datetime  # known time: when the system learned it
+    causation_id: str | None  # the event (turn, command, decision) that caused this change
+    log_position: str
+
+
+class MemoryHistory(msgspec.Struct):
+    memory_id: str
+    entries: list[HistoryEntry]
 
 
 class ErrorBody(msgspec.Struct):

@@ -34,6 +34,9 @@ from models.embedder import Embedder
 
 MAX_TOP_K = 100
 MAX_QUERY_CHARS = 2_000
+# A query that names a time ("last week", "before the move") asks about that time: matches from outside it
+# keep half their fused score, so they rank below the matches from inside unless they are far better.
+OUT_OF_RANGE = 0.5
 _RESPONSE_DECODER = msgspec.json.Decoder(SearchResponse)
 
 
@@ -66,7 +69,14 @@ def visibility(body: SearchRequest) -> Visibility:
             filters, occurred_after=as_utc(filters.occurred_after), occurred_before=as_utc(filters.occurred_before)
         )
     return Visibility(
-        body.app_id, body.user_id, body.agent_id, body.run_id, filters, as_utc(body.as_of), as_utc(body.known_as_of)
+        body.app_id,
+        body.user_id,
+        body.agent_id,
+        body.run_id,
+        filters,
+        as_utc(body.as_of),
+        as_utc(body.known_as_of),
+        body.include_archived,
     )
 
 
@@ -126,8 +136,14 @@ class SearchEngine:
         rows = await self.reader.fetch_many([h.memory_id for h in fused], body.app_id, body.user_id, visible, params)
         # Not yet (or no longer) visible in PostgreSQL: never show half-projected or forgotten memories.
         present = [h for h in fused if h.memory_id in rows]
+        span = query.time_range if Retriever.TEMPORAL in recipe.retrievers else None
         candidates = [
-            Candidate(h.memory_id, h.score, float(rows[h.memory_id]["importance"]), rows[h.memory_id]["valid_from"])
+            Candidate(
+                h.memory_id,
+                h.score * (1.0 if span is None or span.contains(rows[h.memory_id]["valid_from"]) else OUT_OF_RANGE),
+                float(rows[h.memory_id]["importance"]),
+                rows[h.memory_id]["valid_from"],
+            )
             for h in present
         ]
         final = rank(
@@ -138,7 +154,6 @@ class SearchEngine:
             _hit(r.memory_id, r.score, by_id[r.memory_id].score, by_id[r.memory_id].ranks, rows[r.memory_id])
             for r in final[: body.top_k]
         ]
-        span = query.time_range
         return SearchResponse(
             results=hits,
             took_ms=0.0,
@@ -201,4 +216,5 @@ def _hit(memory_id: str, score: float, fused: float, ranks: dict[str, int], row:
         metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
         valid_from=row["valid_from"],
         valid_to=row["valid_to"],
+        source_turn_ids=list(row["source_turn_ids"] or []),
     )

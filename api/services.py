@@ -28,7 +28,7 @@ from api.retrievers.graph import GraphRetriever
 from api.retrievers.sparse import SparseRetriever
 from api.retrievers.temporal import TemporalRetriever
 from api.search import SearchEngine
-from api.writer import MemoryWriter
+from api.writer import CommandWriter, MemoryWriter
 from memory.codec import Codec
 from memory.recipes import Retriever
 from memory.settings import Settings
@@ -55,6 +55,7 @@ class ReadView:
 class Services:
     settings: Settings
     writer: MemoryWriter
+    commands: CommandWriter
     milvus: MilvusClient
     embedder: Embedder
     consistency: ConsistencyWaiter
@@ -119,9 +120,11 @@ async def build_services(settings: Settings, embedder: Embedder | None = None) -
     milvus = MilvusClient(uri=settings.milvus_uri)
     ensure_collection(milvus, settings.milvus_collection, settings.embedding_dim)
     codec = Codec()
+    producer = SyncProducer(make_producer(settings))
     services = Services(
         settings=settings,
-        writer=MemoryWriter(settings, SyncProducer(make_producer(settings)), codec),
+        writer=MemoryWriter(settings, producer, codec),
+        commands=CommandWriter(settings, producer, codec),
         milvus=milvus,
         embedder=embedder or build_embedder(settings),
         consistency=ConsistencyWaiter(settings),

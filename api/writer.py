@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from adapters.kafka import SyncProducer
 from api.errors import InvalidRequest, PayloadTooLarge
-from api.schemas import AddMemoriesRequest, AddMemoriesResponse
+from api.schemas import AddMemoriesRequest, AddMemoriesResponse, CommandAccepted
 from memory.codec import Codec
-from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
+from memory.events import ConversationTurnReceived, Envelope, MemoryCommandIssued, Producer, Scope
 from memory.positions import encode_token
 from memory.settings import Settings
 
@@ -78,4 +78,43 @@ class MemoryWriter:
             event_ids=[t.event_id for t in turns],
             consistency_token=encode_token(positions),
             positions=[{"topic": p.topic, "partition": p.partition, "offset": p.offset} for p in positions],
+        )
+
+
+class CommandWriter:
+    """Update, pin, delete and erase go to the commands topic; the lifecycle agent turns them into events."""
+
+    def __init__(self, settings: Settings, producer: SyncProducer, codec: Codec):
+        self._settings = settings
+        self._producer = producer
+        self._codec = codec
+
+    async def issue(self, scope: Scope, commands: list[tuple[str, str | None, str | None]]) -> CommandAccepted:
+        """``commands``: (command, memory id, text) in the order they must apply."""
+        now = datetime.now(UTC)
+        request_id = str(uuid.uuid4())
+        events = [
+            MemoryCommandIssued(
+                envelope=Envelope(
+                    event_id=str(uuid.uuid4()),
+                    event_type="MemoryCommandIssued",
+                    schema_version=1,
+                    scope=scope,
+                    occurred_at=now,
+                    recorded_at=now,
+                    causation_id=None,
+                    correlation_id=request_id,
+                    producer=Producer(COMPONENT),
+                ),
+                command=command,
+                memory_id=memory_id,
+                text=text,
+            )
+            for command, memory_id, text in commands
+        ]
+        topic = self._settings.topics.commands
+        messages = [(topic, scope.key.encode(), self._codec.encode(e)) for e in events]
+        positions = await asyncio.to_thread(self._producer.produce_all, messages)
+        return CommandAccepted(
+            status="accepted", event_ids=[e.event_id for e in events], consistency_token=encode_token(positions)
         )

@@ -134,6 +134,8 @@ def after_embedding(
         ),
         memory_id=new.memory_id,
     )
+    if new.kind == "summary":
+        return [activation]  # it restates its originals: never a contradiction of them
     return [activation, *_supersessions(state, new, event, now, pending)]
 
 
@@ -155,6 +157,8 @@ def _duplicate_of(
         candidate = state.memories.get(memory_id)
         if candidate is None or candidate.memory_id == new.memory_id or not _live(candidate, pending):
             continue
+        if new.claim_slots and detect_contradiction(new.text, candidate.text) is not None:
+            continue  # embeddings barely see a changed name ("San Jose" / "San Diego", 0.946): supersede it instead
         if is_duplicate_at(new.text, candidate.text, similarity, threshold):
             return candidate, similarity
     return None
@@ -221,17 +225,16 @@ def after_access(state: UserState, event: MemoryAccessed) -> list[Event]:
             )
         ]
     if tracked.state == MemoryState.ARCHIVED.value:
+        # Keyed by the memory's generation, not the access: every access read before the recall comes back
+        # decides the same two events, which collapse (a second MemoryRecalled would be illegal on Active).
+        key = f"{tracked.memory_id}:{tracked.generation}"
         recalled = MemoryRecalled(
-            envelope=_envelope(
-                event.scope, "MemoryRecalled", derived_event_id(event.event_id, "MemoryRecalled"), at, at, event
-            ),
+            envelope=_envelope(event.scope, "MemoryRecalled", derived_event_id(key, "MemoryRecalled"), at, at, event),
             memory_id=tracked.memory_id,
             request_id=event.request_id,
         )
         activated = MemoryActivated(
-            envelope=_envelope(
-                event.scope, "MemoryActivated", derived_event_id(event.event_id, "MemoryActivated"), at, at, event
-            ),
+            envelope=_envelope(event.scope, "MemoryActivated", derived_event_id(key, "MemoryActivated"), at, at, event),
             memory_id=tracked.memory_id,
         )
         return [recalled, activated]
@@ -319,31 +322,61 @@ def _decay(state: UserState, cause: Event, now: datetime) -> list[Event]:
         if memory.superseded_by or memory.merged_into:
             continue  # kept as history: they left search already, decay would only delete the record
         importance = _importance(memory, now)
-        decision = decay_decision(MemoryState(memory.state), importance, memory.pinned)
-        if decision is None:
+        # Every step due at ``now`` at once (Active → Decaying → Forgotten): a second tick at the same time
+        # then finds nothing left to do.
+        steps: list[MemoryState] = []
+        current = MemoryState(memory.state)
+        while (decision := decay_decision(current, importance, memory.pinned)) is not None and decision not in steps:
+            steps.append(decision)
+            current = decision
+        for step, decision in enumerate(steps):
+            key = f"{memory.memory_id}:{memory.generation + step}"
+            if decision == MemoryState.FORGOTTEN:
+                events.append(
+                    MemoryForgotten(
+                        envelope=_envelope(
+                            cause.scope, "MemoryForgotten", derived_event_id(key, "MemoryForgotten"), now, now, cause
+                        ),
+                        memory_id=memory.memory_id,
+                        reason="decayed",
+                    )
+                )
+                events.extend(_forget_archive_of(state, memory, cause, now))
+            else:
+                events.append(
+                    MemoryDecayed(
+                        envelope=_envelope(
+                            cause.scope, "MemoryDecayed", derived_event_id(key, "MemoryDecayed"), now, now, cause
+                        ),
+                        memory_id=memory.memory_id,
+                        importance=round(importance, 4),
+                        state=decision.value,
+                    )
+                )
+    return events
+
+
+def _forget_archive_of(state: UserState, summary: Tracked, cause: Event, now: datetime) -> list[Event]:
+    """Archived originals live under their summary: when it fades away, they go with it."""
+    events: list[Event] = []
+    for original_id in summary.summary_of:
+        original = state.memories.get(original_id)
+        if original is None or original.state != MemoryState.ARCHIVED.value:
             continue
-        key = f"{memory.memory_id}:{memory.generation}"
-        if decision == MemoryState.FORGOTTEN:
-            events.append(
-                MemoryForgotten(
-                    envelope=_envelope(
-                        cause.scope, "MemoryForgotten", derived_event_id(key, "MemoryForgotten"), now, now, cause
-                    ),
-                    memory_id=memory.memory_id,
-                    reason="decayed",
-                )
+        events.append(
+            MemoryForgotten(
+                envelope=_envelope(
+                    cause.scope,
+                    "MemoryForgotten",
+                    derived_event_id(f"{original_id}:{original.generation}", "MemoryForgotten"),
+                    now,
+                    now,
+                    cause,
+                ),
+                memory_id=original_id,
+                reason="summary forgotten",
             )
-        else:
-            events.append(
-                MemoryDecayed(
-                    envelope=_envelope(
-                        cause.scope, "MemoryDecayed", derived_event_id(key, "MemoryDecayed"), now, now, cause
-                    ),
-                    memory_id=memory.memory_id,
-                    importance=round(importance, 4),
-                    state=decision.value,
-                )
-            )
+        )
     return events
 
 
@@ -363,7 +396,9 @@ def _active_view(memory: Tracked) -> ActiveMemory:
 
 
 def _consolidate(memories: Sequence[Tracked], cause: Event, now: datetime, policy: LifecyclePolicy) -> list[Event]:
-    active = [m for m in memories if m.state == MemoryState.ACTIVE.value and m.searchable]
+    # A memory recalled from an archive was consolidated once: consolidating it again would fold it into a
+    # second summary beside its first. It stays active until it fades.
+    active = [m for m in memories if m.state == MemoryState.ACTIVE.value and m.searchable and not m.summary_into]
     if len(active) < 2:
         return []
     by_id = {m.memory_id: m for m in active}

@@ -135,20 +135,23 @@ def fold(state: UserState, event: Event) -> bool:
         return False  # forgotten, erased, or never extracted here: nothing to change
     if event.event_id in tracked.recent_events:
         return False
-    tracked.remember(event.event_id)
     if isinstance(event, MemoryForgotten):
         del state.memories[tracked.memory_id]  # a delete request is allowed from any state
         return True
-    _apply_fields(state, tracked, event)
     target = target_state(event)
-    if target is not None and target.value != tracked.state:
-        if isinstance(event, MemoryEmbedded) and tracked.state != MemoryState.EXTRACTED.value:
-            return True  # a new vector for a memory already stored (after an update): no state change
-        current = MemoryState(tracked.state)
+    if target is not None and target.value == tracked.state:
+        target = None  # already there (a second access rescuing the same memory): nothing to check
+    if isinstance(event, MemoryEmbedded) and tracked.state != MemoryState.EXTRACTED.value:
+        target = None  # a new vector for a memory already stored (after an update): no state change
+    if target is not None:
         try:
-            check_transition(current, target)
+            check_transition(MemoryState(tracked.state), target)
         except InvalidEventError as exc:
+            # Checked before anything is applied: a rejected (dead-lettered) event leaves no trace.
             raise IllegalLifecycleEvent(f"{type(event).__name__} for memory {tracked.memory_id}: {exc}") from exc
+    tracked.remember(event.event_id)
+    _apply_fields(state, tracked, event)
+    if target is not None:
         tracked.state = target.value
         tracked.generation += 1
     return True

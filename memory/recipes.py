@@ -47,8 +47,8 @@ class SearchRecipe:
     rrf_k: int = DEFAULT_K
     # Re-ranking after fusion (see memory.ranking): shares of the final score given to importance and
     # recency; the rest is the normalised fused relevance.
-    importance_share: float = 0.10
-    recency_share: float = 0.05
+    importance_share: float = 0.05
+    recency_share: float = 0.02
     recency_half_life_days: float = 30.0
     candidates_per_retriever: int = 50
 

@@ -64,34 +64,45 @@ class StreamContext:
         while len(recent) > RECENT_VECTORS:
             recent.popitem(last=False)
 
-    def similar(self, scope: Scope, memory_id: str, vector: Sequence[float]) -> list[tuple[str, float]]:
-        """The user's memories nearest to ``vector`` (cosine), from the dense index and the recent vectors.
-
-        Reading the Milvus projection for a decision is safe here because the decision is recorded as an
-        event: a replay reads the event, never the index. Milvus unavailable: recent vectors only."""
+    def recent_neighbours(self, scope: Scope, memory_id: str, vector: Sequence[float]) -> dict[str, float]:
+        """Cosine to the user's recently embedded memories: repeats the dense index may not hold yet."""
         query = np.asarray(vector, dtype=np.float32)
         found: dict[str, float] = {}
         for other_id, other in self._recent.get(scope.key, {}).items():
             if other_id != memory_id and other.shape == query.shape:
                 norms = float(np.linalg.norm(query) * np.linalg.norm(other)) or 1.0
                 found[other_id] = float(np.dot(query, other)) / norms
-        if self.milvus is not None:
-            try:
-                found.update(self._from_index(scope, memory_id, query))
-            except Exception as exc:  # the index is an optimisation of this check, never a reason to stall
-                log.warning("similar-memory lookup in Milvus failed: %s", exc)
-        return sorted(found.items(), key=lambda kv: -kv[1])[:NEIGHBOURS]
+        return found
 
-    def _from_index(self, scope: Scope, memory_id: str, query: np.ndarray) -> dict[str, float]:
+    def index_neighbours(
+        self, scope: Scope, queries: Sequence[tuple[str, Sequence[float]]]
+    ) -> dict[str, dict[str, float]]:
+        """Per new memory, the user's searchable memories nearest to its vector in the dense index: one
+        Milvus search per user and batch. Reading the projection for a decision is safe because the
+        decision is recorded as an event (a replay reads the event, never the index). Milvus unavailable:
+        no neighbours (the recent vectors and exact-text check still run)."""
+        if self.milvus is None or not queries:
+            return {}
+
         def quoted(value: str) -> str:
             return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
         states = ",".join(quoted(s) for s in sorted(SEARCHABLE))
         expression = f"app_id == {quoted(scope.app_id)} and user_id == {quoted(scope.user_id)} and state in [{states}]"
-        result = self.milvus.search(
-            self.settings.milvus_collection, data=[query.tolist()], filter=expression, limit=NEIGHBOURS + 1
-        )
-        return {hit["id"]: float(hit["distance"]) for hit in result[0] if hit["id"] != memory_id}
+        try:
+            result = self.milvus.search(
+                self.settings.milvus_collection,
+                data=[list(map(float, vector)) for _, vector in queries],
+                filter=expression,
+                limit=NEIGHBOURS + 1,
+            )
+        except Exception as exc:  # the index is an optimisation of this check, never a reason to stall
+            log.warning("similar-memory lookup in Milvus failed: %s", exc)
+            return {}
+        return {
+            memory_id: {hit["id"]: float(hit["distance"]) for hit in hits if hit["id"] != memory_id}
+            for (memory_id, _), hits in zip(queries, result, strict=True)
+        }
 
 
 def build_context(settings: Settings) -> StreamContext:

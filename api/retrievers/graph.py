@@ -30,9 +30,10 @@ RECENT_SEEDS = 5  # memories whose entities seed an entity-less query
 HOP2_NEIGHBOURS = 10
 HOP2_WEIGHT = 0.5
 # An entity mentioned by more than this share of a user's memories (and by more than DOMINANT_MIN of them)
-# is the user or their constant companion: it says nothing about which memories are meant, so it seeds nothing.
-DOMINANT_SHARE = 0.2
-DOMINANT_MIN = 20
+# is the user or their constant companion: it says nothing about which memories are meant, so it seeds
+# nothing (rank fusion sees only ranks: an ordering of everything by a weak signal would be noise).
+DOMINANT_SHARE = 0.3
+DOMINANT_MIN = 3
 _STOP = frozenset(
     {
         "a",

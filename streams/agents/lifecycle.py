@@ -78,6 +78,7 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
             states: dict[bytes, UserState] = {}
             last_event: dict[bytes, faust.EventT] = {}
             outputs: list[tuple[bytes, Event]] = []
+            decoded_batch: list[tuple[faust.EventT, Event]] = []
             for event in batch:
                 try:
                     decoded = ctx.codec.decode(event.value)
@@ -85,24 +86,28 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                     if event.message.topic == topics.commands:
                         await reject(event, str(exc), exc)
                     continue  # a bad memory event is the projectors' to dead-letter; it changes nothing here
-                if not isinstance(decoded, Event):
-                    continue
+                if isinstance(decoded, Event):
+                    decoded_batch.append((event, decoded))
+            neighbours = await loop.run_in_executor(None, _index_neighbours, ctx, [d for _, d in decoded_batch])
+            for event, decoded in decoded_batch:
                 key = decoded.scope.key.encode()
                 last_event[key] = event
                 if key not in states:
                     states[key] = UserState.from_json(table.get(key))
                 try:
-                    produced = await _handle(ctx, states[key], decoded, loop)
+                    produced = _handle(ctx, states[key], decoded, neighbours)
                 except InvalidEventError as exc:
                     await reject(event, str(exc), exc)
                     continue
                 outputs.extend((key, e) for e in produced)
+            # A table write goes to the changelog partition of "the current event"; take_events hands over a
+            # batch outside any one event's context, so name the event each user's state came from (no await
+            # in this loop: nothing else runs in between), then put back what the stream had.
+            previous = stream.current_event
             for key, state in states.items():
-                # A table write goes to the changelog partition of "the current event"; take_events hands
-                # over a batch outside any one event's context, so name the event this user's state came from.
                 stream._set_current_event(last_event[key])  # type: ignore[attr-defined]
                 table[key] = state.to_json() if state.memories else None
-            stream._set_current_event(None)  # type: ignore[attr-defined]
+            stream._set_current_event(previous)  # type: ignore[attr-defined]
             futures = [await memories.send(key=key, value=ctx.codec.encode(e)) for key, e in outputs]
             await asyncio.gather(*futures)  # acknowledged before Faust may commit this batch
 
@@ -122,20 +127,30 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
     return lifecycle
 
 
-async def _handle(ctx: StreamContext, state: UserState, event: Event, loop: asyncio.AbstractEventLoop) -> list[Event]:
+def _index_neighbours(ctx: StreamContext, events: list[Event]) -> dict[str, dict[str, float]]:
+    """Dense-index neighbours of every vector in the batch, one search per user (runs in a thread)."""
+    per_user: dict[str, tuple[Scope, list[tuple[str, tuple[float, ...]]]]] = {}
+    for event in events:
+        if isinstance(event, MemoryEmbedded):
+            per_user.setdefault(event.scope.key, (event.scope, []))[1].append((event.memory_id, event.vector))
+    found: dict[str, dict[str, float]] = {}
+    for scope, queries in per_user.values():
+        found.update(ctx.index_neighbours(scope, queries))
+    return found
+
+
+def _handle(ctx: StreamContext, state: UserState, event: Event, neighbours: dict[str, dict[str, float]]) -> list[Event]:
     if isinstance(event, MemoryCommandIssued):
         return on_command(state, event, ctx.policy)
     fold(state, event)  # raises IllegalLifecycleEvent (an InvalidEventError) for a forbidden transition
     pending = ctx.pending.setdefault(event.scope.key, set())
     if isinstance(event, MemoryEmbedded):
-        embedded = event
-
-        def similar() -> list[tuple[str, float]]:
-            return ctx.similar(embedded.scope, embedded.memory_id, embedded.vector)
-
-        neighbours = await loop.run_in_executor(None, similar)
+        similar = {
+            **neighbours.get(event.memory_id, {}),
+            **ctx.recent_neighbours(event.scope, event.memory_id, event.vector),
+        }
         ctx.remember_vector(event.scope, event.memory_id, event.vector)
-        decided = after_embedding(state, event, neighbours, ctx.policy, pending)
+        decided = after_embedding(state, event, sorted(similar.items(), key=lambda kv: -kv[1]), ctx.policy, pending)
         pending.update(e.memory_id for e in decided if isinstance(e, MemoryActivated))
         return decided
     if isinstance(event, MemoryAccessed):

@@ -159,7 +159,7 @@ async def test_temporal_locates_the_anchor_event(services: Services, life: Life)
 
 async def test_hybrid_fuses_and_reports_every_retriever(services: Services, life: Life) -> None:
     found = await search(services, life, "Where did I live before the move?")
-    assert labels(life, found)[0] == "paris"
+    assert labels(life, found)[0] == "paris", [(h.memory, h.retrievers, h.score) for h in found.results]
     assert {"dense", "temporal"} <= set(found.results[0].retrievers)
     scores = [h.score for h in found.results]
     assert scores == sorted(scores, reverse=True)
