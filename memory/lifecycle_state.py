@@ -86,9 +86,34 @@ class Tracked:
         self.recent_events = [*self.recent_events[-(RECENT_EVENT_IDS - 1) :], event_id]
 
 
+def tracked_to_json(tracked: Tracked) -> bytes:
+    return json.dumps(asdict(tracked), default=_iso).encode()
+
+
+def tracked_from_json(raw: bytes) -> Tracked:
+    values: dict[str, Any] = json.loads(raw)
+    for key in ("created_at", "occurred_at", "last_access"):
+        if values.get(key):
+            values[key] = datetime.fromisoformat(values[key])
+    return Tracked(**values)
+
+
 @dataclass
 class UserState:
     memories: dict[str, Tracked] = field(default_factory=dict)
+    # What changed since the store last saved this state (the agent keeps one table entry per memory, so a
+    # user with thousands of memories never writes them all for one new event).
+    dirty: set[str] = field(default_factory=set, compare=False, repr=False)
+    removed: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    def touch(self, memory_id: str) -> None:
+        self.dirty.add(memory_id)
+        self.removed.discard(memory_id)
+
+    def drop(self, memory_id: str) -> None:
+        self.memories.pop(memory_id, None)
+        self.dirty.discard(memory_id)
+        self.removed.add(memory_id)
 
     def to_json(self) -> bytes:
         return json.dumps({k: asdict(v) for k, v in self.memories.items()}, default=_iso).encode()
@@ -98,13 +123,7 @@ class UserState:
         if not raw:
             return cls()
         data: dict[str, dict[str, Any]] = json.loads(raw)
-        memories = {}
-        for memory_id, values in data.items():
-            for key in ("created_at", "occurred_at", "last_access"):
-                if values.get(key):
-                    values[key] = datetime.fromisoformat(values[key])
-            memories[memory_id] = Tracked(**values)
-        return cls(memories)
+        return cls({k: tracked_from_json(json.dumps(v).encode()) for k, v in data.items()})
 
 
 def _iso(value: object) -> str:
@@ -122,12 +141,14 @@ def fold(state: UserState, event: Event) -> bool:
 
     Raises ``IllegalLifecycleEvent`` for a transition the table forbids (the caller dead-letters it)."""
     if isinstance(event, UserErased):
-        state.memories.clear()
+        for erased in list(state.memories):
+            state.drop(erased)
         return True
     if isinstance(event, MemoryExtracted):
         if event.memory_id in state.memories:
             return False
         state.memories[event.memory_id] = _tracked(event)
+        state.touch(event.memory_id)
         return True
     memory_id = getattr(event, "memory_id", None)
     tracked = state.memories.get(memory_id) if memory_id else None
@@ -136,7 +157,7 @@ def fold(state: UserState, event: Event) -> bool:
     if event.event_id in tracked.recent_events:
         return False
     if isinstance(event, MemoryForgotten):
-        del state.memories[tracked.memory_id]  # a delete request is allowed from any state
+        state.drop(tracked.memory_id)  # a delete request is allowed from any state
         return True
     target = target_state(event)
     if target is not None and target.value == tracked.state:
@@ -150,6 +171,7 @@ def fold(state: UserState, event: Event) -> bool:
             # Checked before anything is applied: a rejected (dead-lettered) event leaves no trace.
             raise IllegalLifecycleEvent(f"{type(event).__name__} for memory {tracked.memory_id}: {exc}") from exc
     tracked.remember(event.event_id)
+    state.touch(tracked.memory_id)
     _apply_fields(state, tracked, event)
     if target is not None:
         tracked.state = target.value
@@ -191,6 +213,7 @@ def _apply_fields(state: UserState, tracked: Tracked, event: Event) -> None:
         duplicate = state.memories.get(event.duplicate_memory_id)
         if duplicate is not None:
             duplicate.merged_into = tracked.memory_id
+            state.touch(duplicate.memory_id)
     elif isinstance(event, MemorySuperseded):
         tracked.superseded_by = event.superseded_by
     elif isinstance(event, MemoryConsolidated):

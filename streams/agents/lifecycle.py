@@ -37,6 +37,7 @@ from memory.events import (
 )
 from memory.lifecycle_decisions import after_access, after_activation, after_embedding, on_command
 from memory.lifecycle_state import UserState, fold
+from streams.agents.lifecycle_store import LifecycleStore
 from streams.context import StreamContext
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,15 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         value_type=bytes,  # the app's serializers are raw: the state is our own JSON
         partitions=ctx.settings.kafka_partitions,
     )
+    store = LifecycleStore(table)
+
+    @app.on_partitions_revoked.connect
+    async def _revoked(*_: Any, **__: Any) -> None:
+        store.forget_cache()  # what this worker folded may now change elsewhere
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(*_: Any, **__: Any) -> None:
+        store.forget_cache()  # newly assigned users come from the restored table
 
     async def reject(event: faust.EventT, reason: str, error: BaseException) -> None:
         msg = event.message
@@ -75,8 +85,8 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
     async def lifecycle(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
         async for batch in stream.take_events(BATCH, within=WITHIN_SECONDS):  # type: ignore[attr-defined]
-            states: dict[bytes, UserState] = {}
-            last_event: dict[bytes, faust.EventT] = {}
+            states: dict[str, UserState] = {}
+            last_event: dict[str, faust.EventT] = {}
             outputs: list[tuple[bytes, Event]] = []
             decoded_batch: list[tuple[faust.EventT, Event]] = []
             for event in batch:
@@ -90,23 +100,23 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                     decoded_batch.append((event, decoded))
             neighbours = await loop.run_in_executor(None, _index_neighbours, ctx, [d for _, d in decoded_batch])
             for event, decoded in decoded_batch:
-                key = decoded.scope.key.encode()
-                last_event[key] = event
-                if key not in states:
-                    states[key] = UserState.from_json(table.get(key))
+                scope_key = decoded.scope.key
+                last_event[scope_key] = event
+                if scope_key not in states:
+                    states[scope_key] = store.load(scope_key)
                 try:
-                    produced = _handle(ctx, states[key], decoded, neighbours)
+                    produced = _handle(ctx, states[scope_key], decoded, neighbours)
                 except InvalidEventError as exc:
                     await reject(event, str(exc), exc)
                     continue
-                outputs.extend((key, e) for e in produced)
+                outputs.extend((scope_key.encode(), e) for e in produced)
             # A table write goes to the changelog partition of "the current event"; take_events hands over a
             # batch outside any one event's context, so name the event each user's state came from (no await
             # in this loop: nothing else runs in between), then put back what the stream had.
             previous = stream.current_event
-            for key, state in states.items():
-                stream._set_current_event(last_event[key])  # type: ignore[attr-defined]
-                table[key] = state.to_json() if state.memories else None
+            for scope_key, state in states.items():
+                stream._set_current_event(last_event[scope_key])  # type: ignore[attr-defined]
+                store.save(scope_key, state)
             stream._set_current_event(previous)  # type: ignore[attr-defined]
             futures = [await memories.send(key=key, value=ctx.codec.encode(e)) for key, e in outputs]
             await asyncio.gather(*futures)  # acknowledged before Faust may commit this batch
@@ -117,12 +127,10 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         async def tick_users() -> None:
             """Tick every user whose partition this worker holds (read-only use of the table)."""
             now = datetime.now(UTC)
-            for key in list(table.keys()):
-                if table.get(key) is None:
-                    continue
-                app_id, _, user_id = key.decode().partition("/")
+            for scope_key in store.scopes():
+                app_id, _, user_id = scope_key.partition("/")
                 command = tick_command(Scope(app_id, user_id), now)
-                await commands.send(key=key, value=ctx.codec.encode(command))
+                await commands.send(key=scope_key.encode(), value=ctx.codec.encode(command))
 
     return lifecycle
 
