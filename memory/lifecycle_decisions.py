@@ -154,6 +154,8 @@ def _duplicate_of(
         if same_words and _live(other, pending) and same_speaker(other.speaker_name, new.speaker_name):
             return other, 1.0
     for memory_id, similarity in sorted(similar, key=lambda s: -s[1]):
+        if similarity < threshold:
+            break  # sorted: nothing further is similar enough (cheap before any text is compared)
         candidate = state.memories.get(memory_id)
         if candidate is None or candidate.memory_id == new.memory_id or not _live(candidate, pending):
             continue

@@ -65,14 +65,20 @@ class StreamContext:
             recent.popitem(last=False)
 
     def recent_neighbours(self, scope: Scope, memory_id: str, vector: Sequence[float]) -> dict[str, float]:
-        """Cosine to the user's recently embedded memories: repeats the dense index may not hold yet."""
+        """Cosine to the user's recently embedded memories (the nearest few): repeats the dense index may not
+        hold yet."""
+        recent = self._recent.get(scope.key)
         query = np.asarray(vector, dtype=np.float32)
-        found: dict[str, float] = {}
-        for other_id, other in self._recent.get(scope.key, {}).items():
-            if other_id != memory_id and other.shape == query.shape:
-                norms = float(np.linalg.norm(query) * np.linalg.norm(other)) or 1.0
-                found[other_id] = float(np.dot(query, other)) / norms
-        return found
+        if not recent:
+            return {}
+        ids = [other for other in recent if other != memory_id and recent[other].shape == query.shape]
+        if not ids:
+            return {}
+        matrix = np.stack([recent[other] for other in ids])
+        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(query)) or 1.0)
+        scores = matrix @ query / np.where(norms == 0, 1.0, norms)
+        best = np.argsort(-scores)[:NEIGHBOURS]
+        return {ids[i]: float(scores[i]) for i in best}
 
     def index_neighbours(
         self, scope: Scope, queries: Sequence[tuple[str, Sequence[float]]]

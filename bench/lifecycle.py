@@ -1,0 +1,212 @@
+"""Consolidation on LoCoMo: what a user keeps (memories, tokens) and what retrieval still finds, on vs off.
+
+The ten LoCoMo conversations are ingested through the real pipeline (as ``bench/locomo.py`` does). Then:
+- off: the active memories and their tokens per user, and recall@10 of the hybrid search;
+- on: every user is ticked once at the day after their last session (a ``tick`` command, as the worker's
+  timer sends), so memories older than the age threshold (30 days by default) are consolidated into
+  extractive summaries and their originals archived; the same figures again.
+A summary hit covers the turns of the originals whose sentences it kept (checked by text, not assumed), so
+recall is counted twice: by items (a summary is one item) and by turns (the first 10 turns, a summary's
+turns expanded in place), the latter comparable with the off run.
+
+    .venv/bin/python -m bench.lifecycle                # ~10 minutes on the 2-core machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import psycopg
+
+from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from bench.common import namespace_settings, write_results
+from bench.locomo import (
+    DEFAULT_AUDIT,
+    DEFAULT_DATA,
+    Asked,
+    evidence_sets,
+    expected_count,
+    ingest,
+    running_api,
+    search_plan,
+)
+from bench.locomo_data import Conversation, QuestionKey, load_conversations, turn_event
+from memory.codec import Codec
+from memory.dedupe import normalise
+from memory.events import Scope
+from memory.positions import encode_token
+from memory.settings import Settings
+from models.tokens import TokenCounter
+from streams.agents.lifecycle import tick_command
+
+API_PORT = 18194
+K = 10
+COMPONENT = "bench.lifecycle"
+
+
+def kept(dsn: str, app_id: str, counter: TokenCounter) -> dict[str, Any]:
+    """Active (searchable, current) memories and their tokens, in all and per kind; archived ones too."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT kind, state, text FROM memories WHERE app_id = %s AND valid_to IS NULL"
+            " AND state = ANY('{active,accessed,decaying,archived}')",
+            (app_id,),
+        ).fetchall()
+    active = [(kind, text) for kind, state, text in rows if state != "archived"]
+    archived = [text for _, state, text in rows if state == "archived"]
+    return {
+        "active_memories": len(active),
+        "active_tokens": sum(counter.count(text) for _, text in active),
+        "summaries": sum(1 for kind, _ in active if kind == "summary"),
+        "archived_memories": len(archived),
+        "archived_tokens": sum(counter.count(text) for text in archived),
+    }
+
+
+def summary_coverage(dsn: str, app_id: str) -> dict[str, list[str]]:
+    """Per summary, the dia ids of the originals whose sentence it still says."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT s.memory_id, s.text, o.text, o.metadata->>'dia_id' FROM memory_lineage l"
+            " JOIN memories s ON s.memory_id = l.from_memory_id JOIN memories o ON o.memory_id = l.to_memory_id"
+            " WHERE l.relation = 'summarizes' AND s.app_id = %s",
+            (app_id,),
+        ).fetchall()
+    covered: dict[str, list[str]] = {}
+    for summary_id, summary, original, dia_id in rows:
+        if dia_id and normalise(original) in normalise(summary):
+            covered.setdefault(summary_id, []).append(dia_id)
+    return covered
+
+
+def ranked_items(client: httpx.Client, asked: Asked, app_id: str, covered: dict[str, list[str]]) -> list[set[str]]:
+    body = {
+        "query": asked.question.question,
+        "user_id": asked.question.sample_id,
+        "app_id": app_id,
+        "top_k": K,
+        "use_cache": False,
+        "reference_time": asked.reference_time,
+    }
+    response = client.post("/v1/memories/search", json=body)
+    response.raise_for_status()
+    items = []
+    for hit in response.json()["results"]:
+        dia_id = hit.get("metadata", {}).get("dia_id")
+        items.append({dia_id} if dia_id else set(covered.get(hit["id"], [])))
+    return items
+
+
+def recall(evidence: dict[QuestionKey, list[str]], rankings: dict[QuestionKey, list[set[str]]]) -> dict[str, float]:
+    by_items, by_turns = [], []
+    for key, wanted in evidence.items():
+        if key not in rankings:
+            continue
+        items = rankings[key][:K]
+        by_items.append(len(set(wanted) & set().union(*items)) / len(wanted))
+        turns = list(dict.fromkeys(t for item in rankings[key] for t in sorted(item)))[:K]
+        by_turns.append(len(set(wanted) & set(turns)) / len(wanted))
+    return {
+        "questions": len(by_items),
+        f"R@{K}_items": round(sum(by_items) / len(by_items), 4),
+        f"R@{K}_turns": round(sum(by_turns) / len(by_turns), 4),
+    }
+
+
+def tick_all(settings: Settings, conversations: Sequence[Conversation], app_id: str) -> str:
+    codec, producer = Codec(), SyncProducer(make_producer(settings))
+    messages = []
+    for conversation in conversations:
+        scope = Scope(app_id, conversation.sample_id)
+        command = tick_command(scope, conversation.last_session_at + timedelta(days=1), component=COMPONENT)
+        messages.append((settings.topics.commands, scope.key.encode(), codec.encode(command)))
+    return encode_token(producer.produce_all(messages))
+
+
+def wait_applied(client: httpx.Client, token: str, app_id: str, users: Sequence[str]) -> None:
+    deadline = time.monotonic() + 900
+    for user in users:
+        while True:
+            response = client.get(
+                "/v1/memories", params={"user_id": user, "app_id": app_id, "limit": 1, "consistency_token": token}
+            )
+            if response.status_code == 200:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the consolidation was not applied in time: {response.text}")
+
+
+def measure(
+    client: httpx.Client,
+    plan: Sequence[Asked],
+    app_id: str,
+    covered: dict[str, list[str]],
+    evidence: dict[str, dict[QuestionKey, list[str]]],
+) -> dict[str, Any]:
+    rankings = {asked.question.key: ranked_items(client, asked, app_id, covered) for asked in plan}
+    return {name: recall(ids, rankings) for name, ids in evidence.items()}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--audit", default=DEFAULT_AUDIT)
+    parser.add_argument("--conversations", type=int)
+    parser.add_argument("--app-id", default="locomo-lifecycle")
+    parser.add_argument("--port", type=int, default=API_PORT)
+    args = parser.parse_args(argv)
+    args.infer, args.api, args.skip_ingest = True, None, False
+    conversations = load_conversations(args.data)[: args.conversations]
+    original, audited, _ = evidence_sets(args, conversations)
+    evidence = {"original": dict(original.evidence), "audited": dict(audited.evidence)}
+    plan = search_plan(conversations, (original, audited), None)
+    events = [turn_event(t, args.app_id, COMPONENT, infer=True) for c in conversations for t in c.turns]
+    users = [c.sample_id for c in conversations]
+    settings = namespace_settings(Settings.from_env(), args.app_id, api_port=args.port)
+    ensure_topics(settings)
+    counter = TokenCounter()
+    with running_api(settings, None, ("streams", "projections", "api")) as system:
+        assert system is not None
+        report = ingest(args, settings, system, events, expected_count(args, settings, events))
+        print(f"ingest: {report}", flush=True)
+        with httpx.Client(base_url=system.base_url, timeout=120) as client:
+            before = kept(settings.postgres_dsn, args.app_id, counter)
+            print(f"consolidation off: {before}", flush=True)
+            recall_off = measure(client, plan, args.app_id, {}, evidence)
+            print(f"  recall: {recall_off}", flush=True)
+            started = time.perf_counter()
+            wait_applied(client, tick_all(settings, conversations, args.app_id), args.app_id, users)
+            consolidated_s = round(time.perf_counter() - started, 1)
+            after = kept(settings.postgres_dsn, args.app_id, counter)
+            print(f"consolidation on ({consolidated_s} s): {after}", flush=True)
+            recall_on = measure(
+                client, plan, args.app_id, summary_coverage(settings.postgres_dsn, args.app_id), evidence
+            )
+            print(f"  recall: {recall_on}", flush=True)
+    shrink = round(1 - after["active_tokens"] / max(before["active_tokens"], 1), 4)
+    body = {
+        "benchmark": "lifecycle",
+        "settings": {
+            "app_id": args.app_id,
+            "conversations": len(conversations),
+            "turns": len(events),
+            "consolidation_age_days": settings.consolidation_age_days,
+            "consolidation_token_budget": settings.consolidation_token_budget,
+            "k": K,
+        },
+        "ingest": report,
+        "off": {**before, "recall": recall_off},
+        "on": {**after, "recall": recall_on, "consolidation_s": consolidated_s},
+        "active_token_shrink": shrink,
+    }
+    path = write_results("lifecycle", body)
+    print(f"active tokens shrink by {shrink:.1%}; wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

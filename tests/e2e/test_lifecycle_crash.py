@@ -1,0 +1,71 @@
+"""A worker killed (SIGKILL) in the middle of a consolidation: after a restart nothing is lost or archived twice."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from typing import Any
+
+import psycopg
+
+from tests.e2e.conftest import RunningSystem
+from tests.e2e.test_lifecycle import Life, day
+from tests.support import wait_until
+
+MEMORIES = 40  # all said on one day: related, so they form groups of up to eight (memory.consolidation)
+
+
+def consolidation_rows(system: RunningSystem, user: str) -> dict[str, Any]:
+    with psycopg.connect(system.settings.postgres_dsn) as conn:
+        states = conn.execute(
+            "SELECT kind, state, count(*) FROM memories WHERE app_id = %s AND user_id = %s GROUP BY kind, state",
+            (system.app_id, user),
+        ).fetchall()
+        versions = conn.execute(
+            "SELECT v.memory_id, v.event_type FROM memory_versions v JOIN memories m USING (memory_id)"
+            " WHERE m.app_id = %s AND m.user_id = %s AND v.event_type IN ('MemoryArchived', 'MemoryConsolidating')",
+            (system.app_id, user),
+        ).fetchall()
+        links = conn.execute(
+            "SELECT count(*), count(DISTINCT l.to_memory_id) FROM memory_lineage l JOIN memories m"
+            " ON m.memory_id = l.to_memory_id WHERE l.relation = 'summarizes' AND m.app_id = %s AND m.user_id = %s",
+            (system.app_id, user),
+        ).fetchone()
+    return {"states": {(k, s): n for k, s, n in states}, "versions": Counter(versions), "links": links}
+
+
+def test_worker_killed_mid_consolidation_loses_nothing_and_archives_once(system: RunningSystem) -> None:
+    with system.client() as client:
+        life = Life(system, client)
+        texts = [f"Note {i}: the greenhouse project step {i} is done." for i in range(MEMORIES)]
+        for start in range(0, MEMORIES, 10):
+            token = life.say(day(0), f"c{start}", *texts[start : start + 10])
+        life.settle(token)
+        assert len(life.memories()) == MEMORIES
+
+        life.tick(day(45))
+
+        def under_way() -> bool:
+            rows = consolidation_rows(system, life.user)["versions"]
+            return any(kind == "MemoryConsolidating" for _, kind in rows)
+
+        wait_until(under_way, timeout=60, interval=0.05, what="the consolidation to start")
+        assert system.system.kill("streams", signal.SIGKILL) == -signal.SIGKILL
+        at_kill = consolidation_rows(system, life.user)
+        system.system.restart("streams")
+        # The timer of the restarted worker would tick again; so does the test, at the same simulated time.
+        life.settle(life.tick(day(45)))
+
+        def finished() -> dict[str, Any] | None:
+            rows = consolidation_rows(system, life.user)
+            return rows if rows["states"].get(("fact", "archived")) == MEMORIES else None
+
+        done = wait_until(finished, timeout=120, what="every original to be archived after the restart")
+
+    summaries = MEMORIES // 8
+    assert done["states"] == {("fact", "archived"): MEMORIES, ("summary", "active"): summaries}, at_kill
+    per_memory = Counter(memory_id for memory_id, kind in done["versions"].elements() if kind == "MemoryArchived")
+    assert len(per_memory) == MEMORIES and set(per_memory.values()) == {1}  # archived once each
+    marks = Counter(memory_id for memory_id, kind in done["versions"].elements() if kind == "MemoryConsolidating")
+    assert len(marks) == MEMORIES and set(marks.values()) == {1}
+    assert done["links"] == (MEMORIES, MEMORIES)  # one summary per original, no second summary of anything
