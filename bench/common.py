@@ -1,20 +1,59 @@
-"""Shared by the benchmarks: isolated namespaces, percentiles, and the results file with its provenance."""
+"""Shared by the benchmarks: fixed namespaces, expected memory counts, percentiles, and the results file."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from memory.settings import PROJECT_ROOT
+from memory.events import ConversationTurnReceived
+from memory.extraction import extract_facts
+from memory.extraction_types import TurnInput
+from memory.settings import PROJECT_ROOT, Settings, Topics
+from tests.support import create_schema
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+
+
+def namespace_settings(base: Settings, name: str, **overrides: Any) -> Settings:
+    """Like ``tests.support.isolated_settings``, but the namespace is a function of ``name``: a later run with
+    the same name finds the same topics, stores and consumer groups, so it can reuse what an earlier one
+    ingested (and the worker and projectors resume from their committed offsets instead of starting over)."""
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:24]
+    # The hash keeps two names that sanitise alike ("a-b", "a.b") apart; the slug keeps it readable.
+    tag = f"bench_{slug}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
+    return replace(
+        base,
+        topics=Topics(
+            turns=f"bench.{tag}.turns",
+            commands=f"bench.{tag}.commands",
+            memories=f"bench.{tag}.memories",
+            deadletter=f"bench.{tag}.deadletter",
+        ),
+        postgres_dsn=create_schema(base.postgres_dsn, tag),
+        milvus_collection=f"mem_{tag}",
+        neo4j_label_prefix=f"{tag.capitalize()}_",
+        redis_prefix=f"bench:{tag}:",
+        faust_app_id=f"memstream-{tag}",
+        consumer_group_prefix=f"memstream-{tag}",
+        **overrides,
+    )
+
+
+def expected_memories(turns: Iterable[ConversationTurnReceived]) -> int:
+    """How many memories the pipeline's default (rule-based) extraction makes of these turns: the same pure
+    function the worker runs, so the count is exact; a verbatim turn is always one memory."""
+    return sum(len(extract_facts(TurnInput(t.role, t.speaker or "", t.text))) if t.infer else 1 for t in turns)
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -46,8 +85,10 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def write_results(name: str, body: dict[str, Any]) -> Path:
+def write_results(name: str, body: dict[str, Any], started: dict[str, Any] | None = None) -> Path:
+    """``started``: the provenance taken when the run began, for runs long enough that the commit may move
+    under them (the processes measured run the code that was checked out when they started)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
-    path.write_text(json.dumps({"provenance": provenance(), **body}, indent=2, default=str) + "\n")
+    path.write_text(json.dumps({"provenance": started or provenance(), **body}, indent=2, default=str) + "\n")
     return path

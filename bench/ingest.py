@@ -11,7 +11,6 @@ the time from the producer's acknowledgement until ``POST /v1/memories/search`` 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import uuid
 from dataclasses import replace
@@ -24,12 +23,10 @@ import psycopg
 from pymilvus import MilvusClient
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
-from bench.common import percentiles, write_results
+from bench.common import expected_memories, percentiles, write_results
+from bench.locomo_data import load_conversations, turn_event
 from memory.codec import Codec
 from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
-from memory.extraction import extract_facts
-from memory.extraction_types import TurnInput
-from memory.ids import turn_event_id_for
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import start_system
 from tests.support import isolated_settings
@@ -38,43 +35,11 @@ DEFAULT_LOCOMO = PROJECT_ROOT.parent / "shared" / "bench" / "locomo10.json"
 
 
 def locomo_turns(path: Path, limit: int, app_id: str) -> list[ConversationTurnReceived]:
-    turns: list[ConversationTurnReceived] = []
+    # Dated a day ago rather than at the sessions' dates: this benchmark times the pipeline, not retrieval.
     now = datetime.now(UTC)
-    for sample in json.loads(path.read_text()):
-        conversation = sample["conversation"]
-        scope = Scope(app_id, sample["sample_id"])
-        sessions = sorted(
-            (k for k in conversation if k.startswith("session_") and not k.endswith("date_time")),
-            key=lambda k: int(k.split("_")[1]),
-        )
-        for session in sessions:
-            for index, turn in enumerate(conversation[session]):
-                text = turn["text"] + (f" [shared a photo: {turn['blip_caption']}]" if turn.get("blip_caption") else "")
-                turn_id = turn.get("dia_id") or f"{session}:{index}"
-                turns.append(
-                    ConversationTurnReceived(
-                        envelope=Envelope(
-                            turn_event_id_for(scope.key, sample["sample_id"], turn_id),
-                            "ConversationTurnReceived",
-                            1,
-                            scope,
-                            now - timedelta(days=1),
-                            now,
-                            None,
-                            None,
-                            Producer("bench.ingest"),
-                        ),
-                        conversation_id=sample["sample_id"],
-                        turn_id=turn_id,
-                        role="user",
-                        speaker=turn["speaker"],
-                        text=text,
-                        metadata={"dia_id": turn_id},
-                    )
-                )
-                if len(turns) >= limit:
-                    return turns
-    return turns
+    records = [turn for conversation in load_conversations(path) for turn in conversation.turns][:limit]
+    day_ago = now - timedelta(days=1)
+    return [turn_event(t, app_id, "bench.ingest", occurred_at=day_ago, recorded_at=now) for t in records]
 
 
 def count_active(dsn: str, app_id: str) -> int:
@@ -85,7 +50,7 @@ def count_active(dsn: str, app_id: str) -> int:
 
 def throughput(settings: Settings, turns: list[ConversationTurnReceived], app_id: str) -> dict[str, float]:
     codec = Codec()
-    expected = sum(len(extract_facts(TurnInput(t.role, t.speaker or "", t.text))) for t in turns)
+    expected = expected_memories(turns)
     producer = SyncProducer(make_producer(settings))
     started = time.perf_counter()
     producer.produce_all([(settings.topics.turns, t.scope.key.encode(), codec.encode(t)) for t in turns])
