@@ -125,12 +125,15 @@ class SearchEngine:
         return response
 
     async def compute(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchResponse:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
         query = await self.prepare(body, recipe, reference)
         try:
-            ranked = await self.retrieve(query)
+            ranked = await self.retrieve(query, timings)
         finally:
             if query.embedding is not None and not query.embedding.done():
                 query.embedding.cancel()  # no retriever wanted it after all (e.g. temporal without a range)
+        timings["retrieval"] = _elapsed(started)
         fused = reciprocal_rank_fusion(ranked, k=recipe.rrf_k, weights=recipe.weight_map())
         visible, params = query.visibility.sql()
         rows = await self.reader.fetch_many([h.memory_id for h in fused], body.app_id, body.user_id, visible, params)
@@ -157,6 +160,7 @@ class SearchEngine:
         return SearchResponse(
             results=hits,
             took_ms=0.0,
+            timings_ms=timings,
             recipe=recipe.name,
             time_range=TimeRangeOut(span.expression, span.start, span.end) if span else None,
         )
@@ -186,10 +190,13 @@ class SearchEngine:
         vector: np.ndarray = vectors[0]
         return vector
 
-    async def retrieve(self, query: SearchQuery) -> dict[str, list[str]]:
+    async def retrieve(self, query: SearchQuery, timings: dict[str, float]) -> dict[str, list[str]]:
         async def bounded(retriever: RetrieverImpl) -> list[str]:
             async with self.fanout:
-                return await retriever.retrieve(query)
+                started = time.perf_counter()
+                found = await retriever.retrieve(query)
+                timings[retriever.kind.value] = _elapsed(started)
+                return found
 
         kinds = [r for r in query.recipe.retrievers if r in self.retrievers]
         results = await asyncio.gather(*(bounded(self.retrievers[k]) for k in kinds))

@@ -166,11 +166,14 @@ def measure(base_url: str, users: int, queries: int, seed: int = 11) -> dict[str
             return elapsed, answer
 
         miss, miss_server = [], []
+        stages: dict[str, list[float]] = {}
         for i, body in enumerate(bodies):
             elapsed, answer = timed({**body, "use_cache": False})
             if i >= WARM_UP:
                 miss.append(elapsed)
                 miss_server.append(float(answer["took_ms"]))  # type: ignore[arg-type]
+                for stage, ms in answer.get("timings_ms", {}).items():  # type: ignore[attr-defined]
+                    stages.setdefault(stage, []).append(float(ms))
         for body in bodies:  # fill the cache ...
             timed(body)
         hit, hits = [], 0
@@ -179,6 +182,7 @@ def measure(base_url: str, users: int, queries: int, seed: int = 11) -> dict[str
             hit.append(elapsed)
             hits += bool(answer["cache_hit"])
     return {
+        "cache_miss_stages": {stage: percentiles(ms) for stage, ms in sorted(stages.items())},
         "cache_miss_client": percentiles(miss),
         "cache_miss_server_took": percentiles(miss_server),
         "cache_hit_client": {**percentiles(hit), "hit_ratio": round(hits / max(len(hit), 1), 3)},
@@ -213,6 +217,8 @@ def main() -> None:
             f"(hit ratio {hit['hit_ratio']}); load {load_rates}",
             flush=True,
         )
+        for stage, figures in result["cache_miss_stages"].items():
+            print(f"    {stage:>10}: p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms", flush=True)
     path = write_results("search", {"benchmark": "search", "runs": runs})
     print(f"wrote {path}")
 

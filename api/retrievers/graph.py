@@ -103,15 +103,10 @@ MATCH (u:User {scope_key: $key})
 RETURN e.entity_id AS id, mentions, COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS total
 """
 
-HOP1 = """
-UNWIND $seeds AS seed
-MATCH (:Entity {entity_id: seed.id})<-[:MENTIONS]-(m:Memory)
-WHERE m.state IN $states
-WITH m, sum(seed.weight) AS score
-RETURN m.memory_id AS id, score ORDER BY score DESC, m.occurred_at DESC LIMIT $limit
-"""
-
-NEIGHBOURS = """
+# Both hops in one round trip: the seeds' neighbours (RELATED, or mentioned together in a memory; not the
+# seeds, not dominant) join the seeds at HOP2_WEIGHT times their own weight, then every memory mentioning any
+# of them scores the sum of their weights.
+WALK = """
 UNWIND $seeds AS seed
 MATCH (s:Entity {entity_id: seed.id})
 CALL (s) {
@@ -122,7 +117,13 @@ CALL (s) {
 WITH n, count(*) AS together WHERE NOT n.entity_id IN $exclude
 WITH n, together, COUNT { (n)<-[:MENTIONS]-(:Memory) } AS mentions
 WHERE mentions <= $max_mentions
-RETURN n.entity_id AS id, mentions ORDER BY together DESC, mentions ASC LIMIT $neighbours
+WITH n, mentions ORDER BY together DESC, mentions ASC LIMIT $neighbours
+WITH collect({id: n.entity_id, weight: $hop2 * log(1.0 + toFloat($total) / mentions)}) AS hop2
+UNWIND $seeds + hop2 AS seed
+MATCH (:Entity {entity_id: seed.id})<-[:MENTIONS]-(m:Memory)
+WHERE m.state IN $states
+WITH m, sum(seed.weight) AS score
+RETURN m.memory_id AS id, score ORDER BY score DESC, m.occurred_at DESC, id LIMIT $limit
 """
 
 
@@ -184,30 +185,15 @@ class GraphRetriever:
         seeds, total = await self.seeds(query)
         if not seeds:
             return []
-        states = query.visibility.states()
-        hop1 = await self._run(
-            HOP1, seeds=[{"id": s.entity_id, "weight": s.weight} for s in seeds], states=states, limit=query.limit
-        )
-        scores = {r["id"]: float(r["score"]) for r in hop1}
-        max_mentions = self.dominant_limit(total)
-        neighbours = await self._run(
-            NEIGHBOURS,
-            seeds=[{"id": s.entity_id} for s in seeds],
+        rows = await self._run(
+            WALK,
+            seeds=[{"id": s.entity_id, "weight": s.weight} for s in seeds],
             exclude=[s.entity_id for s in seeds],
-            max_mentions=max_mentions,
+            max_mentions=self.dominant_limit(total),
             neighbours=HOP2_NEIGHBOURS,
+            hop2=HOP2_WEIGHT,
+            total=total,
+            states=query.visibility.states(),
+            limit=query.limit,
         )
-        if neighbours:
-            hop2 = await self._run(
-                HOP1,
-                seeds=[
-                    {"id": n["id"], "weight": HOP2_WEIGHT * entity_weight(int(n["mentions"]), total)}
-                    for n in neighbours
-                ],
-                states=states,
-                limit=query.limit,
-            )
-            for row in hop2:
-                scores[row["id"]] = scores.get(row["id"], 0.0) + float(row["score"])
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [memory_id for memory_id, _ in ranked[: query.limit]]
+        return [row["id"] for row in rows]

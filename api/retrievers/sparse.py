@@ -25,10 +25,13 @@ IDF_FLOOR = 0.4
 
 BM25 = """
 WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))),
-scope AS (SELECT memories.memory_id, memories.tsv, memories.text, memories.valid_from FROM memories WHERE {visible}),
-stats AS (SELECT count(*)::float AS n, greatest(avg(length(tsv)), 1)::float AS avgdl FROM scope),
+scope AS (
+  SELECT memories.memory_id, memories.tsv, memories.tsv_len, memories.text, memories.valid_from FROM memories
+  WHERE {visible}
+),
+stats AS (SELECT count(*)::float AS n, greatest(avg(tsv_len), 1)::float AS avgdl FROM scope),
 hits AS (
-  SELECT memory_id, tsv, valid_from, length(tsv)::float AS dl FROM scope
+  SELECT memory_id, tsv, valid_from, tsv_len::float AS dl FROM scope
   WHERE tsv @@ to_tsquery('english', %s) {extra}
 ),
 tf AS (

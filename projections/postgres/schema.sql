@@ -122,3 +122,6 @@ CREATE TABLE IF NOT EXISTS user_erasures (
 );
 -- Each batch asks for the latest erasure of the users it names: what was known before it stays erased.
 CREATE INDEX IF NOT EXISTS user_erasures_scope_idx ON user_erasures (app_id, user_id, known_at);
+
+-- BM25 (api/retrievers/sparse.py) needs every candidate memory's length; stored, it costs no tsvector decoding.
+ALTER TABLE memories ADD COLUMN IF NOT EXISTS tsv_len integer GENERATED ALWAYS AS (length(to_tsvector('english', text))) STORED;
