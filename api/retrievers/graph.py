@@ -1,8 +1,8 @@
 """Graph retrieval over Neo4j: entities named in the query → memories that mention them → one more hop.
 
 1. Seeds: the user's entities whose names appear in the query (any 1-3 word span, case-insensitive).
-   A query that names none ("what else do I know about this project?") seeds from the entities of the
-   user's most recent memories instead.
+   A query that names none but points back ("what else do I know about this project?") seeds from the
+   entities of the user's most recent memories instead.
 2. Each seed weighs log(1 + N / mentions): a rare entity (a colleague, a city) says far more about which
    memories are meant than the user's own name, which every memory mentions.
 3. Hop 1: memories mentioning seeds, scored by the weights of the seeds they mention.
@@ -34,6 +34,9 @@ HOP2_WEIGHT = 0.5
 # nothing (rank fusion sees only ranks: an ordering of everything by a weak signal would be noise).
 DOMINANT_SHARE = 0.3
 DOMINANT_MIN = 3
+# An entity-less query that points back at what was just discussed ("what else do I know about this
+# project?") seeds from the user's most recent memories; any other entity-less query has nothing to walk from.
+REFERS_BACK = re.compile(r"\b(this|that|these|those|else|same|it|them)\b", re.IGNORECASE)
 _STOP = frozenset(
     {
         "a",
@@ -168,7 +171,7 @@ class GraphRetriever:
     async def seeds(self, query: SearchQuery) -> tuple[list[Seed], int]:
         """The seeds and the user's memory count."""
         rows = await self._run(FIND_SEEDS, key=query.scope_key, names=query_names(query.words()))
-        if not rows:
+        if not rows and REFERS_BACK.search(query.text):
             rows = await self._run(
                 RECENT_ENTITIES, key=query.scope_key, states=query.visibility.states(), recent=RECENT_SEEDS
             )

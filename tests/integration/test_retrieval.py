@@ -229,3 +229,10 @@ async def test_an_interrupted_commit_keeps_the_scope_uncached_until_the_next_bat
     epochs.finish(epochs.begin([f"{APP}/{life.user}"]))  # its successor replays the batch
     await engine.search(body)
     assert (await engine.search(body)).cache_hit
+
+
+async def test_graph_walks_from_recent_memories_only_when_the_query_points_back(services: Services, life: Life) -> None:
+    pointing = await search(services, life, "What else do I know about this?", "graph", top_k=20)
+    # The newest memories mention Tom, the Alps, pirates...: the walk starts from their entities.
+    assert {"hiking"} <= set(labels(life, pointing)) and "FOREIGN" not in labels(life, pointing)
+    assert (await search(services, life, "where do I live", "graph")).results == []
