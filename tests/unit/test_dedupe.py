@@ -120,3 +120,14 @@ def test_cosine_does_not_assume_normalised_vectors() -> None:
 def test_vectors_of_different_models_cannot_be_compared() -> None:
     with pytest.raises(ValueError, match="shapes"):
         is_duplicate("I love tea", [1.0, 0.0], "I adore tea", [1.0, 0.0, 0.0])
+
+
+def test_a_different_name_is_a_different_fact_however_similar_the_vectors() -> None:
+    from memory.dedupe import is_duplicate_at
+
+    lisbon = "Ann: I keep a small vegetable garden in Lisbon with Nadia."
+    oslo = "Ann: I keep a small vegetable garden in Oslo with Nadia."
+    assert not is_duplicate_at(lisbon, oslo, 0.97, 0.92)
+    assert not is_duplicate(lisbon, [1.0, 0.0], oslo, [1.0, 0.0])
+    # Sentence-initial capitals are not names: a reworded repeat still counts.
+    assert is_duplicate_at("Ann: Honestly I keep a garden in Lisbon.", "Ann: I keep a garden in Lisbon.", 0.95, 0.92)
