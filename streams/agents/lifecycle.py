@@ -9,8 +9,8 @@ It reads the memory log and the commands topic (both keyed by scope, so co-parti
 - Commands (update, pin, delete, erase, tick) come from the API, the SDKs and the timer below, which ticks
   every user this worker holds; a tick evaluates decay and consolidation as of its ``occurred_at``, which
   is how tests drive a simulated clock.
-The table is written once per user per batch; events are produced and acknowledged before Faust may
-commit the batch's offsets.
+The table is written once per changed memory per batch; its changelog writes and the produced events are
+acknowledged by the broker before Faust may commit the batch's offsets.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         value_type=bytes,  # the app's serializers are raw: the state is our own JSON
         partitions=ctx.settings.kafka_partitions,
     )
-    store = LifecycleStore(table)
+    store = LifecycleStore(table, rebalancing=lambda: bool(app.rebalancing))
 
     @app.on_partitions_revoked.connect
     async def _revoked(*_: Any, **__: Any) -> None:
@@ -72,6 +72,10 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
     @app.on_partitions_assigned.connect
     async def _assigned(*_: Any, **__: Any) -> None:
         store.forget_cache()  # newly assigned users come from the restored table
+
+    @app.on_rebalance_complete.connect
+    async def _recovered(*_: Any, **__: Any) -> None:
+        store.forget_cache()  # the table is whole again: read users afresh from it
 
     async def reject(event: faust.EventT, reason: str, error: BaseException) -> None:
         msg = event.message
@@ -110,14 +114,10 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                     await reject(event, str(exc), exc)
                     continue
                 outputs.extend((scope_key.encode(), e) for e in produced)
-            # A table write goes to the changelog partition of "the current event"; take_events hands over a
-            # batch outside any one event's context, so name the event each user's state came from (no await
-            # in this loop: nothing else runs in between), then put back what the stream had.
-            previous = stream.current_event
+            sends = []
             for scope_key, state in states.items():
-                stream._set_current_event(last_event[scope_key])  # type: ignore[attr-defined]
-                store.save(scope_key, state)
-            stream._set_current_event(previous)  # type: ignore[attr-defined]
+                sends.extend(store.save(scope_key, state, last_event[scope_key].message.partition))
+            await asyncio.gather(*sends)  # the table is on the broker before this batch is acknowledged
             futures = [await memories.send(key=key, value=ctx.codec.encode(e)) for key, e in outputs]
             await asyncio.gather(*futures)  # acknowledged before Faust may commit this batch
 

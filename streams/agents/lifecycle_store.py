@@ -6,12 +6,16 @@ Keys are ``<scope key>\\x1f<memory id>``. The table's changelog partition is the
 agent names it), which for every key of a user is the user's partition, so a worker that takes the
 partition over restores exactly that user's memories.
 
-The cache holds users as folded so far in this process; it is dropped on every rebalance, so a user this
-worker held before and gets back is read again from the (restored) table.
+The cache holds users as folded so far in this process. It is dropped when partitions are revoked or
+assigned and again when the table's recovery completes, and nothing read while a rebalance is under way is
+kept: a batch still in flight during a rebalance may read a table that is being restored, and a user cached
+from half a table would never learn of the memories it missed (seen as memories that never activated after a
+worker restart, when the dead member's session expired mid-backlog).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from memory.lifecycle_state import UserState, tracked_from_json, tracked_to_json
@@ -24,20 +28,23 @@ def table_key(scope_key: str, memory_id: str) -> bytes:
 
 
 class LifecycleStore:
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, rebalancing: Callable[[], bool] = lambda: False):
         self._table = table
+        self._rebalancing = rebalancing
         self._cache: dict[str, UserState] = {}
         self._index: dict[str, set[str]] | None = None
 
     def _memory_ids(self) -> dict[str, set[str]]:
-        if self._index is None:  # once per process (and rebalance): a scan of the local table
-            index: dict[str, set[str]] = {}
-            for key in list(self._table.keys()):
-                scope_key, _, memory_id = key.decode().rpartition(SEPARATOR)
-                if scope_key:
-                    index.setdefault(scope_key, set()).add(memory_id)
+        if self._index is not None:
+            return self._index
+        index: dict[str, set[str]] = {}  # once per process and rebalance: a scan of the local table
+        for key in list(self._table.keys()):
+            scope_key, _, memory_id = key.decode().rpartition(SEPARATOR)
+            if scope_key:
+                index.setdefault(scope_key, set()).add(memory_id)
+        if not self._rebalancing():
             self._index = index
-        return self._index
+        return index
 
     def scopes(self) -> list[str]:
         return sorted(scope for scope, ids in self._memory_ids().items() if ids)
@@ -50,24 +57,35 @@ class LifecycleStore:
                 raw = self._table.get(table_key(scope_key, memory_id))
                 if raw is not None:
                     memories[memory_id] = tracked_from_json(raw)
-            state = self._cache[scope_key] = UserState(memories)
+            state = UserState(memories)
+            if not self._rebalancing():
+                self._cache[scope_key] = state
         return state
 
-    def save(self, scope_key: str, state: UserState) -> None:
-        """Write what changed. The caller has made the user's event the stream's current event."""
+    def save(self, scope_key: str, state: UserState, partition: int) -> list[Any]:
+        """Write what changed to the store and its changelog (``partition``: the user's); returns the
+        changelog sends to await. Faust's own table writes are fire-and-forget, and its pre-commit flush gives
+        up after 0.1 s without a delivery: under load, offsets were committed ahead of the table, and a
+        worker killed then lost decisions. Awaiting these sends before the batch is acknowledged keeps the
+        table at least as new as the committed offsets."""
         ids = self._memory_ids().setdefault(scope_key, set())
+        sends = []
         for memory_id in state.dirty:
             tracked = state.memories.get(memory_id)
             if tracked is not None:
-                self._table[table_key(scope_key, memory_id)] = tracked_to_json(tracked)
+                key, value = table_key(scope_key, memory_id), tracked_to_json(tracked)
+                self._table.data[key] = value
+                sends.append(self._table.send_changelog(partition, key, value))
                 ids.add(memory_id)
         for memory_id in state.removed:
             key = table_key(scope_key, memory_id)
-            if key in self._table:
-                del self._table[key]
+            if key in self._table.data:
+                del self._table.data[key]
+            sends.append(self._table.send_changelog(partition, key, None, value_serializer="raw"))
             ids.discard(memory_id)
         state.dirty.clear()
         state.removed.clear()
+        return sends
 
     def forget_cache(self) -> None:
         self._cache.clear()

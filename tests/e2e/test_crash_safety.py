@@ -217,6 +217,18 @@ class Stores:
         self.redis.close()
 
 
+def inactive_memories(settings: Settings, app_id: str) -> list[tuple[str, str, str, list[str]]]:
+    """The memories not (yet) active, with their history: what a failure message should show."""
+    with psycopg.connect(settings.postgres_dsn, connect_timeout=3) as conn:
+        rows = conn.execute(
+            "SELECT m.memory_id, m.state, m.text, array_agg(v.event_type ORDER BY v.log_offset)"
+            " FROM memories m LEFT JOIN memory_versions v USING (memory_id)"
+            " WHERE m.app_id = %s AND m.state <> 'active' GROUP BY m.memory_id, m.state, m.text LIMIT 5",
+            (app_id,),
+        ).fetchall()
+    return [(r[0], r[1], r[2], list(r[3])) for r in rows]
+
+
 def active_memories(settings: Settings, app_id: str) -> int:
     try:
         with psycopg.connect(settings.postgres_dsn, connect_timeout=3) as conn:
@@ -478,7 +490,11 @@ def kill_mid_ingest_and_check(run: Run, component: str) -> None:
         try:
             wait_until(all_active, timeout=240, interval=1.0, what=f"all {len(expected)} memories after the restart")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}: {active_memories(settings, run.app_id)} active\n{logs_of(system)}") from None
+            raise AssertionError(
+                f"{exc}: {active_memories(settings, run.app_id)} active; not active:"
+                f" {inactive_memories(settings, run.app_id)}; dead letters:"
+                f" {run.offsets.total(settings.topics.deadletter)}\n{logs_of(system)}"
+            ) from None
         mark = timed(
             f"all active after killing {component} at {at_kill}, resumed {resumed[0]:.0f}s after restart", mark
         )
