@@ -16,7 +16,7 @@ a timer that fires twice, a batch replayed after a crash — produces the same e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,7 +53,7 @@ from memory.events import (
 from memory.ids import derived_event_id
 from memory.lifecycle import MemoryState
 from memory.lifecycle_state import Tracked, UserState, estimate_tokens
-from memory.summarize import SummaryItem, summarize
+from memory.summarize import DEFAULT_MAX_CHARS, SummaryItem, summarize
 
 COMPONENT = "streams.lifecycle"
 SUMMARIZER = "extractive-v1"
@@ -68,6 +68,9 @@ class LifecyclePolicy:
     dedupe_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     consolidate: bool = True
     decay: bool = True
+    # Writes a consolidation summary: the offline extractive one, or an LLM's (models/llm_summarizer.py).
+    summarizer: Callable[[Sequence[SummaryItem], int], str] = summarize
+    summarizer_name: str = SUMMARIZER
 
 
 def _envelope(
@@ -285,7 +288,7 @@ def _importance(tracked: Tracked, now: datetime) -> float:
 
 
 def on_tick(state: UserState, cause: Event, now: datetime, policy: LifecyclePolicy) -> list[Event]:
-    events = _finish_consolidations(state, cause, now)
+    events = _finish_consolidations(state, cause, now, policy)
     fading: set[str] = set()
     if policy.decay:
         decayed = _decay(state, cause, now)
@@ -297,7 +300,9 @@ def on_tick(state: UserState, cause: Event, now: datetime, policy: LifecyclePoli
     return events
 
 
-def _finish_consolidations(state: UserState, cause: Event, now: datetime) -> list[Event]:
+def _finish_consolidations(
+    state: UserState, cause: Event, now: datetime, policy: LifecyclePolicy
+) -> list[Event]:
     """Consolidations a crash or a lost race left half done: archive under an active summary, or make the
     summary again (same members, same id) when only the Consolidating marks made it to the log."""
     events: list[Event] = []
@@ -310,7 +315,7 @@ def _finish_consolidations(state: UserState, cause: Event, now: datetime) -> lis
         if summary is None:
             if summary_memory_id_for(m.memory_id for m in originals) == summary_id:
                 plan = _plan_for(originals, now)
-                events.extend(_summary_events(plan, originals, cause, now, mark_originals=False))
+                events.extend(_summary_events(plan, originals, cause, now, policy, mark_originals=False))
         elif summary.state == MemoryState.ACTIVE.value:
             events.extend(_archive(state, summary, cause, now))
     return events
@@ -407,7 +412,8 @@ def _consolidate(memories: Sequence[Tracked], cause: Event, now: datetime, polic
     plans = plan_consolidation([_active_view(m) for m in active], now, policy.age_threshold, policy.token_budget)
     events: list[Event] = []
     for plan in plans:
-        events.extend(_summary_events(plan, [by_id[i] for i in plan.memory_ids], cause, now, mark_originals=True))
+        members = [by_id[i] for i in plan.memory_ids]
+        events.extend(_summary_events(plan, members, cause, now, policy, mark_originals=True))
     return events
 
 
@@ -424,13 +430,19 @@ def _plan_for(originals: Sequence[Tracked], now: datetime) -> ConsolidationPlan:
 
 
 def _summary_events(
-    plan: ConsolidationPlan, originals: Sequence[Tracked], cause: Event, now: datetime, mark_originals: bool
+    plan: ConsolidationPlan,
+    originals: Sequence[Tracked],
+    cause: Event,
+    now: datetime,
+    policy: LifecyclePolicy,
+    mark_originals: bool,
 ) -> list[Event]:
     """The summary memory first, then the marks: a crash in between leaves originals Active (planned again,
     same ids) rather than Consolidating into a summary that does not exist."""
     summary_id = plan.summary_memory_id
     scope = cause.scope
-    text = summarize([SummaryItem(m.text, m.importance, m.occurred_at) for m in plan.members])
+    items = [SummaryItem(m.text, m.importance, m.occurred_at) for m in plan.members]
+    text = policy.summarizer(items, DEFAULT_MAX_CHARS)
     members = sorted(originals, key=lambda m: (m.occurred_at, m.memory_id))
     entities: dict[str, Entity] = {}
     for member in members:
@@ -451,14 +463,14 @@ def _summary_events(
             source_turn_ids=tuple(t for m in members for t in m.source_turn_ids),
             source_event_ids=tuple(e for m in members for e in m.source_event_ids),
             importance=plan.importance,
-            extractor=f"consolidation:{SUMMARIZER}",
+            extractor=f"consolidation:{policy.summarizer_name}",
             metadata={"consolidates": str(len(members)), "conversation_id": ",".join(conversations)},
         ),
         MemoryConsolidated(
             envelope=env("MemoryConsolidated"),
             memory_id=summary_id,
             original_ids=tuple(m.memory_id for m in members),
-            summarizer=SUMMARIZER,
+            summarizer=policy.summarizer_name,
             triggers=tuple(sorted(t.value for t in plan.triggers)),
         ),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,13 +28,19 @@ RECENT_VECTORS = 256  # per user: repeats that arrive before the dense index has
 
 
 def policy_from(settings: Settings) -> LifecyclePolicy:
-    return LifecyclePolicy(
+    policy = LifecyclePolicy(
         age_threshold=timedelta(days=settings.consolidation_age_days),
         token_budget=settings.consolidation_token_budget,
         dedupe_threshold=settings.dedupe_similarity,
         consolidate=settings.consolidation_enabled,
         decay=settings.decay_enabled,
     )
+    if not settings.llm_base_url:
+        return policy
+    from models.llm_summarizer import LLMSummarizer
+
+    llm = LLMSummarizer.from_settings(settings)
+    return replace(policy, summarizer=llm.summarize, summarizer_name=llm.name)
 
 
 @dataclass
