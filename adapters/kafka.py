@@ -54,6 +54,11 @@ def make_producer(settings: Settings, **overrides: Any) -> Producer:
         "acks": "all",
         "linger.ms": 5,
         "compression.type": "lz4",
+        # The Java client's key hashing, which aiokafka (the Faust worker) uses too: a user's events land in
+        # the same partition number on every topic whoever produced them (librdkafka's default, CRC32, does
+        # not), so the worker's per-user table and the topics stay co-partitioned and one user's events on
+        # the memory log stay in order whether the worker or the API wrote them.
+        "partitioner": "murmur2_random",
         **overrides,
     }
     return Producer(config)

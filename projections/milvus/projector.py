@@ -29,11 +29,13 @@ it there). Superseded memories keep their row: searches leave them out by Postgr
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from pymilvus import MilvusClient
+from pymilvus.exceptions import MilvusException
 
 from memory.events import Event, MemoryEmbedded, MemoryExtracted, MemoryForgotten, Scope, UserErased
 from memory.lifecycle import MemoryState, advance
@@ -47,6 +49,8 @@ _KEPT_ON_REEMBED = ("app_id", "user_id", "agent_id", "run_id", "occurred_at")
 # Milvus Lite slows down sharply on very large write messages (~5,000 rows of 384-d); 1,000 stays fast.
 WRITE_ROWS = 1000
 FETCH_IDS = 500
+DELETE_ATTEMPTS = 5
+DELETE_SETTLE_SECONDS = 0.02
 # Rows written lately, kept so that the next batches need not read them. ~12 KB each (384 floats).
 KNOWN_ROWS = 2048
 
@@ -173,10 +177,23 @@ class MilvusProjector:
         for start in range(0, len(ids), FETCH_IDS):
             chunk = ids[start : start + FETCH_IDS]
             try:
-                self._client.delete(self._collection, filter=f"memory_id in {_quoted(chunk)}")
+                self._delete_until_gone(chunk)
             finally:
                 for memory_id in chunk:
                     self._known.pop(memory_id, None)
+
+    def _delete_until_gone(self, ids: list[str]) -> None:
+        """Delete, then check: Milvus Lite may order a delete issued a few milliseconds after an upsert of the
+        same key before that upsert's insert, and the row comes back (seen under load). Forgetting is rare;
+        the check costs a query per forgotten batch."""
+        remaining = ids
+        for attempt in range(DELETE_ATTEMPTS):
+            self._client.delete(self._collection, ids=remaining)
+            time.sleep(DELETE_SETTLE_SECONDS * (attempt + 1))
+            remaining = [r["memory_id"] for r in self._fetch(remaining)]
+            if not remaining:
+                return
+        raise MilvusException(message=f"{len(remaining)} rows still present after {DELETE_ATTEMPTS} deletes")
 
     def _write(self, write: Callable[..., Any], rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), WRITE_ROWS):

@@ -105,7 +105,8 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
             neighbours = await loop.run_in_executor(None, _index_neighbours, ctx, [d for _, d in decoded_batch])
             for event, decoded in decoded_batch:
                 scope_key = decoded.scope.key
-                last_event[scope_key] = event
+                if scope_key not in last_event or event.message.topic == topics.memories:
+                    last_event[scope_key] = event  # the user's state lives in their memory-log partition
                 if scope_key not in states:
                     states[scope_key] = store.load(scope_key)
                 try:

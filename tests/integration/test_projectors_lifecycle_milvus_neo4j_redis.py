@@ -108,9 +108,19 @@ def first(events: Sequence[Event], kind: type, memory_id: str) -> Any:
 
 
 def rows(milvus: MilvusClient, collection: str, *lives: Life) -> dict[str, dict[str, Any]]:
-    """What Milvus holds for these users, after waiting out Milvus Lite's read-after-write delay (~2 ms)."""
+    """What Milvus holds for these users, once Milvus Lite shows the writes: its reads lag its writes by a few
+    milliseconds, and deletes by more on a loaded machine, so read until two reads 0.1 s apart agree."""
+    keys = [life.key for life in lives]
+    deadline = time.monotonic() + 10
     time.sleep(0.05)
-    return {r["memory_id"]: r for r in milvus_snapshot(milvus, collection, [life.key for life in lives])}
+    last = {r["memory_id"]: r for r in milvus_snapshot(milvus, collection, keys)}
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = {r["memory_id"]: r for r in milvus_snapshot(milvus, collection, keys)}
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def states(found: dict[str, dict[str, Any]]) -> dict[str, str]:
