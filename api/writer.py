@@ -10,7 +10,7 @@ from adapters.kafka import SyncProducer
 from api.errors import InvalidRequest, PayloadTooLarge
 from api.schemas import AddMemoriesRequest, AddMemoriesResponse, CommandAccepted
 from memory.codec import Codec
-from memory.events import ConversationTurnReceived, Envelope, MemoryCommandIssued, Producer, Scope
+from memory.events import ConversationTurnReceived, Envelope, Producer, Scope, new_command
 from memory.positions import encode_token
 from memory.settings import Settings
 
@@ -94,22 +94,7 @@ class CommandWriter:
         now = datetime.now(UTC)
         request_id = str(uuid.uuid4())
         events = [
-            MemoryCommandIssued(
-                envelope=Envelope(
-                    event_id=str(uuid.uuid4()),
-                    event_type="MemoryCommandIssued",
-                    schema_version=1,
-                    scope=scope,
-                    occurred_at=now,
-                    recorded_at=now,
-                    causation_id=None,
-                    correlation_id=request_id,
-                    producer=Producer(COMPONENT),
-                ),
-                command=command,
-                memory_id=memory_id,
-                text=text,
-            )
+            new_command(scope, command, now, COMPONENT, memory_id, text, correlation_id=request_id)
             for command, memory_id, text in commands
         ]
         topic = self._settings.topics.commands

@@ -6,6 +6,7 @@ codec converts between the two generically (see ``memory.records``).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
@@ -219,6 +220,28 @@ class MemoryCommandIssued(Event):
     command: str = ""
     memory_id: str | None = None
     text: str | None = None
+
+
+def new_command(
+    scope: Scope,
+    command: str,
+    at: datetime,
+    component: str,
+    memory_id: str | None = None,
+    text: str | None = None,
+    correlation_id: str | None = None,
+) -> MemoryCommandIssued:
+    """A command that starts a chain (an API request, a timer tick): a fresh id, nothing caused it, both times
+    ``at``. What the lifecycle agent decides from it derives its own ids, so the fresh id costs no idempotence."""
+    event_id = str(uuid.uuid4())
+    return MemoryCommandIssued(
+        envelope=Envelope(
+            event_id, "MemoryCommandIssued", 1, scope, at, at, None, correlation_id or event_id, Producer(component)
+        ),
+        command=command,
+        memory_id=memory_id,
+        text=text,
+    )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,14 +25,13 @@ import faust
 from adapters.kafka import dead_letter
 from memory.errors import DecodeError, InvalidEventError
 from memory.events import (
-    Envelope,
     Event,
     MemoryAccessed,
     MemoryActivated,
     MemoryCommandIssued,
     MemoryEmbedded,
-    Producer,
     Scope,
+    new_command,
 )
 from memory.lifecycle_decisions import after_access, after_activation, after_embedding, on_command
 from memory.lifecycle_state import UserState, fold
@@ -171,8 +169,4 @@ def _handle(ctx: StreamContext, state: UserState, event: Event, neighbours: dict
 
 
 def tick_command(scope: Scope, now: datetime, component: str = COMPONENT) -> MemoryCommandIssued:
-    event_id = str(uuid.uuid4())  # each tick is its own request; what it decides derives its ids elsewhere
-    return MemoryCommandIssued(
-        envelope=Envelope(event_id, "MemoryCommandIssued", 1, scope, now, now, None, event_id, Producer(component)),
-        command="tick",
-    )
+    return new_command(scope, "tick", now, component)
