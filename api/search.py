@@ -22,14 +22,16 @@ from api.cache import SearchCache
 from api.errors import InvalidRequest
 from api.filters import Visibility
 from api.reader import MemoryReader
-from api.retrievers.base import RetrieverImpl, SearchQuery
+from api.retrievers.base import Found, RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
 from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
+from memory.derivation import TURN_INDEX
 from memory.events import Scope
 from memory.fusion import reciprocal_rank_fusion
-from memory.ranking import Candidate, rank
+from memory.ranking import Candidate, TurnRef, named_speaker, rank, with_conversation_support
 from memory.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
-from memory.temporal import read_temporal_intent
+from memory.specificity import specificity
+from memory.temporal import TimeRange, read_temporal_intent
 from models.embedder import Embedder
 
 MAX_TOP_K = 100
@@ -134,21 +136,24 @@ class SearchEngine:
             if query.embedding is not None and not query.embedding.done():
                 query.embedding.cancel()  # no retriever wanted it after all (e.g. temporal without a range)
         timings["retrieval"] = _elapsed(started)
-        fused = reciprocal_rank_fusion(ranked, k=recipe.rrf_k, weights=recipe.weight_map())
         visible, params = query.visibility.sql()
-        rows = await self.reader.fetch_many([h.memory_id for h in fused], body.app_id, body.user_id, visible, params)
+        wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
+        rows = await self.reader.fetch_many(wanted, body.app_id, body.user_id, visible, params)
         # Not yet (or no longer) visible in PostgreSQL: never show half-projected or forgotten memories.
-        present = [h for h in fused if h.memory_id in rows]
+        orderings = {kind: [f.memory_id for f in found if f.memory_id in rows] for kind, found in ranked.items()}
+        present = reciprocal_rank_fusion(orderings, k=recipe.rrf_k, weights=recipe.weight_map())
         span = query.time_range if Retriever.TEMPORAL in recipe.retrievers else None
+        speaker = named_speaker(query.text, {str((row["metadata"] or {}).get("speaker", "")) for row in rows.values()})
         candidates = [
             Candidate(
-                h.memory_id,
-                h.score * (1.0 if span is None or span.contains(rows[h.memory_id]["valid_from"]) else OUT_OF_RANGE),
-                float(rows[h.memory_id]["importance"]),
-                rows[h.memory_id]["valid_from"],
+                h.memory_id, h.score * self.prior(recipe, rows[h.memory_id], span, speaker), *_when(rows[h.memory_id])
             )
             for h in present
         ]
+        refs = {h.memory_id: turn_ref(rows[h.memory_id]) for h in present}
+        candidates = with_conversation_support(
+            candidates, refs, recipe.sibling_share, recipe.neighbour_share, recipe.neighbour_window
+        )
         final = rank(
             candidates, reference, recipe.importance_share, recipe.recency_share, recipe.recency_half_life_days
         )
@@ -164,6 +169,16 @@ class SearchEngine:
             recipe=recipe.name,
             time_range=TimeRangeOut(span.expression, span.start, span.end) if span else None,
         )
+
+    @staticmethod
+    def prior(recipe: SearchRecipe, row: dict[str, Any], span: TimeRange | None, speaker: str | None) -> float:
+        """What the memory itself says about its chances, before the list is ranked: outside the asked time
+        range, how specific it is, whether the person the query names said it."""
+        factor = 1.0 if span is None or span.contains(row["valid_from"]) else OUT_OF_RANGE
+        factor *= specificity(row["text"], recipe.specificity_exponent)
+        if speaker is not None and (row["metadata"] or {}).get("speaker") == speaker:
+            factor *= recipe.speaker_boost
+        return factor
 
     async def prepare(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchQuery:
         needs_vector = Retriever.DENSE in recipe.retrievers or Retriever.TEMPORAL in recipe.retrievers
@@ -190,8 +205,8 @@ class SearchEngine:
         vector: np.ndarray = vectors[0]
         return vector
 
-    async def retrieve(self, query: SearchQuery, timings: dict[str, float]) -> dict[str, list[str]]:
-        async def bounded(retriever: RetrieverImpl) -> list[str]:
+    async def retrieve(self, query: SearchQuery, timings: dict[str, float]) -> dict[str, list[Found]]:
+        async def bounded(retriever: RetrieverImpl) -> list[Found]:
             async with self.fanout:
                 started = time.perf_counter()
                 found = await retriever.retrieve(query)
@@ -209,6 +224,20 @@ class SearchEngine:
 
 def _elapsed(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _when(row: dict[str, Any]) -> tuple[float, datetime]:
+    return float(row["importance"]), row["valid_from"]
+
+
+def turn_ref(row: dict[str, Any]) -> TurnRef:
+    metadata = row["metadata"] or {}
+    index = metadata.get(TURN_INDEX)
+    return TurnRef(
+        str(metadata.get("conversation_id", "")),
+        tuple(row["source_turn_ids"] or ()),
+        int(index) if isinstance(index, str) and index.isdigit() else None,
+    )
 
 
 def _hit(memory_id: str, score: float, fused: float, ranks: dict[str, int], row: dict[str, Any]) -> SearchHit:

@@ -30,6 +30,8 @@ from memory.importance import initial_importance
 ROLES = frozenset({"user", "assistant", "system", "tool"})
 MAX_TURN_CHARS = 20_000
 
+TURN_INDEX = "turn_index"  # metadata key: the source turn's position in its conversation (0 = first)
+
 
 def validate_turn(turn: ConversationTurnReceived, max_chars: int = MAX_TURN_CHARS) -> None:
     if not turn.scope.user_id.strip():
@@ -64,14 +66,22 @@ def _child_envelope(cause: Event, event_type: str, position: int, recorded_at: d
 
 
 def extraction_events(
-    turn: ConversationTurnReceived, facts: Sequence[ExtractedFact], extractor: str, recorded_at: datetime
+    turn: ConversationTurnReceived,
+    facts: Sequence[ExtractedFact],
+    extractor: str,
+    recorded_at: datetime,
+    context: str = "",
+    turn_index: int | None = None,
 ) -> list[Event]:
-    """For each fact: ``MemoryExtracted`` then ``EntitiesLinked`` (when it names anything)."""
+    """For each fact: ``MemoryExtracted`` (with the turn before as ``context`` and the turn's position in its
+    conversation as metadata ``turn_index``) then ``EntitiesLinked``."""
     events: list[Event] = []
     scope_key = turn.scope.key
     metadata = {**turn.metadata, "conversation_id": turn.conversation_id, "role": turn.role}
     if turn.speaker:
         metadata["speaker"] = turn.speaker
+    if turn_index is not None:
+        metadata[TURN_INDEX] = str(turn_index)
     for position, fact in enumerate(facts):
         memory_id = memory_id_for(turn.event_id, position)
         dates = sum(1 for e in fact.entities if e.kind == "date")
@@ -87,6 +97,7 @@ def extraction_events(
                 importance=initial_importance(fact.text, fact.kind, max(named, 0), dates),
                 extractor=extractor,
                 metadata=metadata,
+                context=context,
             )
         )
         if fact.entities:
@@ -107,6 +118,13 @@ def extraction_events(
                 )
             )
     return events
+
+
+def embedding_text(memory: MemoryExtracted | MemoryUpdated) -> str:
+    """What the model embeds: the memory, then the turn it answered. A corrected memory (MemoryUpdated) is
+    the caller's own words and stands alone."""
+    context = memory.context if isinstance(memory, MemoryExtracted) else ""
+    return f"{memory.text} (context: {context})" if context else memory.text
 
 
 def embedding_events(

@@ -89,6 +89,7 @@ class MemoryExtracted(Event):
     importance: float = 0.5
     extractor: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    context: str = ""  # the conversation's previous turn (memory.conversation_context)
 
 
 @dataclass(frozen=True)

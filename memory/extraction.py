@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from memory.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
+from memory.specificity import STOPWORDS
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
@@ -44,6 +45,56 @@ _MONTHS = [
     "nov",
     "dec",
 ]
+# Capitalised only because they open a sentence (with memory.specificity.STOPWORDS and contractions).
+_COMMON_STARTERS = frozenset(
+    [
+        "congrats",
+        "congratulations",
+        "sorry",
+        "please",
+        "maybe",
+        "anyway",
+        "anyways",
+        "haha",
+        "lol",
+        "omg",
+        "yay",
+        "aww",
+        "awww",
+        "ugh",
+        "wish",
+        "guess",
+        "hope",
+        "last",
+        "next",
+        "first",
+        "keep",
+        "appreciate",
+        "any",
+        "been",
+        "seems",
+        "seem",
+        "looks",
+        "look",
+        "check",
+        "take",
+        "bring",
+        "try",
+        "let's",
+        "agreed",
+        "exactly",
+        "true",
+        "right",
+        "same",
+        "family",
+        "art",
+        "life",
+        "music",
+        "work",
+        "home",
+        "school",
+    ]
+)
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 # Capitalised words that start sentences or are pronouns/greetings, never entities on their own.
 _NOT_ENTITIES = set(
@@ -205,8 +256,14 @@ def _entity_kind(name: str, previous_word: str) -> str:
     return "person" if len(name.split()) <= 2 else "thing"
 
 
+def is_sentence_starter(word: str) -> bool:
+    """A capitalised first word that is just a common word: "That's", "Glad", "Seeing", "Sounds", "Really"."""
+    lowered = word.lower()
+    return lowered in STOPWORDS or lowered in _COMMON_STARTERS or "'" in lowered or lowered.endswith(("ing", "ly"))
+
+
 def find_entities(sentence: str) -> list[ExtractedEntity]:
-    """Capitalised word runs (not sentence-initial function words), years, months and weekdays."""
+    """Capitalised word runs (not sentence-initial common words), years, months and weekdays."""
     tokens = _WORD.findall(sentence)
     found: dict[str, ExtractedEntity] = {}
     run: list[str] = []
@@ -214,6 +271,10 @@ def find_entities(sentence: str) -> list[ExtractedEntity]:
 
     def flush(prev: str) -> None:
         if run:
+            if run[0] is tokens[0] and is_sentence_starter(run[0]):
+                del run[0]  # "Seeing Toby run..." names Toby
+                if not run:
+                    return
             name = " ".join(run)
             if name.lower() not in _NOT_ENTITIES:
                 found.setdefault(name.lower(), ExtractedEntity(name=name, kind=_entity_kind(name, prev)))

@@ -10,8 +10,9 @@ clearly better match.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 SECONDS_PER_DAY = 86_400.0
@@ -31,6 +32,76 @@ class Ranked:
     score: float
     relevance: float
     recency: float
+
+
+def named_speaker(query: str, speakers: Iterable[str]) -> str | None:
+    """The one speaker among the candidates' that the query names as a word ("What did Caroline paint?"),
+    or None when it names none or several (a question about two people favours neither)."""
+    named = {s for s in speakers if s and re.search(rf"\b{re.escape(s)}\b", query, re.IGNORECASE)}
+    return named.pop() if len(named) == 1 else None
+
+
+@dataclass(frozen=True)
+class TurnRef:
+    """Where a candidate was said: its conversation, source turn ids and the turn's position (when known)."""
+
+    conversation: str
+    turn_ids: tuple[str, ...]
+    index: int | None = None
+
+
+def with_conversation_support(
+    candidates: Sequence[Candidate],
+    refs: Mapping[str, TurnRef],
+    sibling_share: float,
+    neighbour_share: float,
+    window: int,
+) -> list[Candidate]:
+    """Let what was said around a memory vouch for it. Per source turn:
+
+    - siblings: the turn scores its best candidate plus ``sibling_share`` of its other candidates (several
+      memories of one turn matching the query: more of what was said there is about it);
+    - neighbours: a turn gains ``neighbour_share`` of the scores of the turns at most ``window`` positions away
+      in the same conversation (the answer sits where the conversation was about the query, often right
+      after the question that names the topic).
+    The turn's best candidate takes the gain; its siblings keep their own score, so one turn's memories do not
+    crowd the top of the list. Candidates without a known turn (summaries, memories written directly) keep
+    their score unless siblings of theirs are candidates too.
+    """
+    if sibling_share <= 0 and neighbour_share <= 0:
+        return list(candidates)
+    by_turn: dict[tuple[str, str], list[Candidate]] = {}
+    for c in candidates:
+        ref = refs.get(c.memory_id)
+        for turn_id in dict.fromkeys(ref.turn_ids if ref else ()):
+            by_turn.setdefault((ref.conversation if ref else "", turn_id), []).append(c)
+    turn_score: dict[tuple[str, str], float] = {}
+    leader: dict[tuple[str, str], Candidate] = {}
+    position: dict[tuple[str, str], tuple[str, int]] = {}
+    for turn, members in by_turn.items():
+        best = max(members, key=lambda c: (c.fused_score, c.memory_id))
+        leader[turn] = best
+        turn_score[turn] = best.fused_score + sibling_share * (sum(c.fused_score for c in members) - best.fused_score)
+        ref = refs[best.memory_id]
+        if ref.index is not None and len(ref.turn_ids) == 1:
+            position[turn] = (ref.conversation, ref.index)
+    by_conversation: dict[str, list[tuple[int, tuple[str, str]]]] = {}
+    for turn, (conversation, index) in position.items():
+        by_conversation.setdefault(conversation, []).append((index, turn))
+    gain: dict[str, float] = {}
+    for turn, best in leader.items():
+        total = turn_score[turn] - best.fused_score
+        if neighbour_share > 0 and turn in position:
+            conversation, index = position[turn]
+            near = sum(
+                turn_score[other]
+                for other_index, other in by_conversation[conversation]
+                if other != turn and abs(other_index - index) <= window
+            )
+            total += neighbour_share * near
+        if total:
+            gain[best.memory_id] = gain.get(best.memory_id, 0.0) + total
+    return [replace(c, fused_score=c.fused_score + gain.get(c.memory_id, 0.0)) for c in candidates]
 
 
 def recency(occurred_at: datetime, reference: datetime, half_life_days: float) -> float:

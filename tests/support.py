@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 import psycopg
 
-from memory.derivation import activation_event, embedding_events, extraction_events
+from memory.conversation_context import RecentTurns, place_turn, render_turn
+from memory.derivation import activation_event, embedding_events, embedding_text, extraction_events
 from memory.events import ConversationTurnReceived, Envelope, Event, MemoryExtracted, Producer, Scope
 from memory.extraction import extract_facts
 from memory.extraction_types import TurnInput
@@ -91,17 +92,24 @@ def make_turn(
 def pipeline_events(turns: Iterable[ConversationTurnReceived], embed: Callable[[list[str]], Any]) -> list[Event]:
     """What the Faust agents would emit for these turns, computed with the same pure functions."""
     events: list[Event] = []
+    conversations: dict[str, RecentTurns] = {}
     for turn in turns:
+        key = f"{turn.scope.key}/{turn.conversation_id}"
+        place, conversations[key] = place_turn(
+            conversations.get(key, RecentTurns()), turn.event_id, render_turn(turn.speaker or "", turn.text)
+        )
         derived = extraction_events(
             turn,
             extract_facts(TurnInput(turn.role, turn.speaker or "", turn.text)),
             "rules-v1",
             turn.envelope.occurred_at + timedelta(seconds=1),
+            place.context if turn.infer else "",
+            place.index,
         )
         events.extend(derived)
         extracted = [e for e in derived if isinstance(e, MemoryExtracted)]
         if extracted:
-            vectors = embed([e.text for e in extracted])
+            vectors = embed([embedding_text(e) for e in extracted])
             for memory, vector in zip(extracted, vectors, strict=True):
                 at = turn.envelope.occurred_at + timedelta(seconds=2)
                 events.extend(embedding_events(memory, list(vector), "all-MiniLM-L6-v2", at))

@@ -43,10 +43,18 @@ class SearchQuery:
         return _WORD.findall(self.text)
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A retrieved memory and the retriever's own score for it (higher is better)."""
+
+    memory_id: str
+    score: float
+
+
 class RetrieverImpl(Protocol):
     kind: Retriever
 
-    async def retrieve(self, query: SearchQuery) -> list[str]: ...
+    async def retrieve(self, query: SearchQuery) -> list[Found]: ...
 
 
 def or_tsquery(words: list[str]) -> str:

@@ -7,8 +7,13 @@ from typing import Any
 
 from pymilvus import MilvusClient
 
-from api.retrievers.base import SearchQuery
+from api.retrievers.base import Found, SearchQuery
 from memory.recipes import Retriever
+
+# Below this cosine a memory is not about the query (MiniLM puts unrelated sentences at 0.0-0.15 and
+# paraphrases above 0.3): in a small store the nearest memories would otherwise fill the list with noise,
+# which rank fusion cannot tell from a match.
+MIN_SIMILARITY = 0.2
 
 
 class DenseRetriever:
@@ -18,10 +23,12 @@ class DenseRetriever:
         self._milvus = milvus
         self._collection = collection
 
-    async def retrieve(self, query: SearchQuery) -> list[str]:
+    async def retrieve(self, query: SearchQuery) -> list[Found]:
         return await self.nearest(query)
 
-    async def nearest(self, query: SearchQuery, start: Any = None, end: Any = None) -> list[str]:
+    async def nearest(
+        self, query: SearchQuery, start: Any = None, end: Any = None, min_similarity: float = MIN_SIMILARITY
+    ) -> list[Found]:
         """Nearest memories to the query vector, optionally only those valid in ``[start, end)``."""
         vector = await query.vector()
         if vector is None:
@@ -34,4 +41,5 @@ class DenseRetriever:
             limit=query.limit,
             output_fields=["memory_id"],
         )
-        return [hit["id"] for hit in result[0]]
+        # COSINE: the distance is the similarity, higher is nearer.
+        return [Found(hit["id"], float(hit["distance"])) for hit in result[0] if hit["distance"] >= min_similarity]

@@ -20,7 +20,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from api.retrievers.base import SearchQuery
+from api.retrievers.base import Found, SearchQuery
 from memory.recipes import Retriever
 from memory.temporal import TIME_WORDS
 from projections.neo4j.projector import namespaced
@@ -184,7 +184,7 @@ class GraphRetriever:
     def dominant_limit(total: int) -> int:
         return max(DOMINANT_MIN, int(total * DOMINANT_SHARE))
 
-    async def retrieve(self, query: SearchQuery) -> list[str]:
+    async def retrieve(self, query: SearchQuery) -> list[Found]:
         seeds, total = await self.seeds(query)
         if not seeds:
             return []
@@ -199,4 +199,4 @@ class GraphRetriever:
             states=query.visibility.states(),
             limit=query.limit,
         )
-        return [row["id"] for row in rows]
+        return [Found(row["id"], float(row["score"])) for row in rows]

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from api.retrievers.base import SearchQuery, or_tsquery
+from api.retrievers.base import Found, SearchQuery, or_tsquery
 from memory.recipes import Retriever
 
 K1 = 1.2  # term-frequency saturation: the second mention of a word adds less than the first
@@ -56,12 +56,12 @@ class SparseRetriever:
     def __init__(self, pool: AsyncConnectionPool):
         self._pool = pool
 
-    async def retrieve(self, query: SearchQuery) -> list[str]:
+    async def retrieve(self, query: SearchQuery) -> list[Found]:
         return await self.matching(query, query.words())
 
     async def matching(
         self, query: SearchQuery, words: list[str], extra_sql: str = "", extra_params: tuple[Any, ...] = ()
-    ) -> list[str]:
+    ) -> list[Found]:
         """Memories matching any of ``words``, best BM25 first (ties: newest first).
 
         ``extra_sql`` narrows the matches (``AND text ~* %s``); it never changes the corpus statistics."""
@@ -72,4 +72,4 @@ class SparseRetriever:
         sql = BM25.format(visible=visible, extra=extra_sql, k1=K1, b=B, idf_floor=IDF_FLOOR)
         async with self._pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(sql, [" ".join(words), *params, tsquery, *extra_params, query.limit])
-            return [row[0] for row in await cur.fetchall()]
+            return [Found(row[0], float(row[1])) for row in await cur.fetchall()]

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from psycopg_pool import AsyncConnectionPool
 
-from api.retrievers.base import SearchQuery, or_tsquery
+from api.retrievers.base import Found, SearchQuery, or_tsquery
 from api.retrievers.dense import DenseRetriever
 from api.retrievers.sparse import SparseRetriever
 from memory.recipes import Retriever
@@ -32,7 +32,7 @@ class TemporalRetriever:
         self._dense = dense
         self._sparse = sparse
 
-    async def retrieve(self, query: SearchQuery) -> list[str]:
+    async def retrieve(self, query: SearchQuery) -> list[Found]:
         intent = query.intent
         span = intent.range  # anchors ("before the move") were located when the query was prepared
         topic = content_words(query.words())
@@ -52,16 +52,17 @@ class TemporalRetriever:
         if not found:
             return None
         async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute("SELECT valid_from FROM memories WHERE memory_id = %s", (found[0],))
+            await cur.execute("SELECT valid_from FROM memories WHERE memory_id = %s", (found[0].memory_id,))
             row = await cur.fetchone()
         if row is None:
             return None
         anchor_time: datetime = row[0]
         return range_around_anchor(anchor_time, intent.anchor_direction, f"{intent.anchor_direction} {intent.anchor}")
 
-    async def within(self, query: SearchQuery, span: TimeRange, topic: list[str]) -> list[str]:
+    async def within(self, query: SearchQuery, span: TimeRange, topic: list[str]) -> list[Found]:
         if topic and query.embedding is not None:
-            return await self._dense.nearest(query, span.start, span.end)
+            # Inside the asked time range the range is the match: the vector only orders, with no floor.
+            return await self._dense.nearest(query, span.start, span.end, min_similarity=-1.0)
         bounds, params = [], []
         if span.start is not None:
             bounds.append("AND valid_from >= %s")
@@ -71,15 +72,17 @@ class TemporalRetriever:
             params.append(span.end)
         return await self._newest(query, " ".join(bounds), params)
 
-    async def newest(self, query: SearchQuery, topic: list[str]) -> list[str]:
+    async def newest(self, query: SearchQuery, topic: list[str]) -> list[Found]:
         tsquery = or_tsquery(topic)
         if not tsquery:
             return await self._newest(query, "", [])
         return await self._newest(query, "AND tsv @@ to_tsquery('english', %s)", [tsquery])
 
-    async def _newest(self, query: SearchQuery, extra_sql: str, extra_params: Sequence[object]) -> list[str]:
+    async def _newest(self, query: SearchQuery, extra_sql: str, extra_params: Sequence[object]) -> list[Found]:
         visible, params = query.visibility.sql()
         sql = f"SELECT memory_id FROM memories WHERE {visible} {extra_sql} ORDER BY valid_from DESC, memory_id LIMIT %s"
         async with self._pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(sql, [*params, *extra_params, query.limit])
-            return [row[0] for row in await cur.fetchall()]
+            rows = await cur.fetchall()
+        # Newest first: the score only orders (the more recent, the higher).
+        return [Found(row[0], float(len(rows) - i)) for i, row in enumerate(rows)]

@@ -13,7 +13,7 @@ from typing import Any
 
 import faust
 
-from memory.derivation import embedding_events
+from memory.derivation import embedding_events, embedding_text
 from memory.errors import DecodeError
 from memory.events import MemoryExtracted, MemoryUpdated
 from streams.context import StreamContext
@@ -51,7 +51,7 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
             if not extracted:
                 continue
             embedder = ctx.embedder
-            vectors = await loop.run_in_executor(None, embedder.embed, [m.text for m in extracted])
+            vectors = await loop.run_in_executor(None, embedder.embed, [embedding_text(m) for m in extracted])
             now = datetime.now(UTC)
             futures = []
             for memory, vector in zip(extracted, vectors, strict=True):

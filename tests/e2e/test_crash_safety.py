@@ -229,6 +229,39 @@ def inactive_memories(settings: Settings, app_id: str) -> list[tuple[str, str, s
     return [(r[0], r[1], r[2], list(r[3])) for r in rows]
 
 
+def trace_missing(settings: Settings, app_id: str, expected: dict[str, tuple[str, str]]) -> str:
+    """Where the memories PostgreSQL lacks went: their events on the memory log, by partition and offset."""
+    with psycopg.connect(settings.postgres_dsn, connect_timeout=3) as conn:
+        held = {r[0] for r in conn.execute("SELECT memory_id FROM memories WHERE app_id = %s", (app_id,)).fetchall()}
+    missing = sorted(set(expected) - held)[:5]
+    if not missing:
+        return "none missing"
+    codec = Codec()
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("trace-"), "enable.auto.commit": False}
+    )
+    topic = settings.topics.memories
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    seen: dict[str, list[str]] = {m: [] for m in missing}
+    done: set[int] = {p for p, end in ends.items() if end == 0}
+    while len(done) < len(ends):
+        message = consumer.poll(5.0)
+        if message is None:
+            break
+        if message.error() is None:
+            event = codec.decode(message.value())
+            memory_id = str(getattr(event, "memory_id", ""))
+            partition, offset = message.partition() or 0, message.offset() or 0
+            if memory_id in seen:
+                seen[memory_id].append(f"{type(event).__name__} {partition}@{offset}")
+            if offset + 1 >= ends[partition]:
+                done.add(partition)
+    consumer.close()
+    return "; ".join(f"{m} (turn {expected[m][0]}): {seen[m] or 'no event on the memory log'}" for m in missing)
+
+
 def active_memories(settings: Settings, app_id: str) -> int:
     try:
         with psycopg.connect(settings.postgres_dsn, connect_timeout=3) as conn:
@@ -492,7 +525,8 @@ def kill_mid_ingest_and_check(run: Run, component: str) -> None:
         except AssertionError as exc:
             raise AssertionError(
                 f"{exc}: {active_memories(settings, run.app_id)} active; not active:"
-                f" {inactive_memories(settings, run.app_id)}; dead letters:"
+                f" {inactive_memories(settings, run.app_id)}; missing: {trace_missing(settings, run.app_id, expected)};"
+                f" dead letters:"
                 f" {run.offsets.total(settings.topics.deadletter)}\n{logs_of(system)}"
             ) from None
         mark = timed(

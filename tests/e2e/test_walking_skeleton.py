@@ -14,7 +14,7 @@ from redis import Redis
 
 from adapters.kafka import SyncProducer, make_producer
 from memory.codec import Codec
-from memory.events import DeadLetter
+from memory.events import DeadLetter, MemoryExtracted
 from memory.extraction import extract_facts
 from memory.extraction_types import TurnInput
 from memory.settings import PROJECT_ROOT
@@ -286,3 +286,76 @@ def test_producing_the_same_conversation_again_creates_no_duplicates(system: Run
         what="the sentinel",
     )
     assert list_memories(system, "alice")["total"] == produced + 1
+
+
+def test_a_memory_carries_the_turn_before_it_and_is_found_through_it(system: RunningSystem) -> None:
+    """The answer "They were awestruck and humbled" is about the memorial only through the question before it."""
+    settings, codec, user = system.settings, Codec(), unique("u-")
+    with system.client() as client:
+        response = client.post(
+            "/v1/memories",
+            json={
+                "user_id": user,
+                "app_id": system.app_id,
+                "conversation_id": "memorial",
+                "messages": [
+                    {
+                        "role": "assistant",
+                        "content": "How did your kids react at the military memorial?",
+                        "name": "Maria",
+                    },
+                    {"role": "user", "content": "They were awestruck and humbled, all of them.", "name": "John"},
+                ],
+            },
+        )
+        assert response.status_code == 202, response.text
+        # The same kind of answer in another conversation, after nothing: no context to place it.
+        distractor = client.post(
+            "/v1/memories",
+            json={
+                "user_id": user,
+                "app_id": system.app_id,
+                "conversation_id": "hike",
+                "messages": [{"role": "user", "content": "They were tired and hungry, all of them.", "name": "John"}],
+            },
+        )
+        assert distractor.status_code == 202, distractor.text
+
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("ctx-"), "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([settings.topics.memories])
+    extracted: dict[str, MemoryExtracted] = {}
+
+    def both() -> dict[str, MemoryExtracted]:
+        for msg in consumer.consume(num_messages=200, timeout=1.0):
+            if msg.error() is None and codec.record_name(msg.value()) == MemoryExtracted.SCHEMA_NAME:
+                event = codec.decode(msg.value())
+                if event.scope.user_id == user:
+                    extracted[event.text] = event
+        return extracted if len(extracted) >= 2 else {}
+
+    try:
+        wait_until(both, timeout=60, what="both turns' memories on the log")
+    finally:
+        consumer.close()
+    answer = next(e for text, e in extracted.items() if "awestruck" in text)
+    question = next(e for text, e in extracted.items() if "memorial" in text)
+    assert answer.context == "Maria: How did your kids react at the military memorial?"
+    assert question.context == ""  # the conversation's first turn
+
+    def dense_hits() -> list[str]:
+        with system.client() as client:
+            found = client.post(
+                "/v1/memories/search",
+                json={"query": "kids memorial reaction", "user_id": user, "app_id": system.app_id, "recipe": "dense"},
+            ).json()["results"]
+        texts = [str(h["memory"]) for h in found]
+        return texts if any("awestruck" in t for t in texts) else []
+
+    # Embedded with its context, the answer is near the query though it shares no word with it; the same
+    # kind of answer without context is not (below it, or too far to be a dense match at all).
+    ranked = wait_until(dense_hits, timeout=60, what="the answer found by meaning")
+    awestruck = next(i for i, text in enumerate(ranked) if "awestruck" in text)
+    tired = next((i for i, text in enumerate(ranked) if "tired" in text), len(ranked))
+    assert awestruck < tired, ranked
