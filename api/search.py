@@ -28,7 +28,14 @@ from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
 from memory.derivation import TURN_INDEX
 from memory.events import Scope
 from memory.fusion import reciprocal_rank_fusion
-from memory.ranking import Candidate, TurnRef, named_speaker, rank, with_conversation_support
+from memory.ranking import (
+    Candidate,
+    TurnRef,
+    match_strengths,
+    named_speaker,
+    rank,
+    with_conversation_support,
+)
 from memory.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
 from memory.specificity import specificity
 from memory.temporal import TimeRange, read_temporal_intent
@@ -40,6 +47,8 @@ MAX_QUERY_CHARS = 2_000
 # keep half their fused score, so they rank below the matches from inside unless they are far better.
 OUT_OF_RANGE = 0.5
 _RESPONSE_DECODER = msgspec.json.Decoder(SearchResponse)
+# Retrievers whose scores measure the match (a cosine, a BM25 score); graph and temporal only order.
+GRADED = frozenset({Retriever.DENSE.value, Retriever.SPARSE.value})
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -140,13 +149,22 @@ class SearchEngine:
         wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
         rows = await self.reader.fetch_many(wanted, body.app_id, body.user_id, visible, params)
         # Not yet (or no longer) visible in PostgreSQL: never show half-projected or forgotten memories.
-        orderings = {kind: [f.memory_id for f in found if f.memory_id in rows] for kind, found in ranked.items()}
-        present = reciprocal_rank_fusion(orderings, k=recipe.rrf_k, weights=recipe.weight_map())
+        visible_found = {kind: [f for f in found if f.memory_id in rows] for kind, found in ranked.items()}
+        orderings = {kind: [f.memory_id for f in found] for kind, found in visible_found.items()}
+        strengths = {
+            kind: match_strengths([(f.memory_id, f.score) for f in found], recipe.match_strength_exponent)
+            for kind, found in visible_found.items()
+            if kind in GRADED
+        }
+        present = reciprocal_rank_fusion(orderings, k=recipe.rrf_k, weights=recipe.weight_map(), strengths=strengths)
         span = query.time_range if Retriever.TEMPORAL in recipe.retrievers else None
-        speaker = named_speaker(query.text, {str((row["metadata"] or {}).get("speaker", "")) for row in rows.values()})
+        speakers = {str((row["metadata"] or {}).get("speaker", "")) for row in rows.values()} - {""}
+        speaker = named_speaker(query.text, speakers)
         candidates = [
             Candidate(
-                h.memory_id, h.score * self.prior(recipe, rows[h.memory_id], span, speaker), *_when(rows[h.memory_id])
+                h.memory_id,
+                h.score * self.prior(recipe, rows[h.memory_id], span, speakers, speaker),
+                *_when(rows[h.memory_id]),
             )
             for h in present
         ]
@@ -171,11 +189,13 @@ class SearchEngine:
         )
 
     @staticmethod
-    def prior(recipe: SearchRecipe, row: dict[str, Any], span: TimeRange | None, speaker: str | None) -> float:
+    def prior(
+        recipe: SearchRecipe, row: dict[str, Any], span: TimeRange | None, speakers: set[str], speaker: str | None
+    ) -> float:
         """What the memory itself says about its chances, before the list is ranked: outside the asked time
         range, how specific it is, whether the person the query names said it."""
         factor = 1.0 if span is None or span.contains(row["valid_from"]) else OUT_OF_RANGE
-        factor *= specificity(row["text"], recipe.specificity_exponent)
+        factor *= specificity(row["text"], recipe.specificity_exponent, speakers)
         if speaker is not None and (row["metadata"] or {}).get("speaker") == speaker:
             factor *= recipe.speaker_boost
         return factor

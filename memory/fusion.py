@@ -19,20 +19,26 @@ class FusedHit:
 
 
 def reciprocal_rank_fusion(
-    ranked: Mapping[str, Sequence[str]], k: int = DEFAULT_K, weights: Mapping[str, float] | None = None
+    ranked: Mapping[str, Sequence[str]],
+    k: int = DEFAULT_K,
+    weights: Mapping[str, float] | None = None,
+    strengths: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[FusedHit]:
+    """``strengths`` (retriever → memory → factor in (0, 1]) scale a vote by how strong the match was; a
+    missing factor is 1 (plain RRF)."""
     if k < 0:
         raise ValueError("k must be non-negative")
     hits: dict[str, FusedHit] = {}
     for retriever, ids in ranked.items():
         weight = 1.0 if weights is None else weights.get(retriever, 1.0)
+        strength = {} if strengths is None else strengths.get(retriever, {})
         seen: set[str] = set()
         for rank, memory_id in enumerate(ids, start=1):
             if memory_id in seen:
                 continue  # a retriever votes once per memory, at its best rank
             seen.add(memory_id)
             hit = hits.setdefault(memory_id, FusedHit(memory_id, 0.0))
-            hit.score += weight / (k + rank)
+            hit.score += weight * strength.get(memory_id, 1.0) / (k + rank)
             hit.ranks[retriever] = rank
     # Ties break on the id so that the order is deterministic.
     return sorted(hits.values(), key=lambda h: (-h.score, h.memory_id))

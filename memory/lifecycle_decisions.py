@@ -300,9 +300,7 @@ def on_tick(state: UserState, cause: Event, now: datetime, policy: LifecyclePoli
     return events
 
 
-def _finish_consolidations(
-    state: UserState, cause: Event, now: datetime, policy: LifecyclePolicy
-) -> list[Event]:
+def _finish_consolidations(state: UserState, cause: Event, now: datetime, policy: LifecyclePolicy) -> list[Event]:
     """Consolidations a crash or a lost race left half done: archive under an active summary, or make the
     summary again (same members, same id) when only the Consolidating marks made it to the log."""
     events: list[Event] = []

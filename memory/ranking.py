@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from statistics import median
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -32,6 +33,21 @@ class Ranked:
     score: float
     relevance: float
     recency: float
+
+
+def match_strengths(scored: Sequence[tuple[str, float]], exponent: float) -> dict[str, float]:
+    """Each match's score relative to the retriever's best, to ``exponent``: how clearly it matched.
+
+    Rank fusion alone makes rank 1 and rank 4 nearly equal (1/61 vs 1/64), which is right when a thousand
+    memories compete and the scores are close, and wrong in a small store where the best match (cosine 0.6)
+    stands far above the rest (0.3): priors on the memories would then reorder a clear answer. Scaling each
+    vote by score / best keeps the top of a close race as it was and keeps a clear winner ahead."""
+    if exponent <= 0 or not scored:
+        return {}
+    best = max(score for _, score in scored)
+    if best <= 0:
+        return {}
+    return {memory_id: max(score / best, 0.0) ** exponent for memory_id, score in scored}
 
 
 def named_speaker(query: str, speakers: Iterable[str]) -> str | None:
@@ -61,9 +77,10 @@ def with_conversation_support(
 
     - siblings: the turn scores its best candidate plus ``sibling_share`` of its other candidates (several
       memories of one turn matching the query: more of what was said there is about it);
-    - neighbours: a turn gains ``neighbour_share`` of the scores of the turns at most ``window`` positions away
-      in the same conversation (the answer sits where the conversation was about the query, often right
-      after the question that names the topic).
+    - neighbours: a turn gains ``neighbour_share`` of what the turns at most ``window`` positions away in the
+      same conversation score above the median turn (the answer sits where the conversation was about the
+      query, often right after the question that names the topic). Above the median: in a small store every
+      memory is a candidate, and being one says nothing; only a neighbour that stands out vouches.
     The turn's best candidate takes the gain; its siblings keep their own score, so one turn's memories do not
     crowd the top of the list. Candidates without a known turn (summaries, memories written directly) keep
     their score unless siblings of theirs are candidates too.
@@ -88,13 +105,14 @@ def with_conversation_support(
     by_conversation: dict[str, list[tuple[int, tuple[str, str]]]] = {}
     for turn, (conversation, index) in position.items():
         by_conversation.setdefault(conversation, []).append((index, turn))
+    typical = median(turn_score.values()) if turn_score else 0.0
     gain: dict[str, float] = {}
     for turn, best in leader.items():
         total = turn_score[turn] - best.fused_score
         if neighbour_share > 0 and turn in position:
             conversation, index = position[turn]
             near = sum(
-                turn_score[other]
+                max(turn_score[other] - typical, 0.0)
                 for other_index, other in by_conversation[conversation]
                 if other != turn and abs(other_index - index) <= window
             )

@@ -54,9 +54,11 @@ class SearchRecipe:
     # a memory says (memory.specificity; 0 = off), a boost for what the one person the query names said, and
     # the support of the memories said in the same turn and in the turns around it (0 = off).
     specificity_exponent: float = 0.7
+    # Dense and sparse votes scaled by (score / the retriever's best score) ** this (0 = plain RRF).
+    match_strength_exponent: float = 1.0
     speaker_boost: float = 1.3
     sibling_share: float = 0.25
-    neighbour_share: float = 0.2
+    neighbour_share: float = 0.3
     neighbour_window: int = 2
     candidates_per_retriever: int = 50
 

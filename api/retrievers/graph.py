@@ -136,8 +136,19 @@ class Seed:
     weight: float
 
 
+def singulars(word: str) -> list[str]:
+    """The forms a plural in a query may have as an entity name: "Ferraris" -> "ferrari", "Boxes" -> "box"."""
+    if len(word) <= 3 or not word.endswith("s") or word.endswith("ss"):
+        return []
+    forms = [word[:-1]]
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    return forms
+
+
 def query_names(words: list[str]) -> list[str]:
-    """Lower-cased 1-3 word spans of the query that could name an entity (lone stop words cannot)."""
+    """Lower-cased 1-3 word spans of the query that could name an entity (lone stop words cannot), each also
+    with its last word in singular ("How many Ferraris..." finds the entity "Ferrari")."""
     lowered = [re.sub(r"'s$", "", w.lower()) for w in words]
     names: dict[str, None] = {}
     for size in range(1, MAX_NGRAM + 1):
@@ -146,6 +157,8 @@ def query_names(words: list[str]) -> list[str]:
             if size == 1 and (span[0] in _STOP or span[0] in TIME_WORDS or len(span[0]) < 2):
                 continue
             names[" ".join(span)] = None
+            for singular in singulars(span[-1]):
+                names[" ".join([*span[:-1], singular])] = None
     return list(names)
 
 

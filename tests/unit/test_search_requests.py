@@ -77,6 +77,12 @@ def test_query_names_and_entity_weights() -> None:
     assert entity_weight(1, 1000) > entity_weight(900, 1000) > 0
 
 
+def test_a_plural_in_the_query_finds_the_singular_entity() -> None:
+    names = query_names(["How", "many", "Ferraris", "and", "Lumen", "Boxes", "does", "Calvin", "own?"])
+    assert {"ferraris", "ferrari", "lumen boxes", "lumen box", "calvin"} <= set(names)
+    assert "cla" not in query_names(["class"]) and query_names(["glass"]) == ["glass"]  # -ss is not a plural
+
+
 def test_or_tsquery_never_passes_syntax_through() -> None:
     assert or_tsquery(["Sarah's", "c++", "&", "!"]) == "sarahs | c"
     assert or_tsquery([]) == ""

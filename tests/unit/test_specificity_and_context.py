@@ -11,7 +11,8 @@ from memory.conversation_context import CONTEXT_CHARS, RECENT_TURNS, RecentTurns
 from memory.derivation import embedding_text
 from memory.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
 from memory.extraction import find_entities
-from memory.ranking import Candidate, TurnRef, named_speaker, with_conversation_support
+from memory.fusion import reciprocal_rank_fusion
+from memory.ranking import Candidate, TurnRef, match_strengths, named_speaker, with_conversation_support
 from memory.specificity import QUESTION_FACTOR, SATURATION, content_words, specificity
 
 AT = datetime(2024, 5, 1, tzinfo=UTC)
@@ -29,6 +30,13 @@ def test_a_specific_memory_outranks_a_generic_remark() -> None:
     specific = specificity("Nate: I just got a new dog, this is Max, he sleeps on the old couch.", 0.5)
     assert specific > generic
     assert specific == pytest.approx(1.0)  # saturated: six content words or more
+
+
+def test_a_name_counts_twice_unless_it_is_a_speaker() -> None:
+    assert specificity("Maya: I live in Paris.", 0.7) == pytest.approx((3 / SATURATION) ** 0.7)
+    assert specificity("Maya: I live in paris.", 0.7) == pytest.approx((2 / SATURATION) ** 0.7)
+    # Small talk names the other speaker all the time: that says nothing.
+    assert specificity("Deb: Thanks so much, Jolene, really.", 0.7, {"Jolene", "Deb"}) == 0.0
 
 
 def test_a_question_is_discounted_against_the_same_words_stated() -> None:
@@ -72,19 +80,35 @@ def test_the_best_memory_of_a_turn_gains_a_share_of_its_siblings() -> None:
     assert supported["a1"] > supported["b1"]  # the corroborated turn is now first
 
 
-def test_a_turn_gains_from_the_turns_around_it_in_the_same_conversation_only() -> None:
-    candidates = [cand("q", 0.02), cand("answer", 0.01), cand("far", 0.015), cand("other", 0.03)]
+def test_a_turn_gains_what_the_turns_around_it_score_above_the_median() -> None:
+    candidates = [cand("q", 0.04), cand("answer", 0.01), cand("far", 0.05), cand("other", 0.05), cand("x", 0.01)]
     refs = {
         "q": ref("t10", 10),  # the question that names the topic
         "answer": ref("t11", 11),  # the answer right after it
         "far": ref("t40", 40),
         "other": ref("x11", 12, conversation="elsewhere"),
+        "x": ref("t90", 90),
     }
-    supported = support(candidates, refs, 0.0, 0.5)
-    assert supported["answer"] == pytest.approx(0.01 + 0.5 * 0.02)
-    assert supported["q"] == pytest.approx(0.02 + 0.5 * 0.01)
-    assert supported["far"] == 0.015  # outside the window
-    assert supported["other"] == 0.03  # another conversation is not a neighbour
+    supported = support(candidates, refs, 0.0, 0.5)  # median turn score: 0.04
+    assert supported["answer"] == pytest.approx(0.01)  # q is the median: it stands out from nothing
+    candidates[0] = cand("q", 0.045)
+    supported = support(candidates, refs, 0.0, 0.5)  # median now 0.045 again (q): still nothing
+    assert supported["answer"] == pytest.approx(0.01)
+    candidates = [cand("q", 0.06), cand("answer", 0.01), cand("far", 0.05), cand("other", 0.05), cand("x", 0.01)]
+    supported = support(candidates, refs, 0.0, 0.5)  # median 0.05; q stands 0.01 above it
+    assert supported["answer"] == pytest.approx(0.01 + 0.5 * 0.01)
+    assert supported["q"] == pytest.approx(0.06)  # its neighbour is below the median
+    assert supported["far"] == 0.05  # outside the window
+    assert supported["other"] == 0.05  # another conversation is not a neighbour
+
+
+def test_in_a_small_store_where_everything_is_a_candidate_neighbours_do_not_reorder() -> None:
+    # Five facts said in a row, one clearly matching (found by two retrievers): it must stay first.
+    scores = {"paris": 0.023, "coffee": 0.005, "colour": 0.011, "apollo": 0.0156, "launch": 0.0154}
+    candidates = [cand(m, s) for m, s in scores.items()]
+    refs = {m: ref(f"t{i}", i) for i, m in enumerate(scores)}
+    supported = support(candidates, refs, 0.25, 0.3)
+    assert max(supported, key=lambda m: supported[m]) == "paris"
 
 
 def test_support_off_or_without_turns_changes_nothing() -> None:
@@ -187,3 +211,25 @@ def test_the_model_embeds_a_memory_with_its_context_but_an_update_alone() -> Non
 )
 def test_a_capital_that_only_opens_a_sentence_names_nothing(sentence: str, names: list[str]) -> None:
     assert [e.name for e in find_entities(sentence)] == names
+
+
+# ------------------------------------------------------------------------------------------ match strength
+
+
+def test_a_clear_winner_keeps_its_lead_through_fusion_and_priors() -> None:
+    # A small store: the answer's cosine 0.6, an unrelated memory's 0.3 at rank 2.
+    strengths = match_strengths([("berlin", 0.6), ("apollo", 0.3)], 1.0)
+    assert strengths == {"berlin": 1.0, "apollo": 0.5}
+    fused = {
+        h.memory_id: h.score
+        for h in reciprocal_rank_fusion({"dense": ["berlin", "apollo"]}, strengths={"dense": strengths})
+    }
+    # Even with the answer's specificity at 0.7 and the other's at 1.0, the answer stays first.
+    assert fused["berlin"] * 0.7 > fused["apollo"] * 1.0
+
+
+def test_a_close_race_is_plain_rrf() -> None:
+    strengths = match_strengths([("a", 0.62), ("b", 0.61), ("c", 0.60)], 1.0)
+    assert min(strengths.values()) > 0.96
+    assert match_strengths([("a", 0.6)], 0.0) == {}  # exponent 0: plain RRF
+    assert match_strengths([("a", -0.1)], 1.0) == {}  # nothing to scale by
