@@ -37,6 +37,23 @@ def memory_out(row: dict[str, Any]) -> MemoryOut:
     )
 
 
+# One scan of the user's memories in the candidates' conversations: each turn numbered by when it was said.
+# The numbering is returned whole (hundreds of rows) and matched in Python: joined back to the candidates in
+# SQL, the planner ran the window once per candidate.
+TURN_POSITIONS = """
+WITH turns AS (
+  SELECT metadata->>'conversation_id' AS conversation, source_turn_ids[1] AS turn, min(valid_from) AS said_at
+  FROM memories
+  WHERE app_id = %s AND user_id = %s AND cardinality(source_turn_ids) = 1
+    AND metadata->>'conversation_id' IN (
+      SELECT metadata->>'conversation_id' FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s
+    )
+  GROUP BY 1, 2
+)
+SELECT conversation, turn, row_number() OVER (PARTITION BY conversation ORDER BY said_at, turn) - 1 FROM turns
+"""
+
+
 class MemoryReader:
     def __init__(self, pool: AsyncConnectionPool):
         self._pool = pool
@@ -96,6 +113,17 @@ class MemoryReader:
                 [memory_ids, app_id, user_id, *(params or [])],
             )
             return {row["memory_id"]: row for row in await cur.fetchall()}
+
+    async def turn_positions(self, memory_ids: list[str], app_id: str, user_id: str) -> dict[tuple[str, str], int]:
+        """(conversation id, turn id) -> where that turn sits in its conversation, for the conversations these
+        memories come from: 0 for the first turn the user's memories come from, then in the order they were
+        said. Derived from the projection at read time, so a worker restart or a replay never leaves positions
+        behind."""
+        if not memory_ids:
+            return {}
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(TURN_POSITIONS, [app_id, user_id, memory_ids, app_id, user_id])
+            return {(str(row[0]), str(row[1])): int(row[2]) for row in await cur.fetchall()}
 
     async def history(self, memory_id: str, app_id: str, user_id: str) -> MemoryHistory:
         """Every state and text change of one memory, from its version rows, in log order."""

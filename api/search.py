@@ -25,7 +25,6 @@ from api.reader import MemoryReader
 from api.retrievers.base import Found, RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
 from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
-from memory.derivation import TURN_INDEX
 from memory.events import Scope
 from memory.fusion import reciprocal_rank_fusion
 from memory.ranking import (
@@ -147,7 +146,12 @@ class SearchEngine:
         timings["retrieval"] = _elapsed(started)
         visible, params = query.visibility.sql()
         wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
-        rows = await self.reader.fetch_many(wanted, body.app_id, body.user_id, visible, params)
+        rows, positions = await asyncio.gather(
+            self.reader.fetch_many(wanted, body.app_id, body.user_id, visible, params),
+            self.reader.turn_positions(wanted, body.app_id, body.user_id)
+            if recipe.neighbour_share > 0
+            else _no_positions(),
+        )
         # Not yet (or no longer) visible in PostgreSQL: never show half-projected or forgotten memories.
         visible_found = {kind: [f for f in found if f.memory_id in rows] for kind, found in ranked.items()}
         orderings = {kind: [f.memory_id for f in found] for kind, found in visible_found.items()}
@@ -168,7 +172,7 @@ class SearchEngine:
             )
             for h in present
         ]
-        refs = {h.memory_id: turn_ref(rows[h.memory_id]) for h in present}
+        refs = {h.memory_id: turn_ref(rows[h.memory_id], positions) for h in present}
         candidates = with_conversation_support(
             candidates, refs, recipe.sibling_share, recipe.neighbour_share, recipe.neighbour_window
         )
@@ -250,14 +254,14 @@ def _when(row: dict[str, Any]) -> tuple[float, datetime]:
     return float(row["importance"]), row["valid_from"]
 
 
-def turn_ref(row: dict[str, Any]) -> TurnRef:
-    metadata = row["metadata"] or {}
-    index = metadata.get(TURN_INDEX)
-    return TurnRef(
-        str(metadata.get("conversation_id", "")),
-        tuple(row["source_turn_ids"] or ()),
-        int(index) if isinstance(index, str) and index.isdigit() else None,
-    )
+def turn_ref(row: dict[str, Any], positions: dict[tuple[str, str], int]) -> TurnRef:
+    conversation = str((row["metadata"] or {}).get("conversation_id", ""))
+    turns = tuple(row["source_turn_ids"] or ())
+    return TurnRef(conversation, turns, positions.get((conversation, turns[0])) if len(turns) == 1 else None)
+
+
+async def _no_positions() -> dict[tuple[str, str], int]:
+    return {}
 
 
 def _hit(memory_id: str, score: float, fused: float, ranks: dict[str, int], row: dict[str, Any]) -> SearchHit:

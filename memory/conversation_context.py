@@ -1,23 +1,25 @@
-"""Where a turn sits in its conversation: its position, and the turn before it as context for its memories.
+"""The turn before: context for the memories extracted from the next turn of a conversation.
 
 "They were awestruck and humbled." or "I chose them 'cause they help LGBTQ+ folks" mean little alone; the
 question that came before says what they are about. Each memory carries the previous turn of its
 conversation (``MemoryExtracted.context``) and is embedded with it, so a search for "how did John's kids react
-at the memorial" finds the answer. Each memory also records its turn's position in the conversation
-(metadata ``turn_index``), so that search can tell which memories were said near each other
-(memory.ranking.with_conversation_support). Measured on LoCoMo: bench/RESULTS.md.
+at the memorial" finds the answer. Measured on LoCoMo: bench/RESULTS.md.
 
-The extraction agent folds each conversation's recent turns into a table. A turn delivered again after a
-crash finds itself among them and gets the context and position it had the first time, so re-extraction
-repeats the same events instead of inventing new ones.
+The extraction agent remembers the recent turns of recently active conversations in process, not in a
+Faust table: a table adds a recovery to every rebalance of the turns topic, and Faust's rebalances are where
+its consumers stall (bench/RESULTS.md, "Known issue"). The price: after a worker restart, the first turn of
+each conversation is extracted without context. Whatever context a memory got is recorded in its event, so
+projections and replays never depend on this memory. A turn delivered again finds itself among the recent
+turns and gets the context it had the first time.
 """
 
 from __future__ import annotations
 
-import json
+from collections import OrderedDict
 from dataclasses import dataclass
 
 RECENT_TURNS = 32  # how far back a redelivered turn can still find the context it had
+RECENT_CONVERSATIONS = 50_000  # conversations remembered per worker (least recently active forgotten first)
 CONTEXT_CHARS = 200  # the previous turn's start says what it was about; all of it would drown the memory
 
 
@@ -25,32 +27,16 @@ CONTEXT_CHARS = 200  # the previous turn's start says what it was about; all of 
 class SeenTurn:
     turn_id: str
     rendered: str
-    index: int  # 0 for a conversation's first turn
 
 
 @dataclass(frozen=True)
 class RecentTurns:
     turns: tuple[SeenTurn, ...] = ()  # oldest first
-    count: int = 0  # turns seen in the conversation so far
-
-    def to_json(self) -> bytes:
-        return json.dumps(
-            {"count": self.count, "turns": [[t.turn_id, t.rendered, t.index] for t in self.turns]}
-        ).encode()
-
-    @staticmethod
-    def from_json(raw: bytes | None) -> RecentTurns:
-        if not raw:
-            return RecentTurns()
-        body = json.loads(raw)
-        turns = tuple(SeenTurn(str(turn_id), str(text), int(index)) for turn_id, text, index in body["turns"])
-        return RecentTurns(turns, int(body["count"]))
 
 
 @dataclass(frozen=True)
 class TurnPlace:
-    context: str  # the previous turn, rendered; "" for the first
-    index: int
+    context: str  # the previous turn, rendered; "" for the first one remembered
 
 
 def render_turn(speaker: str, text: str) -> str:
@@ -64,11 +50,29 @@ def render_turn(speaker: str, text: str) -> str:
 
 
 def place_turn(recent: RecentTurns, turn_id: str, rendered: str) -> tuple[TurnPlace, RecentTurns]:
-    """This turn's context and position, and the conversation's recent turns after it."""
+    """This turn's context, and the conversation's recent turns after it."""
     for position, seen in enumerate(recent.turns):
-        if seen.turn_id == turn_id:  # seen before (redelivery): same place, nothing new to remember
-            context = recent.turns[position - 1].rendered if position > 0 else ""
-            return TurnPlace(context, seen.index), recent
+        if seen.turn_id == turn_id:  # seen before (redelivery): same context, nothing new to remember
+            return TurnPlace(recent.turns[position - 1].rendered if position > 0 else ""), recent
     context = recent.turns[-1].rendered if recent.turns else ""
-    turn = SeenTurn(turn_id, rendered, recent.count)
-    return TurnPlace(context, recent.count), RecentTurns((*recent.turns, turn)[-RECENT_TURNS:], recent.count + 1)
+    return TurnPlace(context), RecentTurns((*recent.turns, SeenTurn(turn_id, rendered))[-RECENT_TURNS:])
+
+
+class RecentConversations:
+    """The recent turns of the most recently active conversations, at most ``capacity`` of them."""
+
+    def __init__(self, capacity: int):
+        self._capacity = capacity
+        self._by_key: OrderedDict[str, RecentTurns] = OrderedDict()
+
+    def get(self, key: str) -> RecentTurns:
+        return self._by_key.get(key, RecentTurns())
+
+    def put(self, key: str, turns: RecentTurns) -> None:
+        self._by_key[key] = turns
+        self._by_key.move_to_end(key)
+        while len(self._by_key) > self._capacity:
+            self._by_key.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._by_key)

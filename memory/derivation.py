@@ -30,8 +30,6 @@ from memory.importance import initial_importance
 ROLES = frozenset({"user", "assistant", "system", "tool"})
 MAX_TURN_CHARS = 20_000
 
-TURN_INDEX = "turn_index"  # metadata key: the source turn's position in its conversation (0 = first)
-
 
 def validate_turn(turn: ConversationTurnReceived, max_chars: int = MAX_TURN_CHARS) -> None:
     if not turn.scope.user_id.strip():
@@ -71,17 +69,13 @@ def extraction_events(
     extractor: str,
     recorded_at: datetime,
     context: str = "",
-    turn_index: int | None = None,
 ) -> list[Event]:
-    """For each fact: ``MemoryExtracted`` (with the turn before as ``context`` and the turn's position in its
-    conversation as metadata ``turn_index``) then ``EntitiesLinked``."""
+    """For each fact: ``MemoryExtracted`` (with the turn before as ``context``) then ``EntitiesLinked``."""
     events: list[Event] = []
     scope_key = turn.scope.key
     metadata = {**turn.metadata, "conversation_id": turn.conversation_id, "role": turn.role}
     if turn.speaker:
         metadata["speaker"] = turn.speaker
-    if turn_index is not None:
-        metadata[TURN_INDEX] = str(turn_index)
     for position, fact in enumerate(facts):
         memory_id = memory_id_for(turn.event_id, position)
         dates = sum(1 for e in fact.entities if e.kind == "date")

@@ -104,7 +104,6 @@ def pipeline_events(turns: Iterable[ConversationTurnReceived], embed: Callable[[
             "rules-v1",
             turn.envelope.occurred_at + timedelta(seconds=1),
             place.context if turn.infer else "",
-            place.index,
         )
         events.extend(derived)
         extracted = [e for e in derived if isinstance(e, MemoryExtracted)]

@@ -349,8 +349,11 @@ class _Detached(_Service):
         if pid is None or not _pid_alive(pid):
             return None
         cmd = _cmdline(pid)
-        if cmd is not None and self.cmd_marker not in cmd:
-            return None  # PID reused by something else
+        # PID reused by something else. An empty command line is not evidence of that: Redis rewrites its
+        # argv in place for its process title while starting, and read at that moment it is blank (seen as
+        # a "redis exited during start-up" that was not).
+        if cmd and cmd.strip() and self.cmd_marker not in cmd:
+            return None
         return pid
 
     def launch(self, timeout: float) -> None:

@@ -1,8 +1,8 @@
 """Extraction agent: a conversation turn becomes memory events (MemoryExtracted, EntitiesLinked).
 
-Each conversation's recent turns live in a Faust table (memory.conversation_context), so that a memory
-carries the turn before it as context. Bad turns (undecodable, invalid) go to the dead-letter topic with the
-reason; the agent keeps going.
+The agent remembers the last turns of recently active conversations in process
+(memory.conversation_context), so that a memory carries the turn before it as context. Bad turns
+(undecodable, invalid) go to the dead-letter topic with the reason; the agent keeps going.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import faust
 
 from adapters.kafka import dead_letter
-from memory.conversation_context import RecentTurns, TurnPlace, place_turn, render_turn
+from memory.conversation_context import RECENT_CONVERSATIONS, RecentConversations, place_turn, render_turn
 from memory.derivation import extraction_events, turn_input, validate_turn
 from memory.errors import DecodeError, InvalidEventError
 from memory.events import ConversationTurnReceived
@@ -35,21 +35,15 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
     turns = raw_topic(app, topics.turns)
     memories = raw_topic(app, topics.memories)
     deadletters = raw_topic(app, topics.deadletter)
-    # Keyed by conversation; its changelog partition is the turn's (explicit: Faust would take the stream's
-    # current event, which in a batch may be another user's), so a worker taking a user over restores them.
-    recent_turns = app.Table(
-        "recent-turns", default=None, key_type=bytes, value_type=bytes, partitions=ctx.settings.kafka_partitions
-    )
+    recent = RecentConversations(RECENT_CONVERSATIONS)
 
-    def place_in_conversation(turn: ConversationTurnReceived, partition: int, sends: list[Any]) -> TurnPlace:
-        key = f"{turn.scope.key}\x1f{turn.conversation_id}".encode()
-        recent = RecentTurns.from_json(recent_turns.data.get(key))
-        place, after = place_turn(recent, turn.event_id, render_turn(turn.speaker or "", turn.text))
-        if after != recent:
-            value = after.to_json()
-            recent_turns.data[key] = value
-            sends.append(recent_turns.send_changelog(partition, key, value))
-        return place
+    def context_of(turn: ConversationTurnReceived) -> str:
+        key = f"{turn.scope.key}\x1f{turn.conversation_id}"
+        place, after = place_turn(recent.get(key), turn.event_id, render_turn(turn.speaker or "", turn.text))
+        recent.put(key, after)
+        # A verbatim memory (infer=false) is the caller's own standalone statement: it is context for the
+        # next turn but embedded without one.
+        return place.context if turn.infer else ""
 
     async def reject(event: faust.EventT, reason: str, error: BaseException) -> None:
         msg = event.message
@@ -82,12 +76,8 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
                 else:
                     facts, extractor = [verbatim_fact(turn_input(turn))], "verbatim"
                 key = turn.scope.key.encode()
-                place = place_in_conversation(turn, event.message.partition, futures)
-                # A verbatim memory (infer=false) is the caller's own standalone statement: it is context for
-                # the next turn but embedded without one.
-                context = place.context if turn.infer else ""
                 now = datetime.now(UTC)
-                for produced in extraction_events(turn, facts, extractor, now, context, place.index):
+                for produced in extraction_events(turn, facts, extractor, now, context_of(turn)):
                     futures.append(await memories.send(key=key, value=ctx.codec.encode(produced)))
             # Events and table acknowledged before Faust may commit these turns' offsets.
             await asyncio.gather(*futures)

@@ -236,3 +236,16 @@ async def test_graph_walks_from_recent_memories_only_when_the_query_points_back(
     # The newest memories mention Tom, the Alps, pirates...: the walk starts from their entities.
     assert {"hiking"} <= set(labels(life, pointing)) and "FOREIGN" not in labels(life, pointing)
     assert (await search(services, life, "where do I live", "graph")).results == []
+
+
+async def test_turn_positions_follow_the_order_the_turns_were_said(services: Services, life: Life) -> None:
+    """Conversation support reads positions from PostgreSQL: the user's turns numbered by when they were said."""
+    reader = (await services.view()).search.reader
+    wanted = [life.ids[label] for label in ("novel", "paris", "move", "hiking")]
+    turns = await reader.turn_positions(wanted, APP, life.user)
+    # make_turn puts every turn in conversation "c" and uses the label as the turn id.
+    position = {label: turns[("c", label)] for label in ("paris", "move", "hiking", "novel")}
+    assert position["paris"] == 0  # the first thing alice said
+    assert position["paris"] < position["move"] < position["hiking"]
+    assert position["hiking"] + 1 == position["novel"]  # said one after the other
+    assert await reader.turn_positions(wanted, APP, "someone-else") == {}  # scope applies

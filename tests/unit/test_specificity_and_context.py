@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.conversation_context import CONTEXT_CHARS, RECENT_TURNS, RecentTurns, place_turn, render_turn
+from memory.conversation_context import (
+    CONTEXT_CHARS,
+    RECENT_TURNS,
+    RecentConversations,
+    RecentTurns,
+    SeenTurn,
+    place_turn,
+    render_turn,
+)
 from memory.derivation import embedding_text
 from memory.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
 from memory.extraction import find_entities
@@ -147,9 +155,9 @@ def test_each_turn_gets_the_previous_one_as_context() -> None:
     first, recent = place_turn(recent, "e1", "John: We went to a military memorial with the kids.")
     second, recent = place_turn(recent, "e2", "Maria: How did they react?")
     third, recent = place_turn(recent, "e3", "John: They were awestruck and humbled.")
-    assert (first.context, first.index) == ("", 0)
-    assert (second.context, second.index) == ("John: We went to a military memorial with the kids.", 1)
-    assert (third.context, third.index) == ("Maria: How did they react?", 2)
+    assert first.context == ""
+    assert second.context == "John: We went to a military memorial with the kids."
+    assert third.context == "Maria: How did they react?"
 
 
 def test_a_redelivered_turn_gets_the_context_it_had_and_changes_nothing() -> None:
@@ -157,25 +165,26 @@ def test_a_redelivered_turn_gets_the_context_it_had_and_changes_nothing() -> Non
     for i in range(5):
         _, recent = place_turn(recent, f"e{i}", f"turn {i}")
     again, after = place_turn(recent, "e2", "turn 2")
-    assert (again.context, again.index) == ("turn 1", 2)
+    assert again.context == "turn 1"
     assert after == recent
 
 
-def test_recent_turns_are_bounded_and_survive_json() -> None:
+def test_recent_turns_and_conversations_are_bounded() -> None:
     recent = RecentTurns()
     for i in range(RECENT_TURNS + 10):
         _, recent = place_turn(recent, f"e{i}", f"turn {i}")
-    assert len(recent.turns) == RECENT_TURNS and recent.count == RECENT_TURNS + 10
-    last = recent.turns[-1]
-    assert (last.turn_id, last.rendered, last.index) == (
-        f"e{RECENT_TURNS + 9}",
-        f"turn {RECENT_TURNS + 9}",
-        RECENT_TURNS + 9,
-    )
-    after, _ = place_turn(recent, "new", "a new turn")
-    assert after.index == RECENT_TURNS + 10  # positions keep counting past what is kept
-    assert RecentTurns.from_json(recent.to_json()) == recent
-    assert RecentTurns.from_json(None) == RecentTurns()
+    assert len(recent.turns) == RECENT_TURNS
+    assert recent.turns[-1] == SeenTurn(f"e{RECENT_TURNS + 9}", f"turn {RECENT_TURNS + 9}")
+    conversations = RecentConversations(capacity=2)
+    conversations.put("a", recent)
+    conversations.put("b", RecentTurns())
+    conversations.get("a")  # reading does not make a conversation recent: only a new turn does
+    conversations.put("c", RecentTurns())
+    assert len(conversations) == 2
+    assert conversations.get("a") == RecentTurns()  # the least recently active one was forgotten
+    conversations.put("b", recent)
+    conversations.put("d", RecentTurns())
+    assert conversations.get("b") == recent  # "b" had a new turn after "c": "c" went first
 
 
 def test_a_rendered_turn_is_cut_at_a_word_boundary() -> None:
