@@ -7,7 +7,7 @@ at the memorial" finds the answer. Measured on LoCoMo: bench/RESULTS.md.
 
 The extraction agent remembers the recent turns of recently active conversations in process, not in a
 Faust table: a table adds a recovery to every rebalance of the turns topic, and Faust's rebalances are where
-its consumers stall (bench/RESULTS.md, "Known issue"). The price: after a worker restart, the first turn of
+its consumers stall (README, "Known issues"). The price: after a worker restart, the first turn of
 each conversation is extracted without context. Whatever context a memory got is recorded in its event, so
 projections and replays never depend on this memory. A turn delivered again finds itself among the recent
 turns and gets the context it had the first time.
