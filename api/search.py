@@ -148,9 +148,8 @@ class SearchEngine:
         wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
         rows, positions = await asyncio.gather(
             self.reader.fetch_many(wanted, body.app_id, body.user_id, visible, params),
-            self.reader.turn_positions(wanted, body.app_id, body.user_id)
-            if recipe.neighbour_share > 0
-            else _no_positions(),
+            # Positions only feed neighbour support: without it, none are read.
+            self.reader.turn_positions(wanted if recipe.neighbour_share > 0 else [], body.app_id, body.user_id),
         )
         # Not yet (or no longer) visible in PostgreSQL: never show half-projected or forgotten memories.
         visible_found = {kind: [f for f in found if f.memory_id in rows] for kind, found in ranked.items()}
@@ -258,10 +257,6 @@ def turn_ref(row: dict[str, Any], positions: dict[tuple[str, str], int]) -> Turn
     conversation = str((row["metadata"] or {}).get("conversation_id", ""))
     turns = tuple(row["source_turn_ids"] or ())
     return TurnRef(conversation, turns, positions.get((conversation, turns[0])) if len(turns) == 1 else None)
-
-
-async def _no_positions() -> dict[tuple[str, str], int]:
-    return {}
 
 
 def _hit(memory_id: str, score: float, fused: float, ranks: dict[str, int], row: dict[str, Any]) -> SearchHit:

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from memory.events import ConversationTurnReceived
+
 RECENT_TURNS = 32  # how far back a redelivered turn can still find the context it had
 RECENT_CONVERSATIONS = 50_000  # conversations remembered per worker (least recently active forgotten first)
 CONTEXT_CHARS = 200  # the previous turn's start says what it was about; all of it would drown the memory
@@ -34,11 +36,6 @@ class RecentTurns:
     turns: tuple[SeenTurn, ...] = ()  # oldest first
 
 
-@dataclass(frozen=True)
-class TurnPlace:
-    context: str  # the previous turn, rendered; "" for the first one remembered
-
-
 def render_turn(speaker: str, text: str) -> str:
     """``Speaker: text``, cut at a word boundary to CONTEXT_CHARS."""
     body = " ".join(text.split())
@@ -49,13 +46,14 @@ def render_turn(speaker: str, text: str) -> str:
     return cut.rsplit(" ", 1)[0] if " " in cut else cut
 
 
-def place_turn(recent: RecentTurns, turn_id: str, rendered: str) -> tuple[TurnPlace, RecentTurns]:
-    """This turn's context, and the conversation's recent turns after it."""
+def place_turn(recent: RecentTurns, turn_id: str, rendered: str) -> tuple[str, RecentTurns]:
+    """This turn's context (the previous turn, rendered; "" for the first one remembered), and the
+    conversation's recent turns after it."""
     for position, seen in enumerate(recent.turns):
         if seen.turn_id == turn_id:  # seen before (redelivery): same context, nothing new to remember
-            return TurnPlace(recent.turns[position - 1].rendered if position > 0 else ""), recent
+            return (recent.turns[position - 1].rendered if position > 0 else ""), recent
     context = recent.turns[-1].rendered if recent.turns else ""
-    return TurnPlace(context), RecentTurns((*recent.turns, SeenTurn(turn_id, rendered))[-RECENT_TURNS:])
+    return context, RecentTurns((*recent.turns, SeenTurn(turn_id, rendered))[-RECENT_TURNS:])
 
 
 class RecentConversations:
@@ -76,3 +74,11 @@ class RecentConversations:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    def context_for(self, turn: ConversationTurnReceived) -> str:
+        """The context of this turn's memories; the turn is remembered as context for the next one. A verbatim
+        memory (infer=false) is the caller's own standalone statement: embedded without context."""
+        key = f"{turn.scope.key}\x1f{turn.conversation_id}"
+        context, after = place_turn(self.get(key), turn.event_id, render_turn(turn.speaker or "", turn.text))
+        self.put(key, after)
+        return context if turn.infer else ""

@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from memory.dedupe import split_speaker
+
 SATURATION = 5  # distinct content words at which a memory counts as fully specific
 QUESTION_FACTOR = 0.6
 
-# "Caroline: ..." — the speaker label the extractor puts in front of a memory says nothing about its content.
-_SPEAKER_LABEL = re.compile(r"^\s*[A-Z][\w .'\-]{0,40}:\s")
 _WORD = re.compile(r"[a-z0-9][a-z0-9']*")
 _NUMBER = re.compile(r"\d")
 # A capitalised word that does not open a sentence (not at the start, not after . ! ?).
@@ -53,14 +53,15 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 def content_words(text: str) -> set[str]:
     """The distinct words of a memory that carry content (speaker label and filler removed)."""
-    body = _SPEAKER_LABEL.sub("", text, count=1).lower().replace("\u2019", "'")  # typographic apostrophes
+    # The speaker label the extractor puts in front of a memory ("Caroline: ...") says nothing about its content.
+    body = split_speaker(text)[1].lower().replace("\u2019", "'")  # typographic apostrophes
     words = (w.rstrip("'") for w in _WORD.findall(body))
     return {w for w in words if (len(w) > 2 or _NUMBER.search(w)) and w not in STOPWORDS}
 
 
 def inner_names(text: str, speakers: Collection[str] = ()) -> set[str]:
     """Lower-cased names inside the memory's sentences, the conversation's speakers left out."""
-    body = _SPEAKER_LABEL.sub("", text, count=1)
+    body = split_speaker(text)[1]
     known = {s.lower() for s in speakers}
     return {name.lower() for name in _INNER_NAME.findall(body)} - known - STOPWORDS
 

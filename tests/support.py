@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from memory.conversation_context import RecentTurns, place_turn, render_turn
+from memory.conversation_context import RECENT_CONVERSATIONS, RecentConversations
 from memory.derivation import activation_event, embedding_events, embedding_text, extraction_events
 from memory.events import ConversationTurnReceived, Envelope, Event, MemoryExtracted, Producer, Scope
 from memory.extraction import extract_facts
@@ -92,18 +92,14 @@ def make_turn(
 def pipeline_events(turns: Iterable[ConversationTurnReceived], embed: Callable[[list[str]], Any]) -> list[Event]:
     """What the Faust agents would emit for these turns, computed with the same pure functions."""
     events: list[Event] = []
-    conversations: dict[str, RecentTurns] = {}
+    conversations = RecentConversations(RECENT_CONVERSATIONS)
     for turn in turns:
-        key = f"{turn.scope.key}/{turn.conversation_id}"
-        place, conversations[key] = place_turn(
-            conversations.get(key, RecentTurns()), turn.event_id, render_turn(turn.speaker or "", turn.text)
-        )
         derived = extraction_events(
             turn,
             extract_facts(TurnInput(turn.role, turn.speaker or "", turn.text)),
             "rules-v1",
             turn.envelope.occurred_at + timedelta(seconds=1),
-            place.context if turn.infer else "",
+            conversations.context_for(turn),
         )
         events.extend(derived)
         extracted = [e for e in derived if isinstance(e, MemoryExtracted)]

@@ -15,7 +15,7 @@ from typing import Any
 import faust
 
 from adapters.kafka import dead_letter
-from memory.conversation_context import RECENT_CONVERSATIONS, RecentConversations, place_turn, render_turn
+from memory.conversation_context import RECENT_CONVERSATIONS, RecentConversations
 from memory.derivation import extraction_events, turn_input, validate_turn
 from memory.errors import DecodeError, InvalidEventError
 from memory.events import ConversationTurnReceived
@@ -37,14 +37,6 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
     deadletters = raw_topic(app, topics.deadletter)
     recent = RecentConversations(RECENT_CONVERSATIONS)
 
-    def context_of(turn: ConversationTurnReceived) -> str:
-        key = f"{turn.scope.key}\x1f{turn.conversation_id}"
-        place, after = place_turn(recent.get(key), turn.event_id, render_turn(turn.speaker or "", turn.text))
-        recent.put(key, after)
-        # A verbatim memory (infer=false) is the caller's own standalone statement: it is context for the
-        # next turn but embedded without one.
-        return place.context if turn.infer else ""
-
     async def reject(event: faust.EventT, reason: str, error: BaseException) -> None:
         msg = event.message
         log.warning("dead-lettering turn at %s/%s/%s: %s", msg.topic, msg.partition, msg.offset, reason)
@@ -60,7 +52,7 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
         async for batch in stream.take_events(  # type: ignore[attr-defined]  # faust-streaming has it; its StreamT stub lags
             EXTRACTION_BATCH, within=EXTRACTION_WITHIN_SECONDS
         ):
-            futures: list[Any] = []
+            futures = []
             for event in batch:
                 try:
                     turn = ctx.codec.decode(event.value)
@@ -76,10 +68,9 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
                 else:
                     facts, extractor = [verbatim_fact(turn_input(turn))], "verbatim"
                 key = turn.scope.key.encode()
-                now = datetime.now(UTC)
-                for produced in extraction_events(turn, facts, extractor, now, context_of(turn)):
+                context = recent.context_for(turn)
+                for produced in extraction_events(turn, facts, extractor, datetime.now(UTC), context):
                     futures.append(await memories.send(key=key, value=ctx.codec.encode(produced)))
-            # Events and table acknowledged before Faust may commit these turns' offsets.
-            await asyncio.gather(*futures)
+            await asyncio.gather(*futures)  # acknowledged before Faust may commit these turns' offsets
 
     return extract

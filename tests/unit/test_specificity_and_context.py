@@ -22,6 +22,7 @@ from memory.extraction import find_entities
 from memory.fusion import reciprocal_rank_fusion
 from memory.ranking import Candidate, TurnRef, match_strengths, named_speaker, with_conversation_support
 from memory.specificity import QUESTION_FACTOR, SATURATION, content_words, specificity
+from tests.support import make_turn
 
 AT = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -155,9 +156,9 @@ def test_each_turn_gets_the_previous_one_as_context() -> None:
     first, recent = place_turn(recent, "e1", "John: We went to a military memorial with the kids.")
     second, recent = place_turn(recent, "e2", "Maria: How did they react?")
     third, recent = place_turn(recent, "e3", "John: They were awestruck and humbled.")
-    assert first.context == ""
-    assert second.context == "John: We went to a military memorial with the kids."
-    assert third.context == "Maria: How did they react?"
+    assert first == ""
+    assert second == "John: We went to a military memorial with the kids."
+    assert third == "Maria: How did they react?"
 
 
 def test_a_redelivered_turn_gets_the_context_it_had_and_changes_nothing() -> None:
@@ -165,7 +166,7 @@ def test_a_redelivered_turn_gets_the_context_it_had_and_changes_nothing() -> Non
     for i in range(5):
         _, recent = place_turn(recent, f"e{i}", f"turn {i}")
     again, after = place_turn(recent, "e2", "turn 2")
-    assert again.context == "turn 1"
+    assert again == "turn 1"
     assert after == recent
 
 
@@ -242,3 +243,16 @@ def test_a_close_race_is_plain_rrf() -> None:
     assert min(strengths.values()) > 0.96
     assert match_strengths([("a", 0.6)], 0.0) == {}  # exponent 0: plain RRF
     assert match_strengths([("a", -0.1)], 1.0) == {}  # nothing to scale by
+
+
+def test_conversations_keep_their_own_context_and_a_verbatim_turn_is_embedded_alone() -> None:
+    recent = RecentConversations(capacity=10)
+    first = make_turn("u", "We went to the memorial.", "1", speaker="John")
+    other = replace(make_turn("u", "Unrelated chat.", "9"), conversation_id="elsewhere")
+    verbatim = replace(make_turn("u", "Note to self: kids loved it.", "2"), infer=False)
+    answer = make_turn("u", "They were awestruck.", "3", speaker="John")
+    assert recent.context_for(first) == ""
+    assert recent.context_for(other) == ""  # another conversation knows nothing of the first
+    assert recent.context_for(verbatim) == ""  # standalone, though the memorial came before it
+    assert recent.context_for(answer) == "Alice: Note to self: kids loved it."  # ...and it is remembered
+    assert recent.context_for(answer) == "Alice: Note to self: kids loved it."  # redelivered: the same
