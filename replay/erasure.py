@@ -137,12 +137,13 @@ def _neo4j_ids(driver: Driver, settings: Settings, scope: Scope) -> set[str]:
 
 
 def _neo4j_nodes(driver: Driver, settings: Settings, scope: Scope, other_ids: list[str]) -> int:
-    """Nodes of the scope (user, memories, entities) plus memories with the other ids, wherever they sit."""
+    """Nodes of the scope (user, memories, entities, topics) plus memories with the other ids, wherever they sit."""
     query = namespaced(
         """
         CALL () {
           MATCH (m:Memory {scope_key: $key}) RETURN count(m) AS n
           UNION ALL MATCH (e:Entity {scope_key: $key}) RETURN count(e) AS n
+          UNION ALL MATCH (t:Topic {scope_key: $key}) RETURN count(t) AS n
           UNION ALL MATCH (u:User {scope_key: $key}) RETURN count(u) AS n
           UNION ALL UNWIND $ids AS id MATCH (m:Memory {memory_id: id})
             WHERE m.scope_key IS NULL OR m.scope_key <> $key RETURN count(m) AS n

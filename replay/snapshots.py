@@ -118,7 +118,8 @@ def neo4j_snapshot(driver: Driver, database: str, scope_keys: Sequence[str], pre
         WITH u, m, collect(e.entity_id) AS entity_ids
         RETURN u.scope_key AS user, m.memory_id AS memory_id, m.text AS text, m.state AS state,
                m.kind AS kind, m.embedding_model AS model, m.importance AS importance, m.pinned AS pinned,
-               m.valid_to AS valid_to, entity_ids,
+               m.valid_to AS valid_to, m.speaker AS speaker, entity_ids,
+               [(m)-[:ABOUT]->(t:Topic) | t.name] AS topics,
                [(m)-[:SUPERSEDES]->(old:Memory) | old.memory_id] AS supersedes,
                [(m)-[:SUMMARIZES]->(original:Memory) | original.memory_id] AS summarizes
         ORDER BY memory_id
@@ -130,6 +131,7 @@ def neo4j_snapshot(driver: Driver, database: str, scope_keys: Sequence[str], pre
         {
             **r.data(),
             "entity_ids": sorted(r["entity_ids"]),
+            "topics": sorted(r["topics"]),
             "supersedes": sorted(r["supersedes"]),
             "summarizes": sorted(r["summarizes"]),
         }

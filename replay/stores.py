@@ -18,7 +18,7 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from memory.settings import Settings
-from projections.neo4j.projector import namespaced
+from projections.neo4j.projector import LABELS, namespaced
 
 PG_TABLES = (
     "memories",
@@ -118,7 +118,7 @@ def milvus_rows(settings: Settings) -> dict[str, str]:
 
 def neo4j_rows(settings: Settings) -> dict[str, str]:
     """memory id → digest of the memory node (state, text, importance, pinned, valid_to...), its entities
-    with their relations (and which memories asserted them), and its lineage edges."""
+    with their relations (and which memories asserted them), its topics and its lineage edges."""
     query = namespaced(
         """
         MATCH (u:User)-[:HAS_MEMORY]->(m:Memory)
@@ -128,7 +128,8 @@ def neo4j_rows(settings: Settings) -> dict[str, str]:
         WITH u, m, collect([e.entity_id, e.name, e.kind, rels]) AS entities
         RETURN m.memory_id AS id, u.scope_key AS user, m.text AS text, m.state AS state, m.kind AS kind,
                m.embedding_model AS model, m.importance AS importance, m.pinned AS pinned,
-               m.valid_to AS valid_to, entities,
+               m.valid_to AS valid_to, m.speaker AS speaker, entities,
+               [(m)-[:ABOUT]->(t:Topic) | t.topic_id] AS topics,
                [(m)-[:SUPERSEDES]->(old:Memory) | old.memory_id] AS supersedes,
                [(m)-[:SUMMARIZES]->(original:Memory) | original.memory_id] AS summarizes
         """,
@@ -146,6 +147,7 @@ def neo4j_rows(settings: Settings) -> dict[str, str]:
             entity[3] = sorted(
                 [r[0], r[1], sorted(r[2]) if r[2] is not None else None] for r in entity[3] if r[0] is not None
             )
+        data["topics"] = sorted(data["topics"])
         data["supersedes"] = sorted(data["supersedes"])
         data["summarizes"] = sorted(data["summarizes"])
         rows[data["id"]] = digest(data)
@@ -182,7 +184,7 @@ def drop(settings: Settings, store: str, whole_schema: bool) -> None:
         with GraphDatabase.driver(
             settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password), notifications_min_severity="OFF"
         ) as driver:
-            for label in ("Memory", "Entity", "User", "ProjectionCheckpoint"):
+            for label in LABELS:
                 query = namespaced(
                     f"MATCH (n:{label}) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n",
                     settings.neo4j_label_prefix,

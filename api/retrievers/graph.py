@@ -1,4 +1,10 @@
-"""Graph retrieval over Neo4j: entities named in the query → memories that mention them → one more hop.
+"""Graph retrieval over Neo4j: two walks run concurrently and their scores add up.
+
+The entity walk (here): entities named in the query → memories that mention them → one more hop.
+The topic walk (api.retrievers.topic_walk): what the query is about → memories about it → the topics they
+share; it is what answers questions that name no entity, and gathers facts said across conversations.
+
+Entity walk:
 
 1. Seeds: the user's entities whose names appear in the query (any 1-3 word span, case-insensitive).
    A query that names none but points back ("what else do I know about this project?") seeds from the
@@ -13,6 +19,7 @@ Scope: every node is matched under the user's scope key; the row fetch checks sc
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from dataclasses import dataclass
@@ -21,6 +28,7 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from api.retrievers.base import Found, SearchQuery
+from api.retrievers.topic_walk import walk_topics
 from memory.recipes import Retriever
 from memory.temporal import TIME_WORDS
 from projections.neo4j.projector import namespaced
@@ -198,6 +206,14 @@ class GraphRetriever:
         return max(DOMINANT_MIN, int(total * DOMINANT_SHARE))
 
     async def retrieve(self, query: SearchQuery) -> list[Found]:
+        by_entities, by_topics = await asyncio.gather(self.walk_entities(query), walk_topics(self._run, query))
+        scores: dict[str, float] = {}
+        for found in (*by_entities, *by_topics):
+            scores[found.memory_id] = scores.get(found.memory_id, 0.0) + found.score
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return [Found(memory_id, score) for memory_id, score in ranked[: query.limit]]
+
+    async def walk_entities(self, query: SearchQuery) -> list[Found]:
         seeds, total = await self.seeds(query)
         if not seeds:
             return []

@@ -26,6 +26,7 @@ from memory.events import (
     UserErased,
 )
 from memory.lifecycle import MemoryState, sources_of
+from memory.topics import topic_words
 from memory.transitions import target_state
 from projections.base import PoisonEventError
 
@@ -34,6 +35,7 @@ MEMORY = "MemoryExtracted"
 ENTITIES = "EntitiesLinked"
 SUPERSEDED = "MemorySuperseded"
 CONSOLIDATED = "MemoryConsolidated"
+UPDATED = "MemoryUpdated"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ def row_of(event: Event) -> Row | None:
             "kind": event.kind,
             "importance": event.importance,
             "occurred_at": event.envelope.occurred_at,
+            "speaker": event.metadata.get("speaker") or None,
+            "topics": topic_words(event.text),
         }
         return Row(MEMORY, values, (event.memory_id,))
     if isinstance(event, EntitiesLinked):
@@ -129,6 +133,8 @@ def row_of(event: Event) -> Row | None:
         "target": target.value if target is not None else None,
         "sources": sources_of(target) if target is not None else [],
     }
+    if isinstance(event, MemoryUpdated):
+        values["topics"] = topic_words(event.text)
     return Row(type(event).__name__, values, (memory_id,))
 
 

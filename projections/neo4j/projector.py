@@ -1,4 +1,5 @@
-"""Neo4j projection: users, memories, entities and their relations, keyed by deterministic ids (MERGE).
+"""Neo4j projection: users, memories, entities and their relations, topics (memory.topics), keyed by
+deterministic ids (MERGE).
 
 The checkpoint is a node written in the same transaction as the batch, so a crash loses neither.
 State changes are guarded by the lifecycle table, so a repeated or late event cannot move a memory back.
@@ -6,7 +7,7 @@ Fields follow the log: importance (reinforced, decayed), text (updated), pinned,
 Lineage is edges: ``(new)-[:SUPERSEDES]->(old)``, ``(summary)-[:SUMMARIZES]->(original)``.
 
 Deletes remove, they do not mark: ``MemoryForgotten`` detaches and deletes the memory, the relations only
-it asserted and the entities nothing mentions any more; ``UserErased`` deletes every node of the user.
+it asserted and the entities and topics nothing mentions any more; ``UserErased`` deletes every node of the user.
 No tombstone stays behind (the proof of erasure is that nothing does), so a ``MemoryExtracted`` redelivered
 after the delete would create the memory again; PostgreSQL's tombstones are the projection that refuses it.
 How a batch becomes statements (and why deletes are barriers in it) is ``projections.neo4j.plan``.
@@ -26,20 +27,24 @@ from projections.neo4j.statements import (
     CHECKPOINT,
     CONSTRAINTS,
     DELETE_MEMORIES,
+    DELETE_ORPHAN_TOPICS,
     DELETE_ORPHANS,
     ERASE,
     LINK_ENTITIES,
+    LINK_TOPICS,
     LOAD_CHECKPOINTS,
     MENTIONED_ENTITIES,
     MERGE_MEMORIES,
     RELATE_ENTITIES,
+    RELINK_TOPICS,
     SUMMARIZE,
     SUPERSEDE,
+    TOPICS_OF,
     UNRELATE,
     UPDATE_MEMORIES,
 )
 
-LABELS = ("Memory", "Entity", "User", "ProjectionCheckpoint")
+LABELS = ("Memory", "Entity", "Topic", "User", "ProjectionCheckpoint")
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
 
 
@@ -107,6 +112,7 @@ class Neo4jProjector:
     def _flush(self, tx: ManagedTransaction, kind: str, rows: list[dict[str, Any]]) -> None:
         if kind == plan.MEMORY:
             tx.run(self._q(MERGE_MEMORIES), rows=rows)
+            tx.run(self._q(LINK_TOPICS), rows=rows)
         elif kind == plan.ENTITIES:
             tx.run(self._q(LINK_ENTITIES), rows=rows)
             if any(r["relations"] for r in rows):
@@ -117,16 +123,28 @@ class Neo4jProjector:
             tx.run(self._q(SUMMARIZE), rows=rows)
         else:
             tx.run(self._q(UPDATE_MEMORIES), rows=rows)
+            if kind == plan.UPDATED:
+                self._relink_topics(tx, rows)
+
+    def _relink_topics(self, tx: ManagedTransaction, rows: list[dict[str, Any]]) -> None:
+        ids = sorted({r["memory_id"] for r in rows})
+        before = [r["topic_id"] for r in tx.run(self._q(TOPICS_OF), ids=ids)]
+        tx.run(self._q(RELINK_TOPICS), rows=rows)
+        if before:
+            tx.run(self._q(DELETE_ORPHAN_TOPICS), topic_ids=before)
 
     def _delete(self, tx: ManagedTransaction, deletes: plan.Deletes) -> None:
         if deletes.memory_ids:
             ids = sorted(set(deletes.memory_ids))
             mentioned = [r["entity_id"] for r in tx.run(self._q(MENTIONED_ENTITIES), ids=ids)]
+            topics = [r["topic_id"] for r in tx.run(self._q(TOPICS_OF), ids=ids)]
             if mentioned:
                 tx.run(self._q(UNRELATE), entity_ids=mentioned, ids=ids)
             tx.run(self._q(DELETE_MEMORIES), ids=ids)
             if mentioned:
                 tx.run(self._q(DELETE_ORPHANS), entity_ids=mentioned)
+            if topics:
+                tx.run(self._q(DELETE_ORPHAN_TOPICS), topic_ids=topics)
         if deletes.scope_keys:
             keys = sorted(set(deletes.scope_keys))
             for statement in ERASE:

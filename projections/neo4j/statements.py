@@ -9,16 +9,60 @@ CONSTRAINTS = (
     "CREATE INDEX {prefix}memory_scope IF NOT EXISTS FOR (m:Memory) ON (m.scope_key)",
     # The graph retriever finds a user's entities by name: the scope index narrows it to that user's.
     "CREATE INDEX {prefix}entity_scope IF NOT EXISTS FOR (e:Entity) ON (e.scope_key)",
+    "CREATE CONSTRAINT {prefix}topic_id IF NOT EXISTS FOR (t:Topic) REQUIRE t.topic_id IS UNIQUE",
+    "CREATE INDEX {prefix}topic_scope IF NOT EXISTS FOR (t:Topic) ON (t.scope_key)",
 )
 
+# ``u.speakers``: who has spoken in the user's conversations, so the graph retriever can tell a question
+# about one of them ("What pets does Nate have?") from one about anybody.
 MERGE_MEMORIES = """
 UNWIND $rows AS row
 MERGE (u:User {scope_key: row.scope_key})
   ON CREATE SET u.app_id = row.app_id, u.user_id = row.user_id
+SET u.speakers = CASE
+  WHEN row.speaker IS NULL OR row.speaker IN coalesce(u.speakers, []) THEN u.speakers
+  ELSE coalesce(u.speakers, []) + row.speaker END
 MERGE (m:Memory {memory_id: row.memory_id})
   ON CREATE SET m.text = row.text, m.kind = row.kind, m.state = 'extracted', m.importance = row.importance,
-                m.scope_key = row.scope_key, m.occurred_at = row.occurred_at
+                m.scope_key = row.scope_key, m.occurred_at = row.occurred_at, m.speaker = row.speaker
 MERGE (u)-[:HAS_MEMORY]->(m)
+"""
+
+# Topics (memory.topics) of the text the event carries, unless the memory's text has changed since (a
+# redelivered extraction after an update must not bring the old words back).
+LINK_TOPICS = """
+UNWIND $rows AS row
+MATCH (m:Memory {memory_id: row.memory_id}) WHERE m.text = row.text
+UNWIND row.topics AS name
+MERGE (t:Topic {topic_id: row.scope_key + '|' + name})
+  ON CREATE SET t.name = name, t.scope_key = row.scope_key
+MERGE (m)-[:ABOUT]->(t)
+"""
+
+# New text, new topics: the old links go, the new ones come, and topics no memory is about any more go too.
+RELINK_TOPICS = """
+UNWIND $rows AS row
+MATCH (m:Memory {memory_id: row.memory_id})
+OPTIONAL MATCH (m)-[old:ABOUT]->(:Topic)
+DELETE old
+WITH DISTINCT m, row
+UNWIND row.topics AS name
+MERGE (t:Topic {topic_id: m.scope_key + '|' + name})
+  ON CREATE SET t.name = name, t.scope_key = m.scope_key
+MERGE (m)-[:ABOUT]->(t)
+"""
+
+TOPICS_OF = """
+UNWIND $ids AS memory_id
+MATCH (:Memory {memory_id: memory_id})-[:ABOUT]->(t:Topic)
+RETURN DISTINCT t.topic_id AS topic_id
+"""
+
+DELETE_ORPHAN_TOPICS = """
+UNWIND $topic_ids AS topic_id
+MATCH (t:Topic {topic_id: topic_id})
+WHERE NOT (t)<-[:ABOUT]-(:Memory)
+DELETE t
 """
 
 LINK_ENTITIES = """
@@ -106,6 +150,7 @@ DETACH DELETE e
 ERASE = (
     "UNWIND $keys AS key MATCH (m:Memory {scope_key: key}) DETACH DELETE m",
     "UNWIND $keys AS key MATCH (e:Entity {scope_key: key}) DETACH DELETE e",
+    "UNWIND $keys AS key MATCH (t:Topic {scope_key: key}) DETACH DELETE t",
     "UNWIND $keys AS key MATCH (u:User {scope_key: key}) DETACH DELETE u",
 )
 

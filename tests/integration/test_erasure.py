@@ -20,7 +20,7 @@ from memory.settings import Settings
 from memstream_cli.main import main
 from projections.base import Positioned
 from projections.milvus.projector import MilvusProjector
-from projections.neo4j.projector import Neo4jProjector
+from projections.neo4j.projector import LABELS, Neo4jProjector
 from projections.postgres.projector import PostgresProjector
 from projections.redis.projector import RedisProjector
 from replay.erasure import holdings
@@ -71,7 +71,7 @@ def stores(settings: Settings, milvus: MilvusClient, neo4j_driver: Driver, redis
     yield made
     made.close()
     milvus.drop_collection(settings.milvus_collection)
-    for label in ("Memory", "Entity", "User", "ProjectionCheckpoint"):
+    for label in LABELS:
         neo4j_driver.execute_query(
             f"MATCH (n:{settings.neo4j_label_prefix}{label}) DETACH DELETE n", database_=settings.neo4j_database
         )

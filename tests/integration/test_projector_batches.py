@@ -27,7 +27,7 @@ from memory.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned
 from projections.milvus.projector import MilvusProjector
-from projections.neo4j.projector import Neo4jProjector
+from projections.neo4j.projector import LABELS, Neo4jProjector
 from projections.postgres.projector import PostgresProjector
 from projections.redis.projector import RedisProjector
 from replay.snapshots import milvus_snapshot, neo4j_snapshot, postgres_snapshot, redis_snapshot
@@ -371,7 +371,7 @@ def test_postgres_failure_mid_batch_leaves_neither_rows_nor_checkpoint(
 
 
 def _drop_prefix(driver: Driver, database: str, prefix: str) -> None:
-    for label in ("Memory", "Entity", "User", "ProjectionCheckpoint"):
+    for label in LABELS:
         driver.execute_query(f"MATCH (n:{prefix}{label}) DETACH DELETE n", database_=database)
     records, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN name", database_=database)
     for record in records:

@@ -20,10 +20,11 @@ from redis import Redis
 from api.cache import SearchCache
 from memory.events import Event, MemoryEmbedded, MemorySuperseded
 from memory.settings import Settings
+from memory.topics import topic_words
 from projections.base import Positioned
 from projections.cache_epochs import changes_results
 from projections.milvus.projector import MilvusProjector
-from projections.neo4j.projector import Neo4jProjector, namespaced
+from projections.neo4j.projector import LABELS, Neo4jProjector, namespaced
 from projections.redis.projector import RedisProjector
 from replay.snapshots import milvus_snapshot, neo4j_snapshot, redis_snapshot
 from tests.integration.memory_life import DIM, MODEL, TOPIC, Life, positioned, vector, whole_life
@@ -62,7 +63,7 @@ def graphs(neo4j_driver: Driver, stack_settings: Settings) -> Iterator[Callable[
     yield make
     database = stack_settings.neo4j_database
     for prefix in made:
-        for label in ("Memory", "Entity", "User", "ProjectionCheckpoint"):
+        for label in LABELS:
             neo4j_driver.execute_query(f"MATCH (n:{prefix}{label}) DETACH DELETE n", database_=database)
         for kind in ("CONSTRAINT", "INDEX"):  # constraints first: dropping one drops its backing index
             plural = "CONSTRAINTS" if kind == "CONSTRAINT" else "INDEXES"
@@ -306,6 +307,7 @@ def nodes_with(driver: Driver, database: str, prefix: str, key: str, value: str)
         CALL () {{
           MATCH (n:Memory) WHERE n.{key} = $value RETURN n
           UNION MATCH (n:Entity) WHERE n.{key} = $value RETURN n
+          UNION MATCH (n:Topic) WHERE n.{key} = $value RETURN n
           UNION MATCH (n:User) WHERE n.{key} = $value RETURN n
         }}
         RETURN count(n) AS n
@@ -314,6 +316,13 @@ def nodes_with(driver: Driver, database: str, prefix: str, key: str, value: str)
     )
     records, _, _ = driver.execute_query(query, value=value, database_=database)
     return int(records[0]["n"])
+
+
+def topic_names(driver: Driver, database: str, prefix: str, life: Life) -> set[str]:
+    """The user's Topic nodes, whether or not a memory is about them (an orphan would show here)."""
+    query = namespaced("MATCH (t:Topic {scope_key: $key}) RETURN t.name AS name", prefix)
+    records, _, _ = driver.execute_query(query, key=life.key, database_=database)
+    return {r["name"] for r in records}
 
 
 def test_neo4j_applies_every_lifecycle_event(
@@ -360,6 +369,10 @@ def test_neo4j_applies_every_lifecycle_event(
         ("Alice", "HIKES_IN", "Alps", tuple(sorted([m(3), m(4)]))),
     }
     assert nodes_with(neo4j_driver, database, prefix, "memory_id", m(6)) == 0
+    # Each memory is about the topics of its current text; "boat" and "own", which only 6 was about, are gone.
+    assert {k: v["topics"] for k, v in memories.items()} == {k: topic_words(v["text"]) for k, v in memories.items()}
+    assert "germany" in memories[m(1)]["topics"]  # the update's new word
+    assert topic_names(neo4j_driver, database, prefix, life) == {t for v in memories.values() for t in v["topics"]}
     assert projector.checkpoints() == {(TOPIC, 0): len(events) - 1}
 
 
@@ -463,6 +476,35 @@ def test_neo4j_forgotten_leaves_nothing_of_the_memory(
     assert nodes_with(neo4j_driver, database, prefix, "memory_id", m(0)) == 0
 
 
+def test_neo4j_topics_follow_the_text_and_go_with_the_last_memory_about_them(
+    neo4j_driver: Driver, stack_settings: Settings, graphs: Callable[[], str], life: Life
+) -> None:
+    database, prefix = stack_settings.neo4j_database, graphs()
+    m = life.memory
+    extracted = life.active(0, "Alice plays chess in the park", ["Alice"])
+    setup = [*extracted, *life.active(1, "Alice walks in the park", ["Alice"])]
+    projector = Neo4jProjector(neo4j_driver, database, (TOPIC,), label_prefix=prefix)
+    projector.apply_batch(positioned(setup))
+    assert by_id(graph(neo4j_driver, database, prefix, life))[m(0)]["topics"] == ["alice", "chess", "park", "play"]
+
+    update = life.updated(0, "Alice plays tennis in the park")
+    projector.apply_batch(positioned([update], start=len(setup)))
+    after_update = graph(neo4j_driver, database, prefix, life)
+    assert by_id(after_update)[m(0)]["topics"] == topic_words("Alice plays tennis in the park")
+    assert "chess" not in topic_names(neo4j_driver, database, prefix, life)  # nothing is about chess any more
+
+    # The extraction redelivered after the update (another projector, new positions) brings no old word back,
+    # and the update applied again changes nothing.
+    again = Neo4jProjector(neo4j_driver, database, (TOPIC,), name="again", label_prefix=prefix)
+    again.apply_batch(positioned([*extracted, update], start=len(setup) + 1))
+    assert graph(neo4j_driver, database, prefix, life) == after_update
+    assert "chess" not in topic_names(neo4j_driver, database, prefix, life)
+
+    projector.apply_batch(positioned([life.forgotten(0)], start=len(setup) + 1))
+    # "tennis" and "play" were 0's alone; "park" and "alice" are 1's too.
+    assert topic_names(neo4j_driver, database, prefix, life) == {"alice", "park", "walk"}
+
+
 def test_neo4j_user_erased_deletes_every_node_of_that_user_and_no_other(
     neo4j_driver: Driver, stack_settings: Settings, graphs: Callable[[], str]
 ) -> None:
@@ -470,8 +512,8 @@ def test_neo4j_user_erased_deletes_every_node_of_that_user_and_no_other(
     alice, bob = Life(unique("user-")), Life(unique("user-"))
     projector = Neo4jProjector(neo4j_driver, database, (TOPIC,), label_prefix=prefix)
     projector.apply_batch(positioned([*whole_life(alice), *whole_life(bob)]))
-    # User, 6 memories, 5 entities.
-    assert nodes_with(neo4j_driver, database, prefix, "scope_key", alice.key) == 12
+    # User, 6 memories, 5 entities, 10 topics (alice live pari berlin germany like tea hike alp often).
+    assert nodes_with(neo4j_driver, database, prefix, "scope_key", alice.key) == 22
     bob_before = graph(neo4j_driver, database, prefix, bob)
 
     projector.apply_batch(positioned([alice.erased()], start=1000))
@@ -482,7 +524,8 @@ def test_neo4j_user_erased_deletes_every_node_of_that_user_and_no_other(
     again = [*alice.active(7, "Alice starts over", ["Alice"]), alice.erased(), *alice.active(8, "Hi", ["Alice"])]
     projector.apply_batch(positioned(again, start=2000))
     assert set(by_id(graph(neo4j_driver, database, prefix, alice))) == {alice.memory(8)}
-    assert nodes_with(neo4j_driver, database, prefix, "scope_key", alice.key) == 3  # user, memory, Alice
+    # User, memory, Alice (a greeting is about nothing: no topic).
+    assert nodes_with(neo4j_driver, database, prefix, "scope_key", alice.key) == 3
     assert graph(neo4j_driver, database, prefix, bob) == bob_before
 
 

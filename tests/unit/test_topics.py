@@ -1,0 +1,70 @@
+"""Topics (memory.topics) and the rows the Neo4j projection writes them from (projections.neo4j.plan)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from memory.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
+from memory.topics import MAX_TOPICS, stem, topic_words
+from projections.neo4j import plan
+
+AT = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def envelope_for(event_type: str) -> Envelope:
+    return Envelope("e", event_type, 1, Scope("app", "u"), AT, AT, None, None, Producer("t"))
+
+
+def test_inflections_meet_at_one_stem() -> None:
+    assert {stem(w) for w in ("camped", "camping", "camps", "camp")} == {"camp"}
+    assert stem("books") == stem("book") == "book"
+    assert stem("glass") == "glass"  # a double s is not a plural
+    assert stem("bus") == "bus"  # too short to lose its "s"
+
+
+def test_a_memory_is_about_its_content_words_not_its_filler_or_its_speaker() -> None:
+    topics = topic_words("Caroline: Wow, here's a pic of my family camping at the beach in 2023!")
+    assert topics == ["beach", "camp", "family", "pic"]  # no "wow", "here's", "my", no speaker, no year
+
+
+def test_a_possessive_is_about_its_owner() -> None:
+    assert topic_words("Alice's garden") == ["alice", "garden"]
+
+
+def test_query_and_memory_meet_on_the_same_topics() -> None:
+    assert set(topic_words("Where has Melanie camped?")) & set(topic_words("We went camping last summer")) == {
+        "camp"
+    }
+
+
+def test_a_long_text_keeps_its_longest_words_in_a_stable_order() -> None:
+    words = [f"w{'x' * n}" for n in range(1, 60)]
+    topics = topic_words(" ".join(words))
+    assert len(topics) == MAX_TOPICS
+    assert topics == sorted(topics)
+    assert "w" + "x" * 59 in topics and "wx" not in topics
+
+
+def _extracted(text: str, speaker: str | None) -> MemoryExtracted:
+    return MemoryExtracted(
+        envelope=envelope_for("MemoryExtracted"),
+        memory_id="m1",
+        text=text,
+        metadata={"speaker": speaker} if speaker else {},
+    )
+
+
+def test_the_projection_row_carries_the_topics_and_the_speaker() -> None:
+    row = plan.row_of(_extracted("Nate: I adopted a dog named Max.", "Nate"))
+    assert row is not None and row.kind == plan.MEMORY
+    assert row.values["topics"] == topic_words("Nate: I adopted a dog named Max.")
+    assert row.values["speaker"] == "Nate"
+    assert plan.row_of(_extracted("A note.", None)).values["speaker"] is None  # type: ignore[union-attr]
+
+
+def test_an_update_carries_the_topics_of_the_new_text() -> None:
+    event = MemoryUpdated(envelope=envelope_for("MemoryUpdated"), memory_id="m1", text="I moved to Berlin")
+    row = plan.row_of(event)
+    assert row is not None and row.kind == plan.UPDATED
+    assert row.values["topics"] == ["berlin", "mov"]
+    assert row.values["props"] == {"text": "I moved to Berlin"}
