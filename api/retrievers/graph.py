@@ -28,7 +28,7 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from api.retrievers.base import Found, SearchQuery
-from api.retrievers.topic_walk import walk_topics
+from api.retrievers.topic_walk import found_in, walk_topics
 from memory.recipes import Retriever
 from memory.temporal import TIME_WORDS
 from projections.neo4j.projector import namespaced
@@ -134,7 +134,8 @@ UNWIND $seeds + hop2 AS seed
 MATCH (:Entity {entity_id: seed.id})<-[:MENTIONS]-(m:Memory)
 WHERE m.state IN $states
 WITH m, sum(seed.weight) AS score
-RETURN m.memory_id AS id, score ORDER BY score DESC, m.occurred_at DESC, id LIMIT $limit
+WITH m, score ORDER BY score DESC, m.occurred_at DESC, m.memory_id LIMIT $limit
+RETURN collect(m.memory_id) AS ids, collect(score) AS scores
 """
 
 
@@ -228,4 +229,4 @@ class GraphRetriever:
             states=query.visibility.states(),
             limit=query.limit,
         )
-        return [Found(row["id"], float(row["score"])) for row in rows]
+        return found_in(rows)
