@@ -126,7 +126,7 @@ async def build_services(settings: Settings, embedder: Embedder | None = None) -
         writer=MemoryWriter(settings, producer, codec),
         commands=CommandWriter(settings, producer, codec),
         milvus=milvus,
-        embedder=embedder or build_embedder(settings),
+        embedder=embedder or build_embedder(settings, for_queries=True),
         consistency=ConsistencyWaiter(settings),
         graph=AsyncGraphDatabase.driver(
             settings.neo4j_uri,

@@ -69,6 +69,7 @@ class MiniLMOnnxEmbedder:
         self,
         *,
         intra_op_threads: int = 2,
+        spinning: bool = True,
         batch_size: int = 32,
         max_length: int = 256,
         model_path: Path | None = None,
@@ -77,6 +78,7 @@ class MiniLMOnnxEmbedder:
         if intra_op_threads < 1 or batch_size < 1 or max_length < 2:
             raise ValueError("intra_op_threads and batch_size must be >= 1, max_length >= 2")
         self._intra_op_threads = intra_op_threads
+        self._spinning = spinning
         self._batch_size = batch_size
         self._max_length = max_length
         self._model_path = model_path
@@ -112,6 +114,8 @@ class MiniLMOnnxEmbedder:
                 options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 options.log_severity_level = 3  # keep onnxruntime's optimiser warnings out of our logs
+                if not self._spinning:
+                    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 session = ort.InferenceSession(
                     str(self._model_path or minilm_onnx_path()),
                     sess_options=options,
@@ -225,8 +229,12 @@ class OpenAIEmbedder:
         return l2_normalise(matrix)
 
 
-def build_embedder(settings: Settings) -> Embedder:
-    """OpenAI-compatible endpoint when ``embedding_base_url`` is set, otherwise the offline MiniLM."""
+def build_embedder(settings: Settings, for_queries: bool = False) -> Embedder:
+    """OpenAI-compatible endpoint when ``embedding_base_url`` is set, otherwise the offline MiniLM.
+
+    ``for_queries``: the API embeds one short query per search while its retrievers, PostgreSQL, Neo4j and
+    Milvus want the same two cores; one onnxruntime thread that sleeps when idle (instead of two spinning)
+    leaves them the other core. The pipeline's batches keep both threads."""
     if settings.embedding_base_url:
         return OpenAIEmbedder(
             base_url=settings.embedding_base_url,
@@ -242,4 +250,4 @@ def build_embedder(settings: Settings) -> Embedder:
             f"no embedding_base_url set, so the local {MINILM_MODEL_NAME} ({MINILM_DIM} dims) is used, "
             f"but settings ask for {settings.embedding_model!r} with {settings.embedding_dim} dims"
         )
-    return MiniLMOnnxEmbedder()
+    return MiniLMOnnxEmbedder(intra_op_threads=1, spinning=False) if for_queries else MiniLMOnnxEmbedder()

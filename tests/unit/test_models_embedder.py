@@ -88,6 +88,14 @@ def test_minilm_is_deterministic_and_independent_of_batch(minilm: MiniLMOnnxEmbe
     assert np.array_equal(dup[0], dup[2])
 
 
+def test_the_apis_query_embedder_gives_the_pipelines_vectors(minilm: MiniLMOnnxEmbedder) -> None:
+    """The API embeds queries with one idle-sleeping thread, the pipeline memories with two spinning ones:
+    dense search compares their vectors, so they must agree."""
+    query_embedder = build_embedder(Settings(), for_queries=True)
+    texts = ["Where has Melanie camped?", "We went camping at the beach last summer with the kids."]
+    np.testing.assert_allclose(query_embedder.embed(texts), minilm.embed(texts), atol=1e-5)
+
+
 def test_minilm_output_order_matches_input_order(minilm: MiniLMOnnxEmbedder) -> None:
     texts = ["a long sentence about astronomy and telescopes at night", "cat", "the weather is rainy"]
     together = minilm.embed(texts)
