@@ -1,7 +1,8 @@
 """The Faust app: one app, agents grouped by concern (extraction, embedding, lifecycle).
 
 Offsets commit only after the events an agent produced are acknowledged by the broker: each agent awaits
-its delivery futures before taking the next event, and Faust acks an event when the agent moves on.
+its delivery futures before taking the next event, and Faust acks an event when the agent moves on; a
+partition's commit moves only through events that were acknowledged, one after another (streams.offsets).
 At-least-once, so every consumer downstream is idempotent (deterministic ids).
 """
 
@@ -14,10 +15,12 @@ from streams.agents.embedding import register_embedding
 from streams.agents.extraction import register_extraction
 from streams.agents.lifecycle import register_lifecycle
 from streams.context import StreamContext, build_context
+from streams.offsets import StreamsApp, watch_for_stalls
 
 
 def create_app(settings: Settings, context: StreamContext | None = None) -> faust.App:
-    app = faust.App(
+    # Faust's own commit bookkeeping can skip an event around a rebalance: streams.offsets says how and why.
+    app = StreamsApp(
         settings.faust_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
@@ -38,6 +41,7 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
     register_extraction(app, ctx)
     register_embedding(app, ctx)
     register_lifecycle(app, ctx)
+    watch_for_stalls(app)
     return app
 
 

@@ -481,19 +481,11 @@ def timed(label: str, began: float) -> float:
 KILL_TURNS = 5_000
 
 
-# Known issue (README, "Known issues"): after a kill -9 and restart, faust-streaming 0.15.3 can drop a
-# message fetched during the rebalance that follows (marked read, never handed to its agent), and the
-# partition stalls or its gap is committed past. The test still runs in full and says what went missing;
-# it does not gate the suite until that is fixed in Faust or worked around here. Not strict: a pass shows as
-# XPASS.
-FAUST_REBALANCE_LOSS = pytest.mark.xfail(
-    reason="known issue: faust-streaming can drop an event around the rebalance after a worker restart",
-    strict=False,
-)
-
-
+# The [streams] case is the one faust-streaming 0.15.3 used to fail: around the rebalances after a kill -9 and
+# restart it dropped an event and committed past it. streams.offsets keeps commits contiguous and re-reads
+# what was dropped; this test is the proof end to end.
 @pytest.mark.timeout(480)
-@pytest.mark.parametrize("component", [pytest.param("streams", marks=FAUST_REBALANCE_LOSS), "projections"])
+@pytest.mark.parametrize("component", ["streams", "projections"])
 def test_component_killed_mid_ingest_loses_and_duplicates_nothing(
     stack_settings: Settings, tmp_path: Path, component: str
 ) -> None:

@@ -1,0 +1,123 @@
+"""Offset bookkeeping that never skips an event, around faust-streaming 0.15.3's consumer.
+
+A worker killed mid-ingest and restarted used to lose a few events in the rebalances that follow. Reading
+faust's consumer (``faust/transport/consumer.py``) shows how:
+
+1. When a rebalance suspends the flow while a fetched message is being handed to its agent, the hand-over
+   is abandoned but the message is marked read; a rebalance also clears the agents' buffers. Either way the
+   message is never acknowledged, which alone would only hold its partition's commits back.
+2. But the committable offset skips it: ``Consumer._new_offset`` reads acknowledgements that start one past
+   the committed offset as contiguous with it, and counts every offset in its "gap" intervals as done,
+   and gaps are recorded whenever the read position jumps forward, as it does when a message prefetched
+   before the rebalance arrives ahead of the ones the post-rebalance seek fetches again (those are then
+   dropped as already read).
+
+So here: (1) ``ContiguousCommitConsumer`` commits only through offsets that were acknowledged, one after
+another from the committed offset: an event that was never handled holds its partition's commits back;
+(2) ``StallWatch`` re-reads a partition from its committed offset when that offset has not moved for
+``STALL_SECONDS`` while later offsets were acknowledged: the event there was dropped, and reading it again
+(with the few after it, which every consumer downstream applies idempotently) delivers it.
+Offsets in Faust's gap intervals are not counted as done: the topics these agents read have no holes in
+their offsets (no transactions, no compaction), so a gap there only ever means events that were skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+# A hole whose event no agent holds (Faust tracks every message it hands over until it is acknowledged) is
+# re-read after DROPPED_SECONDS; one whose event is still held, only after STALL_SECONDS, longer than any
+# agent takes over one event (an LLM extraction has a 30 s timeout). Re-reading an event that was merely
+# slow would only repeat idempotent work.
+DROPPED_SECONDS = 10.0
+STALL_SECONDS = 45.0
+CHECK_EVERY = 5.0
+
+
+def next_commit(committed: int | None, acked: list[int]) -> int | None:
+    """Where the partition's commit can move: past the acknowledged offsets that follow the committed one
+    without a hole, or None if the event at the committed offset is not done yet. With nothing committed
+    yet (a new consumer group) the first acknowledgement starts the run, as in Faust."""
+    if not acked:
+        return None
+    done = set(acked)
+    offset = committed if committed is not None else min(done)
+    if offset not in done:
+        return None
+    while offset in done:
+        offset += 1
+    return offset
+
+
+class ContiguousCommitConsumer(faust_aiokafka.Consumer):
+    def _new_offset(self, tp: TP) -> int | None:
+        acked: list[int] = self._acked[tp]
+        offset = next_commit(self._committed_offset[tp], acked)
+        if offset is not None:
+            # The acknowledgements below the new commit are settled; the ones beyond a hole wait.
+            acked[:] = sorted(o for o in acked if o >= offset)
+            self._acked_index[tp] = set(acked)
+        return offset
+
+
+class ContiguousCommitTransport(faust_aiokafka.Transport):
+    Consumer = ContiguousCommitConsumer
+
+
+class StreamsApp(faust.App):
+    """The Faust app with the consumer above (``_new_transport`` is where Faust picks its transport)."""
+
+    def _new_transport(self) -> Any:
+        return ContiguousCommitTransport(self.conf.broker_consumer, self)
+
+
+@dataclass
+class StallWatch:
+    """Which partitions wait on an event that was never handled, and since when."""
+
+    stall_seconds: float = STALL_SECONDS
+    dropped_seconds: float = DROPPED_SECONDS
+    _waiting: dict[TP, tuple[int, float]] = field(default_factory=dict)
+
+    def stalled(self, tp: TP, committed: int, acked: list[int], now: float, held: bool = True) -> bool:
+        """True once ``tp`` has waited at the same committed offset, with later offsets acknowledged, for
+        ``dropped_seconds`` if no agent holds the event there (``held``), else ``stall_seconds``. Then the
+        clock starts again, so a partition is re-read at most once per period."""
+        if not acked or min(acked) <= committed:
+            self._waiting.pop(tp, None)
+            return False
+        offset, since = self._waiting.setdefault(tp, (committed, now))
+        if offset != committed:
+            self._waiting[tp] = (committed, now)
+            return False
+        if now - since < (self.stall_seconds if held else self.dropped_seconds):
+            return False
+        self._waiting[tp] = (committed, now)
+        return True
+
+
+def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
+    """Every CHECK_EVERY seconds, re-read the partitions whose commits wait on a dropped event."""
+    watching = watch or StallWatch()
+
+    @app.timer(interval=CHECK_EVERY)
+    async def reread_stalled() -> None:
+        consumer = app.consumer
+        assert isinstance(consumer, ContiguousCommitConsumer)  # StreamsApp's; its bookkeeping is read here
+        now = time.monotonic()
+        held = {(m.tp, m.offset) for m in consumer.unacked}
+        for tp in consumer.assignment():
+            if not app.topics.acks_enabled_for(tp.topic):
+                continue  # table changelogs: read by recovery, not acknowledged
+            committed = consumer._committed_offset[tp]
+            if committed is None:
+                continue
+            if watching.stalled(tp, committed, consumer._acked[tp], now, held=(tp, committed) in held):
+                app.log.warning("re-reading %s from offset %s: the event there was never handled", tp, committed)
+                await consumer.seek(tp, committed)

@@ -1,0 +1,54 @@
+"""Commit bookkeeping that never skips an event (streams.offsets); the kill -9 e2e test shows it end to end."""
+
+from __future__ import annotations
+
+from faust.types import TP
+
+from streams.offsets import StallWatch, next_commit
+
+PARTITION = TP("memstream.turns.v1", 0)
+
+
+def test_the_commit_moves_through_acknowledged_offsets_one_after_another() -> None:
+    assert next_commit(10, [10, 11, 12]) == 13
+    assert next_commit(10, [12, 10, 11]) == 13  # acknowledged out of order: the same run
+    assert next_commit(10, [10, 11, 13, 14]) == 12  # 12 is not done: the run stops before it
+
+
+def test_an_event_never_acknowledged_holds_the_commit_back() -> None:
+    # Faust 0.15.3 would commit 14 here, skipping 10 for good (its head-gap check is off by one).
+    assert next_commit(10, [11, 12, 13]) is None
+    assert next_commit(10, []) is None
+
+
+def test_a_new_group_starts_from_its_first_acknowledgement() -> None:
+    assert next_commit(None, [5, 6, 8]) == 7
+
+
+def test_a_partition_waiting_on_a_dropped_event_is_re_read_after_the_stall_period() -> None:
+    watch = StallWatch(stall_seconds=30)
+    assert not watch.stalled(PARTITION, 10, [11, 12], now=0)
+    assert not watch.stalled(PARTITION, 10, [11, 12, 13], now=29)
+    assert watch.stalled(PARTITION, 10, [11, 12, 13], now=30)
+    # Re-read once; the clock starts again in case the re-read is itself lost in a rebalance.
+    assert not watch.stalled(PARTITION, 10, [11, 12, 13], now=31)
+    assert watch.stalled(PARTITION, 10, [11, 12, 13], now=60)
+
+
+def test_a_dropped_event_no_agent_holds_is_re_read_sooner_than_a_slow_one() -> None:
+    watch = StallWatch(stall_seconds=45, dropped_seconds=10)
+    slow, dropped = TP("t", 0), TP("t", 1)
+    assert not watch.stalled(slow, 10, [11], now=0, held=True)
+    assert not watch.stalled(dropped, 10, [11], now=0, held=False)
+    assert not watch.stalled(slow, 10, [11], now=10, held=True)  # still being handled: give it time
+    assert watch.stalled(dropped, 10, [11], now=10, held=False)
+    assert watch.stalled(slow, 10, [11], now=45, held=True)
+
+
+def test_a_partition_that_makes_progress_is_never_re_read() -> None:
+    watch = StallWatch(stall_seconds=30)
+    assert not watch.stalled(PARTITION, 10, [11], now=0)
+    assert not watch.stalled(PARTITION, 12, [13], now=20)  # the commit moved: a new wait begins
+    assert not watch.stalled(PARTITION, 12, [13], now=40)
+    assert not watch.stalled(PARTITION, 12, [12, 13], now=100)  # the event at the commit is done: no hole
+    assert not watch.stalled(PARTITION, 14, [], now=200)  # nothing waits
