@@ -92,3 +92,11 @@ def write_results(name: str, body: dict[str, Any], started: dict[str, Any] | Non
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps({"provenance": started or provenance(), **body}, indent=2, default=str) + "\n")
     return path
+
+
+# SQL: a memory (row of ``memories``) that repeated another and reinforced it instead: it stays "stored" for
+# good, so a benchmark waiting for the pipeline to settle counts it as done, not pending.
+REINFORCED_REPEAT = (
+    "EXISTS (SELECT 1 FROM memory_lineage l WHERE l.relation = 'reinforces'"
+    " AND l.from_memory_id = memories.memory_id)"
+)

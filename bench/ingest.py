@@ -2,7 +2,8 @@
 
 Throughput: LoCoMo turns (real conversational text, ../shared/bench/locomo10.json) produced to the turns
 topic as fast as the producer goes; the clock stops when PostgreSQL holds every expected memory as
-active (extracted, embedded, projected). Freshness: then, one probe turn at a time on the idle system,
+settled (extracted, embedded, through the lifecycle agent, projected: active, or a repeat that reinforced
+an earlier memory). Freshness: then, one probe turn at a time on the idle system,
 the time from the producer's acknowledgement until ``POST /v1/memories/search`` returns the probe.
 
     .venv/bin/python -m bench.ingest --turns 2000 --probes 40
@@ -23,7 +24,7 @@ import psycopg
 from pymilvus import MilvusClient
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
-from bench.common import expected_memories, percentiles, write_results
+from bench.common import REINFORCED_REPEAT, expected_memories, percentiles, write_results
 from bench.locomo_data import load_conversations, turn_event
 from memory.codec import Codec
 from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
@@ -42,9 +43,13 @@ def locomo_turns(path: Path, limit: int, app_id: str) -> list[ConversationTurnRe
     return [turn_event(t, app_id, "bench.ingest", occurred_at=day_ago, recorded_at=now) for t in records]
 
 
-def count_active(dsn: str, app_id: str) -> int:
+def count_settled(dsn: str, app_id: str) -> int:
+    """Memories through the whole pipeline: active, or a repeat that reinforced another (stored for good)."""
     with psycopg.connect(dsn) as conn:
-        row = conn.execute("SELECT count(*) FROM memories WHERE app_id = %s AND state = 'active'", (app_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT count(*) FROM memories WHERE app_id = %s AND (state = 'active' OR {REINFORCED_REPEAT})",
+            (app_id,),
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -55,9 +60,9 @@ def throughput(settings: Settings, turns: list[ConversationTurnReceived], app_id
     started = time.perf_counter()
     producer.produce_all([(settings.topics.turns, t.scope.key.encode(), codec.encode(t)) for t in turns])
     produced_s = time.perf_counter() - started
-    while (active := count_active(settings.postgres_dsn, app_id)) < expected:
+    while (settled := count_settled(settings.postgres_dsn, app_id)) < expected:
         if time.perf_counter() - started > 1800:
-            raise TimeoutError(f"only {active} of {expected} memories active after 30 minutes")
+            raise TimeoutError(f"only {settled} of {expected} memories settled after 30 minutes")
         time.sleep(0.5)
     elapsed = time.perf_counter() - started
     return {

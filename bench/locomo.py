@@ -33,7 +33,14 @@ import httpx
 import psycopg
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
-from bench.common import expected_memories, namespace_settings, percentiles, provenance, write_results
+from bench.common import (
+    REINFORCED_REPEAT,
+    expected_memories,
+    namespace_settings,
+    percentiles,
+    provenance,
+    write_results,
+)
 from bench.locomo_data import (
     DRAGON_ANCHOR,
     KS,
@@ -91,8 +98,7 @@ def ingest_progress(dsn: str, app_id: str, users: list[str]) -> Progress:
             ).fetchone()
             memories = conn.execute(
                 # A repeat that reinforced another memory stays "stored" for good: it is done, not pending.
-                "SELECT count(*), count(*) FILTER (WHERE state = ANY(%s) AND NOT EXISTS (SELECT 1 FROM"
-                " memory_lineage l WHERE l.relation = 'reinforces' AND l.from_memory_id = memories.memory_id))"
+                f"SELECT count(*), count(*) FILTER (WHERE state = ANY(%s) AND NOT {REINFORCED_REPEAT})"
                 " FROM memories WHERE app_id = %s AND user_id = ANY(%s)",
                 (PENDING_STATES, app_id, users),
             ).fetchone()

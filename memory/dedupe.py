@@ -9,13 +9,14 @@ Decisions where the issue is silent:
   speakers stating the same thing are two facts ("Caroline: I love coffee" and "Melanie: I love coffee" in
   one user's conversation). Texts with different speakers are never duplicates; a text without a prefix
   (a verbatim memory added through the API) is compared with any speaker's.
-- Embeddings are nearly blind to numbers, months, weekdays and negation. Measured with the project's
-  all-MiniLM-L6-v2 (int8 ONNX, L2-normalised): "I am 30 years old" / "I am 31 years old" 0.980, "I went to
-  Rome in May" / "... in June" 0.977, "I love coffee" / "I don't love coffee" 0.923. So the similarity path
-  only applies when both texts carry the same numbers and month and weekday names, and both or neither
-  are negated; otherwise only identical normalised text counts. (Such pairs are contradiction candidates, see
-  ``memory.contradiction``, which the caller should run first.) "may" counts as a month even when it is
-  the verb: that only ever turns a duplicate into a near-copy.
+- Embeddings are nearly blind to numbers (and codes with digits in them), months, weekdays and negation.
+  Measured with the project's all-MiniLM-L6-v2 (int8 ONNX, L2-normalised): "I am 30 years old" / "I am 31
+  years old" 0.980, "I went to Rome in May" / "... in June" 0.977, "I love coffee" / "I don't love coffee"
+  0.923. So the similarity path only applies when both texts carry the same numbers, words with digits,
+  month and weekday names, and both or neither are negated; otherwise only identical normalised text
+  counts. (Such pairs are contradiction candidates, see ``memory.contradiction``, which the caller should
+  run first.) "may" counts as a month even when it is the verb: that only ever turns a duplicate into a
+  near-copy.
 - A speaker prefix is up to four capitalised words before ": " that do not start like a sentence ("I",
   "My", "The"...): "Mary Ann: ..." is a speaker, "My plan: ..." and "note: ..." are text.
 """
@@ -49,6 +50,7 @@ _SPEAKER_PREFIX = re.compile(r"^\s*([^\W\d_][\w'.\-]*(?: [^\W\d_][\w'.\-]*){0,3}
 _NOT_SPEAKERS = word_set("i my we our you your the a an this that it its these those here there")
 _APOSTROPHES = re.compile(r"['\u2019\u2018`]")
 _NON_WORD = re.compile(r"[\W_]+")
+_DIGIT = re.compile(r"\d")
 _MONTHS_AND_DAYS = word_set(
     "january february march april may june july august september october november december jan feb mar "
     "apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday"
@@ -86,10 +88,11 @@ def normalise(text: str) -> str:
 
 
 def _markers(normalised: str) -> tuple[frozenset[str], bool]:
-    """What an embedding cannot be trusted to tell apart: the numbers, month and weekday names, and
-    whether the text is negated at all (so "I no longer ..." and "I don't ... anymore" still agree)."""
+    """What an embedding cannot be trusted to tell apart: the numbers and words with digits in them (codes,
+    flight numbers, "iphone15"), month and weekday names, and whether the text is negated at all (so "I no
+    longer ..." and "I don't ... anymore" still agree)."""
     words = normalised.split()
-    exact = frozenset(w for w in words if w.isdigit() or w in _MONTHS_AND_DAYS)
+    exact = frozenset(w for w in words if _DIGIT.search(w) or w in _MONTHS_AND_DAYS)
     return exact, any(w in _NEGATIONS for w in words)
 
 

@@ -100,6 +100,8 @@ def test_the_threshold_can_be_set() -> None:
         ("I went to Rome on Monday", "I went to Rome on Friday"),
         ("I don't love coffee", "I love coffee"),  # 0.923
         ("I no longer drink coffee", "I drink coffee"),
+        ("My locker code is zq49b1e2", "My locker code is zqc7724a"),  # codes: different facts
+        ("My flight is LH123", "My flight is LH456"),
     ],
 )
 def test_numbers_dates_and_negation_veto_the_similarity_path(new: str, old: str) -> None:
