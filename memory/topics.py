@@ -41,3 +41,13 @@ def topic_words(text: str) -> list[str]:
     words = (w.removesuffix("'s") for w in content_words(text))  # "Alice's" is about Alice
     stems = {stem(w) for w in words if not w.replace("'", "").isdigit()}
     return sorted(sorted(stems, key=lambda s: (-len(s), s))[:MAX_TOPICS])
+
+
+def topic_id(scope_key: str, name: str) -> str:
+    """A Topic node's key: the projection writes it, the graph retriever looks it up (one format for both)."""
+    return f"{scope_key}|{name}"
+
+
+def topic_rows(scope_key: str, text: str) -> list[dict[str, str]]:
+    """The text's topics as the Neo4j projection writes them: id and name."""
+    return [{"id": topic_id(scope_key, name), "name": name} for name in topic_words(text)]

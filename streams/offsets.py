@@ -15,7 +15,8 @@ faust's consumer (``faust/transport/consumer.py``) shows how:
 So here: (1) ``ContiguousCommitConsumer`` commits only through offsets that were acknowledged, one after
 another from the committed offset: an event that was never handled holds its partition's commits back;
 (2) ``StallWatch`` re-reads a partition from its committed offset when that offset has not moved for
-``STALL_SECONDS`` while later offsets were acknowledged: the event there was dropped, and reading it again
+``DROPPED_SECONDS`` (``STALL_SECONDS`` while an agent still holds the event) although later offsets were
+acknowledged: the event there was dropped, and reading it again
 (with the few after it, which every consumer downstream applies idempotently) delivers it.
 Offsets in Faust's gap intervals are not counted as done: the topics these agents read have no holes in
 their offsets (no transactions, no compaction), so a gap there only ever means events that were skipped.

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from api.retrievers.base import Found, SearchQuery
-from memory.topics import topic_words
+from memory.topics import topic_id, topic_words
 
 TOPIC_SHARE = 0.05
 TOPIC_FLOOR = 10  # in a small store, a topic of up to this many memories still counts
@@ -72,11 +72,6 @@ WITH found.m AS m, sum(found.score) AS score
 WITH m.memory_id AS id, score ORDER BY score DESC, id LIMIT $limit
 RETURN collect(id) AS ids, collect(score) AS scores
 """
-
-
-def topic_id(scope_key: str, name: str) -> str:
-    """The Topic node's key, as the projection writes it (projections.neo4j.statements.LINK_TOPICS)."""
-    return f"{scope_key}|{name}"
 
 
 class Runner(Protocol):

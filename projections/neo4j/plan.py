@@ -26,7 +26,7 @@ from memory.events import (
     UserErased,
 )
 from memory.lifecycle import MemoryState, sources_of
-from memory.topics import topic_words
+from memory.topics import topic_rows
 from memory.transitions import target_state
 from projections.base import PoisonEventError
 
@@ -94,7 +94,7 @@ def row_of(event: Event) -> Row | None:
             "importance": event.importance,
             "occurred_at": event.envelope.occurred_at,
             "speaker": event.metadata.get("speaker") or None,
-            "topics": topic_words(event.text),
+            "topics": topic_rows(scope.key, event.text),
         }
         return Row(MEMORY, values, (event.memory_id,))
     if isinstance(event, EntitiesLinked):
@@ -134,7 +134,7 @@ def row_of(event: Event) -> Row | None:
         "sources": sources_of(target) if target is not None else [],
     }
     if isinstance(event, MemoryUpdated):
-        values["topics"] = topic_words(event.text)
+        values["topics"] = topic_rows(event.scope.key, event.text)
     return Row(type(event).__name__, values, (memory_id,))
 
 

@@ -28,14 +28,14 @@ MERGE (m:Memory {memory_id: row.memory_id})
 MERGE (u)-[:HAS_MEMORY]->(m)
 """
 
-# Topics (memory.topics) of the text the event carries, unless the memory's text has changed since (a
-# redelivered extraction after an update must not bring the old words back).
+# Topics (memory.topics.topic_rows: ids and names) of the text the event carries, unless the memory's text
+# has changed since (a redelivered extraction after an update must not bring the old words back).
 LINK_TOPICS = """
 UNWIND $rows AS row
 MATCH (m:Memory {memory_id: row.memory_id}) WHERE m.text = row.text
-UNWIND row.topics AS name
-MERGE (t:Topic {topic_id: row.scope_key + '|' + name})
-  ON CREATE SET t.name = name, t.scope_key = row.scope_key
+UNWIND row.topics AS topic
+MERGE (t:Topic {topic_id: topic.id})
+  ON CREATE SET t.name = topic.name, t.scope_key = m.scope_key
 MERGE (m)-[:ABOUT]->(t)
 """
 
@@ -46,9 +46,9 @@ MATCH (m:Memory {memory_id: row.memory_id})
 OPTIONAL MATCH (m)-[old:ABOUT]->(:Topic)
 DELETE old
 WITH DISTINCT m, row
-UNWIND row.topics AS name
-MERGE (t:Topic {topic_id: m.scope_key + '|' + name})
-  ON CREATE SET t.name = name, t.scope_key = m.scope_key
+UNWIND row.topics AS topic
+MERGE (t:Topic {topic_id: topic.id})
+  ON CREATE SET t.name = topic.name, t.scope_key = m.scope_key
 MERGE (m)-[:ABOUT]->(t)
 """
 

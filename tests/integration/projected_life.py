@@ -3,21 +3,23 @@ services over it: what the retrieval tests search (tests/integration/test_retrie
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from neo4j import Driver, GraphDatabase
 from pymilvus import MilvusClient
 
 from api.services import Services, build_services
-from memory.events import Event
+from memory.events import ConversationTurnReceived, Event, MemoryExtracted
 from memory.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned
 from projections.milvus.projector import MilvusProjector
 from projections.neo4j.projector import Neo4jProjector
 from projections.postgres.projector import PostgresProjector
+from tests.support import pipeline_events
 
 
 @dataclass
@@ -35,6 +37,13 @@ class Stores:
         self.offset += len(events)
         for projector in (self.postgres, self.milvus, self.neo4j):
             projector.apply_batch(items)
+
+    def say(self, turn: ConversationTurnReceived, embed: Callable[[list[str]], Any]) -> str:
+        """Project what the pipeline makes of the turn (``tests.support.pipeline_events``); returns the id of
+        its first memory."""
+        events = pipeline_events([turn], embed)
+        self.apply(events)
+        return next(e.memory_id for e in events if isinstance(e, MemoryExtracted))
 
 
 @dataclass

@@ -14,11 +14,11 @@ from redis import Redis
 
 from api.schemas import SearchRequest, SearchResponse
 from api.services import Services
-from memory.events import Event
+from memory.events import ConversationTurnReceived
 from memory.settings import Settings
 from projections.cache_epochs import CacheEpochs
 from tests.integration.projected_life import Life, open_stores, search_services
-from tests.support import isolated_settings, make_turn, pipeline_events, unique
+from tests.support import isolated_settings, make_turn, unique
 
 REF = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)  # a Sunday: "last week" is Mon 16 to Sun 22 February
 APP = "retrieval"
@@ -34,8 +34,8 @@ LIFE = [
 ]
 
 
-def turn_events(user: str, label: str, text: str, when: datetime, embedder) -> list[Event]:  # type: ignore[no-untyped-def]
-    return pipeline_events([make_turn(user, text, label, app_id=APP, occurred_at=when)], embedder.embed)
+def turn(user: str, label: str, text: str, when: datetime) -> ConversationTurnReceived:
+    return make_turn(user, text, label, app_id=APP, occurred_at=when)
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +44,9 @@ def life(stack_settings: Settings, embedder) -> Iterator[Life]:  # type: ignore[
     user = unique("alice-")
     ids: dict[str, str] = {}
     for label, text, when in LIFE:
-        events = turn_events(user, label, text, when, embedder)
-        ids[label] = next(e.memory_id for e in events if type(e).__name__ == "MemoryExtracted")  # type: ignore[attr-defined]
-        stores.apply(events)
+        ids[label] = stores.say(turn(user, label, text, when), embedder.embed)
     # Another user who said something very close: must never surface in alice's searches.
-    stores.apply(turn_events(unique("bob-"), "bob", "I had a meeting with Sarah about the budget.", REF, embedder))
+    stores.say(turn(unique("bob-"), "bob", "I had a meeting with Sarah about the budget.", REF), embedder.embed)
     yield Life(stores, user, ids)
     driver.close()
 
@@ -144,9 +142,7 @@ async def test_cache_serves_repeats_and_a_change_is_never_served_stale(
 ) -> None:
     settings = life.stores.settings
     reader = unique("reader-")  # a user of its own: this test adds a memory, the others must not see it
-    life.stores.apply(
-        turn_events(reader, "poems", "I read a book of poems by Pessoa.", REF - timedelta(days=9), embedder)
-    )
+    life.stores.say(turn(reader, "poems", "I read a book of poems by Pessoa.", REF - timedelta(days=9)), embedder.embed)
     body = SearchRequest(query="Which books have I read?", user_id=reader, app_id=APP, reference_time=REF)
     engine = (await services.view()).search
     first = await engine.search(body)
@@ -159,11 +155,8 @@ async def test_cache_serves_repeats_and_a_change_is_never_served_stale(
     started = epochs.begin([f"{APP}/{reader}"])
     during = await engine.search(body)
     assert not during.cache_hit
-    events = turn_events(
-        reader, "book", "I read a book about the history of Lisbon.", REF - timedelta(days=1), embedder
-    )
-    new_id = next(e.memory_id for e in events if type(e).__name__ == "MemoryExtracted")  # type: ignore[attr-defined]
-    life.stores.apply(events)
+    lisbon = turn(reader, "book", "I read a book about the history of Lisbon.", REF - timedelta(days=1))
+    new_id = life.stores.say(lisbon, embedder.embed)
     epochs.finish(started)
 
     after = await engine.search(body)

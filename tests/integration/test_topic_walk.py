@@ -14,7 +14,7 @@ from api.schemas import SearchRequest, SearchResponse
 from api.services import Services
 from memory.settings import Settings
 from tests.integration.projected_life import Life, open_stores, search_services
-from tests.support import isolated_settings, make_turn, pipeline_events, unique
+from tests.support import isolated_settings, make_turn, unique
 
 APP = "topics"
 REF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -34,9 +34,7 @@ def life(stack_settings: Settings, embedder) -> Iterator[Life]:  # type: ignore[
     ids: dict[str, str] = {}
     for i, (label, speaker, text) in enumerate(SAID):
         turn = make_turn(user, text, label, app_id=APP, occurred_at=REF - timedelta(days=10 - i), speaker=speaker)
-        events = pipeline_events([turn], embedder.embed)
-        ids[label] = next(e.memory_id for e in events if type(e).__name__ == "MemoryExtracted")  # type: ignore[attr-defined]
-        stores.apply(events)
+        ids[label] = stores.say(turn, embedder.embed)
     yield Life(stores, user, ids)
     driver.close()
 

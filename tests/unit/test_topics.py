@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from memory.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
-from memory.topics import MAX_TOPICS, stem, topic_words
+from memory.topics import MAX_TOPICS, stem, topic_id, topic_words
 from projections.neo4j import plan
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -57,7 +57,9 @@ def _extracted(text: str, speaker: str | None) -> MemoryExtracted:
 def test_the_projection_row_carries_the_topics_and_the_speaker() -> None:
     row = plan.row_of(_extracted("Nate: I adopted a dog named Max.", "Nate"))
     assert row is not None and row.kind == plan.MEMORY
-    assert row.values["topics"] == topic_words("Nate: I adopted a dog named Max.")
+    assert row.values["topics"] == [
+        {"id": topic_id("app/u", name), "name": name} for name in topic_words("Nate: I adopted a dog named Max.")
+    ]
     assert row.values["speaker"] == "Nate"
     assert plan.row_of(_extracted("A note.", None)).values["speaker"] is None  # type: ignore[union-attr]
 
@@ -66,5 +68,8 @@ def test_an_update_carries_the_topics_of_the_new_text() -> None:
     event = MemoryUpdated(envelope=envelope_for("MemoryUpdated"), memory_id="m1", text="I moved to Berlin")
     row = plan.row_of(event)
     assert row is not None and row.kind == plan.UPDATED
-    assert row.values["topics"] == ["berlin", "mov"]
+    assert row.values["topics"] == [
+        {"id": topic_id("app/u", "berlin"), "name": "berlin"},
+        {"id": topic_id("app/u", "mov"), "name": "mov"},
+    ]
     assert row.values["props"] == {"text": "I moved to Berlin"}
