@@ -1,19 +1,16 @@
-"""Kafka plumbing shared by the CLI, the API, the projectors and replay: topics, producer, dead letters."""
+"""Kafka plumbing shared by the CLI, the API, the projectors and replay: topics and producers."""
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
 
-from memory.codec import Codec
-from memory.events import DeadLetter
+from adapters import dead_letters
 from memory.positions import LogPosition
 from memory.settings import Settings
 
@@ -33,18 +30,29 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+    configs = {settings.topics.deadletter: dead_letters.TOPIC_CONFIG}
     missing = [
-        NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=1) for t in wanted if t not in existing
+        NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=1, config=configs.get(t, {}))
+        for t in wanted
+        if t not in existing
     ]
-    if not missing:
-        return
-    for topic, future in admin.create_topics(missing, operation_timeout=10).items():
+    for topic, future in (admin.create_topics(missing, operation_timeout=10).items() if missing else ()):
         try:
             future.result()
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
             log.debug("topic %s already exists", topic)
+    if settings.topics.deadletter in existing:
+        _configure(admin, settings.topics.deadletter, dead_letters.TOPIC_CONFIG)
+
+
+def _configure(admin: AdminClient, topic: str, config: dict[str, str]) -> None:
+    """Set ``config`` on an existing topic (one created before the setting was part of the contract)."""
+    entries = [ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET) for name, value in config.items()]
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=entries)
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result()
 
 
 def make_producer(settings: Settings, **overrides: Any) -> Producer:
@@ -97,30 +105,3 @@ class SyncProducer:
         if remaining or errors:
             raise KafkaException(f"{remaining} messages undelivered; errors: {errors[:3]}")
         return [r for r in results if r is not None]
-
-
-def dead_letter(
-    codec: Codec,
-    component: str,
-    reason: str,
-    error: BaseException | str,
-    topic: str,
-    partition: int,
-    offset: int,
-    key: bytes | None,
-    payload: bytes | None,
-) -> bytes:
-    """Encode the dead-letter record for a message that could not be decoded or applied."""
-    record = DeadLetter(
-        dead_letter_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{component}/{topic}/{partition}/{offset}")),
-        reason=reason,
-        error_type=error if isinstance(error, str) else type(error).__name__,
-        component=component,
-        origin_topic=topic,
-        origin_partition=partition,
-        origin_offset=offset,
-        origin_key=key,
-        payload=payload or b"",
-        failed_at=datetime.now(UTC),
-    )
-    return codec.encode(record)

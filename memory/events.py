@@ -270,7 +270,9 @@ class EntitiesLinked(Event):
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """Not an enveloped event: the whole failed message with why it failed."""
+    """Not an enveloped event: where a failed message is in the log, why it failed, and a bounded prefix of it.
+
+    ``payload_size`` and ``key_size`` are None in version 1 records, which carried the message whole."""
 
     SCHEMA_NAME: ClassVar[str] = "memstream.DeadLetter"
 
@@ -284,6 +286,19 @@ class DeadLetter:
     origin_key: bytes | None
     payload: bytes
     failed_at: datetime
+    payload_size: int | None = None
+    key_size: int | None = None
+
+    @property
+    def original_size(self) -> int:
+        return len(self.payload) if self.payload_size is None else self.payload_size
+
+    @property
+    def holds_whole_message(self) -> bool:
+        """True when payload and key are the original bytes, not prefixes of them."""
+        whole_payload = self.payload_size is None or self.payload_size == len(self.payload)
+        whole_key = self.key_size is None or self.key_size == len(self.origin_key or b"")
+        return whole_payload and whole_key
 
 
 MEMORY_EVENT_TYPES: tuple[type[Event], ...] = (

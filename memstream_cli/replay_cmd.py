@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from adapters.dead_letters import OriginalGone
 from memory.settings import Settings
 from memstream_cli.erasure_cmd import cmd_erased
 from projections.targets import LIVE, STORES, active_targets, settings_for_target
@@ -97,6 +98,7 @@ def cmd_deadletter(args: argparse.Namespace, settings: Settings) -> int:
                         "reason": letter.reason,
                         "error_type": letter.error_type,
                         "origin": f"{letter.origin_topic}/{letter.origin_partition}@{letter.origin_offset}",
+                        "original_bytes": letter.original_size,
                         "failed_at": letter.failed_at.isoformat(),
                     }
                 )
@@ -106,7 +108,11 @@ def cmd_deadletter(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.all or args.id):
         print("memstream replay deadletter redrive: give --id ... or --all", file=sys.stderr)
         return 2
-    positions = redrive(settings, [letter for _, letter in letters])
+    try:
+        positions = redrive(settings, [letter for _, letter in letters])
+    except OriginalGone as exc:
+        print(f"memstream replay deadletter redrive: {exc}", file=sys.stderr)
+        return 1
     print(f"re-drove {len(positions)} messages to their origin topics")
     return 0
 

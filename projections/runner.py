@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from adapters.kafka import SyncProducer, dead_letter, make_producer
+from adapters.dead_letters import dead_letter
+from adapters.kafka import SyncProducer, make_producer
 from memory.codec import Codec
 from memory.errors import DecodeError
 from memory.positions import LogPosition

@@ -1,7 +1,8 @@
 """``memstream replay deadletter``: list dead letters and re-drive them to where they came from, after a fix.
 
-A re-driven message is the original bytes, produced again to its origin topic with its original key; the
-consumers are idempotent, so re-driving something that was since applied changes nothing.
+A re-driven message is the original, read from its position in the log (a dead letter holds only a
+bounded prefix of it), produced again to its origin topic with its original key; the consumers are
+idempotent, so re-driving something that was since applied changes nothing.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from collections.abc import Iterator
 
 from confluent_kafka import Consumer, TopicPartition
 
+from adapters.dead_letters import read_original
 from adapters.kafka import SyncProducer, make_producer
 from memory.codec import Codec
 from memory.errors import DecodeError
 from memory.events import DeadLetter
 from memory.positions import LogPosition
 from memory.settings import Settings
+
+REDRIVE_MAX_BYTES = 64 * 1024 * 1024
 
 
 def read_dead_letters(settings: Settings, timeout: float = 10.0) -> Iterator[tuple[LogPosition, DeadLetter]]:
@@ -63,6 +67,11 @@ def read_dead_letters(settings: Settings, timeout: float = 10.0) -> Iterator[tup
 
 
 def redrive(settings: Settings, letters: list[DeadLetter]) -> list[LogPosition]:
-    """Produce each letter's original payload to its origin topic with its original key."""
-    producer = SyncProducer(make_producer(settings))
-    return producer.produce_all([(letter.origin_topic, letter.origin_key, letter.payload) for letter in letters])
+    """Produce each letter's original message, read from the log, to its origin topic with its original key.
+
+    Raises ``OriginalGone`` before producing anything if the log has lost an original that the letter
+    does not hold whole."""
+    originals = [(letter.origin_topic, *read_original(settings, letter)) for letter in letters]
+    # The originals were accepted by the broker, so its limit, not the client's 1 MB default, is the bound.
+    producer = SyncProducer(make_producer(settings, **{"message.max.bytes": REDRIVE_MAX_BYTES}))
+    return producer.produce_all(originals)

@@ -43,7 +43,3 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
     register_lifecycle(app, ctx)
     watch_for_stalls(app)
     return app
-
-
-def raw_topic(app: faust.App, name: str) -> faust.TopicT:
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -16,7 +16,8 @@ So here: (1) ``ContiguousCommitConsumer`` commits only through offsets that were
 another from the committed offset: an event that was never handled holds its partition's commits back;
 (2) ``StallWatch`` re-reads a partition from its committed offset when that offset has not moved for
 ``DROPPED_SECONDS`` (``STALL_SECONDS`` while an agent still holds the event) although later offsets were
-acknowledged: the event there was dropped, and reading it again
+acknowledged, or an agent's batch there failed (``streams.settlement``): the event there was dropped or not
+finished, and reading it again
 (with the few after it, which every consumer downstream applies idempotently) delivers it.
 Offsets in Faust's gap intervals are not counted as done: the topics these agents read have no holes in
 their offsets (no transactions, no compaction), so a gap there only ever means events that were skipped.
@@ -31,6 +32,8 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+
+from streams.settlement import Settlement
 
 # A hole whose event no agent holds (Faust tracks every message it hands over until it is acknowledged) is
 # re-read after DROPPED_SECONDS; one whose event is still held, only after STALL_SECONDS, longer than any
@@ -59,7 +62,13 @@ def next_commit(committed: int | None, acked: list[int]) -> int | None:
 class ContiguousCommitConsumer(faust_aiokafka.Consumer):
     def _new_offset(self, tp: TP) -> int | None:
         acked: list[int] = self._acked[tp]
-        offset = next_commit(self._committed_offset[tp], acked)
+        # Faust acknowledges a batch's events however the agent's body ended; the settlement knows which
+        # of them an agent still works on or failed (streams.settlement): those are not done.
+        unsettled = settlement_of(self.app).unsettled(tp)
+        committed = self._committed_offset[tp]
+        if committed is None and unsettled:
+            committed = min(unsettled)  # a new group's first commit must not start past an unfinished event
+        offset = next_commit(committed, [o for o in acked if o not in unsettled])
         if offset is not None:
             # The acknowledgements below the new commit are settled; the ones beyond a hole wait.
             acked[:] = sorted(o for o in acked if o >= offset)
@@ -72,10 +81,22 @@ class ContiguousCommitTransport(faust_aiokafka.Transport):
 
 
 class StreamsApp(faust.App):
-    """The Faust app with the consumer above (``_new_transport`` is where Faust picks its transport)."""
+    """The Faust app with the consumer above (``_new_transport`` is where Faust picks its transport), and
+    the settlement of its agents' batches."""
+
+    settlement: Settlement
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.settlement = Settlement()
 
     def _new_transport(self) -> Any:
         return ContiguousCommitTransport(self.conf.broker_consumer, self)
+
+
+def settlement_of(app: Any) -> Settlement:
+    settlement: Settlement = app.settlement  # a StreamsApp's; the consumer and the agents share it
+    return settlement
 
 
 @dataclass
@@ -86,11 +107,14 @@ class StallWatch:
     dropped_seconds: float = DROPPED_SECONDS
     _waiting: dict[TP, tuple[int, float]] = field(default_factory=dict)
 
-    def stalled(self, tp: TP, committed: int, acked: list[int], now: float, held: bool = True) -> bool:
-        """True once ``tp`` has waited at the same committed offset, with later offsets acknowledged, for
-        ``dropped_seconds`` if no agent holds the event there (``held``), else ``stall_seconds``. Then the
-        clock starts again, so a partition is re-read at most once per period."""
-        if not acked or min(acked) <= committed:
+    def stalled(
+        self, tp: TP, committed: int, acked: list[int], now: float, held: bool = True, failed: bool = False
+    ) -> bool:
+        """True once ``tp`` has waited at the same committed offset, with later offsets acknowledged or an
+        agent's batch there failed (``failed``), for ``dropped_seconds`` if no agent holds the event there
+        (``held``), else ``stall_seconds``. Then the clock starts again, so a partition is re-read at most
+        once per period."""
+        if not failed and (not acked or min(acked) <= committed):
             self._waiting.pop(tp, None)
             return False
         offset, since = self._waiting.setdefault(tp, (committed, now))
@@ -104,21 +128,35 @@ class StallWatch:
 
 
 def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
-    """Every CHECK_EVERY seconds, re-read the partitions whose commits wait on a dropped event."""
+    """Every CHECK_EVERY seconds, re-read the partitions whose commits wait on a dropped or failed event."""
     watching = watch or StallWatch()
+
+    @app.on_partitions_revoked.connect
+    async def _revoked(*args: Any, **__: Any) -> None:
+        settlement_of(app).forget(args[1])  # (sender, revoked partitions)  # the next owner reads them from the committed offset
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(*args: Any, **__: Any) -> None:
+        settlement_of(app).forget(args[1])  # (sender, assigned partitions)  # read from the committed offset, whatever was taken before
 
     @app.timer(interval=CHECK_EVERY)
     async def reread_stalled() -> None:
         consumer = app.consumer
         assert isinstance(consumer, ContiguousCommitConsumer)  # StreamsApp's; its bookkeeping is read here
+        settlement = settlement_of(app)
         now = time.monotonic()
         held = {(m.tp, m.offset) for m in consumer.unacked}
         for tp in consumer.assignment():
             if not app.topics.acks_enabled_for(tp.topic):
                 continue  # table changelogs: read by recovery, not acknowledged
+            unsettled = settlement.unsettled(tp)
             committed = consumer._committed_offset[tp]
             if committed is None:
-                continue
-            if watching.stalled(tp, committed, consumer._acked[tp], now, held=(tp, committed) in held):
+                if not settlement.has_failed(tp):
+                    continue
+                committed = min(unsettled)  # a new group: read again from its first unfinished event
+            done = [o for o in consumer._acked[tp] if o not in unsettled]
+            holds = (tp, committed) in held or settlement.is_taken(tp, committed)
+            if watching.stalled(tp, committed, done, now, held=holds, failed=settlement.has_failed(tp)):
                 app.log.warning("re-reading %s from offset %s: the event there was never handled", tp, committed)
                 await consumer.seek(tp, committed)

@@ -10,19 +10,23 @@ It reads the memory log and the commands topic (both keyed by scope, so co-parti
   every user this worker holds; a tick evaluates decay and consolidation as of its ``occurred_at``, which
   is how tests drive a simulated clock.
 The table is written once per changed memory per batch; its changelog writes and the produced events are
-acknowledged by the broker before Faust may commit the batch's offsets.
+acknowledged by the broker before the batch is settled (streams.settlement). An event that fails in a way
+no rule expects is dead-lettered and the batch decided again without it; a failed send or a Milvus outage
+fails the batch, which is then read again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import faust
 
-from adapters.kafka import dead_letter
+from adapters import faults
 from memory.errors import DecodeError, InvalidEventError
 from memory.events import (
     Event,
@@ -35,8 +39,12 @@ from memory.events import (
 )
 from memory.lifecycle_decisions import after_access, after_activation, after_embedding, on_command
 from memory.lifecycle_state import UserState, fold
-from streams.agents.lifecycle_store import LifecycleStore
+from streams.agents.lifecycle_store import ChangelogEntry, LifecycleStore
 from streams.context import StreamContext
+from streams.offsets import settlement_of
+from streams.output import DeadLetterSender, Rejected, send_all
+from streams.settlement import retrying
+from streams.topics import raw_topic
 
 log = logging.getLogger(__name__)
 COMPONENT = "streams.lifecycle"
@@ -45,15 +53,14 @@ WITHIN_SECONDS = 0.05
 
 
 def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
-    from streams.app import raw_topic
-
     topics = ctx.settings.topics
     source = app.topic(
         topics.memories, topics.commands, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
     memories = raw_topic(app, topics.memories)
     commands = raw_topic(app, topics.commands)
-    deadletters = raw_topic(app, topics.deadletter)
+    dead_letters = DeadLetterSender(app, ctx.codec, topics.deadletter, COMPONENT)
+    settlement = settlement_of(app)
     table = app.Table(
         "lifecycle",
         default=None,
@@ -75,50 +82,78 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
     async def _recovered(*_: Any, **__: Any) -> None:
         store.forget_cache()  # the table is whole again: read users afresh from it
 
-    async def reject(event: faust.EventT, reason: str, error: BaseException) -> None:
-        msg = event.message
-        log.warning("dead-lettering %s/%s/%s: %s", msg.topic, msg.partition, msg.offset, reason)
-        payload = dead_letter(
-            ctx.codec, COMPONENT, reason, error, msg.topic, msg.partition, msg.offset, msg.key, msg.value
-        )
-        await (await deadletters.send(key=msg.key, value=payload))
+    def decide(
+        decoded_batch: list[tuple[faust.EventT, Event]], neighbours: dict[str, dict[str, float]]
+    ) -> Decisions:
+        """Fold the batch into the users' states and decide; raises ``EventFailed`` for an unexpected error."""
+        decisions = Decisions()
+        for event, decoded in decoded_batch:
+            scope_key = decoded.scope.key
+            if scope_key not in decisions.last_event or event.message.topic == topics.memories:
+                decisions.last_event[scope_key] = event  # the user's state lives in their memory-log partition
+            if scope_key not in decisions.states:
+                decisions.states[scope_key] = store.load(scope_key)
+            try:
+                faults.trip("lifecycle.event", _subject(decoded))
+                produced = _handle(ctx, decisions.states[scope_key], decoded, neighbours)
+            except InvalidEventError as exc:
+                decisions.rejected.append(Rejected(event, str(exc), exc))
+                continue
+            except Exception as exc:
+                raise EventFailed(event, exc) from exc
+            decisions.outputs.extend((scope_key.encode(), ctx.codec.encode(e)) for e in produced)
+        return decisions
+
+    def decide_around_failures(
+        decoded_batch: list[tuple[faust.EventT, Event]], neighbours: dict[str, dict[str, float]]
+    ) -> Decisions:
+        """Decide the batch; an event that fails unexpectedly is dead-lettered, and the batch is decided
+        again without it from the table (folding may have half-changed a cached state before it failed)."""
+        failed: list[Rejected] = []
+        pending_before = {scope: set(ids) for scope, ids in ctx.pending.items()}
+        while True:
+            try:
+                decisions = decide(decoded_batch, neighbours)
+                decisions.rejected.extend(failed)
+                return decisions
+            except EventFailed as failure:
+                log.exception("%s: deciding on an event failed", COMPONENT)
+                error = failure.error
+                failed.append(Rejected(failure.event, f"lifecycle failed: {type(error).__name__}: {error}", error))
+                decoded_batch = [(e, d) for e, d in decoded_batch if e is not failure.event]
+                store.forget_cache()
+                ctx.pending.clear()
+                ctx.pending.update(pending_before)
+
+    async def publish(decisions: Decisions) -> None:
+        await dead_letters.send(decisions.rejected)
+        await store.send(decisions.changelog)  # the table is on the broker before this batch is settled
+        await send_all(memories, decisions.outputs, "lifecycle.send")
 
     @app.agent(source, name="lifecycle")
     async def lifecycle(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
         async for batch in stream.take_events(BATCH, within=WITHIN_SECONDS):  # type: ignore[attr-defined]
-            states: dict[str, UserState] = {}
-            last_event: dict[str, faust.EventT] = {}
-            outputs: list[tuple[bytes, Event]] = []
-            decoded_batch: list[tuple[faust.EventT, Event]] = []
-            for event in batch:
-                try:
-                    decoded = ctx.codec.decode(event.value)
-                except DecodeError as exc:
-                    if event.message.topic == topics.commands:
-                        await reject(event, str(exc), exc)
-                    continue  # a bad memory event is the projectors' to dead-letter; it changes nothing here
-                if isinstance(decoded, Event):
-                    decoded_batch.append((event, decoded))
-            neighbours = await loop.run_in_executor(None, _index_neighbours, ctx, [d for _, d in decoded_batch])
-            for event, decoded in decoded_batch:
-                scope_key = decoded.scope.key
-                if scope_key not in last_event or event.message.topic == topics.memories:
-                    last_event[scope_key] = event  # the user's state lives in their memory-log partition
-                if scope_key not in states:
-                    states[scope_key] = store.load(scope_key)
-                try:
-                    produced = _handle(ctx, states[scope_key], decoded, neighbours)
-                except InvalidEventError as exc:
-                    await reject(event, str(exc), exc)
-                    continue
-                outputs.extend((scope_key.encode(), e) for e in produced)
-            sends = []
-            for scope_key, state in states.items():
-                sends.extend(store.save(scope_key, state, last_event[scope_key].message.partition))
-            await asyncio.gather(*sends)  # the table is on the broker before this batch is acknowledged
-            futures = [await memories.send(key=key, value=ctx.codec.encode(e)) for key, e in outputs]
-            await asyncio.gather(*futures)  # acknowledged before Faust may commit this batch
+            async with settlement.settling(batch, COMPONENT):
+                decoded_batch: list[tuple[faust.EventT, Event]] = []
+                undecodable: list[Rejected] = []
+                for event in batch:
+                    try:
+                        decoded = ctx.codec.decode(event.value)
+                    except DecodeError as exc:
+                        if event.message.topic == topics.commands:
+                            undecodable.append(Rejected(event, str(exc), exc))
+                        continue  # a bad memory event is the projectors' to dead-letter; it changes nothing here
+                    if isinstance(decoded, Event):
+                        decoded_batch.append((event, decoded))
+                # A Milvus outage fails the batch (read again later); it is no event's fault.
+                neighbours = await loop.run_in_executor(None, _index_neighbours, ctx, [d for _, d in decoded_batch])
+                decisions = decide_around_failures(decoded_batch, neighbours)
+                decisions.rejected.extend(undecodable)
+                for scope_key, state in decisions.states.items():
+                    partition = decisions.last_event[scope_key].message.partition
+                    decisions.changelog.extend(store.save(scope_key, state, partition))
+                await retrying(f"{COMPONENT}: sending a batch's events", partial(publish, decisions))
 
     if ctx.settings.lifecycle_tick_seconds > 0:
 
@@ -132,6 +167,31 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                 await commands.send(key=scope_key.encode(), value=ctx.codec.encode(command))
 
     return lifecycle
+
+
+@dataclass
+class Decisions:
+    """What deciding a batch came to: users' states, events to send, table changes, and dead letters."""
+
+    states: dict[str, UserState] = field(default_factory=dict)
+    last_event: dict[str, faust.EventT] = field(default_factory=dict)
+    outputs: list[tuple[bytes, bytes]] = field(default_factory=list)
+    changelog: list[ChangelogEntry] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+class EventFailed(Exception):
+    """Deciding on this event raised something no rule expects (a bug, or a fault drill's poison)."""
+
+    def __init__(self, event: faust.EventT, error: Exception):
+        super().__init__(str(error))
+        self.event = event
+        self.error = error
+
+
+def _subject(event: Event) -> str:
+    """What a fault drill's needle is matched against: the memory's text, or the command's."""
+    return str(getattr(event, "text", "") or "")
 
 
 def _index_neighbours(ctx: StreamContext, events: list[Event]) -> dict[str, dict[str, float]]:

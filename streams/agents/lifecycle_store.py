@@ -15,12 +15,21 @@ worker restart, when the dead member's session expired mid-backlog).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from memory.lifecycle_state import UserState, tracked_from_json, tracked_to_json
 
 SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    partition: int
+    key: bytes
+    value: bytes | None  # None: the memory is gone (a tombstone)
 
 
 def table_key(scope_key: str, memory_id: str) -> bytes:
@@ -62,30 +71,40 @@ class LifecycleStore:
                 self._cache[scope_key] = state
         return state
 
-    def save(self, scope_key: str, state: UserState, partition: int) -> list[Any]:
-        """Write what changed to the store and its changelog (``partition``: the user's); returns the
-        changelog sends to await. Faust's own table writes are fire-and-forget, and its pre-commit flush gives
-        up after 0.1 s without a delivery: under load, offsets were committed ahead of the table, and a
-        worker killed then lost decisions. Awaiting these sends before the batch is acknowledged keeps the
-        table at least as new as the committed offsets."""
+    def save(self, scope_key: str, state: UserState, partition: int) -> list[ChangelogEntry]:
+        """Write what changed to the local store; returns the changelog entries for ``send`` (``partition``:
+        the user's). Sending is separate so that a failed send can be repeated with the same entries."""
         ids = self._memory_ids().setdefault(scope_key, set())
-        sends = []
+        entries = []
         for memory_id in state.dirty:
             tracked = state.memories.get(memory_id)
             if tracked is not None:
                 key, value = table_key(scope_key, memory_id), tracked_to_json(tracked)
                 self._table.data[key] = value
-                sends.append(self._table.send_changelog(partition, key, value))
+                entries.append(ChangelogEntry(partition, key, value))
                 ids.add(memory_id)
         for memory_id in state.removed:
             key = table_key(scope_key, memory_id)
             if key in self._table.data:
                 del self._table.data[key]
-            sends.append(self._table.send_changelog(partition, key, None, value_serializer="raw"))
+            entries.append(ChangelogEntry(partition, key, None))
             ids.discard(memory_id)
         state.dirty.clear()
         state.removed.clear()
-        return sends
+        return entries
+
+    async def send(self, entries: list[ChangelogEntry]) -> None:
+        """Send changelog entries and wait for the broker. Faust's own table writes are fire-and-forget, and
+        its pre-commit flush gives up after 0.1 s without a delivery: under load, offsets were committed
+        ahead of the table, and a worker killed then lost decisions. Awaiting these sends before the batch
+        is settled keeps the table at least as new as the committed offsets."""
+        futures = [
+            self._table.send_changelog(e.partition, e.key, e.value)
+            if e.value is not None
+            else self._table.send_changelog(e.partition, e.key, None, value_serializer="raw")
+            for e in entries
+        ]
+        await asyncio.gather(*futures)
 
     def forget_cache(self) -> None:
         self._cache.clear()
