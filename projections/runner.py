@@ -3,7 +3,9 @@
 Each projector is its own consumer group. On assignment the consumer seeks past the projector's own
 checkpoint where the store keeps one (PostgreSQL, Neo4j, Redis), so the store, not Kafka, is the truth.
 Store outages are retried with backoff and a fresh projector (new connections); an event that fails on
-its own is sent to the dead-letter topic with the reason and the projector moves on.
+its own is sent to the dead-letter topic with the reason and the projector moves on. Only offsets of
+batches that were wholly applied or dead-lettered are committed (projections.done_offsets), so a runner that
+stops or fails mid-batch leaves the rest of the batch to its successor.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from collections.abc import Callable, Sequence
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from adapters.dead_letters import dead_letter
+from adapters import faults
+from adapters.dead_letters import bounded_key, dead_letter
 from adapters.kafka import SyncProducer, make_producer
 from memory.codec import Codec
 from memory.errors import DecodeError
@@ -23,6 +26,7 @@ from memory.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned, Projector
 from projections.cache_epochs import CacheEpochs, changes_results
+from projections.done_offsets import DoneOffsets
 from projections.errors import is_transient
 
 log = logging.getLogger(__name__)
@@ -73,7 +77,7 @@ class ProjectorRunner:
         self.applied = 0
         self.dead_lettered = 0
         self.lag: int | None = None  # events behind the log end over assigned partitions; None until known
-        self._uncommitted = False
+        self._done = DoneOffsets()
         self.handed_over = False
         self._epochs: CacheEpochs | None = None
         if self.projector.name in SEARCHED_PROJECTIONS:
@@ -108,8 +112,13 @@ class ProjectorRunner:
                 tp.offset = OFFSET_BEGINNING
         consumer.incremental_assign(partitions)
 
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._commit()  # what this runner finished there, before the partitions move on
+        self._done.forget(partitions)
+        consumer.incremental_unassign(partitions)
+
     def run(self) -> None:
-        self._consumer.subscribe(list(self.projector.topics), on_assign=self._on_assign)
+        self._consumer.subscribe(list(self.projector.topics), on_assign=self._on_assign, on_revoke=self._on_revoke)
         next_check = 0.0
         try:
             while not self.stop_event.is_set():
@@ -123,16 +132,12 @@ class ProjectorRunner:
                 # timeout would hold a lone message back until the batch fills or the timeout ends.)
                 first = self._consumer.poll(POLL_SECONDS)
                 if first is None:
-                    if self._uncommitted:
-                        self._commit()
+                    self._commit()
                     continue
                 rest = self._consumer.consume(num_messages=self._batch_size - 1, timeout=0)
                 self.process([first, *rest])
         finally:
-            try:
-                self._consumer.commit(asynchronous=False)  # the last batch's offsets, before leaving the group
-            except KafkaException:
-                log.debug("nothing to commit on close", exc_info=True)
+            self._commit()  # the done batches' offsets, before leaving the group; never an unfinished one
             self._consumer.close()
             self.projector.close()
 
@@ -156,6 +161,8 @@ class ProjectorRunner:
             return None
 
     def process(self, messages: Sequence[Message]) -> None:
+        """Apply a batch. Its offsets count as done only once every event in it was applied or
+        dead-lettered; a batch cut short (stop, or an error escaping) is read again from the last done one."""
         items: list[Positioned] = []
         for msg in messages:
             error = msg.error()
@@ -167,46 +174,54 @@ class ProjectorRunner:
             try:
                 event = self._codec.decode(msg.value())
             except DecodeError as exc:
-                self._send_dead_letter(msg, str(exc), exc)
+                if not self._dead_letter(position, msg.key(), msg.value(), str(exc), exc):
+                    return
                 continue
             items.append(Positioned(event, position))
-        if items:
-            self._apply_with_retry(items)
-        self._uncommitted = True
+        if items and not self._apply_with_retry(items):
+            return
+        self._done.record(messages)
         self._commit()
 
     def _commit(self) -> None:
-        """Commit the consumed positions; on failure (broker restarting, coordinator moving) keep them
-        pending and try again on the next idle poll, so the group's offsets never stay behind."""
+        """Commit the offsets of the batches that are done; on failure (broker restarting, coordinator
+        moving) keep them pending and try again on the next idle poll, so the group's offsets never stay
+        behind."""
+        offsets = self._done.pending()
+        if not offsets:
+            return
         try:
-            self._consumer.commit(asynchronous=False)
-            self._uncommitted = False
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+            self._done.committed(offsets)
         except KafkaException as exc:
             log.warning("%s: offset commit failed (%s); will retry", self.projector.name, exc)
 
-    def _apply_with_retry(self, items: list[Positioned]) -> None:
+    def _apply_with_retry(self, items: list[Positioned]) -> bool:
+        """Apply ``items``, waiting out store outages; an event that fails on its own is dead-lettered.
+        False when stopped before everything was applied or dead-lettered."""
         delay = 0.5
         while not self.stop_event.is_set():
             try:
                 self._apply_between_epochs(items)
                 self.applied += len(items)
-                return
+                return True
             except Exception as exc:
                 if is_transient(exc):
                     log.warning("%s: store error %s; retrying in %.1fs", self.projector.name, exc, delay)
-                    time.sleep(delay)
+                    self.stop_event.wait(delay)
                     delay = min(delay * 2, MAX_BACKOFF_SECONDS)
                     self._reconnect()
                     continue
                 if len(items) == 1:
-                    self._send_dead_letter_item(items[0], exc)
-                    return
+                    return self._dead_letter_item(items[0], exc)
                 # Some event in the batch is bad: apply one by one so only that one is dead-lettered.
-                for item in items:
-                    self._apply_with_retry([item])
-                return
+                return all(self._apply_with_retry([item]) for item in items)
+        return False
 
     def _apply_between_epochs(self, items: list[Positioned]) -> None:
+        fault_point = f"projection.{self.projector.name}.apply"
+        for item in items:
+            faults.trip(fault_point, fault_subject(item.event))
         if self._epochs is None:
             self.projector.apply_batch(items)
             return
@@ -221,34 +236,41 @@ class ProjectorRunner:
             log.debug("closing broken projector failed", exc_info=True)
         self.projector = self._connect()
 
-    def _send_dead_letter(self, msg: Message, reason: str, error: BaseException) -> None:
-        payload = dead_letter(
+    def _dead_letter_item(self, item: Positioned, error: BaseException) -> bool:
+        log.error("%s: dead-lettering event at %s: %s", self.projector.name, item.position, error)
+        key = item.event.scope.key.encode()
+        return self._dead_letter(item.position, key, self._codec.encode(item.event), f"could not apply: {error}", error)
+
+    def _dead_letter(
+        self, position: LogPosition, key: bytes | None, value: bytes | None, reason: str, error: BaseException
+    ) -> bool:
+        """Send the dead letter, retrying until the broker takes it (a record always fits: it is bounded);
+        False if stopped first, and then the event is read again by whoever runs next."""
+        record = dead_letter(
             self._codec,
             f"projection.{self.projector.name}",
             reason,
             error,
-            str(msg.topic()),
-            int(msg.partition() or 0),
-            int(msg.offset() or 0),
-            msg.key(),
-            msg.value(),
+            position.topic,
+            position.partition,
+            position.offset,
+            key,
+            value,
         )
-        self._dlq.produce_all([(self._settings.topics.deadletter, msg.key(), payload)])
-        self.dead_lettered += 1
+        delay = 0.5
+        while not self.stop_event.is_set():
+            try:
+                faults.trip("deadletter.send")
+                self._dlq.produce_all([(self._settings.topics.deadletter, bounded_key(key), record)])
+                self.dead_lettered += 1
+                return True
+            except Exception as exc:
+                log.warning("%s: dead letter not sent (%s); retrying in %.1fs", self.projector.name, exc, delay)
+                self.stop_event.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        return False
 
-    def _send_dead_letter_item(self, item: Positioned, error: BaseException) -> None:
-        log.error("%s: dead-lettering event at %s: %s", self.projector.name, item.position, error)
-        pos = item.position
-        payload = dead_letter(
-            self._codec,
-            f"projection.{self.projector.name}",
-            f"could not apply: {error}",
-            error,
-            pos.topic,
-            pos.partition,
-            pos.offset,
-            item.event.scope.key.encode(),
-            self._codec.encode(item.event),
-        )
-        self._dlq.produce_all([(self._settings.topics.deadletter, item.event.scope.key.encode(), payload)])
-        self.dead_lettered += 1
+
+def fault_subject(event: object) -> str:
+    """What a fault drill's needle is matched against: the event type, memory id and text."""
+    return f"{type(event).__name__} {getattr(event, 'memory_id', '')} {getattr(event, 'text', '')}"
