@@ -11,6 +11,7 @@ from litestar.openapi import OpenAPIConfig
 
 from api.controllers import ContextController, MemoriesController, health
 from api.errors import EXCEPTION_HANDLERS
+from api.json_only import json_only
 from api.services import Services, build_services
 from memory.settings import Settings
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[MemoriesController, ContextController, health],
         dependencies={"services": Provide(provide_services)},
+        guards=[json_only],  # writes take application/json only (415): no cross-site form can write
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,

@@ -8,10 +8,11 @@ from typing import Annotated
 import psycopg
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from api.context import ContextBuilder
-from api.errors import InvalidRequest, NotFound, PayloadTooLarge
+from api.errors import InvalidRequest, NotFound
+from api.refusals import answered_as_http
 from api.schemas import (
     AddMemoriesRequest,
     AddMemoriesResponse,
@@ -29,12 +30,22 @@ from api.search import validate
 from api.services import Services
 from memory.events import Scope
 from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState
+from memory.validation import ID_PATTERN, MAX_ID_CHARS, check_text
 from replay.audit import Lineage, NotFoundError, lineage
 
 DEFAULT_STATES = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
-UserId = Annotated[str, QueryParameter(min_length=1, max_length=200, description="whose memories")]
-AppId = Annotated[str, QueryParameter(min_length=1, max_length=200, description="the application's namespace")]
-OptionalId = Annotated[str | None, QueryParameter(max_length=200)]
+# Ids in the query and the path follow memory.validation's rule, as in bodies (a 400 naming the parameter).
+UserId = Annotated[
+    str, QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description="whose memories")
+]
+AppId = Annotated[
+    str,
+    QueryParameter(
+        min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description="the application's namespace"
+    ),
+]
+OptionalId = Annotated[str | None, QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+MemoryId = Annotated[str, PathParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 Token = Annotated[str | None, QueryParameter(max_length=4000, description="from a write: wait until it is applied")]
 
 
@@ -57,7 +68,7 @@ class MemoriesController(Controller):
     @get("/{memory_id:str}", summary="One memory of a user")
     async def get_one(
         self,
-        memory_id: FromPath[str],
+        memory_id: MemoryId,
         user_id: UserId,
         services: NamedDependency[Services],
         app_id: AppId = "default",
@@ -70,7 +81,7 @@ class MemoriesController(Controller):
     @get("/{memory_id:str}/lineage", summary="The chain of events that made this memory what it is")
     async def lineage(
         self,
-        memory_id: FromPath[str],
+        memory_id: MemoryId,
         user_id: UserId,
         services: NamedDependency[Services],
         app_id: AppId = "default",
@@ -90,7 +101,7 @@ class MemoriesController(Controller):
     @get("/{memory_id:str}/history", summary="Every state and text change of a memory, with valid and known time")
     async def history(
         self,
-        memory_id: FromPath[str],
+        memory_id: MemoryId,
         user_id: UserId,
         services: NamedDependency[Services],
         app_id: AppId = "default",
@@ -102,16 +113,13 @@ class MemoriesController(Controller):
 
     @put("/{memory_id:str}", status_code=202, summary="Correct a memory's text and/or pin it; applied asynchronously")
     async def update(
-        self, memory_id: FromPath[str], data: JSONBody[UpdateMemoryRequest], services: NamedDependency[Services]
+        self, memory_id: MemoryId, data: JSONBody[UpdateMemoryRequest], services: NamedDependency[Services]
     ) -> CommandAccepted:
         if data.text is None and data.pinned is None:
             raise InvalidRequest("give 'text', 'pinned' or both")
         if data.text is not None:
-            if not data.text.strip():
-                raise InvalidRequest("text is empty")
-            limit = services.settings.max_content_chars
-            if len(data.text) > limit:
-                raise PayloadTooLarge(f"text has {len(data.text)} characters; the limit is {limit}")
+            with answered_as_http():
+                check_text(data.text, "text", services.settings.max_content_chars)
         await (await services.view()).reader.get(memory_id, data.app_id, data.user_id)  # 404 before producing
         commands: list[tuple[str, str | None, str | None]] = []
         if data.text is not None:
@@ -122,7 +130,7 @@ class MemoriesController(Controller):
 
     @delete("/{memory_id:str}", status_code=202, summary="Forget one memory everywhere; applied asynchronously")
     async def delete_one(
-        self, memory_id: FromPath[str], user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
+        self, memory_id: MemoryId, user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
     ) -> CommandAccepted:
         await (await services.view()).reader.get(memory_id, app_id, user_id)  # 404: nothing of another user
         return await services.commands.issue(Scope(app_id, user_id), [("delete", memory_id, None)])

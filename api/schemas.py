@@ -1,20 +1,84 @@
-"""Request and response bodies: typed structs, unknown fields rejected, limits stated in one place."""
+"""Request and response bodies: typed structs, unknown fields rejected, limits from ``memory.validation``.
+
+What a struct can check alone it checks while decoding (a 400 naming the field); text, whose limit is a
+setting, is checked by the writer. Both use ``memory.validation``, the definition extraction applies too.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
-NonEmptyId = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
-Metadata = Annotated[dict[str, str], msgspec.Meta(max_length=50)]
+from memory.validation import (
+    EARLIEST,
+    ID_PATTERN,
+    LATEST,
+    MAX_ID_CHARS,
+    MAX_METADATA_KEY_CHARS,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_CHARS,
+    MAX_NAME_CHARS,
+    InvalidInput,
+    check_metadata,
+    check_timestamp,
+)
+
+NonEmptyId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="letters, digits and '_.:@-' only (no whitespace, no trailing newline)",
+    ),
+]
+Metadata = Annotated[
+    dict[
+        Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_METADATA_KEY_CHARS)],
+        Annotated[str, msgspec.Meta(max_length=MAX_METADATA_VALUE_CHARS)],
+    ],
+    msgspec.Meta(
+        max_length=MAX_METADATA_KEYS,
+        description=f"at most {MAX_METADATA_KEYS} string pairs; keys up to {MAX_METADATA_KEY_CHARS} characters,"
+        f" values up to {MAX_METADATA_VALUE_CHARS}; no control characters (values may hold tabs and line breaks)",
+    ),
+]
+# msgspec refuses a timestamp without a time zone (tz=True); the window is checked after decoding.
+Timestamp = Annotated[
+    datetime,
+    msgspec.Meta(
+        tz=True,
+        description=f"ISO 8601 with a time zone ('Z' or '+02:00'); one without is refused (400), never read as"
+        f" now or UTC. Between {EARLIEST.isoformat()} and {LATEST.isoformat()}.",
+    ),
+]
+
+
+@contextmanager
+def refused_as_invalid() -> Iterator[None]:
+    """msgspec turns a ValueError raised in ``__post_init__`` into a ValidationError, which Litestar answers 400."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+
+
+def check_timestamps(**moments: datetime | None) -> None:
+    with refused_as_invalid():
+        for field, moment in moments.items():
+            check_timestamp(moment, field)
 
 
 class Message(msgspec.Struct, forbid_unknown_fields=True):
     role: Literal["user", "assistant", "system", "tool"]
     content: str
-    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    name: (
+        Annotated[str, msgspec.Meta(max_length=MAX_NAME_CHARS, description="one line: no control characters")] | None
+    ) = None
 
 
 class AddMemoriesRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,7 +91,13 @@ class AddMemoriesRequest(msgspec.Struct, forbid_unknown_fields=True):
     conversation_id: NonEmptyId | None = None
     metadata: Metadata = msgspec.field(default_factory=dict)
     infer: bool = True
-    occurred_at: datetime | None = None
+    # Absent: the time the API received the request.
+    occurred_at: Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        with refused_as_invalid():
+            check_metadata(self.metadata)
+        check_timestamps(occurred_at=self.occurred_at)
 
 
 class AddMemoriesResponse(msgspec.Struct):
@@ -69,8 +139,13 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
     metadata: Metadata = msgspec.field(default_factory=dict)
     # Default: the searchable states (active, accessed, decaying).
     states: Annotated[list[str], msgspec.Meta(max_length=10)] | None = None
-    occurred_after: datetime | None = None
-    occurred_before: datetime | None = None
+    occurred_after: Timestamp | None = None
+    occurred_before: Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        with refused_as_invalid():
+            check_metadata(self.metadata, "filters.metadata")
+        check_timestamps(occurred_after=self.occurred_after, occurred_before=self.occurred_before)
 
 
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -84,16 +159,19 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     recipe: Annotated[str, msgspec.Meta(max_length=50)] = "hybrid"
     filters: SearchFilters | None = None
     # What "now" means for "last week" or "yesterday" in the query, and for recency. Default: now.
-    reference_time: datetime | None = None
+    reference_time: Timestamp | None = None
     # Valid time: what was true then. Known time: what the system knew then. Both default to now.
-    as_of: datetime | None = None
-    known_as_of: datetime | None = None
+    as_of: Timestamp | None = None
+    known_as_of: Timestamp | None = None
     # From an earlier write: wait until the projections have applied it (read your writes).
     consistency_token: str | None = None
     # False: neither read nor fill the hot cache (benchmarks, debugging).
     use_cache: bool = True
     # Also search consolidated (archived) originals; a hit there is recalled back to active.
     include_archived: bool = False
+
+    def __post_init__(self) -> None:
+        check_timestamps(reference_time=self.reference_time, as_of=self.as_of, known_as_of=self.known_as_of)
 
 
 class SearchHit(msgspec.Struct):
@@ -140,10 +218,13 @@ class ContextRequest(msgspec.Struct, forbid_unknown_fields=True):
     run_id: NonEmptyId | None = None
     recipe: Annotated[str, msgspec.Meta(max_length=50)] = "hybrid"
     filters: SearchFilters | None = None
-    reference_time: datetime | None = None
-    as_of: datetime | None = None
-    known_as_of: datetime | None = None
+    reference_time: Timestamp | None = None
+    as_of: Timestamp | None = None
+    known_as_of: Timestamp | None = None
     consistency_token: str | None = None
+
+    def __post_init__(self) -> None:
+        check_timestamps(reference_time=self.reference_time, as_of=self.as_of, known_as_of=self.known_as_of)
 
 
 class ContextResponse(msgspec.Struct):

@@ -38,6 +38,7 @@ from memory.ranking import (
 from memory.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
 from memory.specificity import specificity
 from memory.temporal import TimeRange, read_temporal_intent
+from memory.validation import InvalidInput, check_text
 from models.embedder import Embedder
 
 MAX_TOP_K = 100
@@ -58,10 +59,10 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 
 def validate(body: SearchRequest) -> SearchRecipe:
-    if not body.query.strip():
-        raise InvalidRequest("query is empty")
-    if len(body.query) > MAX_QUERY_CHARS:
-        raise InvalidRequest(f"query has {len(body.query)} characters; the limit is {MAX_QUERY_CHARS}")
+    try:  # a query too long is a 400 like any other bad query: nothing is stored
+        check_text(body.query, "query", MAX_QUERY_CHARS)
+    except InvalidInput as exc:
+        raise InvalidRequest(str(exc)) from None
     if not 1 <= body.top_k <= MAX_TOP_K:
         raise InvalidRequest(f"top_k must be between 1 and {MAX_TOP_K}, got {body.top_k}")
     try:

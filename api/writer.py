@@ -7,12 +7,15 @@ import uuid
 from datetime import UTC, datetime
 
 from adapters.kafka import SyncProducer
-from api.errors import InvalidRequest, PayloadTooLarge
+from api.errors import InvalidRequest
+from api.refusals import answered_as_http
 from api.schemas import AddMemoriesRequest, AddMemoriesResponse, CommandAccepted
 from memory.codec import Codec
+from memory.derivation import validate_turn
 from memory.events import ConversationTurnReceived, Envelope, Producer, Scope, new_command
 from memory.positions import encode_token
 from memory.settings import Settings
+from memory.validation import check_name, check_text
 
 COMPONENT = "api"
 
@@ -31,16 +34,16 @@ class MemoryWriter:
         else:
             contents = [(m.role, m.name, m.content) for m in body.messages or []]
         limit = self._settings.max_content_chars
-        for index, (_, _, content) in enumerate(contents):
-            where = "text" if body.text is not None else f"messages[{index}].content"
-            if not content.strip():
-                raise InvalidRequest(f"{where} is empty")
-            if len(content) > limit:
-                raise PayloadTooLarge(f"{where} has {len(content)} characters; the limit is {limit}")
+        with answered_as_http():
+            for index, (_, name, content) in enumerate(contents):
+                where = "text" if body.text is not None else f"messages[{index}].content"
+                check_text(content, where, limit)
+                check_name(name, f"messages[{index}].name")
         scope = Scope(body.app_id, body.user_id, body.agent_id, body.run_id)
         request_id = str(uuid.uuid4())
         conversation_id = body.conversation_id or body.run_id or "default"
-        occurred_at = body.occurred_at.astimezone(UTC) if body.occurred_at and body.occurred_at.tzinfo else now
+        # Aware by now (the schema refuses a naive one); only an absent occurred_at means "when it arrived".
+        occurred_at = body.occurred_at.astimezone(UTC) if body.occurred_at is not None else now
         turns = []
         for index, (role, name, content) in enumerate(contents):
             event_id = str(uuid.uuid4())
@@ -66,6 +69,10 @@ class MemoryWriter:
                     metadata=dict(body.metadata),
                 )
             )
+        with answered_as_http():
+            # The rule extraction applies: what would be dead-lettered later is refused now.
+            for turn in turns:
+                validate_turn(turn, limit)
         return turns
 
     async def add(self, body: AddMemoriesRequest) -> AddMemoriesResponse:

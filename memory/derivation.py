@@ -26,22 +26,40 @@ from memory.events import (
 from memory.extraction_types import ExtractedFact, TurnInput
 from memory.ids import derived_event_id, entity_id_for, memory_id_for
 from memory.importance import initial_importance
+from memory.validation import check_id, check_metadata, check_name, check_optional_id, check_text, check_timestamp
 
 ROLES = frozenset({"user", "assistant", "system", "tool"})
 MAX_TURN_CHARS = 20_000
 
 
 def validate_turn(turn: ConversationTurnReceived, max_chars: int = MAX_TURN_CHARS) -> None:
-    if not turn.scope.user_id.strip():
-        raise InvalidEventError("scope.user_id is empty")
-    if not turn.scope.app_id.strip():
-        raise InvalidEventError("scope.app_id is empty")
-    if not turn.text.strip():
-        raise InvalidEventError("turn text is empty")
-    if len(turn.text) > max_chars:
-        raise InvalidEventError(f"turn text has {len(turn.text)} characters, more than the limit {max_chars}")
+    """Raise ``InvalidEventError`` naming the field if the turn breaks a rule of ``memory.validation``.
+
+    The API runs this on every turn it builds and extraction on every turn it reads, so a turn produced
+    straight to Kafka is held to exactly what the API accepts; the PostgreSQL projection does not log a turn
+    this refuses (``is_valid_turn``)."""
+    scope, envelope = turn.scope, turn.envelope
+    check_id(scope.app_id, "scope.app_id")
+    check_id(scope.user_id, "scope.user_id")
+    check_optional_id(scope.agent_id, "scope.agent_id")
+    check_optional_id(scope.run_id, "scope.run_id")
+    check_id(turn.conversation_id, "conversation_id")
+    check_id(turn.turn_id, "turn_id")
     if turn.role not in ROLES:
         raise InvalidEventError(f"role {turn.role!r} is not one of {sorted(ROLES)}")
+    check_name(turn.speaker, "speaker")
+    check_text(turn.text, "turn text", max_chars)
+    check_metadata(turn.metadata)
+    check_timestamp(envelope.occurred_at, "occurred_at")
+    check_timestamp(envelope.recorded_at, "recorded_at")
+
+
+def is_valid_turn(turn: ConversationTurnReceived, max_chars: int = MAX_TURN_CHARS) -> bool:
+    try:
+        validate_turn(turn, max_chars)
+    except InvalidEventError:
+        return False
+    return True
 
 
 def turn_input(turn: ConversationTurnReceived) -> TurnInput:

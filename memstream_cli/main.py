@@ -15,8 +15,9 @@ from memstream_cli.replay_cmd import add_commands
 
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     codec = Codec()
+    defaults = Defaults(args.app_id, args.user_id, args.conversation_id, settings.max_content_chars)
     try:
-        turns = list(read_turns(Path(args.file), Defaults(args.app_id, args.user_id, args.conversation_id)))
+        turns = list(read_turns(Path(args.file), defaults))
     except (ProduceError, OSError) as exc:
         print(f"memstream produce: {exc}", file=sys.stderr)
         return 2

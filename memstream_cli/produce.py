@@ -2,9 +2,13 @@
 
 One JSON object a line: ``text`` and ``user_id`` are required (``user_id`` may come from ``--user-id``);
 optional ``app_id``, ``agent_id``, ``run_id``, ``conversation_id``, ``turn_id`` (default: the line number),
-``role`` (default user), ``speaker``, ``occurred_at`` (ISO 8601; default now), ``metadata`` (strings),
-``infer`` (default true). Event ids derive from scope, conversation and turn id, so producing the same
-file twice is harmless: the second copy of each turn is recognised downstream by its event id.
+``role`` (default user), ``speaker``, ``occurred_at`` (ISO 8601 with a time zone; default now),
+``metadata`` (strings), ``infer`` (default true). Event ids derive from scope, conversation and turn id, so
+producing the same file twice is harmless: the second copy of each turn is recognised downstream by its event id.
+
+Every turn is held to the rule extraction applies (``memory.derivation.validate_turn``), so a bad line is
+refused here, naming the line, instead of being dead-lettered after it was produced. A timestamp without a
+time zone is refused too: it could be local time as well as UTC, and guessing would move it by hours.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from memory.derivation import MAX_TURN_CHARS, validate_turn
+from memory.errors import InvalidEventError
 from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
 from memory.ids import turn_event_id_for
 
@@ -29,6 +35,7 @@ class Defaults:
     app_id: str = "default"
     user_id: str | None = None
     conversation_id: str = "default"
+    max_chars: int = MAX_TURN_CHARS  # Settings.max_content_chars: extraction's limit
 
 
 def _parse_time(raw: Any, line_no: int, now: datetime) -> datetime:
@@ -38,7 +45,9 @@ def _parse_time(raw: Any, line_no: int, now: datetime) -> datetime:
         parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except ValueError as exc:
         raise ProduceError(f"line {line_no}: occurred_at {raw!r} is not ISO 8601") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        raise ProduceError(f"line {line_no}: occurred_at {raw!r} has no time zone (add 'Z' or '+02:00')")
+    return parsed
 
 
 def turn_from_json(obj: dict[str, Any], line_no: int, defaults: Defaults, now: datetime) -> ConversationTurnReceived:
@@ -52,7 +61,8 @@ def turn_from_json(obj: dict[str, Any], line_no: int, defaults: Defaults, now: d
     conversation_id = str(obj.get("conversation_id") or defaults.conversation_id)
     turn_id = str(obj.get("turn_id") or line_no)
     metadata = {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
-    return ConversationTurnReceived(
+    speaker = obj.get("speaker")
+    turn = ConversationTurnReceived(
         envelope=Envelope(
             event_id=turn_event_id_for(scope.key, conversation_id, turn_id),
             event_type="ConversationTurnReceived",
@@ -67,11 +77,16 @@ def turn_from_json(obj: dict[str, Any], line_no: int, defaults: Defaults, now: d
         conversation_id=conversation_id,
         turn_id=turn_id,
         role=str(obj.get("role") or "user"),
-        speaker=obj.get("speaker"),
+        speaker=None if speaker is None else str(speaker),
         text=text,
         infer=bool(obj.get("infer", True)),
         metadata=metadata,
     )
+    try:
+        validate_turn(turn, defaults.max_chars)
+    except InvalidEventError as exc:
+        raise ProduceError(f"line {line_no}: {exc}") from None
+    return turn
 
 
 def read_turns(path: Path, defaults: Defaults) -> Iterator[ConversationTurnReceived]:

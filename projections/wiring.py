@@ -21,7 +21,9 @@ PROJECTION_NAMES = ("postgres", "milvus", "neo4j", "redis")
 def projector_factory(name: str, settings: Settings) -> Callable[[], Projector]:
     memories = (settings.topics.memories,)
     if name == "postgres":
-        return lambda: PostgresProjector(settings.postgres_dsn, (settings.topics.turns, *memories))
+        return lambda: PostgresProjector(
+            settings.postgres_dsn, (settings.topics.turns, *memories), max_turn_chars=settings.max_content_chars
+        )
     if name == "milvus":
         return lambda: MilvusProjector(
             MilvusClient(uri=settings.milvus_uri), settings.milvus_collection, settings.embedding_dim, memories

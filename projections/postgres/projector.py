@@ -22,7 +22,8 @@ from typing import Any
 
 import psycopg
 
-from memory.events import UserErased
+from memory.derivation import MAX_TURN_CHARS, is_valid_turn
+from memory.events import ConversationTurnReceived, UserErased
 from memory.lifecycle import MemoryState
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 from projections.postgres.fold import (
@@ -135,9 +136,10 @@ WHERE projection_checkpoints.log_offset < EXCLUDED.log_offset
 class PostgresProjector:
     name = "postgres"
 
-    def __init__(self, dsn: str, topics: tuple[str, ...], name: str = "postgres"):
+    def __init__(self, dsn: str, topics: tuple[str, ...], name: str = "postgres", max_turn_chars: int = MAX_TURN_CHARS):
         self.name = name
         self.topics = topics
+        self.max_turn_chars = max_turn_chars  # extraction's limit (Settings.max_content_chars)
         self._conn = psycopg.connect(dsn, autocommit=False)
         with self._conn.transaction():
             self._conn.execute(SCHEMA_SQL)
@@ -217,6 +219,11 @@ class PostgresProjector:
         return plan
 
     def _apply(self, plan: Plan, item: Positioned) -> None:
+        # A turn extraction dead-letters (same rule, same limit) is no part of the conversation log: it would be
+        # a turn no memory came from, and one with a NUL is text PostgreSQL refuses anyway.
+        event = item.event
+        if isinstance(event, ConversationTurnReceived) and not is_valid_turn(event, self.max_turn_chars):
+            return
         fold(plan, item)
 
     @staticmethod

@@ -28,6 +28,12 @@ def test_event_ids_are_stable_across_reads(tmp_path: Path) -> None:
         ('{"text": "hi there friend"}', "no user_id"),
         ('{"user_id": "u", "text": ""}', "non-empty"),
         ('{"user_id": "u", "text": "x", "occurred_at": "yesterday"}', "ISO 8601"),
+        ('{"user_id": "u", "text": "x", "occurred_at": "2026-03-02T09:15:00"}', "has no time zone"),
+        ('{"user_id": "u", "text": "x", "occurred_at": "1066-10-14T09:00:00Z"}', "occurred_at .* is outside"),
+        ('{"user_id": "u\\n", "text": "x"}', "scope.user_id .* may only contain"),
+        ('{"user_id": "u", "text": "tea\\u0000"}', "turn text contains a NUL"),
+        ('{"user_id": "u", "text": "tea", "metadata": {"k\\u0000": "v"}}', "metadata key"),
+        ('{"user_id": "u", "text": "tea", "speaker": "Kim\\n"}', "speaker contains"),
         ("[1, 2]", "JSON object"),
     ],
 )
