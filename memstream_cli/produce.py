@@ -57,7 +57,8 @@ def turn_from_json(obj: dict[str, Any], line_no: int, defaults: Defaults, now: d
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ProduceError(f"line {line_no}: 'text' must be a non-empty string")
-    scope = Scope(str(obj.get("app_id") or defaults.app_id), str(user_id), obj.get("agent_id"), obj.get("run_id"))
+    agent_id, run_id = (None if obj.get(k) is None else str(obj[k]) for k in ("agent_id", "run_id"))
+    scope = Scope(str(obj.get("app_id") or defaults.app_id), str(user_id), agent_id, run_id)
     conversation_id = str(obj.get("conversation_id") or defaults.conversation_id)
     turn_id = str(obj.get("turn_id") or line_no)
     metadata = {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}

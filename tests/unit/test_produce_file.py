@@ -34,6 +34,7 @@ def test_event_ids_are_stable_across_reads(tmp_path: Path) -> None:
         ('{"user_id": "u", "text": "tea\\u0000"}', "turn text contains a NUL"),
         ('{"user_id": "u", "text": "tea", "metadata": {"k\\u0000": "v"}}', "metadata key"),
         ('{"user_id": "u", "text": "tea", "speaker": "Kim\\n"}', "speaker contains"),
+        ('{"user_id": "u", "text": "tea", "agent_id": 7, "run_id": "r 1"}', "scope.run_id .* may only contain"),
         ("[1, 2]", "JSON object"),
     ],
 )
