@@ -33,6 +33,8 @@ class System:
     settings: Settings
     logs: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Extra environment for every component, e.g. MEMSTREAM_FAULTS for a fault drill (adapters.faults).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -65,7 +67,7 @@ class System:
         with (self.logs / f"{name}.log").open("ab") as handle:
             proc = subprocess.Popen(
                 COMPONENTS[name],
-                env={**os.environ, **self.settings.to_env()},
+                env={**os.environ, **self.settings.to_env(), **self.env},
                 cwd=PROJECT_ROOT,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
@@ -99,8 +101,13 @@ class System:
                 proc.wait()
 
 
-def start_system(settings: Settings, logs: Path, components: tuple[str, ...] = tuple(COMPONENTS)) -> System:
-    system = System(settings, logs)
+def start_system(
+    settings: Settings,
+    logs: Path,
+    components: tuple[str, ...] = tuple(COMPONENTS),
+    env: dict[str, str] | None = None,
+) -> System:
+    system = System(settings, logs, env=dict(env or {}))
     for name in components:
         system.launch(name)
     return system

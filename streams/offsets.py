@@ -59,16 +59,19 @@ def next_commit(committed: int | None, acked: list[int]) -> int | None:
     return offset
 
 
+def committable(committed: int | None, acked: list[int], unsettled: set[int]) -> int | None:
+    """``next_commit`` over the acknowledged offsets that are also settled (streams.settlement): Faust
+    acknowledges a batch however the agent's body ended, so an offset an agent still works on or failed is
+    not done. A new group's first commit may not start past an unsettled offset either."""
+    if committed is None and unsettled:
+        committed = min(unsettled)
+    return next_commit(committed, [o for o in acked if o not in unsettled])
+
+
 class ContiguousCommitConsumer(faust_aiokafka.Consumer):
     def _new_offset(self, tp: TP) -> int | None:
         acked: list[int] = self._acked[tp]
-        # Faust acknowledges a batch's events however the agent's body ended; the settlement knows which
-        # of them an agent still works on or failed (streams.settlement): those are not done.
-        unsettled = settlement_of(self.app).unsettled(tp)
-        committed = self._committed_offset[tp]
-        if committed is None and unsettled:
-            committed = min(unsettled)  # a new group's first commit must not start past an unfinished event
-        offset = next_commit(committed, [o for o in acked if o not in unsettled])
+        offset = committable(self._committed_offset[tp], acked, settlement_of(self.app).unsettled(tp))
         if offset is not None:
             # The acknowledgements below the new commit are settled; the ones beyond a hole wait.
             acked[:] = sorted(o for o in acked if o >= offset)
@@ -133,11 +136,11 @@ def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
 
     @app.on_partitions_revoked.connect
     async def _revoked(*args: Any, **__: Any) -> None:
-        settlement_of(app).forget(args[1])  # (sender, revoked partitions)  # the next owner reads them from the committed offset
+        settlement_of(app).forget(args[1])  # (sender, revoked): the next owner reads them from the committed offset
 
     @app.on_partitions_assigned.connect
     async def _assigned(*args: Any, **__: Any) -> None:
-        settlement_of(app).forget(args[1])  # (sender, assigned partitions)  # read from the committed offset, whatever was taken before
+        settlement_of(app).forget(args[1])  # (sender, assigned): read from the committed offset, whatever was taken
 
     @app.timer(interval=CHECK_EVERY)
     async def reread_stalled() -> None:

@@ -36,13 +36,15 @@ EVENTS_PER_EXTRACTED = 4
 _EMBEDDED_TYPES = frozenset({MemoryExtracted.SCHEMA_NAME, MemoryUpdated.SCHEMA_NAME})
 
 
-def embed_each(embedder: Embedder, texts: list[str]) -> list[np.ndarray | Exception]:
+def embed_each(embedder: Embedder, texts: list[str], memory_texts: list[str]) -> list[np.ndarray | Exception]:
     """One vector per text, or the exception the model raised on that text alone (runs in a thread).
 
     The batch is tried first; if it fails, each text is tried alone, so one text the model cannot take costs
-    only itself. A transient failure (the endpoint is away) is raised: every text would fail the same way."""
+    only itself. A transient failure (the endpoint is away) is raised: every text would fail the same way.
+    ``memory_texts`` (the memories' own texts, without the context they are embedded with) are what a fault
+    drill's poison is matched against, so that a poisoned memory does not poison the turn after it."""
     try:
-        for text in texts:
+        for text in memory_texts:
             faults.trip("embedding.memory", text)
         return list(embedder.embed(texts))
     except Exception as exc:
@@ -51,8 +53,8 @@ def embed_each(embedder: Embedder, texts: list[str]) -> list[np.ndarray | Except
         if len(texts) == 1:
             return [exc]
     results: list[np.ndarray | Exception] = []
-    for text in texts:
-        results.extend(embed_each(embedder, [text]))
+    for text, memory_text in zip(texts, memory_texts, strict=True):
+        results.extend(embed_each(embedder, [text], [memory_text]))
     return results
 
 
@@ -89,7 +91,8 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
                     continue
                 embedder = ctx.embedder
                 texts = [embedding_text(memory) for _, memory in extracted]
-                vectors = await loop.run_in_executor(None, embed_each, embedder, texts)
+                own_texts = [memory.text for _, memory in extracted]
+                vectors = await loop.run_in_executor(None, embed_each, embedder, texts, own_texts)
                 now = datetime.now(UTC)
                 outputs: list[tuple[bytes, bytes]] = []
                 rejected: list[Rejected] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faust.types import TP
 
-from streams.offsets import StallWatch, next_commit
+from streams.offsets import StallWatch, committable, next_commit
 
 PARTITION = TP("memstream.turns.v1", 0)
 
@@ -52,3 +52,19 @@ def test_a_partition_that_makes_progress_is_never_re_read() -> None:
     assert not watch.stalled(PARTITION, 12, [13], now=40)
     assert not watch.stalled(PARTITION, 12, [12, 13], now=100)  # the event at the commit is done: no hole
     assert not watch.stalled(PARTITION, 14, [], now=200)  # nothing waits
+
+
+def test_an_offset_an_agent_works_on_or_failed_holds_the_commit_back_though_faust_acknowledged_it() -> None:
+    assert committable(10, [10, 11, 12], unsettled=set()) == 13
+    assert committable(10, [10, 11, 12], unsettled={11}) == 11  # 11 is held: commit up to it, not past it
+    assert committable(10, [10, 11, 12], unsettled={10}) is None
+    # A new group whose first batch failed must not start its commits after that batch.
+    assert committable(None, [5, 6, 7, 8], unsettled={5, 6}) is None
+    assert committable(None, [5, 6, 7, 8], unsettled=set()) == 9
+
+
+def test_a_partition_whose_batch_failed_is_re_read_even_with_nothing_acknowledged_after_it() -> None:
+    watch = StallWatch(stall_seconds=45, dropped_seconds=10)
+    assert not watch.stalled(PARTITION, 10, [], now=0, held=False, failed=True)
+    assert watch.stalled(PARTITION, 10, [], now=10, held=False, failed=True)
+    assert not watch.stalled(PARTITION, 10, [], now=11, held=False, failed=False)  # delivered again: nothing waits
