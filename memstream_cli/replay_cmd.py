@@ -15,7 +15,7 @@ from memory.settings import Settings
 from memstream_cli.erasure_cmd import cmd_erased
 from projections.targets import LIVE, STORES, active_targets, settings_for_target
 from replay.audit import NotFoundError, lineage
-from replay.deadletters import read_dead_letters, redrive
+from replay.deadletters import distinct, read_dead_letters, redrive
 from replay.rebuild import RebuildError, rebuild
 from replay.stores import drop
 from replay.verify import verify
@@ -83,7 +83,7 @@ def cmd_drop(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_deadletter(args: argparse.Namespace, settings: Settings) -> int:
     letters = [
         (pos, letter)
-        for pos, letter in read_dead_letters(settings)
+        for pos, letter in distinct(read_dead_letters(settings))
         if (not args.component or letter.component == args.component)
         and (not args.id or letter.dead_letter_id in args.id)
     ]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from adapters import faults
-from adapters.dead_letters import bounded_key, dead_letter
+from adapters.dead_letters import MAX_DEAD_LETTER_BYTES, bounded_key, dead_letter
 from adapters.kafka import SyncProducer, make_producer
 from memory.codec import Codec
 from memory.errors import DecodeError
@@ -70,7 +70,7 @@ class ProjectorRunner:
                 "heartbeat.interval.ms": 2_000,
             }
         )
-        self._dlq = SyncProducer(make_producer(settings))
+        self._dlq = SyncProducer(make_producer(settings, **{"message.max.bytes": MAX_DEAD_LETTER_BYTES}))
         self._start_offset = start_offset
         self._handover = handover
         self.stop_event = threading.Event()

@@ -8,7 +8,7 @@ idempotent, so re-driving something that was since applied changes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -64,6 +64,18 @@ def read_dead_letters(settings: Settings, timeout: float = 10.0) -> Iterator[tup
                     yield LogPosition(topic, partition, offset), letter
     finally:
         consumer.close()
+
+
+def distinct(letters: Iterable[tuple[LogPosition, DeadLetter]]) -> list[tuple[LogPosition, DeadLetter]]:
+    """The first record of each dead letter: a send that was retried, or an event redelivered after a crash
+    and refused again, writes the same dead letter (same id) more than once."""
+    seen: set[str] = set()
+    first = []
+    for position, letter in letters:
+        if letter.dead_letter_id not in seen:
+            seen.add(letter.dead_letter_id)
+            first.append((position, letter))
+    return first
 
 
 def redrive(settings: Settings, letters: list[DeadLetter]) -> list[LogPosition]:

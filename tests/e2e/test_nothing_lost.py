@@ -7,7 +7,7 @@ One ingest of ordinary turns from many users, with, in the middle of it:
 - **outages**: the dead-letter producer fails its first sends in every process, every agent's sends fail
   (the extraction's and the lifecycle's more often than they are retried in place, so whole batches fail and
   are read again), every projector's store is briefly away;
-- **restarts**: the worker and the projectors are killed with SIGKILL and started again.
+- **restarts**: the worker and the projectors are stopped (SIGTERM) mid-ingest and started again.
 
 Then every valid turn of every user is exactly one active memory in every store, each poison is
 dead-lettered by the component that failed on it with the reason, every dead letter fits, and re-drive
@@ -139,10 +139,11 @@ def drill(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         feed(settings, valid[:half])
         sent = oversized_and_garbage(settings, app_id)
         feed(settings, list(poison.values()))
-        # Killed mid-ingest: whatever they held in flight must be read again, not skipped.
+        # Stopped mid-ingest, while retrying sends and waiting out outages: what they held in flight must be
+        # read again by their successors, not committed on the way out (SIGKILL: tests/e2e/test_crash_safety.py).
         wait_until(lambda: active_memories(settings, app_id) >= 10, timeout=180, what="the pipeline to be under way")
         for name in ("streams", "projections"):
-            system.kill(name, signal.SIGKILL)
+            system.kill(name, signal.SIGTERM, timeout=60)
             system.restart(name)
         feed(settings, valid[half:])
         wait_settled(system, offsets, timeout=420, what="every consumer to pass everything on its topics")

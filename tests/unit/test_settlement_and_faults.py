@@ -19,7 +19,9 @@ from adapters.dead_letters import (
 from adapters.faults import FaultPlan, InjectedFault, InjectedOutage
 from memory.codec import SCHEMA_DIR, Codec, load_schema_file
 from memory.events import DeadLetter
+from memory.positions import LogPosition
 from projections.errors import is_transient
+from replay.deadletters import distinct
 from streams.settlement import Settlement, retrying
 
 TURNS = TP("turns", 0)
@@ -139,3 +141,11 @@ def test_fault_plans_poison_by_needle_and_fail_a_number_of_times() -> None:
     assert not is_transient(InjectedFault("poison"))
     with pytest.raises(ValueError):
         FaultPlan.parse("nonsense")
+
+
+def test_a_dead_letter_written_twice_is_listed_once() -> None:
+    codec = Codec()
+    record = codec.decode(dead_letter(codec, "c", "r", "E", "turns", 0, 5, None, b"x"))
+    other = codec.decode(dead_letter(codec, "c", "r", "E", "turns", 0, 6, None, b"y"))
+    first, again, second = LogPosition("dl", 0, 0), LogPosition("dl", 0, 1), LogPosition("dl", 0, 2)
+    assert distinct([(first, record), (again, record), (second, other)]) == [(first, record), (second, other)]
