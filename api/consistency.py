@@ -8,6 +8,11 @@ The token holds the turn- (or command-) topic positions of the write. The read w
    for the lifecycle agent's decision on each vector (activate, or reinforce the memory it repeats);
 3. every projector (of the targets serving reads) has applied the memory log up to its end after step 2,
    and the PostgreSQL projector the turns themselves.
+
+Before any waiting a token must be one this API signed (memory.positions) and name positions that exist:
+a topic the API writes, a partition of it, an offset below that partition's end. Anything else is a 400 at
+once, so a made-up token can never make a read wait. The waiting itself holds no thread: every read waits on
+one shared poll (api.catch_up).
 """
 
 from __future__ import annotations
@@ -15,16 +20,16 @@ from __future__ import annotations
 import asyncio
 import time
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
-
-from memory.positions import LogPosition, decode_token
+from api.catch_up import CatchUpPoller
+from api.log_offsets import CachedEnds, LogOffsets
+from memory.positions import InvalidTokenError, LogPosition, decode_token
 from memory.settings import Settings
-from projections.targets import STORES, active_targets, group_id
+from projections.targets import active_targets
 
-POLL_SECONDS = 0.05
-# Agents that act on memory events the worker itself produced: each needs one more pass over the log's end.
-DERIVED_STAGES = ("embedding", "lifecycle")
+# How long the end offsets of the written topics may be reused to check a token (a token past them forces a
+# fresh read before it is refused: a just-issued token is always below the end).
+ENDS_TTL_SECONDS = 1.0
+TARGETS_TTL_SECONDS = 1.0
 
 
 class NotCaughtUp(TimeoutError):
@@ -32,55 +37,62 @@ class NotCaughtUp(TimeoutError):
 
 
 class ConsistencyWaiter:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, key: bytes):
         self._settings = settings
-        self._admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-        self._consumer = Consumer(
-            {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "memstream.api.watermarks"}
-        )
+        self._key = key
+        self._written_topics = (settings.topics.turns, settings.topics.commands)
+        offsets = LogOffsets(settings)
+        self._ends = CachedEnds(offsets, self._written_topics, ENDS_TTL_SECONDS)
+        self._poller = CatchUpPoller(settings, offsets, self._active_targets)
+        self._targets: dict[str, str] = {}
+        self._targets_read_at = float("-inf")
 
     async def wait(self, token: str) -> None:
-        positions = decode_token(token)  # InvalidTokenError → 400 upstream
-        await asyncio.to_thread(self._wait, positions, self._settings.consistency_timeout_seconds)
+        """Return once the write behind ``token`` is visible to reads; ``InvalidTokenError`` → 400 upstream,
+        ``NotCaughtUp`` → 503."""
+        asked_at = time.monotonic()
+        timeout = self._settings.consistency_timeout_seconds
+        positions = decode_token(token, self._key)
+        try:
+            async with asyncio.timeout(timeout):
+                await self._check_against_log(positions, asked_at)
+        except TimeoutError as exc:
+            raise NotCaughtUp("the log's end offsets could not be read within the timeout") from exc
+        lagging = await self._poller.wait(positions, timeout - (time.monotonic() - asked_at))
+        if lagging is not None:
+            raise NotCaughtUp(f"{lagging} did not catch up with the write within the timeout")
 
-    def _committed(self, group: str, partitions: list[TopicPartition]) -> dict[tuple[str, int], int]:
-        request = ConsumerGroupTopicPartitions(group, partitions)
-        result = self._admin.list_consumer_group_offsets([request])[group].result(timeout=5)
-        return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions}
+    def waiting(self) -> int:
+        """Reads waiting right now (for tests and diagnostics)."""
+        return self._poller.waiting()
 
-    def _ends(self, topic: str) -> list[TopicPartition]:
-        metadata = self._consumer.list_topics(topic, timeout=5)
-        ends = []
-        for partition in metadata.topics[topic].partitions:
-            _low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
-            ends.append(TopicPartition(topic, partition, high))
-        return ends
+    async def close(self) -> None:
+        await self._poller.close()
 
-    def _until(self, group: str, wanted: list[TopicPartition], deadline: float, what: str) -> None:
-        wanted = [tp for tp in wanted if tp.offset > 0]
-        if not wanted:
-            return
-        probe = [TopicPartition(tp.topic, tp.partition) for tp in wanted]
-        while True:
-            committed = self._committed(group, probe)
-            if all(committed.get((tp.topic, tp.partition), -1) >= tp.offset for tp in wanted):
-                return
-            if time.monotonic() > deadline:
-                raise NotCaughtUp(f"{what} did not catch up with the write within the timeout")
-            time.sleep(POLL_SECONDS)
+    async def _check_against_log(self, positions: list[LogPosition], asked_at: float) -> None:
+        for p in positions:
+            if p.topic not in self._written_topics:
+                raise InvalidTokenError(f"consistency token names topic {p.topic!r}, which this API does not write")
+        ends = await self._ends.read()
+        if any(self._problem(p, ends) for p in positions):
+            ends = await self._ends.read(started_after=asked_at)  # the cache may predate the write: look again
+        for p in positions:
+            problem = self._problem(p, ends)
+            if problem:
+                raise InvalidTokenError(f"consistency token position {p.topic}:{p.partition}@{p.offset} {problem}")
 
-    def _wait(self, positions: list[LogPosition], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        topics = self._settings.topics
-        turns = [TopicPartition(p.topic, p.partition, p.offset + 1) for p in positions if p.topic == topics.turns]
-        written = [TopicPartition(p.topic, p.partition, p.offset + 1) for p in positions]
-        worker = self._settings.faust_app_id
-        self._until(worker, written, deadline, "extraction")
-        for stage in DERIVED_STAGES:
-            self._until(worker, self._ends(topics.memories), deadline, stage)
-        memory_ends = self._ends(topics.memories)
-        targets = active_targets(self._settings.postgres_dsn)
-        for store in STORES:
-            group = group_id(self._settings, store, targets[store])
-            self._until(group, memory_ends, deadline, f"the {store} projection")
-        self._until(group_id(self._settings, "postgres", targets["postgres"]), turns, deadline, "the conversation log")
+    @staticmethod
+    def _problem(position: LogPosition, ends: dict[tuple[str, int], int]) -> str | None:
+        end = ends.get((position.topic, position.partition))
+        if end is None:
+            return "names a partition that does not exist"
+        if position.offset >= end:
+            return f"is beyond the end of the log ({end}): no write of this system is there"
+        return None
+
+    async def _active_targets(self) -> dict[str, str]:
+        # Read by the poller when a waiter reaches the projections; one short thread, at most once a second.
+        if time.monotonic() - self._targets_read_at > TARGETS_TTL_SECONDS:
+            self._targets = await asyncio.to_thread(active_targets, self._settings.postgres_dsn)
+            self._targets_read_at = time.monotonic()
+        return self._targets

@@ -32,6 +32,7 @@ from api.writer import CommandWriter, MemoryWriter
 from memory.codec import Codec
 from memory.recipes import Retriever
 from memory.settings import Settings
+from memory.token_key import token_key
 from models.embedder import Embedder, build_embedder
 from models.tokens import TokenCounter
 from projections.milvus.collection import ensure_collection
@@ -108,6 +109,7 @@ class Services:
         return ReadView(reader, engine, pool, pg.postgres_dsn)
 
     async def close(self) -> None:
+        await self.consistency.close()
         for pool in self._pools.values():
             await pool.close()
         await self.graph.close()
@@ -121,13 +123,14 @@ async def build_services(settings: Settings, embedder: Embedder | None = None) -
     ensure_collection(milvus, settings.milvus_collection, settings.embedding_dim)
     codec = Codec()
     producer = SyncProducer(make_producer(settings))
+    key = token_key(settings)  # one key signs and checks every token; see memory/token_key.py
     services = Services(
         settings=settings,
-        writer=MemoryWriter(settings, producer, codec),
-        commands=CommandWriter(settings, producer, codec),
+        writer=MemoryWriter(settings, producer, codec, key),
+        commands=CommandWriter(settings, producer, codec, key),
         milvus=milvus,
         embedder=embedder or build_embedder(settings, for_queries=True),
-        consistency=ConsistencyWaiter(settings),
+        consistency=ConsistencyWaiter(settings, key),
         graph=AsyncGraphDatabase.driver(
             settings.neo4j_uri,
             auth=(settings.neo4j_user, settings.neo4j_password),

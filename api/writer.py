@@ -21,10 +21,11 @@ COMPONENT = "api"
 
 
 class MemoryWriter:
-    def __init__(self, settings: Settings, producer: SyncProducer, codec: Codec):
+    def __init__(self, settings: Settings, producer: SyncProducer, codec: Codec, token_key: bytes):
         self._settings = settings
         self._producer = producer
         self._codec = codec
+        self._token_key = token_key  # signs the consistency token (memory.positions)
 
     def build_turns(self, body: AddMemoriesRequest, now: datetime) -> list[ConversationTurnReceived]:
         if (body.messages is None) == (body.text is None):
@@ -83,7 +84,7 @@ class MemoryWriter:
         return AddMemoriesResponse(
             status="accepted",
             event_ids=[t.event_id for t in turns],
-            consistency_token=encode_token(positions),
+            consistency_token=encode_token(positions, self._token_key),
             positions=[{"topic": p.topic, "partition": p.partition, "offset": p.offset} for p in positions],
         )
 
@@ -91,10 +92,11 @@ class MemoryWriter:
 class CommandWriter:
     """Update, pin, delete and erase go to the commands topic; the lifecycle agent turns them into events."""
 
-    def __init__(self, settings: Settings, producer: SyncProducer, codec: Codec):
+    def __init__(self, settings: Settings, producer: SyncProducer, codec: Codec, token_key: bytes):
         self._settings = settings
         self._producer = producer
         self._codec = codec
+        self._token_key = token_key
 
     async def issue(self, scope: Scope, commands: list[tuple[str, str | None, str | None]]) -> CommandAccepted:
         """``commands``: (command, memory id, text) in the order they must apply."""
@@ -108,5 +110,7 @@ class CommandWriter:
         messages = [(topic, scope.key.encode(), self._codec.encode(e)) for e in events]
         positions = await asyncio.to_thread(self._producer.produce_all, messages)
         return CommandAccepted(
-            status="accepted", event_ids=[e.event_id for e in events], consistency_token=encode_token(positions)
+            status="accepted",
+            event_ids=[e.event_id for e in events],
+            consistency_token=encode_token(positions, self._token_key),
         )

@@ -41,6 +41,7 @@ from memory.dedupe import normalise
 from memory.events import Scope
 from memory.positions import encode_token
 from memory.settings import Settings
+from memory.token_key import token_key
 from models.tokens import TokenCounter
 from streams.agents.lifecycle import tick_command
 
@@ -125,7 +126,8 @@ def tick_all(settings: Settings, conversations: Sequence[Conversation], app_id: 
         scope = Scope(app_id, conversation.sample_id)
         command = tick_command(scope, conversation.last_session_at + timedelta(days=1), component=COMPONENT)
         messages.append((settings.topics.commands, scope.key.encode(), codec.encode(command)))
-    return encode_token(producer.produce_all(messages))
+    # Signed with the API's own key (same data dir or MEMSTREAM_TOKEN_SECRET): the API only honours its tokens.
+    return encode_token(producer.produce_all(messages), token_key(settings))
 
 
 def wait_applied(client: httpx.Client, token: str, app_id: str, users: Sequence[str]) -> None:

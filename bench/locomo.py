@@ -65,6 +65,7 @@ from memory.events import ConversationTurnReceived
 from memory.lifecycle import MemoryState
 from memory.positions import LogPosition, encode_token
 from memory.settings import PROJECT_ROOT, Settings
+from memory.token_key import token_key
 from memstream_cli.processes import System, start_system
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "bench" / "locomo10.json"
@@ -385,7 +386,7 @@ def ingest(
     if positions:
         base_url = system.base_url if system is not None else args.api
         with httpx.Client(base_url=base_url, timeout=120) as client:
-            wait_for_projections(client, encode_token(positions), users[0], args.app_id)
+            wait_for_projections(client, encode_token(positions, token_key(settings)), users[0], args.app_id)
     report["all_stores_s"] = round(time.perf_counter() - started, 2)
     report["produced"] = bool(positions)
     return report

@@ -19,6 +19,7 @@ from adapters.kafka import SyncProducer, make_producer
 from memory.codec import Codec
 from memory.events import Scope
 from memory.positions import encode_token
+from memory.token_key import token_key
 from projections.neo4j.projector import namespaced
 from streams.agents.lifecycle import tick_command
 from tests.e2e.conftest import RunningSystem
@@ -61,7 +62,7 @@ class Life:
         command = tick_command(self.scope, when, component="tests")
         topic = self.system.settings.topics.commands
         positions = self.producer.produce_all([(topic, self.scope.key.encode(), Codec().encode(command))])
-        return encode_token(positions)
+        return encode_token(positions, token_key(self.system.settings))  # the API's key: it honours only its own
 
     def settle(self, token: str) -> None:
         """Wait until the write behind ``token`` and everything it caused is in every projection."""

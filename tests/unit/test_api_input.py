@@ -79,7 +79,8 @@ def test_filter_times_need_a_time_zone_and_filter_metadata_the_rule(field: str) 
 
 
 def writer(max_chars: int = 100) -> MemoryWriter:
-    return MemoryWriter(Settings(max_content_chars=max_chars), producer=None, codec=None)  # type: ignore[arg-type]
+    settings = Settings(max_content_chars=max_chars)
+    return MemoryWriter(settings, producer=None, codec=None, token_key=b"unit-test-key")  # type: ignore[arg-type]
 
 
 def decoded(**fields: Any) -> AddMemoriesRequest:

@@ -4,7 +4,6 @@ import pytest
 
 from memory.fusion import reciprocal_rank_fusion
 from memory.lifecycle import TRANSITIONS, MemoryState, advance, can_transition
-from memory.positions import InvalidTokenError, LogPosition, decode_token, encode_token
 
 
 def test_rrf_scores_follow_the_formula() -> None:
@@ -54,12 +53,3 @@ def test_every_pair_of_states(current: MemoryState, target: MemoryState) -> None
 def test_forgotten_is_final() -> None:
     assert TRANSITIONS[MemoryState.FORGOTTEN] == frozenset()
 
-
-def test_consistency_token_round_trips_keeping_the_highest_offset() -> None:
-    token = encode_token([LogPosition("t", 0, 5), LogPosition("t", 0, 9), LogPosition("t", 1, 2)])
-    assert sorted(decode_token(token)) == [LogPosition("t", 0, 9), LogPosition("t", 1, 2)]
-
-
-def test_malformed_token_is_rejected() -> None:
-    with pytest.raises(InvalidTokenError):
-        decode_token("not-a-token!")
