@@ -62,10 +62,6 @@ class ConsistencyWaiter:
         if lagging is not None:
             raise NotCaughtUp(f"{lagging} did not catch up with the write within the timeout")
 
-    def waiting(self) -> int:
-        """Reads waiting right now (for tests and diagnostics)."""
-        return self._poller.waiting()
-
     async def close(self) -> None:
         await self._poller.close()
 
