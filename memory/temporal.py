@@ -10,6 +10,10 @@ Pure and offline: ``read_temporal_intent(query, reference)`` turns "last week", 
 Months without a year and weekdays resolve to their latest occurrence at or before the reference time,
 because people mostly ask about the past. Ranges are whole calendar units (a day, a week starting on
 Monday, a month, a year) so that "last week" means what a person means, not "the last 168 hours".
+
+Any count and any reference time give a range, never an error: ranges are cut to the window of
+``memory.time_window`` (1900-01-01 .. 2999-12-31 UTC, where every stored time lies), so "100000 years ago"
+is the empty range at 1900-01-01 and matches nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from memory.time_window import capped_count, cut_to_window, within_window
 
 MONTHS = {
     name: index
@@ -171,9 +177,18 @@ def _unit_range(reference: datetime, unit: str, offset: int, expression: str) ->
     return _year_range(reference.year + offset, reference, expression)
 
 
-def _count(raw: str) -> int:
+# More digits than any count the window can hold; int() of thousands of digits is slow, and refused past 4300.
+_MAX_COUNT_DIGITS = 9
+
+
+def _count(raw: str, unit: str) -> int:
+    """The count of "3 days", "a couple of weeks", capped where it would leave the window anyway."""
     raw = raw.lower().removesuffix(" of")
-    return int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+    if raw.isdigit():
+        count = int(raw) if len(raw) <= _MAX_COUNT_DIGITS else 10**_MAX_COUNT_DIGITS
+    else:
+        count = _NUMBER_WORDS[raw]
+    return capped_count(count, unit)
 
 
 def _ago_range(reference: datetime, count: int, unit: str, expression: str) -> TimeRange:
@@ -224,15 +239,18 @@ def _range_for(name: str, match: re.Match[str], reference: datetime) -> TimeRang
     text = match.group(0).strip()
     groups = match.groupdict()
     if name == "iso":
-        start = reference.replace(
-            year=int(groups["year"]),
-            month=int(groups["month"]),
-            day=int(groups["day"]),
-            hour=0,
-            minute=0,
-            second=0,
-            microsecond=0,
-        )
+        try:
+            start = reference.replace(
+                year=int(groups["year"]),
+                month=int(groups["month"]),
+                day=int(groups["day"]),
+                hour=0,
+                minute=0,
+                second=0,
+                microsecond=0,
+            )
+        except ValueError:
+            return None  # "2023-13-45": not a date
         return TimeRange(start, start + timedelta(days=1), text)
     if name in ("day_month_year", "month_day_year"):
         try:
@@ -255,11 +273,13 @@ def _range_for(name: str, match: re.Match[str], reference: datetime) -> TimeRang
     if name in ("yesterday", "today", "tomorrow"):
         return _unit_range(reference, "day", {"yesterday": -1, "today": 0, "tomorrow": 1}[name], text)
     if name == "past_n":
-        count, unit = _count(groups["count"]), groups["unit"].lower()
+        unit = groups["unit"].lower()
+        count = _count(groups["count"], unit)
         days = {"day": 1, "week": 7, "month": 30, "year": 365}[unit] * count
         return TimeRange(reference - timedelta(days=days), reference + timedelta(seconds=1), text)
     if name == "ago":
-        return _ago_range(reference, _count(groups["count"]), groups["unit"].lower(), text)
+        unit = groups["unit"].lower()
+        return _ago_range(reference, _count(groups["count"], unit), unit, text)
     if name == "relative_unit":
         offset = {"last": -1, "previous": -1, "this": 0, "next": 1}[groups["which"].lower()]
         return _unit_range(reference, groups["unit"].lower(), offset, text)
@@ -294,7 +314,8 @@ def _open_ended(found: TimeRange, query: str, match: re.Match[str]) -> TimeRange
 
 
 def find_time_range(query: str, reference: datetime) -> TimeRange | None:
-    """The first (most specific) time expression of the query as a range, or None."""
+    """The first (most specific) time expression of the query as a range cut to the window, or None."""
+    reference = within_window(reference)
     for name, pattern in _PATTERNS:
         match = pattern.search(query)
         if match is None:
@@ -303,7 +324,8 @@ def find_time_range(query: str, reference: datetime) -> TimeRange | None:
             continue  # "Sunday brunch" names a habit, not a date; "on Sunday" / "last Sunday" do
         found = _range_for(name, match, reference)
         if found is not None:
-            return _open_ended(found, query, match)
+            bounded = _open_ended(found, query, match)
+            return TimeRange(*cut_to_window(bounded.start, bounded.end), bounded.expression)
     return None
 
 
