@@ -1,4 +1,6 @@
-"""Folding a batch of memory events into the rows PostgreSQL should hold. Pure: no I/O.
+"""Folding a batch of memory events into the rows PostgreSQL should hold. Pure: no I/O, no database driver.
+
+The rows are the named records of ``rows.py``; the projector adapts their values to psycopg and writes them.
 
 The projector reads what a batch touches into a ``Plan`` (which events were applied, the memories and
 tombstones it names, its users' erasures), folds every event into it in log order, then writes the plan's
@@ -26,9 +28,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from psycopg.types.json import Jsonb
 
 from memory.events import (
     ConversationTurnReceived,
@@ -53,8 +52,16 @@ from memory.events import (
 from memory.lifecycle import MemoryState, can_transition
 from memory.transitions import target_state
 from projections.base import PoisonEventError, Positioned
-
-Row = tuple[Any, ...]
+from projections.postgres.rows import (
+    AccessRow,
+    LineageRow,
+    MemoryRow,
+    TombstoneRow,
+    TurnRow,
+    VersionRow,
+    access_row,
+    turn_row,
+)
 
 # Events that change one memory and leave a version row (MemoryForgotten removes the versions instead).
 VERSIONED: tuple[type[Event], ...] = (
@@ -71,22 +78,6 @@ VERSIONED: tuple[type[Event], ...] = (
     MemoryUpdated,
     MemoryPinned,
 )
-
-TURN_COLUMNS = (
-    "event_id, app_id, user_id, agent_id, run_id, conversation_id, turn_id, role, speaker, text, metadata,"
-    " occurred_at, recorded_at"
-)
-ACCESS_COLUMNS = "event_id, memory_id, accessed_at, rank, retrievers, request_id"
-VERSION_COLUMNS = (
-    "event_id, memory_id, event_type, state, text, importance, pinned, valid_from, valid_to, known_at, causation_id,"
-    " log_topic, log_partition, log_offset"
-)
-MEMORY_COLUMNS = (
-    "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, pinned, metadata, source_turn_ids,"
-    " source_event_ids, extractor, embedding_model, valid_from, valid_to, known_from, updated_at"
-)
-LINEAGE_COLUMNS = "event_id, relation, from_memory_id, to_memory_id, occurred_at, known_at"
-TOMBSTONE_COLUMNS = "memory_id, app_id, user_id, forgotten_at, reason"
 
 
 @dataclass
@@ -132,14 +123,14 @@ class Plan:
     applied_accesses: set[str] = field(default_factory=set)
     tombstoned: set[str] = field(default_factory=set)
     memories: dict[str, Memory] = field(default_factory=dict)
-    turns: list[Row] = field(default_factory=list)
-    versions: list[Row] = field(default_factory=list)
-    accesses: list[Row] = field(default_factory=list)
-    lineage: dict[tuple[str, str, str], Row] = field(default_factory=dict)  # first writer of a link wins
-    forgotten: dict[str, Row] = field(default_factory=dict)  # memory id → its tombstone
+    turns: list[TurnRow] = field(default_factory=list)
+    versions: list[VersionRow] = field(default_factory=list)
+    accesses: list[AccessRow] = field(default_factory=list)
+    lineage: dict[tuple[str, str, str], LineageRow] = field(default_factory=dict)  # first writer of a link wins
+    forgotten: dict[str, TombstoneRow] = field(default_factory=dict)  # memory id → its tombstone
     erased: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (app, user) → last erasure's known_at
 
-    def created_rows(self) -> list[Row]:
+    def created_rows(self) -> list[MemoryRow]:
         return [memory_row(m.created, m) for m in self.memories.values() if m.created is not None]
 
     def updated(self) -> list[tuple[str, Memory]]:
@@ -301,7 +292,14 @@ def _link(plan: Plan, event: Event, relation: str, source: str, target: str) -> 
     key = (relation, source, target)
     if key not in plan.lineage:
         env = event.envelope
-        plan.lineage[key] = (env.event_id, relation, source, target, env.occurred_at, env.recorded_at)
+        plan.lineage[key] = LineageRow(
+            event_id=env.event_id,
+            relation=relation,
+            from_memory_id=source,
+            to_memory_id=target,
+            occurred_at=env.occurred_at,
+            known_at=env.recorded_at,
+        )
 
 
 def _forget(plan: Plan, event: MemoryForgotten) -> None:
@@ -315,10 +313,16 @@ def _forget(plan: Plan, event: MemoryForgotten) -> None:
     scope = event.scope
     app_id, user_id = (memory.app_id, memory.user_id) if memory is not None else (scope.app_id, scope.user_id)
     # occurred_at, not recorded_at: a re-derived copy of the event differs only in recorded_at.
-    plan.forgotten[memory_id] = (memory_id, app_id, user_id, event.envelope.occurred_at, event.reason)
+    plan.forgotten[memory_id] = TombstoneRow(
+        memory_id=memory_id,
+        app_id=app_id,
+        user_id=user_id,
+        forgotten_at=event.envelope.occurred_at,
+        reason=event.reason,
+    )
 
 
-def version_row(item: Positioned, memory: Memory | None) -> Row:
+def version_row(item: Positioned, memory: Memory | None) -> VersionRow:
     """The history row: the memory as the event leaves it (placeholders if the projection does not hold it)."""
     env = item.event.envelope
     pos = item.position
@@ -327,75 +331,45 @@ def version_row(item: Positioned, memory: Memory | None) -> Row:
     else:
         state, text = memory.state.value, memory.text
         importance, pinned, valid_to = memory.importance, memory.pinned, memory.valid_to
-    return (
-        env.event_id,
-        item.event.memory_id,
-        env.event_type,
-        state,
-        text,
-        importance,
-        pinned,
-        env.occurred_at,
-        valid_to,
-        env.recorded_at,
-        env.causation_id,
-        pos.topic,
-        pos.partition,
-        pos.offset,
+    return VersionRow(
+        event_id=env.event_id,
+        memory_id=item.event.memory_id,
+        event_type=env.event_type,
+        state=state,
+        text=text,
+        importance=importance,
+        pinned=pinned,
+        valid_from=env.occurred_at,
+        valid_to=valid_to,
+        known_at=env.recorded_at,
+        causation_id=env.causation_id,
+        log_topic=pos.topic,
+        log_partition=pos.partition,
+        log_offset=pos.offset,
     )
 
 
-def memory_row(event: MemoryExtracted, memory: Memory) -> Row:
+def memory_row(event: MemoryExtracted, memory: Memory) -> MemoryRow:
     """A memory created by this batch: fixed columns from its MemoryExtracted, the rest as the batch left it."""
     scope, env = event.scope, event.envelope
-    return (
-        event.memory_id,
-        scope.app_id,
-        scope.user_id,
-        scope.agent_id,
-        scope.run_id,
-        memory.text,
-        event.kind,
-        memory.state.value,
-        memory.importance,
-        memory.pinned,
-        Jsonb(event.metadata),
-        list(event.source_turn_ids),
-        list(event.source_event_ids),
-        event.extractor,
-        memory.embedding_model,
-        env.occurred_at,
-        memory.valid_to,
-        env.recorded_at,
-        memory.updated_at,
-    )
-
-
-def access_row(event: MemoryAccessed) -> Row:
-    return (
-        event.event_id,
-        event.memory_id,
-        event.envelope.occurred_at,
-        event.rank,
-        list(event.retrievers),
-        event.request_id,
-    )
-
-
-def turn_row(turn: ConversationTurnReceived) -> Row:
-    scope, env = turn.scope, turn.envelope
-    return (
-        turn.event_id,
-        scope.app_id,
-        scope.user_id,
-        scope.agent_id,
-        scope.run_id,
-        turn.conversation_id,
-        turn.turn_id,
-        turn.role,
-        turn.speaker,
-        turn.text,
-        Jsonb(turn.metadata),
-        env.occurred_at,
-        env.recorded_at,
+    return MemoryRow(
+        memory_id=event.memory_id,
+        app_id=scope.app_id,
+        user_id=scope.user_id,
+        agent_id=scope.agent_id,
+        run_id=scope.run_id,
+        text=memory.text,
+        kind=event.kind,
+        state=memory.state.value,
+        importance=memory.importance,
+        pinned=memory.pinned,
+        metadata=event.metadata,
+        source_turn_ids=list(event.source_turn_ids),
+        source_event_ids=list(event.source_event_ids),
+        extractor=event.extractor,
+        embedding_model=memory.embedding_model,
+        valid_from=env.occurred_at,
+        valid_to=memory.valid_to,
+        known_from=env.recorded_at,
+        updated_at=memory.updated_at,
     )

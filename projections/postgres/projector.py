@@ -18,27 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from memory.derivation import MAX_TURN_CHARS, is_valid_turn
 from memory.events import ConversationTurnReceived, UserErased
 from memory.lifecycle import MemoryState
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
-from projections.postgres.fold import (
-    ACCESS_COLUMNS,
-    MEMORY_COLUMNS,
-    TOMBSTONE_COLUMNS,
-    TURN_COLUMNS,
-    VERSION_COLUMNS,
-    Memory,
-    Plan,
-    Row,
-    fold,
-    segments,
-    touched,
-)
+from projections.postgres.fold import Memory, Plan, fold, segments, touched
+from projections.postgres.rows import RECORDS, LineageRow, TombstoneRow, columns
 
 SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
 
@@ -89,12 +79,38 @@ FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %
 WHERE m.memory_id = u.memory_id
 """
 
+
+def _insert_unnest(table: str, types: dict[str, str], conflict: str) -> str:
+    """INSERT ... SELECT FROM unnest(column arrays) for rows that may already be there (COPY cannot skip them).
+
+    The columns are the record's fields, and each array's type is looked up by column name, so neither the
+    column list nor the casts can drift from the record's field order."""
+    fields: tuple[str, ...] = RECORDS[table]._fields
+    if set(types) != set(fields):
+        raise AssertionError(f"{table}: SQL types {sorted(types)} are not the columns {sorted(fields)}")
+    arrays = ", ".join(f"%s::{types[name]}[]" for name in fields)
+    return f"INSERT INTO {table} ({columns(RECORDS[table])}) SELECT * FROM unnest({arrays}) ON CONFLICT {conflict}"
+
+
 # Another event may have stated the same link before: the first one stays.
-INSERT_LINEAGE = """
-INSERT INTO memory_lineage (event_id, relation, from_memory_id, to_memory_id, occurred_at, known_at)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[])
-ON CONFLICT (relation, from_memory_id, to_memory_id) DO NOTHING
-"""
+INSERT_LINEAGE = _insert_unnest(
+    "memory_lineage",
+    {
+        "event_id": "text",
+        "relation": "text",
+        "from_memory_id": "text",
+        "to_memory_id": "text",
+        "occurred_at": "timestamptz",
+        "known_at": "timestamptz",
+    },
+    "(relation, from_memory_id, to_memory_id) DO NOTHING",
+)
+# An id forgotten before keeps its first tombstone.
+INSERT_TOMBSTONES = _insert_unnest(
+    "memory_tombstones",
+    {"memory_id": "text", "app_id": "text", "user_id": "text", "forgotten_at": "timestamptz", "reason": "text"},
+    "(memory_id) DO NOTHING",
+)
 
 # A forgotten memory leaves no row in this schema but its tombstone.
 REMOVE_MEMORIES = """
@@ -229,14 +245,14 @@ class PostgresProjector:
     @staticmethod
     def _write(cur: psycopg.Cursor[Any], plan: Plan) -> None:
         if plan.turns:
-            _copy(cur, "conversation_turns", TURN_COLUMNS, plan.turns)
+            _copy(cur, "conversation_turns", plan.turns)
         if plan.accesses:
-            _copy(cur, "memory_accesses", ACCESS_COLUMNS, plan.accesses)
+            _copy(cur, "memory_accesses", plan.accesses)
         if plan.versions:
-            _copy(cur, "memory_versions", VERSION_COLUMNS, plan.versions)
+            _copy(cur, "memory_versions", plan.versions)
         created = plan.created_rows()
         if created:
-            _copy(cur, "memories", MEMORY_COLUMNS, created)
+            _copy(cur, "memories", created)
         updated = plan.updated()
         if updated:
             cur.execute(
@@ -253,14 +269,14 @@ class PostgresProjector:
                 ),
             )
         if plan.lineage:
-            cur.execute(INSERT_LINEAGE, tuple(list(column) for column in zip(*plan.lineage.values(), strict=True)))
+            cur.execute(INSERT_LINEAGE, _column_arrays(list(plan.lineage.values())))
         if plan.accesses:
             # After the memories are written: an access may arrive in the same batch as its memory.
-            cur.execute(COUNT_ACCESSES, ([row[0] for row in plan.accesses],))
+            cur.execute(COUNT_ACCESSES, ([row.event_id for row in plan.accesses],))
         if plan.forgotten:
             # Last: this also removes the rows the batch wrote above for a memory it then forgot.
             cur.execute(REMOVE_MEMORIES, {"ids": list(plan.forgotten)})
-            _insert_tombstones(cur, list(plan.forgotten.values()))
+            cur.execute(INSERT_TOMBSTONES, _column_arrays(list(plan.forgotten.values())))
 
     @staticmethod
     def _erase(cur: psycopg.Cursor[Any], event: UserErased) -> None:
@@ -274,16 +290,18 @@ class PostgresProjector:
         self._conn.close()
 
 
-def _copy(cur: psycopg.Cursor[Any], table: str, columns: str, rows: list[Row]) -> None:
-    with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+def _copy(cur: psycopg.Cursor[Any], table: str, rows: Sequence[NamedTuple]) -> None:
+    """COPY the records of ``table``; the column list is the record's fields, so it matches every row."""
+    with cur.copy(f"COPY {table} ({columns(RECORDS[table])}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row(_adapt(row))
 
 
-def _insert_tombstones(cur: psycopg.Cursor[Any], rows: list[Row]) -> None:
-    cur.execute(
-        f"INSERT INTO memory_tombstones ({TOMBSTONE_COLUMNS})"
-        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[])"
-        " ON CONFLICT (memory_id) DO NOTHING",
-        tuple(list(column) for column in zip(*rows, strict=True)),
-    )
+def _adapt(row: NamedTuple) -> tuple[Any, ...]:
+    # psycopg has no default adaptation for a dict; the records' only dicts are their jsonb columns.
+    return tuple(Jsonb(value) if isinstance(value, dict) else value for value in row)
+
+
+def _column_arrays(rows: Sequence[LineageRow | TombstoneRow]) -> tuple[list[Any], ...]:
+    """The rows turned into one array per column, in field order: the parameters of an ``_insert_unnest``."""
+    return tuple(list(column) for column in zip(*rows, strict=True))

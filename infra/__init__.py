@@ -1,0 +1,1 @@
+"""Deployment and local-run tooling; not part of the installed package (see pyproject.toml)."""

@@ -1,0 +1,1 @@
+"""The no-Docker local stack: ``stack.py`` (entry point and orchestrator) and ``services/`` (one module each)."""
