@@ -27,6 +27,7 @@ from api.retrievers.temporal import TemporalRetriever
 from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
 from memory.events import Scope
 from memory.fusion import reciprocal_rank_fusion
+from memory.language.time_expressions import TimeRange, read_temporal_intent
 from memory.ranking import (
     Candidate,
     TurnRef,
@@ -37,7 +38,6 @@ from memory.ranking import (
 )
 from memory.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
 from memory.specificity import specificity
-from memory.temporal import TimeRange, read_temporal_intent
 from memory.validation import InvalidInput, check_text
 from models.embedder import Embedder
 

@@ -41,7 +41,10 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from memory.dedupe import same_speaker, split_speaker, word_set
+from memory.dedupe import same_speaker
+from memory.language.names import uses_capitals
+from memory.language.sentences import split_sentences, split_speaker
+from memory.language.words import normalise, word_set, words
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,6 @@ _HYPOTHETICAL = re.compile(
     r"unless|should|could|will|'ll|going to|gonna)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?;]+[.!?;]?")
-_WORDS = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _MAX_OBJECT_WORDS = 5
 
 SLOT_RESIDENCE = "residence"
@@ -245,12 +246,12 @@ _HABIT_RULES: tuple[tuple[re.Pattern[str], bool, str], ...] = tuple(
 
 
 def _words(text: str) -> list[str]:
-    return _WORDS.findall(text)
+    """Words with hyphens as spaces: an object compares word by word ("Coca-Cola" = "coca cola")."""
+    return [part for word in words(text) for part in word.split("-")]
 
 
 def _norm(text: str) -> str:
-    words = [w.casefold().replace("'", "") for w in _words(text)]
-    return " ".join(_SPELLINGS.get(w, w) for w in words)
+    return " ".join(_SPELLINGS.get(w, w) for w in normalise(text).split())
 
 
 def _cut(raw: str) -> str:
@@ -323,12 +324,6 @@ def _habit_claims(verb: str | None, raw: str, positive: bool, cased: bool) -> li
     return [Claim(HABIT_PREFIX + thing, thing, positive, False) for thing in things]
 
 
-def _uses_capitals(sentence: str) -> bool:
-    """Whether the writer capitalises names: a capital anywhere but the first word and "I"/"I'm"..."""
-    words = _words(sentence)[1:]
-    return any(w[0].isupper() and w.split("'")[0] != "I" for w in words)
-
-
 def _hypothetical(before: str) -> bool:
     return bool(_HYPOTHETICAL.search(before))
 
@@ -371,8 +366,8 @@ def extract_claims(text: str) -> list[Claim]:
     """Every claim of ``text`` (speaker prefix ignored), in order, without repeats."""
     _, body = split_speaker(text)
     body = body.replace("\u2019", "'").replace("\u2018", "'")
-    sentences = _SENTENCE.findall(body)
-    cased = any(_uses_capitals(sentence) for sentence in sentences)
+    sentences = split_sentences(body, clauses=True)
+    cased = any(uses_capitals(sentence) for sentence in sentences)
     claims: list[Claim] = []
     for sentence in sentences:
         if sentence.strip().endswith("?"):

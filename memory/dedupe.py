@@ -18,22 +18,22 @@ Decisions where the issue is silent:
   run first.) "may" counts as a month even when it is the verb: that only ever turns a duplicate into a
   near-copy.
 - A speaker prefix is up to four capitalised words before ": " that do not start like a sentence ("I",
-  "My", "The"...): "Mary Ann: ..." is a speaker, "My plan: ..." and "note: ..." are text.
+  "My", "The"...): "Mary Ann: ..." is a speaker, "My plan: ..." and "note: ..." are text
+  (``memory.language.sentences.split_speaker``).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 
-
-def word_set(words: str) -> frozenset[str]:
-    """A vocabulary written as one space-separated string (easier to read and diff than a list literal)."""
-    return frozenset(words.split())
-
+from memory.language.names import inner_names
+from memory.language.sentences import split_speaker
+from memory.language.time_expressions import MONTHS, WEEKDAYS
+from memory.language.words import normalise as normalise_text
+from memory.language.words import word_set
 
 # Same measurements: paraphrases of one fact score 0.935-0.997 ("I work at Google" / "I work for Google"
 # 0.988, "I play tennis every week" / "... weekly" 0.970, a reworded event with an extra clause 0.935);
@@ -43,34 +43,13 @@ def word_set(words: str) -> frozenset[str]:
 # A different embedding model needs its own threshold.
 DEFAULT_SIMILARITY_THRESHOLD = 0.92
 
-# A leading "Name: " (up to four words, colon then whitespace), as ``memory.extraction.extract_facts``
-# writes it. "10:30" and "http://x" do not match; ``split_speaker`` further requires capitalised words and
-# rejects ones a sentence starts with, so a verbatim "I love coffee: it's great" keeps its "I".
-_SPEAKER_PREFIX = re.compile(r"^\s*([^\W\d_][\w'.\-]*(?: [^\W\d_][\w'.\-]*){0,3}):\s+")
-_NOT_SPEAKERS = word_set("i my we our you your the a an this that it its these those here there")
-_APOSTROPHES = re.compile(r"['\u2019\u2018`]")
-_NON_WORD = re.compile(r"[\W_]+")
 _DIGIT = re.compile(r"\d")
-_MONTHS_AND_DAYS = word_set(
-    "january february march april may june july august september october november december jan feb mar "
-    "apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday"
-)
+_MONTHS_AND_DAYS = frozenset(MONTHS) | frozenset(WEEKDAYS)
 # After apostrophes are dropped: "don't" → "dont", "isn't" → "isnt".
 _NEGATIONS = word_set(
     "not no never nothing nobody none nor neither cannot cant dont doesnt didnt isnt arent wasnt werent "
     "wont wouldnt shouldnt couldnt havent hasnt hadnt anymore longer stopped quit"
 )
-
-
-def split_speaker(text: str) -> tuple[str | None, str]:
-    """``"Caroline: I love coffee"`` → ``("Caroline", "I love coffee")``; no prefix → ``(None, text)``."""
-    match = _SPEAKER_PREFIX.match(text)
-    if match is None:
-        return None, text.strip()
-    words = match.group(1).split()
-    if words[0].casefold() in _NOT_SPEAKERS or not all(w[0].isupper() for w in words):
-        return None, text.strip()
-    return match.group(1), text[match.end() :].strip()
 
 
 def same_speaker(a: str | None, b: str | None) -> bool:
@@ -79,12 +58,10 @@ def same_speaker(a: str | None, b: str | None) -> bool:
 
 
 def normalise(text: str) -> str:
-    """What a fact says, for exact comparison: speaker prefix dropped, Unicode compatibility-folded,
-    case-folded, apostrophes removed ("don't" = "dont"), other punctuation as spaces, whitespace collapsed."""
-    _, body = split_speaker(text)
-    body = unicodedata.normalize("NFKC", body).casefold()
-    body = _APOSTROPHES.sub("", body)
-    return " ".join(_NON_WORD.sub(" ", body).split())
+    """What a fact says, for exact comparison: speaker prefix dropped, then ``memory.language.words.normalise``
+    (Unicode compatibility-folded, case-folded, apostrophes removed so "don't" = "dont", other punctuation as
+    spaces, whitespace collapsed)."""
+    return normalise_text(split_speaker(text)[1])
 
 
 def _markers(normalised: str) -> tuple[frozenset[str], bool]:
@@ -151,11 +128,7 @@ def is_duplicate_at(new_text: str, existing_text: str, similarity: float, thresh
     return same_details and similarity >= threshold
 
 
-_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'\-]*")
-
-
 def _names(text: str) -> frozenset[str]:
-    """The names a fact mentions (capitalised words past the first of a sentence, "I" aside): embeddings
-    barely tell "a garden in Lisbon" from "a garden in Oslo" (cosine ~0.95), but they are two facts."""
-    _, body = split_speaker(text)
-    return frozenset(w.casefold() for w in _CAPITALISED.findall(body.strip()) if w not in ("I", "I'm", "I've", "I'd"))
+    """The names a fact mentions (``memory.language.names.inner_names``): embeddings barely tell "a garden in
+    Lisbon" from "a garden in Oslo" (cosine ~0.95), but they are two facts."""
+    return inner_names(split_speaker(text)[1])

@@ -1,8 +1,9 @@
 """The offline default extractor: deterministic rules that turn a conversation turn into facts.
 
 No model and no network, so the pipeline works anywhere. It keeps informative sentences as facts
-(prefixed by the speaker's name so that a fact stands alone), recognises entities from capitalisation,
-dates and a few cue words, and reads a handful of relation patterns ("I live in X", "my sister X").
+(prefixed by the speaker's name so that a fact stands alone), recognises entities from capitalisation
+(``memory.language.names``), dates and a few cue words, and reads a handful of relation patterns ("I live
+in X", "my sister X").
 """
 
 from __future__ import annotations
@@ -10,207 +11,17 @@ from __future__ import annotations
 import re
 
 from memory.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
-from memory.specificity import STOPWORDS
+from memory.language.names import name_runs
+from memory.language.sentences import split_sentences
+from memory.language.time_expressions import MONTHS, WEEKDAYS
+from memory.language.words import words
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9])")
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 _FILLER = re.compile(
     r"^(hi|hey|hello|thanks|thank you|ok|okay|cool|wow|great|nice|awesome|sure|yeah|yes|no|lol|haha|bye|"
     r"good (morning|night|evening)|see you|take care)\b([\s,]+\w+){0,3}[\s!.,]*$",
     re.IGNORECASE,
 )
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-]
-# Capitalised only because they open a sentence (with memory.specificity.STOPWORDS and contractions).
-_COMMON_STARTERS = frozenset(
-    [
-        "congrats",
-        "congratulations",
-        "sorry",
-        "please",
-        "maybe",
-        "anyway",
-        "anyways",
-        "haha",
-        "lol",
-        "omg",
-        "yay",
-        "aww",
-        "awww",
-        "ugh",
-        "wish",
-        "guess",
-        "hope",
-        "last",
-        "next",
-        "first",
-        "keep",
-        "appreciate",
-        "any",
-        "been",
-        "seems",
-        "seem",
-        "looks",
-        "look",
-        "check",
-        "take",
-        "bring",
-        "try",
-        "let's",
-        "agreed",
-        "exactly",
-        "true",
-        "right",
-        "same",
-        "family",
-        "art",
-        "life",
-        "music",
-        "work",
-        "home",
-        "school",
-    ]
-)
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-# Capitalised words that start sentences or are pronouns/greetings, never entities on their own.
-_NOT_ENTITIES = set(
-    [
-        "i",
-        "i'm",
-        "i've",
-        "i'd",
-        "i'll",
-        "im",
-        "it",
-        "it's",
-        "its",
-        "the",
-        "a",
-        "an",
-        "and",
-        "but",
-        "or",
-        "so",
-        "if",
-        "my",
-        "me",
-        "we",
-        "our",
-        "you",
-        "your",
-        "he",
-        "she",
-        "they",
-        "them",
-        "his",
-        "her",
-        "their",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "who",
-        "which",
-        "yes",
-        "no",
-        "hi",
-        "hey",
-        "hello",
-        "thanks",
-        "thank",
-        "oh",
-        "wow",
-        "ok",
-        "okay",
-        "well",
-        "also",
-        "just",
-        "really",
-        "very",
-        "then",
-        "now",
-        "today",
-        "yesterday",
-        "tomorrow",
-        "tonight",
-        "lol",
-        "haha",
-        "sure",
-        "yeah",
-        "great",
-        "nice",
-        "cool",
-        "good",
-        "awesome",
-        "amazing",
-        "sorry",
-        "please",
-        "let",
-        "did",
-        "do",
-        "does",
-        "was",
-        "were",
-        "is",
-        "are",
-        "am",
-        "have",
-        "has",
-        "had",
-        "can",
-        "could",
-        "would",
-        "should",
-        "will",
-        "as",
-        "at",
-        "by",
-        "for",
-        "from",
-        "in",
-        "of",
-        "on",
-        "to",
-        "with",
-        "about",
-        "after",
-        "before",
-        "during",
-        "since",
-        "until",
-    ]
-)
+_YEAR = re.compile(r"(19|20)\d\d")
 _PLACE_CUES = {"in", "to", "from", "at", "near", "visited", "visit", "moved"}
 _RELATION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:I|we)\s+(?:live|lived|am living)\s+in\s+([A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*)"), "LIVES_IN"),
@@ -234,64 +45,33 @@ _MAX_FACT_CHARS = 600
 EXTRACTOR_NAME = "rules-v1"
 
 
-def split_sentences(text: str) -> list[str]:
-    parts = _SENTENCE_SPLIT.split(text.strip())
-    return [p.strip() for p in parts if p.strip()]
-
-
 def is_informative(sentence: str) -> bool:
-    words = _WORD.findall(sentence)
-    if len(words) < _MIN_WORDS or _FILLER.match(sentence):
+    count = len(words(sentence))
+    if count < _MIN_WORDS or _FILLER.match(sentence):
         return False
     # Short questions ("How are you?") carry nothing to remember; long ones often do ("Did you know I ...?").
-    return not (sentence.endswith("?") and len(words) < 6)
+    return not (sentence.endswith("?") and count < 6)
 
 
 def _entity_kind(name: str, previous_word: str) -> str:
-    words = name.lower().split()
-    if words[0] in _MONTHS or words[0] in _WEEKDAYS or all(re.fullmatch(r"(19|20)\d\d", w) for w in words):
+    first, *_ = name.lower().split()
+    if first in MONTHS or first in WEEKDAYS or all(_YEAR.fullmatch(w) for w in name.split()):
         return "date"
     if previous_word.lower() in _PLACE_CUES:
         return "place"
     return "person" if len(name.split()) <= 2 else "thing"
 
 
-def is_sentence_starter(word: str) -> bool:
-    """A capitalised first word that is just a common word: "That's", "Glad", "Seeing", "Sounds", "Really"."""
-    lowered = word.lower()
-    return lowered in STOPWORDS or lowered in _COMMON_STARTERS or "'" in lowered or lowered.endswith(("ing", "ly"))
+def _is_year(word: str) -> bool:
+    return bool(_YEAR.fullmatch(word))
 
 
 def find_entities(sentence: str) -> list[ExtractedEntity]:
-    """Capitalised word runs (not sentence-initial common words), years, months and weekdays."""
-    tokens = _WORD.findall(sentence)
+    """Runs of capitalised words (``memory.language.names.name_runs``: not sentence-initial common words,
+    possessives as their owner), years, months and weekdays."""
     found: dict[str, ExtractedEntity] = {}
-    run: list[str] = []
-    previous = ""
-
-    def flush(prev: str) -> None:
-        if run:
-            if run[0] is tokens[0] and is_sentence_starter(run[0]):
-                del run[0]  # "Seeing Toby run..." names Toby
-                if not run:
-                    return
-            name = " ".join(run)
-            if name.lower() not in _NOT_ENTITIES:
-                found.setdefault(name.lower(), ExtractedEntity(name=name, kind=_entity_kind(name, prev)))
-            run.clear()
-
-    run_prev = ""
-    for token in tokens:
-        is_name = token[0].isupper() and token.lower() not in _NOT_ENTITIES
-        is_year = bool(re.fullmatch(r"(19|20)\d\d", token))
-        if is_name or is_year:
-            if not run:
-                run_prev = previous
-            run.append(token)
-        else:
-            flush(run_prev)
-        previous = token
-    flush(run_prev)
+    for run in name_runs(sentence, extends=_is_year):
+        found.setdefault(run.text.lower(), ExtractedEntity(name=run.text, kind=_entity_kind(run.text, run.previous)))
     return list(found.values())
 
 

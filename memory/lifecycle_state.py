@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from memory.contradiction import extract_claims
-from memory.dedupe import normalise, split_speaker
+from memory.dedupe import normalise
 from memory.errors import InvalidEventError
 from memory.events import (
     EntitiesLinked,
@@ -34,6 +34,7 @@ from memory.events import (
     MemoryUpdated,
     UserErased,
 )
+from memory.language.sentences import split_speaker
 from memory.lifecycle import MemoryState, check_transition
 from memory.transitions import target_state
 

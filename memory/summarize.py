@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from memory.dedupe import normalise, split_speaker
-from memory.extraction import split_sentences
+from memory.dedupe import normalise
+from memory.language.sentences import split_sentences, split_speaker
 
 # ~300 tokens: room for the ~8 facts of a full consolidation group (``memory.consolidation``), about one
 # line each, while still a fraction of the tokens of the originals it replaces.

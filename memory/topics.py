@@ -2,45 +2,37 @@
 
 Entities are names ("Caroline", "Harry Potter"); most questions ask about things that are not names: "What
 pets does Nate have?", "Where has Melanie camped?". A topic is a content word of the memory (filler and
-function words removed, ``memory.specificity.content_words``) reduced to a crude stem, so "camped",
-"camping" and "camps" meet at "camp", and "books" at "book". The Neo4j projection links each memory to its
-topics (``ABOUT``); the graph retriever walks from the query's topics to memories and on to the topics those
-memories share (``api.retrievers.topic_walk``).
+function words removed, ``memory.language.words.content_words``) reduced to its Snowball English stem
+(``memory.language.stems``), so "camped", "camping" and "camps" meet at "camp", "hiking" and "hike" at
+"hike", and a topic means what the sparse retriever's PostgreSQL ``english`` configuration means by a word.
+A name inside a sentence (``memory.language.names.inner_names``: "I love Paris") is kept whole, lower-cased,
+never stemmed ("paris", not "pari"). The Neo4j projection links each memory to its topics (``ABOUT``); the
+graph retriever walks from the query's topics to memories and on to the topics those memories share
+(``api.retrievers.topic_walk``).
 
-The stem is deliberately crude (suffix stripping, no dictionary): it only has to be the same function on
-both sides, the memory's text and the query's, and it must never change the meaning of a name much.
 Topics are derived from the memory's text by the projection, like PostgreSQL's tsvector: a pure function
-of the event, so a replay rebuilds the same graph.
+of the event, so a replay rebuilds the same graph (and a replay is how a changed stemmer reaches Neo4j).
 """
 
 from __future__ import annotations
 
-from memory.specificity import content_words
+from memory.language.names import inner_names
+from memory.language.sentences import split_speaker
+from memory.language.stems import stem
+from memory.language.words import content_words
 
-# Longest first, so "-ing" wins over "-s"; a stem keeps at least MIN_STEM letters ("dies" stays "dies").
-_SUFFIXES = ("ing", "ed", "es", "s")
-MIN_STEM = 3
 # A long summary would otherwise link to every word it contains; its longest words (the rarer, more specific
 # ones) are enough to place it.
 MAX_TOPICS = 32
 
 
-def stem(word: str) -> str:
-    """``"camping"`` → ``"camp"``, ``"books"`` → ``"book"``, ``"glass"`` → ``"glass"``."""
-    if word.endswith("ss"):
-        return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
-            return word[: -len(suffix)]
-    return word
-
-
 def topic_words(text: str) -> list[str]:
     """The memory's topics, sorted (the projection writes them in a stable order); numbers are not topics
     (a year or a count is the temporal retriever's business, and would link unrelated memories)."""
-    words = (w.removesuffix("'s") for w in content_words(text))  # "Alice's" is about Alice
-    stems = {stem(w) for w in words if not w.replace("'", "").isdigit()}
-    return sorted(sorted(stems, key=lambda s: (-len(s), s))[:MAX_TOPICS])
+    names = inner_names(split_speaker(text)[1])
+    words = (w for w in content_words(text) if not w.replace("'", "").isdigit())
+    topics = {w if w in names else stem(w) for w in words}
+    return sorted(sorted(topics, key=lambda s: (-len(s), s))[:MAX_TOPICS])
 
 
 def topic_id(scope_key: str, name: str) -> str:

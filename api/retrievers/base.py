@@ -11,8 +11,8 @@ from typing import Protocol
 import numpy as np
 
 from api.filters import Visibility
+from memory.language.time_expressions import TemporalIntent, TimeRange
 from memory.recipes import Retriever, SearchRecipe
-from memory.temporal import TemporalIntent, TimeRange
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
 

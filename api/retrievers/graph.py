@@ -6,7 +6,8 @@ share; it is what answers questions that name no entity, and gathers facts said 
 
 Entity walk:
 
-1. Seeds: the user's entities whose names appear in the query (any 1-3 word span, case-insensitive).
+1. Seeds: the user's entities whose names appear in the query (any 1-3 word span, case-insensitive, lone
+   stop words aside: ``memory.language.names.candidate_names``).
    A query that names none but points back ("what else do I know about this project?") seeds from the
    entities of the user's most recent memories instead.
 2. Each seed weighs log(1 + N / mentions): a rare entity (a colleague, a city) says far more about which
@@ -29,11 +30,10 @@ from neo4j import AsyncDriver
 
 from api.retrievers.base import Found, SearchQuery
 from api.retrievers.topic_walk import found_in, walk_topics
+from memory.language.names import candidate_names
 from memory.recipes import Retriever
-from memory.temporal import TIME_WORDS
 from projections.neo4j.projector import namespaced
 
-MAX_NGRAM = 3
 RECENT_SEEDS = 5  # memories whose entities seed an entity-less query
 HOP2_NEIGHBOURS = 10
 HOP2_WEIGHT = 0.5
@@ -45,58 +45,6 @@ DOMINANT_MIN = 3
 # An entity-less query that points back at what was just discussed ("what else do I know about this
 # project?") seeds from the user's most recent memories; any other entity-less query has nothing to walk from.
 REFERS_BACK = re.compile(r"\b(this|that|these|those|else|same|it|them)\b", re.IGNORECASE)
-_STOP = frozenset(
-    {
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "and",
-        "or",
-        "is",
-        "was",
-        "did",
-        "do",
-        "does",
-        "what",
-        "who",
-        "whom",
-        "how",
-        "why",
-        "where",
-        "which",
-        "i",
-        "my",
-        "me",
-        "you",
-        "your",
-        "he",
-        "she",
-        "his",
-        "her",
-        "it",
-        "they",
-        "their",
-        "we",
-        "our",
-        "with",
-        "about",
-        "from",
-        "by",
-        "be",
-        "has",
-        "have",
-        "had",
-        "that",
-        "this",
-    }
-)
-
 FIND_SEEDS = """
 MATCH (u:User {scope_key: $key})
 WITH u, COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS total
@@ -145,32 +93,6 @@ class Seed:
     weight: float
 
 
-def singulars(word: str) -> list[str]:
-    """The forms a plural in a query may have as an entity name: "Ferraris" -> "ferrari", "Boxes" -> "box"."""
-    if len(word) <= 3 or not word.endswith("s") or word.endswith("ss"):
-        return []
-    forms = [word[:-1]]
-    if word.endswith("es"):
-        forms.append(word[:-2])
-    return forms
-
-
-def query_names(words: list[str]) -> list[str]:
-    """Lower-cased 1-3 word spans of the query that could name an entity (lone stop words cannot), each also
-    with its last word in singular ("How many Ferraris..." finds the entity "Ferrari")."""
-    lowered = [re.sub(r"'s$", "", w.lower()) for w in words]
-    names: dict[str, None] = {}
-    for size in range(1, MAX_NGRAM + 1):
-        for i in range(len(lowered) - size + 1):
-            span = lowered[i : i + size]
-            if size == 1 and (span[0] in _STOP or span[0] in TIME_WORDS or len(span[0]) < 2):
-                continue
-            names[" ".join(span)] = None
-            for singular in singulars(span[-1]):
-                names[" ".join([*span[:-1], singular])] = None
-    return list(names)
-
-
 def entity_weight(mentions: int, total: int) -> float:
     return math.log(1.0 + max(total, 1) / max(mentions, 1))
 
@@ -192,7 +114,7 @@ class GraphRetriever:
 
     async def seeds(self, query: SearchQuery) -> tuple[list[Seed], int]:
         """The seeds and the user's memory count."""
-        rows = await self._run(FIND_SEEDS, key=query.scope_key, names=query_names(query.words()))
+        rows = await self._run(FIND_SEEDS, key=query.scope_key, names=candidate_names(query.words()))
         if not rows and REFERS_BACK.search(query.text):
             rows = await self._run(
                 RECENT_ENTITIES, key=query.scope_key, states=query.visibility.states(), recent=RECENT_SEEDS

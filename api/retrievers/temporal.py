@@ -20,8 +20,8 @@ from psycopg_pool import AsyncConnectionPool
 from api.retrievers.base import Found, SearchQuery, or_tsquery
 from api.retrievers.dense import DenseRetriever
 from api.retrievers.sparse import SparseRetriever
+from memory.language.time_expressions import TIME_CUE_PATTERN, TimeRange, range_around_anchor, without_time_words
 from memory.recipes import Retriever
-from memory.temporal import TIME_CUE_PATTERN, TimeRange, content_words, range_around_anchor
 
 
 class TemporalRetriever:
@@ -35,7 +35,7 @@ class TemporalRetriever:
     async def retrieve(self, query: SearchQuery) -> list[Found]:
         intent = query.intent
         span = intent.range  # anchors ("before the move") were located when the query was prepared
-        topic = content_words(query.words())
+        topic = without_time_words(query.words())
         if span is not None:
             return await self.within(query, span, topic)
         if intent.wants_recent:

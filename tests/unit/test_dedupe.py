@@ -10,8 +10,8 @@ from memory.dedupe import (
     cosine_similarity,
     is_duplicate,
     normalise,
-    split_speaker,
 )
+from memory.language.sentences import split_speaker
 
 
 def unit_pair(cosine: float, dim: int = 384) -> tuple[list[float], list[float]]:

@@ -1,5 +1,6 @@
-from memory.extraction import extract_facts, find_entities, is_informative, split_sentences, verbatim_fact
+from memory.extraction import extract_facts, find_entities, is_informative, verbatim_fact
 from memory.extraction_types import TurnInput
+from memory.language.sentences import split_sentences
 
 
 def test_sentences_split_on_terminal_punctuation() -> None:

@@ -9,9 +9,10 @@ import pytest
 from api.errors import InvalidRequest
 from api.filters import Visibility
 from api.retrievers.base import or_tsquery
-from api.retrievers.graph import entity_weight, query_names
+from api.retrievers.graph import entity_weight
 from api.schemas import SearchFilters, SearchRequest
 from api.search import fingerprint, validate
+from memory.language.names import candidate_names
 
 REF = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
 
@@ -69,7 +70,7 @@ def test_fingerprint_ignores_the_token_and_cache_switch_but_not_the_question() -
 
 
 def test_query_names_and_entity_weights() -> None:
-    names = query_names(
+    names = candidate_names(
         ["What", "did", "I", "discuss", "with", "Sarah", "Connor", "at", "Lumen", "Labs", "last", "week?"]
     )
     assert "sarah" in names and "sarah connor" in names and "lumen labs" in names
@@ -78,9 +79,9 @@ def test_query_names_and_entity_weights() -> None:
 
 
 def test_a_plural_in_the_query_finds_the_singular_entity() -> None:
-    names = query_names(["How", "many", "Ferraris", "and", "Lumen", "Boxes", "does", "Calvin", "own?"])
+    names = candidate_names(["How", "many", "Ferraris", "and", "Lumen", "Boxes", "does", "Calvin", "own?"])
     assert {"ferraris", "ferrari", "lumen boxes", "lumen box", "calvin"} <= set(names)
-    assert "cla" not in query_names(["class"]) and query_names(["glass"]) == ["glass"]  # -ss is not a plural
+    assert "cla" not in candidate_names(["class"]) and candidate_names(["glass"]) == ["glass"]  # -ss is not a plural
 
 
 def test_or_tsquery_never_passes_syntax_through() -> None:

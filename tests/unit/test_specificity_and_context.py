@@ -20,8 +20,9 @@ from memory.derivation import embedding_text
 from memory.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
 from memory.extraction import find_entities
 from memory.fusion import reciprocal_rank_fusion
+from memory.language.words import content_words
 from memory.ranking import Candidate, TurnRef, match_strengths, named_speaker, with_conversation_support
-from memory.specificity import QUESTION_FACTOR, SATURATION, content_words, specificity
+from memory.specificity import QUESTION_FACTOR, SATURATION, specificity
 from tests.support import make_turn
 
 AT = datetime(2024, 5, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Time expressions read relative to a reference time (memory.temporal)."""
+"""Time expressions read relative to a reference time (memory.language.time_expressions)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.temporal import TIME_CUE_PATTERN, find_time_range, range_around_anchor, read_temporal_intent
+from memory.language.time_expressions import (
+    TIME_CUE_PATTERN,
+    find_time_range,
+    range_around_anchor,
+    read_temporal_intent,
+)
 
 # A Wednesday.
 REF = datetime(2023, 5, 17, 15, 30, tzinfo=UTC)

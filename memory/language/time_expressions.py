@@ -1,4 +1,4 @@
-"""Time expressions in a query, read relative to the query's reference time.
+"""Time expressions in a query, read relative to the query's reference time (part of ``memory.language``).
 
 Pure and offline: ``read_temporal_intent(query, reference)`` turns "last week", "yesterday", "in May
 2023", "3 days ago", "before the move" or "recently" into what the temporal retriever needs:
@@ -353,6 +353,6 @@ def range_around_anchor(anchor_time: datetime, direction: str, expression: str) 
     return TimeRange(anchor_time, None, expression)
 
 
-def content_words(words: list[str]) -> list[str]:
+def without_time_words(words: list[str]) -> list[str]:
     """The query's words without the ones that only express time (what the memory must be about)."""
     return [w for w in words if w.lower() not in TIME_WORDS]
