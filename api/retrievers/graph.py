@@ -27,11 +27,12 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from api.retrievers.base import Found, SearchQuery
+from api.retrievers.base import SearchQuery
 from api.retrievers.topic_walk import found_in, walk_topics
 from memory.recipes import Retriever
+from memory.scoring import Found
 from memory.temporal import TIME_WORDS
-from projections.neo4j.projector import namespaced
+from projections.neo4j.labels import namespaced
 
 MAX_NGRAM = 3
 RECENT_SEEDS = 5  # memories whose entities seed an entity-less query

@@ -17,10 +17,11 @@ from datetime import datetime
 
 from psycopg_pool import AsyncConnectionPool
 
-from api.retrievers.base import Found, SearchQuery, or_tsquery
+from api.retrievers.base import SearchQuery, or_tsquery
 from api.retrievers.dense import DenseRetriever
 from api.retrievers.sparse import SparseRetriever
 from memory.recipes import Retriever
+from memory.scoring import Found
 from memory.temporal import TIME_CUE_PATTERN, TimeRange, content_words, range_around_anchor
 
 
