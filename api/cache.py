@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from projections.cache_epochs import epoch_key
+from projections.redis.keys import search_key
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL_SECONDS = 300
@@ -42,7 +43,7 @@ class SearchCache:
 
     def key(self, scope_key: str, epoch: str, request: bytes) -> str:
         digest = hashlib.blake2b(request, digest_size=16).hexdigest()
-        return f"{self._prefix}search:{scope_key}:{epoch}:{digest}"
+        return search_key(self._prefix, scope_key, epoch, digest)
 
     async def get(self, key: str) -> bytes | None:
         try:

@@ -59,11 +59,11 @@ class MemoriesController(Controller):
 
     @post("/search", status_code=200, summary="Hybrid search over a user's memories")
     async def search(self, data: JSONBody[SearchRequest], services: NamedDependency[Services]) -> SearchResponse:
-        validate(data)  # bad input is a 400 before any waiting
+        valid = validate(data)  # the one validation: bad input is a 400 before any waiting
         if data.consistency_token:
             await services.consistency.wait(data.consistency_token)
         view = await services.view()
-        return await view.search.search(data)
+        return await view.search.search(valid)
 
     @get("/{memory_id:str}", summary="One memory of a user")
     async def get_one(
@@ -170,8 +170,7 @@ class ContextController(Controller):
     @post("/", status_code=200, summary="Prompt-ready <user_memories> block within a token budget")
     async def context(self, data: JSONBody[ContextRequest], services: NamedDependency[Services]) -> ContextResponse:
         ContextBuilder.validate(data)
-        search = ContextBuilder.search_request(data)
-        validate(search)
+        search = validate(ContextBuilder.search_request(data))
         if data.consistency_token:
             await services.consistency.wait(data.consistency_token)
         found = await (await services.view()).search.search(search)

@@ -14,6 +14,7 @@ from typing import Any
 from api.errors import InvalidRequest
 from api.schemas import SearchFilters
 from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState
+from projections.milvus.expressions import all_of, differs, one_of, scope_filter
 
 SEARCHABLE = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
 KNOWN_STATES = frozenset(s.value for s in MemoryState)
@@ -90,15 +91,11 @@ class Visibility:
         """The Milvus filter expression; ``start``/``end`` narrow valid time further (temporal ranges).
 
         Metadata is not in Milvus: it is checked when rows are fetched from PostgreSQL."""
-        parts = [f"app_id == {milvus_str(self.app_id)}", f"user_id == {milvus_str(self.user_id)}"]
-        if self.agent_id is not None:
-            parts.append(f"agent_id == {milvus_str(self.agent_id)}")
-        if self.run_id is not None:
-            parts.append(f"run_id == {milvus_str(self.run_id)}")
+        parts = [scope_filter(self.app_id, self.user_id, self.agent_id, self.run_id)]
         if not self.time_travel:
-            parts.append("state in [" + ",".join(milvus_str(s) for s in self.states()) + "]")
+            parts.append(one_of("state", self.states()))
         else:
-            parts.append(f"state != {milvus_str('extracted')}")
+            parts.append(differs("state", MemoryState.EXTRACTED.value))
         if self.as_of is not None:
             parts.append(f"occurred_at <= {epoch_ms(self.as_of)}")
         f = self.filters
@@ -108,11 +105,7 @@ class Visibility:
             parts.append(f"occurred_at >= {epoch_ms(lower)}")
         if upper is not None:
             parts.append(f"occurred_at < {epoch_ms(upper)}")
-        return " and ".join(parts)
-
-
-def milvus_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return all_of(*parts)
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.errors import NotFound
 from api.schemas import HistoryEntry, MemoryHistory, MemoryList, MemoryOut
+from memory.scoring import CandidateRow
 
 COLUMNS = (
     "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, metadata, source_turn_ids,"
@@ -34,6 +35,20 @@ def memory_out(row: dict[str, Any]) -> MemoryOut:
         valid_from=row["valid_from"],
         valid_to=row["valid_to"],
         embedding_model=row["embedding_model"],
+    )
+
+
+def candidate_row(row: dict[str, Any]) -> CandidateRow:
+    """What the search ordering reads of a row (``memory.scoring``): the speaker and conversation are metadata."""
+    metadata = row["metadata"] or {}
+    return CandidateRow(
+        memory_id=row["memory_id"],
+        text=row["text"],
+        importance=float(row["importance"]),
+        valid_from=row["valid_from"],
+        speaker=str(metadata.get("speaker", "")),
+        conversation_id=str(metadata.get("conversation_id", "")),
+        source_turn_ids=tuple(row["source_turn_ids"] or ()),
     )
 
 

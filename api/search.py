@@ -1,9 +1,11 @@
-"""Hybrid search: the recipe's retrievers run concurrently, RRF fuses them, importance and recency rank.
+"""Hybrid search, the I/O around the ordering: the recipe's retrievers run concurrently, the visible rows are
+read, and ``memory.scoring.final_order`` (pure) turns both into the final order.
 
 Retrievers return ranked memory ids only; rows come from PostgreSQL afterwards, filtered by scope and
-visibility a second time, so a retriever bug can never show one user another user's memory. Results are
-served from and stored in the Redis hot cache (api.cache) unless the request opts out; every answer,
-cached or not, records ``MemoryAccessed`` events without waiting for them.
+visibility a second time, so a retriever bug can never show one user another user's memory. A request is
+validated once, where it comes in (``validate``, called by the controllers before any waiting); the engine
+runs only a ``ValidSearch``. Results are served from and stored in the Redis hot cache (api.cache) unless
+the request opts out; every answer, cached or not, records ``MemoryAccessed`` events without waiting for them.
 """
 
 from __future__ import annotations
@@ -21,34 +23,20 @@ from api.access import AccessRecorder
 from api.cache import SearchCache
 from api.errors import InvalidRequest
 from api.filters import Visibility
-from api.reader import MemoryReader
-from api.retrievers.base import Found, RetrieverImpl, SearchQuery
+from api.reader import MemoryReader, candidate_row
+from api.retrievers.base import RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
 from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
 from memory.events import Scope
-from memory.fusion import reciprocal_rank_fusion
-from memory.language.time_expressions import TimeRange, read_temporal_intent
-from memory.ranking import (
-    Candidate,
-    TurnRef,
-    match_strengths,
-    named_speaker,
-    rank,
-    with_conversation_support,
-)
+from memory.language.time_expressions import read_temporal_intent
 from memory.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
-from memory.specificity import specificity
+from memory.scoring import Found, Scored, asked_range, final_order
 from memory.validation import InvalidInput, check_text
 from models.embedder import Embedder
 
 MAX_TOP_K = 100
 MAX_QUERY_CHARS = 2_000
-# A query that names a time ("last week", "before the move") asks about that time: matches from outside it
-# keep half their fused score, so they rank below the matches from inside unless they are far better.
-OUT_OF_RANGE = 0.5
 _RESPONSE_DECODER = msgspec.json.Decoder(SearchResponse)
-# Retrievers whose scores measure the match (a cosine, a BM25 score); graph and temporal only order.
-GRADED = frozenset({Retriever.DENSE.value, Retriever.SPARSE.value})
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -58,7 +46,16 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def validate(body: SearchRequest) -> SearchRecipe:
+@dataclasses.dataclass(frozen=True)
+class ValidSearch:
+    """A request that passed ``validate``, with the recipe it names: the only thing the engine runs, so a
+    search is validated exactly once, where the request comes in (before any waiting)."""
+
+    body: SearchRequest
+    recipe: SearchRecipe
+
+
+def validate(body: SearchRequest) -> ValidSearch:
     try:  # a query too long is a 400 like any other bad query: nothing is stored
         check_text(body.query, "query", MAX_QUERY_CHARS)
     except InvalidInput as exc:
@@ -70,7 +67,7 @@ def validate(body: SearchRequest) -> SearchRecipe:
     except UnknownRecipe as exc:
         raise InvalidRequest(str(exc)) from None
     visibility(body).validate()
-    return recipe
+    return ValidSearch(body, recipe)
 
 
 def visibility(body: SearchRequest) -> Visibility:
@@ -111,9 +108,9 @@ class SearchEngine:
     cache: SearchCache | None = None
     access: AccessRecorder | None = None
 
-    async def search(self, body: SearchRequest) -> SearchResponse:
+    async def search(self, request: ValidSearch) -> SearchResponse:
         started = time.perf_counter()
-        recipe = validate(body)
+        body, recipe = request.body, request.recipe
         reference = as_utc(body.reference_time) or datetime.now(UTC)
         scope = Scope(body.app_id, body.user_id, body.agent_id, body.run_id)
         cache_key = epoch = None
@@ -152,57 +149,25 @@ class SearchEngine:
             # Positions only feed neighbour support: without it, none are read.
             self.reader.turn_positions(wanted if recipe.neighbour_share > 0 else [], body.app_id, body.user_id),
         )
-        # Not yet (or no longer) visible in PostgreSQL: never show half-projected or forgotten memories.
-        visible_found = {kind: [f for f in found if f.memory_id in rows] for kind, found in ranked.items()}
-        orderings = {kind: [f.memory_id for f in found] for kind, found in visible_found.items()}
-        strengths = {
-            kind: match_strengths([(f.memory_id, f.score) for f in found], recipe.match_strength_exponent)
-            for kind, found in visible_found.items()
-            if kind in GRADED
-        }
-        present = reciprocal_rank_fusion(orderings, k=recipe.rrf_k, weights=recipe.weight_map(), strengths=strengths)
-        span = query.time_range if Retriever.TEMPORAL in recipe.retrievers else None
-        speakers = {str((row["metadata"] or {}).get("speaker", "")) for row in rows.values()} - {""}
-        speaker = named_speaker(query.text, speakers)
-        candidates = [
-            Candidate(
-                h.memory_id,
-                h.score * self.prior(recipe, rows[h.memory_id], span, speakers, speaker),
-                *_when(rows[h.memory_id]),
-            )
-            for h in present
-        ]
-        refs = {h.memory_id: turn_ref(rows[h.memory_id], positions) for h in present}
-        candidates = with_conversation_support(
-            candidates, refs, recipe.sibling_share, recipe.neighbour_share, recipe.neighbour_window
+        # Rows not (yet, or no longer) visible in PostgreSQL drop out in the ordering: never half-projected or
+        # forgotten memories.
+        span = asked_range(recipe, query.time_range)
+        order = final_order(
+            ranked,
+            {memory_id: candidate_row(row) for memory_id, row in rows.items()},
+            recipe,
+            query.text,
+            reference,
+            span,
+            positions,
         )
-        final = rank(
-            candidates, reference, recipe.importance_share, recipe.recency_share, recipe.recency_half_life_days
-        )
-        by_id = {h.memory_id: h for h in present}
-        hits = [
-            _hit(r.memory_id, r.score, by_id[r.memory_id].score, by_id[r.memory_id].ranks, rows[r.memory_id])
-            for r in final[: body.top_k]
-        ]
         return SearchResponse(
-            results=hits,
+            results=[_hit(scored, rows[scored.memory_id]) for scored in order[: body.top_k]],
             took_ms=0.0,
             timings_ms=timings,
             recipe=recipe.name,
             time_range=TimeRangeOut(span.expression, span.start, span.end) if span else None,
         )
-
-    @staticmethod
-    def prior(
-        recipe: SearchRecipe, row: dict[str, Any], span: TimeRange | None, speakers: set[str], speaker: str | None
-    ) -> float:
-        """What the memory itself says about its chances, before the list is ranked: outside the asked time
-        range, how specific it is, whether the person the query names said it."""
-        factor = 1.0 if span is None or span.contains(row["valid_from"]) else OUT_OF_RANGE
-        factor *= specificity(row["text"], recipe.specificity_exponent, speakers)
-        if speaker is not None and (row["metadata"] or {}).get("speaker") == speaker:
-            factor *= recipe.speaker_boost
-        return factor
 
     async def prepare(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchQuery:
         needs_vector = Retriever.DENSE in recipe.retrievers or Retriever.TEMPORAL in recipe.retrievers
@@ -250,23 +215,13 @@ def _elapsed(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-def _when(row: dict[str, Any]) -> tuple[float, datetime]:
-    return float(row["importance"]), row["valid_from"]
-
-
-def turn_ref(row: dict[str, Any], positions: dict[tuple[str, str], int]) -> TurnRef:
-    conversation = str((row["metadata"] or {}).get("conversation_id", ""))
-    turns = tuple(row["source_turn_ids"] or ())
-    return TurnRef(conversation, turns, positions.get((conversation, turns[0])) if len(turns) == 1 else None)
-
-
-def _hit(memory_id: str, score: float, fused: float, ranks: dict[str, int], row: dict[str, Any]) -> SearchHit:
+def _hit(scored: Scored, row: dict[str, Any]) -> SearchHit:
     return SearchHit(
-        id=memory_id,
+        id=scored.memory_id,
         memory=row["text"],
-        score=round(score, 6),
-        fused_score=round(fused, 6),
-        retrievers=ranks,
+        score=round(scored.score, 6),
+        fused_score=round(scored.fused_score, 6),
+        retrievers=scored.ranks,
         state=row["state"],
         importance=float(row["importance"]),
         metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},

@@ -61,7 +61,8 @@ from memory.settings import Settings, Topics
 from projections.base import Projector
 from projections.milvus.collection import ensure_collection
 from projections.milvus.projector import MilvusProjector
-from projections.neo4j.projector import LABELS, Neo4jProjector
+from projections.neo4j.labels import LABELS
+from projections.neo4j.projector import Neo4jProjector
 from projections.postgres.projector import PostgresProjector
 from projections.redis.projector import RedisProjector
 from projections.runner import ProjectorRunner

@@ -50,7 +50,7 @@ class SearchRecipe:
     importance_share: float = 0.05
     recency_share: float = 0.02
     recency_half_life_days: float = 30.0
-    # Priors on the fused score before that ranking (api.search.SearchEngine.prior, memory.ranking): how much
+    # Priors on the fused score before that ranking (memory.scoring.prior, memory.ranking): how much
     # a memory says (memory.specificity; 0 = off), a boost for what the one person the query names said, and
     # the support of the memories said in the same turn and in the turns around it (0 = off).
     specificity_exponent: float = 0.7

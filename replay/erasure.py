@@ -29,9 +29,9 @@ from redis import Redis
 
 from memory.events import Scope
 from memory.settings import Settings
-from projections.milvus.projector import scope_filter
-from projections.neo4j.projector import namespaced
-from projections.redis.projector import generation_key, search_pattern
+from projections.milvus.expressions import ids_filter, scope_filter
+from projections.neo4j.labels import namespaced
+from projections.redis.keys import generation_key, search_pattern
 
 FETCH_IDS = 500
 
@@ -125,8 +125,7 @@ def _milvus_others(client: MilvusClient, collection: str, ids: list[str]) -> int
     found = 0
     for start in range(0, len(ids), FETCH_IDS):
         chunk = ids[start : start + FETCH_IDS]
-        quoted = "[" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in chunk) + "]"
-        found += len(client.query(collection, filter=f"memory_id in {quoted}", output_fields=["memory_id"]))
+        found += len(client.query(collection, filter=ids_filter(chunk), output_fields=["memory_id"]))
     return found
 
 

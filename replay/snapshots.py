@@ -17,9 +17,10 @@ from psycopg.rows import dict_row
 from pymilvus import MilvusClient
 from redis import Redis
 
-from projections.milvus.projector import scope_filter
-from projections.neo4j.projector import namespaced
-from projections.redis.projector import generation_key
+from projections.milvus.collection import FIELDS
+from projections.milvus.expressions import scope_filter
+from projections.neo4j.labels import namespaced
+from projections.redis.keys import generation_key
 
 _MEMORY_COLUMNS = (
     "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, pinned, metadata, source_turn_ids,"
@@ -92,17 +93,7 @@ def milvus_snapshot(client: MilvusClient, collection: str, scope_keys: Sequence[
             client.query(
                 collection,
                 filter=scope_filter(app_id, user_id),
-                output_fields=[
-                    "memory_id",
-                    "app_id",
-                    "user_id",
-                    "agent_id",
-                    "run_id",
-                    "state",
-                    "occurred_at",
-                    "model",
-                    "vector",
-                ],
+                output_fields=list(FIELDS),
             )
         )
     for row in rows:

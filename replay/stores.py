@@ -18,7 +18,7 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from memory.settings import Settings
-from projections.neo4j.projector import LABELS, namespaced
+from projections.neo4j.labels import LABELS, namespaced
 
 PG_TABLES = (
     "memories",

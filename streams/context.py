@@ -19,6 +19,7 @@ from memory.lifecycle_decisions import LifecyclePolicy
 from memory.lifecycle_state import SEARCHABLE
 from memory.settings import Settings
 from models.embedder import Embedder, build_embedder
+from projections.milvus.expressions import in_states
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +96,7 @@ class StreamContext:
         no neighbours (the recent vectors and exact-text check still run)."""
         if self.milvus is None or not queries:
             return {}
-
-        def quoted(value: str) -> str:
-            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-        states = ",".join(quoted(s) for s in sorted(SEARCHABLE))
-        expression = f"app_id == {quoted(scope.app_id)} and user_id == {quoted(scope.user_id)} and state in [{states}]"
+        expression = in_states(scope.app_id, scope.user_id, sorted(SEARCHABLE))
         try:
             result = self.milvus.search(
                 self.settings.milvus_collection,

@@ -13,6 +13,7 @@ import numpy as np
 from api.filters import Visibility
 from memory.language.time_expressions import TemporalIntent, TimeRange
 from memory.recipes import Retriever, SearchRecipe
+from memory.scoring import Found
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
 
@@ -41,14 +42,6 @@ class SearchQuery:
 
     def words(self) -> list[str]:
         return _WORD.findall(self.text)
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A retrieved memory and the retriever's own score for it (higher is better)."""
-
-    memory_id: str
-    score: float
 
 
 class RetrieverImpl(Protocol):

@@ -28,11 +28,12 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from api.retrievers.base import Found, SearchQuery
+from api.retrievers.base import SearchQuery
 from api.retrievers.topic_walk import found_in, walk_topics
 from memory.language.names import candidate_names
 from memory.recipes import Retriever
-from projections.neo4j.projector import namespaced
+from memory.scoring import Found
+from projections.neo4j.labels import namespaced
 
 RECENT_SEEDS = 5  # memories whose entities seed an entity-less query
 HOP2_NEIGHBOURS = 10

@@ -14,8 +14,9 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from api.retrievers.base import Found, SearchQuery, or_tsquery
+from api.retrievers.base import SearchQuery, or_tsquery
 from memory.recipes import Retriever
+from memory.scoring import Found
 
 K1 = 1.2  # term-frequency saturation: the second mention of a word adds less than the first
 B = 0.75  # length normalisation: a match in a short memory says more than in a long one

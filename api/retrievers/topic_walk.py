@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from api.retrievers.base import Found, SearchQuery
+from api.retrievers.base import SearchQuery
+from memory.scoring import Found
 from memory.topics import topic_id, topic_words
 
 TOPIC_SHARE = 0.05

@@ -6,6 +6,8 @@ from pymilvus import DataType, MilvusClient
 
 ID_MAX = 64
 SCOPE_MAX = 256
+# Every field of a row, in schema order: what the projector writes and reads back, and what snapshots compare.
+FIELDS = ("memory_id", "app_id", "user_id", "agent_id", "run_id", "state", "occurred_at", "model", "vector")
 
 
 def ensure_collection(client: MilvusClient, name: str, dim: int) -> None:

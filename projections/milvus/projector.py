@@ -41,9 +41,10 @@ from memory.events import Event, MemoryEmbedded, MemoryExtracted, MemoryForgotte
 from memory.lifecycle import MemoryState, advance
 from memory.transitions import target_state
 from projections.base import PoisonEventError, Positioned
-from projections.milvus.collection import ensure_collection
+from projections.milvus.collection import FIELDS, ensure_collection
+from projections.milvus.expressions import ids_filter, scope_filter
 
-_FIELDS = ["memory_id", "app_id", "user_id", "agent_id", "run_id", "state", "occurred_at", "model", "vector"]
+_FIELDS = list(FIELDS)
 # What a re-embedding takes over from the row it replaces: a memory's scope and valid time never change.
 _KEPT_ON_REEMBED = ("app_id", "user_id", "agent_id", "run_id", "occurred_at")
 # Milvus Lite slows down sharply on very large write messages (~5,000 rows of 384-d); 1,000 stays fast.
@@ -53,19 +54,6 @@ DELETE_ATTEMPTS = 5
 DELETE_SETTLE_SECONDS = 0.02
 # Rows written lately, kept so that the next batches need not read them. ~12 KB each (384 floats).
 KNOWN_ROWS = 2048
-
-
-def _quoted(ids: Sequence[str]) -> str:
-    return "[" + ",".join('"' + i.replace('"', "") + '"' for i in ids) + "]"
-
-
-def _literal(value: str) -> str:
-    """A Milvus string literal: user and app ids are arbitrary text, so quotes and backslashes are escaped."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def scope_filter(app_id: str, user_id: str) -> str:
-    return f"app_id == {_literal(app_id)} and user_id == {_literal(user_id)}"
 
 
 def _same_row(row: dict[str, Any], before: dict[str, Any] | None) -> bool:
@@ -188,7 +176,8 @@ class MilvusProjector:
         the check costs a query per forgotten batch."""
         remaining = ids
         for attempt in range(DELETE_ATTEMPTS):
-            self._client.delete(self._collection, ids=remaining)
+            # By our own id filter: pymilvus' ``ids=`` spells string keys in single quotes without escaping.
+            self._client.delete(self._collection, filter=ids_filter(remaining))
             time.sleep(DELETE_SETTLE_SECONDS * (attempt + 1))
             remaining = [r["memory_id"] for r in self._fetch(remaining)]
             if not remaining:
@@ -246,9 +235,7 @@ class MilvusProjector:
         result: list[dict[str, Any]] = []
         for start in range(0, len(ids), FETCH_IDS):
             chunk = ids[start : start + FETCH_IDS]
-            result.extend(
-                self._client.query(self._collection, filter=f"memory_id in {_quoted(chunk)}", output_fields=_FIELDS)
-            )
+            result.extend(self._client.query(self._collection, filter=ids_filter(chunk), output_fields=_FIELDS))
         return result
 
     def close(self) -> None:

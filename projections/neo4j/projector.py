@@ -15,7 +15,6 @@ How a batch becomes statements (and why deletes are barriers in it) is ``project
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from neo4j import Driver, ManagedTransaction
 
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 from projections.neo4j import plan
+from projections.neo4j.labels import namespaced
 from projections.neo4j.statements import (
     CHECKPOINT,
     CONSTRAINTS,
@@ -43,20 +43,6 @@ from projections.neo4j.statements import (
     UNRELATE,
     UPDATE_MEMORIES,
 )
-
-LABELS = ("Memory", "Entity", "Topic", "User", "ProjectionCheckpoint")
-_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
-
-
-def namespaced(statement: str, prefix: str) -> str:
-    """Labels carry an optional prefix so a rebuild can live beside the live graph in one database
-    (Neo4j Community has a single user database)."""
-    if prefix and not _PREFIX.match(prefix):
-        raise ValueError(f"invalid Neo4j label prefix {prefix!r}")
-    statement = statement.replace("{prefix}", prefix.lower())
-    for label in LABELS:
-        statement = re.sub(rf":{label}\b", f":{prefix}{label}", statement)
-    return statement
 
 
 class Neo4jProjector:

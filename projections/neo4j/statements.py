@@ -1,4 +1,4 @@
-"""The Cypher the Neo4j projection runs. Labels are written bare; ``projector.namespaced`` prefixes them."""
+"""The Cypher the Neo4j projection runs. Labels are written bare; ``labels.namespaced`` prefixes them."""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ cache must not keep answering with an erased user's memories until they expire.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from redis import Redis
@@ -21,6 +20,7 @@ from redis import Redis
 from memory.events import UserErased
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 from projections.cache_epochs import changes_results
+from projections.redis.keys import generation_key, search_pattern
 
 # One atomic call per batch, so generations, erasures and the checkpoint land together.
 # KEYS: the checkpoint hash, n generation keys to move, then m generation keys to delete (erased scopes).
@@ -50,23 +50,6 @@ for i = 3 + n + m, #ARGV, 2 do
 end
 return 1
 """
-_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
-
-
-def generation_key(prefix: str, scope_key: str) -> str:
-    return f"{prefix}gen:{scope_key}"
-
-
-def glob_escaped(text: str) -> str:
-    """``text`` matched literally by a Redis glob pattern (user ids may contain ``*``, ``?`` or ``[``)."""
-    return _GLOB_SPECIAL.sub(r"\\\1", text)
-
-
-def search_pattern(prefix: str, scope_key: str) -> str:
-    """The keys of the scope's cached searches (``api.cache.SearchCache.key``). A scope that is this one
-    followed by a colon ("u" and "u:x") would match too: for an erasure that errs on the side of deleting
-    another user's cache entries (a cache miss), never of keeping this user's."""
-    return f"{glob_escaped(prefix)}search:{glob_escaped(scope_key)}:*"
 
 
 class RedisProjector:

@@ -20,7 +20,7 @@ from memory.codec import Codec
 from memory.events import Scope
 from memory.positions import encode_token
 from memory.token_key import token_key
-from projections.neo4j.projector import namespaced
+from projections.neo4j.labels import namespaced
 from streams.agents.lifecycle import tick_command
 from tests.e2e.conftest import RunningSystem
 from tests.support import unique, wait_until

@@ -18,8 +18,8 @@ from memory.events import DeadLetter, MemoryExtracted
 from memory.extraction import extract_facts
 from memory.extraction_types import TurnInput
 from memory.settings import PROJECT_ROOT
-from projections.neo4j.projector import namespaced
-from projections.redis.projector import generation_key
+from projections.neo4j.labels import namespaced
+from projections.redis.keys import generation_key
 from tests.e2e.conftest import RunningSystem
 from tests.support import make_turn, unique, wait_until
 

@@ -20,7 +20,8 @@ from memory.settings import Settings
 from memstream_cli.main import main
 from projections.base import Positioned
 from projections.milvus.projector import MilvusProjector
-from projections.neo4j.projector import LABELS, Neo4jProjector
+from projections.neo4j.labels import LABELS
+from projections.neo4j.projector import Neo4jProjector
 from projections.postgres.projector import PostgresProjector
 from projections.redis.projector import RedisProjector
 from replay.erasure import holdings

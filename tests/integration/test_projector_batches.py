@@ -27,7 +27,8 @@ from memory.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned
 from projections.milvus.projector import MilvusProjector
-from projections.neo4j.projector import LABELS, Neo4jProjector
+from projections.neo4j.labels import LABELS
+from projections.neo4j.projector import Neo4jProjector
 from projections.postgres.projector import PostgresProjector
 from projections.redis.projector import RedisProjector
 from replay.snapshots import milvus_snapshot, neo4j_snapshot, postgres_snapshot, redis_snapshot

@@ -24,7 +24,8 @@ from memory.topics import topic_words
 from projections.base import Positioned
 from projections.cache_epochs import changes_results
 from projections.milvus.projector import MilvusProjector
-from projections.neo4j.projector import LABELS, Neo4jProjector, namespaced
+from projections.neo4j.labels import LABELS, namespaced
+from projections.neo4j.projector import Neo4jProjector
 from projections.redis.projector import RedisProjector
 from replay.snapshots import milvus_snapshot, neo4j_snapshot, redis_snapshot
 from tests.integration.memory_life import DIM, MODEL, TOPIC, Life, positioned, vector, whole_life

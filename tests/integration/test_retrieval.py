@@ -13,6 +13,7 @@ import pytest
 from redis import Redis
 
 from api.schemas import SearchRequest, SearchResponse
+from api.search import validate
 from api.services import Services
 from memory.events import ConversationTurnReceived
 from memory.settings import Settings
@@ -67,7 +68,7 @@ async def search(services: Services, life: Life, query: str, recipe: str = "hybr
         use_cache=False,
         **extra,  # type: ignore[arg-type]
     )
-    return await (await services.view()).search.search(body)
+    return await (await services.view()).search.search(validate(body))
 
 
 def labels(life: Life, response: SearchResponse) -> list[str]:
@@ -143,41 +144,41 @@ async def test_cache_serves_repeats_and_a_change_is_never_served_stale(
     settings = life.stores.settings
     reader = unique("reader-")  # a user of its own: this test adds a memory, the others must not see it
     life.stores.say(turn(reader, "poems", "I read a book of poems by Pessoa.", REF - timedelta(days=9)), embedder.embed)
-    body = SearchRequest(query="Which books have I read?", user_id=reader, app_id=APP, reference_time=REF)
+    valid = validate(SearchRequest(query="Which books have I read?", user_id=reader, app_id=APP, reference_time=REF))
     engine = (await services.view()).search
-    first = await engine.search(body)
-    again = await engine.search(body)
+    first = await engine.search(valid)
+    again = await engine.search(valid)
     assert not first.cache_hit and again.cache_hit
     assert [h.id for h in again.results] == [h.id for h in first.results]
 
     # A projector starts committing a change for this user: from this moment the cache is not read.
     epochs = CacheEpochs(Redis.from_url(settings.redis_url), settings.redis_prefix, "test-writer")
     started = epochs.begin([f"{APP}/{reader}"])
-    during = await engine.search(body)
+    during = await engine.search(valid)
     assert not during.cache_hit
     lisbon = turn(reader, "book", "I read a book about the history of Lisbon.", REF - timedelta(days=1))
     new_id = life.stores.say(lisbon, embedder.embed)
     epochs.finish(started)
 
-    after = await engine.search(body)
+    after = await engine.search(valid)
     assert not after.cache_hit
     assert new_id in [h.id for h in after.results]  # the old entry is unreachable: the new memory shows
-    assert (await engine.search(body)).cache_hit
+    assert (await engine.search(valid)).cache_hit
 
 
 async def test_an_interrupted_commit_keeps_the_scope_uncached_until_the_next_batch(
     services: Services, life: Life
 ) -> None:
     settings = life.stores.settings
-    body = SearchRequest(query="coffee", user_id=life.user, app_id=APP, reference_time=REF)
+    valid = validate(SearchRequest(query="coffee", user_id=life.user, app_id=APP, reference_time=REF))
     engine = (await services.view()).search
     epochs = CacheEpochs(Redis.from_url(settings.redis_url), settings.redis_prefix, "crashing-writer")
     epochs.begin([f"{APP}/{life.user}"])  # ... and the writer dies before finish()
-    assert not (await engine.search(body)).cache_hit
-    assert not (await engine.search(body)).cache_hit
+    assert not (await engine.search(valid)).cache_hit
+    assert not (await engine.search(valid)).cache_hit
     epochs.finish(epochs.begin([f"{APP}/{life.user}"]))  # its successor replays the batch
-    await engine.search(body)
-    assert (await engine.search(body)).cache_hit
+    await engine.search(valid)
+    assert (await engine.search(valid)).cache_hit
 
 
 async def test_graph_walks_from_recent_memories_only_when_the_query_points_back(services: Services, life: Life) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from memory.temporal import find_time_range, read_temporal_intent
+from memory.language.time_expressions import find_time_range, read_temporal_intent
 from memory.time_window import WINDOW_END, cut_to_window, within_window
 from memory.validation import EARLIEST, LATEST
 

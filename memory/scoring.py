@@ -1,0 +1,127 @@
+"""From what the retrievers found and what the rows say, the final order of a search: one pure function.
+
+The API gathers the inputs (retriever results, the visible rows, turn positions) and keeps the I/O; every
+step that decides the order is here, in sequence, so it can be read and tested without a store:
+
+1. only memories with a visible row count (a retriever may still see a half-projected or forgotten one);
+2. Reciprocal Rank Fusion (memory.fusion), dense and sparse votes scaled by how clearly they matched
+   (memory.ranking.match_strengths);
+3. priors from the memory itself: outside the time range the query names, how specific it is
+   (memory.specificity), whether the one person the query names said it (memory.ranking.named_speaker);
+4. support from what was said in the same turn and around it (memory.ranking.with_conversation_support);
+5. relevance, importance and recency (memory.ranking.rank).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from memory.fusion import reciprocal_rank_fusion
+from memory.language.time_expressions import TimeRange
+from memory.ranking import Candidate, TurnRef, match_strengths, named_speaker, rank, with_conversation_support
+from memory.recipes import Retriever, SearchRecipe
+from memory.specificity import specificity
+
+# A query that names a time ("last week", "before the move") asks about that time: matches from outside it
+# keep half their fused score, so they rank below the matches from inside unless they are far better.
+OUT_OF_RANGE = 0.5
+# Retrievers whose scores measure the match (a cosine, a BM25 score); graph and temporal only order.
+GRADED = frozenset({Retriever.DENSE.value, Retriever.SPARSE.value})
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A retrieved memory and the retriever's own score for it (higher is better)."""
+
+    memory_id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRow:
+    """What the ordering needs to know of a memory's stored row."""
+
+    memory_id: str
+    text: str
+    importance: float
+    valid_from: datetime  # when it became true: the time range and recency are measured on it
+    speaker: str = ""  # who said it, "" when unknown
+    conversation_id: str = ""
+    source_turn_ids: tuple[str, ...] = ()
+
+    def turn_ref(self, positions: Mapping[tuple[str, str], int]) -> TurnRef:
+        """Where it was said; the turn's position only for a memory of exactly one turn."""
+        turns = self.source_turn_ids
+        index = positions.get((self.conversation_id, turns[0])) if len(turns) == 1 else None
+        return TurnRef(self.conversation_id, turns, index)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A memory in the final order: its final score, its fused (RRF) score and each retriever's rank."""
+
+    memory_id: str
+    score: float
+    fused_score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+def asked_range(recipe: SearchRecipe, time_range: TimeRange | None) -> TimeRange | None:
+    """The time range the query names counts only when the recipe reads time (runs the temporal retriever)."""
+    return time_range if Retriever.TEMPORAL in recipe.retrievers else None
+
+
+def prior(
+    recipe: SearchRecipe, row: CandidateRow, span: TimeRange | None, speakers: set[str], speaker: str | None
+) -> float:
+    """What the memory itself says about its chances, before the list is ranked: outside the asked time
+    range, how specific it is, whether the person the query names said it."""
+    factor = 1.0 if span is None or span.contains(row.valid_from) else OUT_OF_RANGE
+    factor *= specificity(row.text, recipe.specificity_exponent, speakers)
+    if speaker is not None and row.speaker == speaker:
+        factor *= recipe.speaker_boost
+    return factor
+
+
+def final_order(
+    found: Mapping[str, Sequence[Found]],
+    rows: Mapping[str, CandidateRow],
+    recipe: SearchRecipe,
+    query: str,
+    reference: datetime,
+    span: TimeRange | None = None,
+    positions: Mapping[tuple[str, str], int] | None = None,
+) -> list[Scored]:
+    """Every visible memory found, best first.
+
+    ``found``: per retriever name, its matches best first; ``rows``: the visible rows (a match without one
+    is dropped); ``span``: the time range that counts (``asked_range``); ``positions``: (conversation id,
+    turn id) → the turn's position in its conversation, for neighbour support (empty: none)."""
+    visible = {kind: [f for f in matches if f.memory_id in rows] for kind, matches in found.items()}
+    orderings = {kind: [f.memory_id for f in matches] for kind, matches in visible.items()}
+    strengths = {
+        kind: match_strengths([(f.memory_id, f.score) for f in matches], recipe.match_strength_exponent)
+        for kind, matches in visible.items()
+        if kind in GRADED
+    }
+    fused = reciprocal_rank_fusion(orderings, k=recipe.rrf_k, weights=recipe.weight_map(), strengths=strengths)
+    speakers = {row.speaker for row in rows.values()} - {""}
+    speaker = named_speaker(query, speakers)
+    candidates = [
+        Candidate(
+            h.memory_id,
+            h.score * prior(recipe, rows[h.memory_id], span, speakers, speaker),
+            float(rows[h.memory_id].importance),
+            rows[h.memory_id].valid_from,
+        )
+        for h in fused
+    ]
+    refs = {h.memory_id: rows[h.memory_id].turn_ref(positions or {}) for h in fused}
+    candidates = with_conversation_support(
+        candidates, refs, recipe.sibling_share, recipe.neighbour_share, recipe.neighbour_window
+    )
+    ranked = rank(candidates, reference, recipe.importance_share, recipe.recency_share, recipe.recency_half_life_days)
+    by_id = {h.memory_id: h for h in fused}
+    return [Scored(r.memory_id, r.score, by_id[r.memory_id].score, by_id[r.memory_id].ranks) for r in ranked]
