@@ -26,6 +26,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q
