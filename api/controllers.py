@@ -12,6 +12,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from api.context import ContextBuilder
 from api.errors import InvalidRequest, NotFound
+from api.filters import states_named
 from api.refusals import answered_as_http
 from api.schemas import (
     AddMemoriesRequest,
@@ -29,7 +30,7 @@ from api.schemas import (
 from api.search import validate
 from api.services import Services
 from memory.events import Scope
-from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState
+from memory.lifecycle import SEARCHABLE_BY_DEFAULT
 from memory.validation import ID_PATTERN, MAX_ID_CHARS, check_text
 from replay.audit import Lineage, NotFoundError, lineage
 
@@ -149,16 +150,18 @@ class MemoriesController(Controller):
         app_id: AppId = "default",
         agent_id: OptionalId = None,
         run_id: OptionalId = None,
+        # Text, not the enum: the seed's retired names ("accessed", "embedding") are read as the states they
+        # stand for (memory.lifecycle.RETIRED_STATE_NAMES), and any other name is a 400 that lists the states.
         states: Annotated[
-            list[MemoryState] | None, QueryParameter(name="state", description="default: the searchable states")
+            list[str] | None, QueryParameter(name="state", description="default: the searchable states")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
         consistency_token: Token = None,
     ) -> MemoryList:
+        wanted = sorted(set(states_named(states, "state"))) if states else DEFAULT_STATES  # a 400 before any wait
         if consistency_token:
             await services.consistency.wait(consistency_token)
-        wanted = [s.value for s in states] if states else DEFAULT_STATES
         reader = (await services.view()).reader
         return await reader.list_for_user(app_id, user_id, agent_id, run_id, wanted, limit, offset)
 

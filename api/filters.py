@@ -13,11 +13,10 @@ from typing import Any
 
 from api.errors import InvalidRequest
 from api.schemas import SearchFilters
-from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState
+from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState, state_named
 from projections.milvus.expressions import all_of, differs, one_of, scope_filter
 
 SEARCHABLE = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
-KNOWN_STATES = frozenset(s.value for s in MemoryState)
 
 
 @dataclass(frozen=True)
@@ -38,12 +37,10 @@ class Visibility:
         return self.as_of is not None or self.known_as_of is not None
 
     def states(self) -> list[str]:
-        wanted = list(self.filters.states if self.filters and self.filters.states else SEARCHABLE)
+        named = self.filters.states if self.filters and self.filters.states else SEARCHABLE
+        wanted = states_named(named, "filters.states")
         if self.include_archived:
             wanted.append(MemoryState.ARCHIVED.value)
-        unknown = sorted(set(wanted) - KNOWN_STATES)
-        if unknown:
-            raise InvalidRequest(f"unknown state(s) {unknown} in filters.states; choose from {sorted(KNOWN_STATES)}")
         return sorted(set(wanted))
 
     def validate(self) -> None:
@@ -106,6 +103,15 @@ class Visibility:
         if upper is not None:
             parts.append(f"occurred_at < {epoch_ms(upper)}")
         return all_of(*parts)
+
+
+def states_named(names: list[str], where: str) -> list[str]:
+    """The state values a request names (the seed's retired names read as ``memory.lifecycle`` maps them);
+    ``InvalidRequest`` naming ``where`` for a name that is no state."""
+    try:
+        return [state_named(name).value for name in names]
+    except ValueError as exc:
+        raise InvalidRequest(f"{where}: {exc}") from None
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -137,7 +137,8 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
     """Narrow the candidates: metadata equality, lifecycle states, and a valid-time window."""
 
     metadata: Metadata = msgspec.field(default_factory=dict)
-    # Default: the searchable states (active, accessed, decaying).
+    # Default: the searchable states (active, decaying). "accessed" and "embedding", states the seed drew but
+    # no memory was ever in, are read as active and extracted (memory.lifecycle.RETIRED_STATE_NAMES).
     states: Annotated[list[str], msgspec.Meta(max_length=10)] | None = None
     occurred_after: Timestamp | None = None
     occurred_before: Timestamp | None = None

@@ -77,7 +77,7 @@ WARMUP_QUERIES = 10  # the first searches load the query embedder and warm the p
 INGEST_TIMEOUT_S = 3600.0
 STABLE_S = 20.0  # only when the extractor is remote and the memory count is unknowable up front
 # Still on their way to being searchable; archived or forgotten ones are done, just not active.
-PENDING_STATES = [MemoryState.EXTRACTED.value, MemoryState.EMBEDDING.value, MemoryState.STORED.value]
+PENDING_STATES = [MemoryState.EXTRACTED.value, MemoryState.STORED.value]
 COMPONENT = "bench.locomo"
 
 

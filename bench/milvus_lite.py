@@ -44,9 +44,10 @@ COLLECTION = "bench_memories"
 APP_ID = "app-bench"
 AGENT_ID = "agent-1"
 MODEL = "all-MiniLM-L6-v2"
-STATES = ["active", "accessed", "decaying", "archived", "deleted"]
-STATE_WEIGHTS = [0.6, 0.15, 0.1, 0.1, 0.05]
-SEARCHABLE = ["active", "accessed", "decaying"]
+# The same 75 % searchable as before "accessed" left the lifecycle (an accessed memory is Active).
+STATES = ["active", "decaying", "archived", "deleted"]
+STATE_WEIGHTS = [0.75, 0.1, 0.1, 0.05]
+SEARCHABLE = ["active", "decaying"]
 ID_MAX = 64
 SCOPE_MAX = 256
 

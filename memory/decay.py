@@ -81,7 +81,7 @@ def decay_decision(state: MemoryState, importance: float, pinned: bool) -> Memor
     - Active below ``DECAYING_BELOW`` (and not pinned) → Decaying.
     - Decaying below ``FORGET_BELOW`` → Forgotten; back at or above ``DECAYING_BELOW`` (after an access) →
       Active; pinned while Decaying → Active (pinning a fading memory rescues it).
-    - Any other state → nothing: Accessed is transient, Consolidating/Archived/Recalled belong to
+    - Any other state → nothing: Consolidating/Archived/Recalled belong to
       consolidation (an archive is kept by its summary, not by decay), Forgotten is final, and the
       pre-activation states are not searchable yet.
 

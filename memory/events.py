@@ -178,7 +178,20 @@ class MemoryDecayed(Event):
 
     memory_id: str = ""
     importance: float = 0.0
-    state: str | None = None  # "decaying" | "active"; None: importance only
+    # "decaying"; None: importance only. "active" appears only in logs written before MemoryRescued existed,
+    # and is read as a rescue (memory.transitions), so those logs replay to the same states.
+    state: str | None = None
+
+
+@dataclass(frozen=True)
+class MemoryRescued(Event):
+    """A Decaying memory back to Active: found again by a search (``request_id``) or pinned (None)."""
+
+    SCHEMA_NAME: ClassVar[str] = "memstream.MemoryRescued"
+
+    memory_id: str = ""
+    importance: float = 0.0
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -314,6 +327,7 @@ MEMORY_EVENT_TYPES: tuple[type[Event], ...] = (
     MemoryArchived,
     MemoryRecalled,
     MemoryDecayed,
+    MemoryRescued,
     MemoryForgotten,
     MemoryUpdated,
     MemoryPinned,

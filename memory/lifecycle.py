@@ -1,9 +1,17 @@
-"""The memory lifecycle as a pure transition table (design seed, DESIGN.md §3).
+"""The memory lifecycle as a pure transition table.
 
-Extracted → Embedding → Stored → Active; Active ↔ Accessed; Active → Consolidating → Archived →
-Recalled → Active; Active → Decaying → Forgotten, or back to Active on access.
+Extracted → Stored → Active; Active → Consolidating → Archived → Recalled → Active; Active → Decaying →
+Forgotten, or back to Active when rescued (a search finds it again, or it is pinned: ``MemoryRescued``).
 Projections apply a state change only if the table allows it, so a duplicate or late event can never
 move a memory backwards.
+
+Every state here is one some event puts a memory in (``memory.transitions``), so a memory's history shows
+each state it passed through. The design seed also drew Embedding (between Extracted and Stored) and
+Accessed (Active ↔ Accessed), but no event ever entered them: the embedder goes from Extracted to Stored in
+one event, and an access by itself changes no state. Recording them would cost an event per memory on the
+ingest path and a state change per search hit (each one bumping the user's cache epoch, so the hot cache
+would be emptied by the very searches it serves). They are events in a memory's life instead:
+``MemoryEmbedded`` (Extracted → Stored) and ``MemoryAccessed`` (no state change; it feeds importance).
 """
 
 from __future__ import annotations
@@ -15,10 +23,8 @@ from memory.errors import IllegalTransition
 
 class MemoryState(StrEnum):
     EXTRACTED = "extracted"
-    EMBEDDING = "embedding"
     STORED = "stored"
     ACTIVE = "active"
-    ACCESSED = "accessed"
     CONSOLIDATING = "consolidating"
     ARCHIVED = "archived"
     RECALLED = "recalled"
@@ -28,18 +34,35 @@ class MemoryState(StrEnum):
 
 S = MemoryState
 TRANSITIONS: dict[MemoryState, frozenset[MemoryState]] = {
-    S.EXTRACTED: frozenset({S.EMBEDDING, S.STORED}),  # the embedder may skip the in-flight state
-    S.EMBEDDING: frozenset({S.STORED}),
+    S.EXTRACTED: frozenset({S.STORED}),
     S.STORED: frozenset({S.ACTIVE}),
-    S.ACTIVE: frozenset({S.ACCESSED, S.CONSOLIDATING, S.DECAYING}),
-    S.ACCESSED: frozenset({S.ACTIVE}),
+    S.ACTIVE: frozenset({S.CONSOLIDATING, S.DECAYING}),
     S.CONSOLIDATING: frozenset({S.ARCHIVED, S.ACTIVE}),
     S.ARCHIVED: frozenset({S.RECALLED}),
     S.RECALLED: frozenset({S.ACTIVE}),
     S.DECAYING: frozenset({S.FORGOTTEN, S.ACTIVE}),
     S.FORGOTTEN: frozenset(),
 }
-SEARCHABLE_BY_DEFAULT = frozenset({S.ACTIVE, S.ACCESSED, S.DECAYING})
+SEARCHABLE_BY_DEFAULT = frozenset({S.ACTIVE, S.DECAYING})
+
+# The seed's two states that no memory was ever in. Requests written against the old drawing may still name
+# them (a filter on "accessed" matched nothing before): each is read as the state such a memory really is
+# in — a memory being embedded is Extracted, an accessed one is Active — so an old request that also names
+# the real state gets the same answer as before.
+RETIRED_STATE_NAMES: dict[str, MemoryState] = {"embedding": S.EXTRACTED, "accessed": S.ACTIVE}
+
+
+def state_named(name: str) -> MemoryState:
+    """The state a request's name stands for (a retired name included); ``ValueError`` for any other name."""
+    retired = RETIRED_STATE_NAMES.get(name)
+    if retired is not None:
+        return retired
+    try:
+        return MemoryState(name)
+    except ValueError:
+        known = ", ".join(s.value for s in MemoryState)
+        retired_names = ", ".join(f"{old} (read as {new.value})" for old, new in RETIRED_STATE_NAMES.items())
+        raise ValueError(f"unknown state {name!r}; the states are {known}; also accepted: {retired_names}") from None
 
 
 def can_transition(current: MemoryState, target: MemoryState) -> bool:

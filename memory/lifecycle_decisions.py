@@ -2,11 +2,11 @@
 
 - After a memory is embedded: reinforce an existing memory it repeats (the copy never activates), supersede
   memories it contradicts, then activate it. Summaries activate directly.
-- After an access: a Decaying memory is re-evaluated (the access resets its clock, so it comes back to
-  Active); an Archived one is recalled (Archived → Recalled → Active).
+- After an access: a Decaying memory is re-evaluated (the access resets its clock, so it is rescued back to
+  Active: ``MemoryRescued``); an Archived one is recalled (Archived → Recalled → Active).
 - After a summary activates: its originals are archived.
 - On a tick at ``now``: finish consolidations a crash left half done, decay (Active → Decaying → Forgotten,
-  or back), consolidate (memory.consolidation picks the groups).
+  or rescued when pinned; ``memory.reevaluation``), consolidate (memory.consolidation picks the groups).
 - On a command: update, pin/unpin, delete, erase the user, tick.
 
 Every event id derives from what the decision is about (memory ids, the memory's generation, the summary
@@ -53,6 +53,7 @@ from memory.events import (
 from memory.ids import derived_event_id
 from memory.lifecycle import MemoryState
 from memory.lifecycle_state import Tracked, UserState, estimate_tokens
+from memory.reevaluation import EnvelopeFor, reevaluated
 from memory.summarize import DEFAULT_MAX_CHARS, SummaryItem, summarize
 
 COMPONENT = "streams.lifecycle"
@@ -87,6 +88,10 @@ def _envelope(
         correlation_id=cause.envelope.correlation_id or cause.event_id,
         producer=Producer(COMPONENT),
     )
+
+
+def _envelope_for(scope: Scope, at: datetime, cause: Event) -> EnvelopeFor:
+    return lambda event_type, event_id: _envelope(scope, event_type, event_id, at, at, cause)
 
 
 # --- after an embedding -----------------------------------------------------------------------------
@@ -211,24 +216,13 @@ def after_access(state: UserState, event: MemoryAccessed) -> list[Event]:
         return []
     at = event.envelope.occurred_at
     if tracked.state == MemoryState.DECAYING.value:
+        # The access restarted its clock: rescued if that lifts it above the threshold, else re-scored only
+        # (forgetting stays the tick's decision).
         importance = _importance(tracked, at)
-        return [
-            MemoryDecayed(
-                envelope=_envelope(
-                    event.scope,
-                    "MemoryDecayed",
-                    derived_event_id(event.event_id, "MemoryDecayed"),
-                    at,
-                    at,
-                    event,
-                ),
-                memory_id=tracked.memory_id,
-                importance=round(importance, 4),
-                state=MemoryState.ACTIVE.value
-                if decay_decision(MemoryState.DECAYING, importance, tracked.pinned)
-                else None,
-            )
-        ]
+        decision = decay_decision(MemoryState.DECAYING, importance, tracked.pinned)
+        rescue = decision if decision == MemoryState.ACTIVE else None
+        envelope_for = _envelope_for(event.scope, at, event)
+        return [reevaluated(tracked.memory_id, importance, rescue, event.event_id, envelope_for, event.request_id)]
     if tracked.state == MemoryState.ARCHIVED.value:
         # Keyed by the memory's generation, not the access: every access read before the recall comes back
         # decides the same two events, which collapse (a second MemoryRecalled would be illegal on Active).
@@ -347,16 +341,9 @@ def _decay(state: UserState, cause: Event, now: datetime) -> list[Event]:
                     )
                 )
                 events.extend(_forget_archive_of(state, memory, cause, now))
-            else:
+            else:  # Decaying, or rescued because it was pinned while Decaying
                 events.append(
-                    MemoryDecayed(
-                        envelope=_envelope(
-                            cause.scope, "MemoryDecayed", derived_event_id(key, "MemoryDecayed"), now, now, cause
-                        ),
-                        memory_id=memory.memory_id,
-                        importance=round(importance, 4),
-                        state=decision.value,
-                    )
+                    reevaluated(memory.memory_id, importance, decision, key, _envelope_for(cause.scope, now, cause))
                 )
     return events
 

@@ -35,11 +35,11 @@ from memory.events import (
     UserErased,
 )
 from memory.language.sentences import split_speaker
-from memory.lifecycle import MemoryState, check_transition
-from memory.transitions import target_state
+from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState, check_transition
+from memory.transitions import moves, target_state
 
 RECENT_EVENT_IDS = 12  # enough to recognise a redelivered batch; older ids are past the checkpoint anyway
-SEARCHABLE = frozenset({MemoryState.ACTIVE.value, MemoryState.ACCESSED.value, MemoryState.DECAYING.value})
+SEARCHABLE = frozenset(s.value for s in SEARCHABLE_BY_DEFAULT)
 
 
 def estimate_tokens(text: str) -> int:
@@ -171,6 +171,11 @@ def fold(state: UserState, event: Event) -> bool:
         except InvalidEventError as exc:
             # Checked before anything is applied: a rejected (dead-lettered) event leaves no trace.
             raise IllegalLifecycleEvent(f"{type(event).__name__} for memory {tracked.memory_id}: {exc}") from exc
+        if not moves(event, MemoryState(tracked.state), target):
+            raise IllegalLifecycleEvent(
+                f"{type(event).__name__} for memory {tracked.memory_id}: a rescue brings back a decaying memory,"
+                f" and this one is {tracked.state}"
+            )
     tracked.remember(event.event_id)
     state.touch(tracked.memory_id)
     _apply_fields(state, tracked, event)

@@ -39,7 +39,7 @@ from pymilvus.exceptions import MilvusException
 
 from memory.events import Event, MemoryEmbedded, MemoryExtracted, MemoryForgotten, Scope, UserErased
 from memory.lifecycle import MemoryState, advance
-from memory.transitions import target_state
+from memory.transitions import moves, target_state
 from projections.base import PoisonEventError, Positioned
 from projections.milvus.collection import FIELDS, ensure_collection
 from projections.milvus.expressions import ids_filter, scope_filter
@@ -147,8 +147,8 @@ class MilvusProjector:
                 row = embedded
             elif row is not None:
                 target = _target(event)
-                if target is not None:
-                    row["state"] = advance(MemoryState(row["state"]), target).value
+                if target is not None and moves(event, MemoryState(row["state"]), target):
+                    row["state"] = target.value
             # else: no vector yet (or another dimension): nothing to make searchable here
         return row
 

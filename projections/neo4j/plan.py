@@ -21,13 +21,14 @@ from memory.events import (
     MemoryForgotten,
     MemoryPinned,
     MemoryReinforced,
+    MemoryRescued,
     MemorySuperseded,
     MemoryUpdated,
     UserErased,
 )
-from memory.lifecycle import MemoryState, sources_of
+from memory.lifecycle import MemoryState
 from memory.topics import topic_rows
-from memory.transitions import target_state
+from memory.transitions import sources_for, target_state
 from projections.base import PoisonEventError
 
 # Kinds with their own statement; every other kind runs the shared field-and-state update.
@@ -70,7 +71,7 @@ def _props(event: Event) -> dict[str, Any]:
     """The memory properties an event sets besides its state."""
     if isinstance(event, MemoryEmbedded):
         return {"embedding_model": event.model}
-    if isinstance(event, MemoryReinforced | MemoryDecayed):
+    if isinstance(event, MemoryReinforced | MemoryDecayed | MemoryRescued):
         # Importance is a score, not a lifecycle step: it follows the log even where a state is refused.
         return {"importance": event.importance}
     if isinstance(event, MemoryUpdated):
@@ -131,7 +132,7 @@ def row_of(event: Event) -> Row | None:
         "memory_id": memory_id,
         "props": props,
         "target": target.value if target is not None else None,
-        "sources": sources_of(target) if target is not None else [],
+        "sources": sources_for(event, target) if target is not None else [],
     }
     if isinstance(event, MemoryUpdated):
         values["topics"] = topic_rows(event.scope.key, event.text)

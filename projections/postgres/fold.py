@@ -45,12 +45,13 @@ from memory.events import (
     MemoryPinned,
     MemoryRecalled,
     MemoryReinforced,
+    MemoryRescued,
     MemorySuperseded,
     MemoryUpdated,
     UserErased,
 )
-from memory.lifecycle import MemoryState, can_transition
-from memory.transitions import target_state
+from memory.lifecycle import MemoryState
+from memory.transitions import moves, target_state
 from projections.base import PoisonEventError, Positioned
 from projections.postgres.rows import (
     AccessRow,
@@ -75,6 +76,7 @@ VERSIONED: tuple[type[Event], ...] = (
     MemoryArchived,
     MemoryRecalled,
     MemoryDecayed,
+    MemoryRescued,
     MemoryUpdated,
     MemoryPinned,
 )
@@ -246,7 +248,7 @@ def _effect(memory: Memory, event: Event) -> None:
     if isinstance(event, MemoryEmbedded):
         memory.embedding_model = event.model
         memory.changed = True
-    elif isinstance(event, MemoryReinforced | MemoryDecayed):
+    elif isinstance(event, MemoryReinforced | MemoryDecayed | MemoryRescued):
         memory.importance = event.importance
         memory.changed = True
     elif isinstance(event, MemorySuperseded):
@@ -268,7 +270,7 @@ def _effect(memory: Memory, event: Event) -> None:
     except ValueError as exc:  # MemoryDecayed.state is a free string in the schema
         raise PoisonEventError(f"{event.envelope.event_type} {event.event_id}: {exc}") from exc
     # The guard: a repeated, stale or illegal request (e.g. archiving an active memory) changes nothing.
-    if target is not None and can_transition(memory.state, target):
+    if target is not None and moves(event, memory.state, target):
         memory.state = target
         memory.updated_at = event.envelope.recorded_at
         memory.changed = True

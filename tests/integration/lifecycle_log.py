@@ -26,6 +26,7 @@ from memory.events import (
     MemoryPinned,
     MemoryRecalled,
     MemoryReinforced,
+    MemoryRescued,
     MemorySuperseded,
     MemoryUpdated,
     Producer,
@@ -158,6 +159,14 @@ class Life:
     def decayed(self, k: int, importance: float, state: str | None = None) -> MemoryDecayed:
         return MemoryDecayed(
             envelope=self.envelope("MemoryDecayed"), memory_id=self.memory(k), importance=importance, state=state
+        )
+
+    def rescued(self, k: int, importance: float, request_id: str | None = "req-rescue") -> MemoryRescued:
+        return MemoryRescued(
+            envelope=self.envelope("MemoryRescued"),
+            memory_id=self.memory(k),
+            importance=importance,
+            request_id=request_id,
         )
 
     def forgotten(self, k: int, reason: str = "deleted") -> MemoryForgotten:

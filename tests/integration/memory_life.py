@@ -79,7 +79,8 @@ def whole_life(life: Life) -> list[Event]:
     2 "likes tea": decaying, importance 0.25 (reinforced to 0.75 first); accessed
     3, 4 (hiking, Alps): consolidated into 5, archived; 3 then recalled and active again
     5 the summary: active, SUMMARIZES 3 and 4
-    6 "owns a boat": decaying, then forgotten (its entity Boat and relation OWNS go with it)
+    6 "owns a boat": decaying, rescued, decaying again, then forgotten (its entity Boat and relation OWNS go
+      with it)
     """
     return [
         *life.active(0, "Alice lives in Paris", ["Alice", "Paris"], [("Alice", "LIVES_IN", "Paris")]),
@@ -99,6 +100,8 @@ def whole_life(life: Life) -> list[Event]:
         life.recalled(3),
         life.activated(3),
         *life.active(6, "Alice owns a boat", ["Alice", "Boat"], [("Alice", "OWNS", "Boat")]),
+        life.decayed(6, 0.125, "decaying"),
+        life.rescued(6, 0.5),  # found again: back to active
         life.decayed(6, 0.125, "decaying"),
         life.forgotten(6),
         life.updated(1, "Alice lives in Berlin, Germany"),

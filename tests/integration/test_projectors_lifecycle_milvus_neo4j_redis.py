@@ -211,6 +211,9 @@ def stale_events(life: Life, setup: list[Event]) -> list[Event]:
         life.archived(2, summary=5),  # stored → archived
         life.decayed(2, 0.125, "decaying"),  # stored → decaying
         life.recalled(3),  # decaying → recalled
+        life.rescued(0, 0.5),  # only a decaying memory is rescued: active stays active
+        life.rescued(1, 0.125),  # archived → active must go through recalled
+        life.rescued(2, 0.125),  # stored → active is an activation, not a rescue
         *setup,  # everything again: the embeddings must not move anything back to stored
     ]
 

@@ -10,6 +10,7 @@ with the scoped snapshot.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ import psycopg
 import pytest
 
 from memory.events import Event, MemoryExtracted, UserErased
+from memory.lifecycle import MemoryState, can_transition
 from memory.positions import LogPosition
 from memory.settings import Settings
 from projections.base import PoisonEventError, Positioned
@@ -274,6 +276,9 @@ ILLEGAL = [
     "embed archived",
     "consolidating again",
     "decay consolidating",
+    "rescue consolidating",
+    "rescue consolidating, as old logs write it",
+    "rescue stored",
 ]
 
 
@@ -290,6 +295,10 @@ def _illegal_case(life: Life, case: str) -> tuple[list[Event], Event, str]:
         "embed archived": (archived, life.embedded(0), "archived"),
         "consolidating again": (consolidating, life.consolidating(0, 1), "consolidating"),
         "decay consolidating": (consolidating, life.decayed(0, 0.5, "decaying"), "consolidating"),
+        # Active has other ways in; a rescue takes only Decaying → Active (memory.transitions.sources_for).
+        "rescue consolidating": (consolidating, life.rescued(0, 0.5), "consolidating"),
+        "rescue consolidating, as old logs write it": (consolidating, life.decayed(0, 0.5, "active"), "consolidating"),
+        "rescue stored": ([life.extracted(0, "I like tea."), life.embedded(0)], life.rescued(0, 0.5), "stored"),
     }
     return cases[case]
 
@@ -312,14 +321,26 @@ def test_illegal_or_stale_transition_changes_nothing(schemas: Schemas, life: Lif
     assert schemas.idempotent(schemas.new(), [life.key], before_events, [event]) == after
 
 
-def test_decayed_sets_importance_and_moves_between_active_and_decaying(schemas: Schemas, life: Life) -> None:
+# The way back from Decaying: today's MemoryRescued, and the MemoryDecayed(state="active") that logs written
+# before it carry (a memory log is replayed from offset 0 on a rebuild, so both must fold the same way).
+WAYS_BACK = {
+    "rescued": lambda life: life.rescued(0, 0.625),
+    "decayed-active-in-old-logs": lambda life: life.decayed(0, 0.625, "active"),
+}
+
+
+@pytest.mark.parametrize("way_back", sorted(WAYS_BACK))
+def test_decayed_sets_importance_and_moves_between_active_and_decaying(
+    schemas: Schemas, life: Life, way_back: str
+) -> None:
     setup = [
         *life.active(0, "I play chess.", 0.5),
         *life.active(1, "I play go.", 0.5),
         life.consolidating(1, 2),
         life.archived(1, 2),
     ]
-    fading, lower, back = life.decayed(0, 0.25, "decaying"), life.decayed(0, 0.125), life.decayed(0, 0.625, "active")
+    fading, lower = life.decayed(0, 0.25, "decaying"), life.decayed(0, 0.125)
+    back = WAYS_BACK[way_back](life)
     stale = life.decayed(1, 0.25, "decaying")  # an archived memory cannot decay: importance yes, state no
     dsn = schemas.new()
     projection = Projection(dsn)
@@ -345,6 +366,38 @@ def test_decayed_sets_importance_and_moves_between_active_and_decaying(schemas: 
         setup[-1].envelope.recorded_at,
     )
     assert [row[1:5:2] for row in history(dsn, life.memory(0))[-2:]] == [("decaying", 0.25), ("decaying", 0.125)]
+
+
+def test_the_history_shows_every_state_of_the_machine_the_memory_passed_through(schemas: Schemas, life: Life) -> None:
+    """What GET /v1/memories/{id}/history reads: one row per state change, so each state of the lifecycle
+    drawn in the README that the memory passed through is in it, the rescue named as what happened. Only
+    Forgotten is not: forgetting removes the memory's history with it (asserted in the whole-life test)."""
+    events = [
+        *life.active(0, "I play chess."),
+        *life.active(1, "Chess, in short."),
+        life.consolidating(0, 1),
+        life.archived(0, 1),
+        life.recalled(0),
+        life.activated(0),
+        life.decayed(0, 0.0625, "decaying"),
+        life.accessed(0),  # not a state (memory.lifecycle): a row in memory_accesses, not a version
+        life.rescued(0, 0.5),
+    ]
+    rows = history_of(schemas, life, events)
+    assert [(row[0], row[1]) for row in rows] == [
+        ("MemoryExtracted", "extracted"),
+        ("MemoryEmbedded", "stored"),
+        ("MemoryActivated", "active"),
+        ("MemoryConsolidating", "consolidating"),
+        ("MemoryArchived", "archived"),
+        ("MemoryRecalled", "recalled"),
+        ("MemoryActivated", "active"),
+        ("MemoryDecayed", "decaying"),
+        ("MemoryRescued", "active"),
+    ]
+    assert {row[1] for row in rows} == {s.value for s in MemoryState} - {MemoryState.FORGOTTEN.value}
+    assert all(can_transition(MemoryState(a[1]), MemoryState(b[1])) for a, b in itertools.pairwise(rows))
+    assert rows[-1][3] == 0.5  # the importance the rescue re-evaluated
 
 
 def test_decayed_to_an_unknown_state_is_poison_and_writes_nothing(schemas: Schemas, life: Life) -> None:

@@ -1,23 +1,28 @@
 """What the API refuses before anything is produced: request bodies as decoded, the writer's turns, the 415 guard.
 
 No network: bodies are decoded the way Litestar decodes them (msgspec), the writer is called without its
-producer, and the content-type guard runs on a one-route app of its own.
+producer, the content-type guard runs on a one-route app of its own, and the list endpoint on one whose store
+only records what it was asked.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
 import pytest
 from litestar import Litestar, delete, post
+from litestar.di import Provide
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
-from api.errors import InvalidRequest, PayloadTooLarge
+from api.controllers import MemoriesController
+from api.errors import EXCEPTION_HANDLERS, InvalidRequest, PayloadTooLarge
 from api.json_only import json_only
-from api.schemas import AddMemoriesRequest, ContextRequest, SearchRequest
+from api.schemas import AddMemoriesRequest, ContextRequest, MemoryList, SearchRequest
+from api.services import Services
 from api.writer import MemoryWriter
 from memory.settings import Settings
 
@@ -168,3 +173,47 @@ def test_a_delete_without_a_body_needs_no_content_type_but_a_non_json_body_is_41
     assert guarded.request("DELETE", "/write", headers={"content-type": "application/json"}).status_code == 202
     assert guarded.request("DELETE", "/write", content=b"x", headers={"content-type": "text/plain"}).status_code == 415
     assert guarded.request("DELETE", "/write", content=b"user_id=u").status_code == 415
+
+
+class ListingReader:
+    """Records which states the list endpoint asked the store for."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    async def list_for_user(self, *args: Any) -> MemoryList:
+        self.asked.append(args[4])
+        return MemoryList(results=[], total=0, limit=args[5], offset=args[6])
+
+
+@pytest.fixture()
+def listing() -> Any:
+    # A Services without clients (Litestar checks the dependency's exact type); the list endpoint only calls
+    # view().reader, answered here by the recording reader.
+    reader = ListingReader()
+    services = object.__new__(Services)
+
+    async def view() -> Any:
+        return SimpleNamespace(reader=reader)
+
+    services.view = view  # type: ignore[method-assign]
+
+    async def provide() -> Services:
+        return services
+
+    handlers: Any = EXCEPTION_HANDLERS  # as api.app passes them (their handlers are narrower than Litestar's type)
+    app = Litestar([MemoriesController], dependencies={"services": Provide(provide)}, exception_handlers=handlers)
+    with TestClient(app) as client:
+        yield client, reader
+
+
+def test_listing_reads_the_seeds_retired_state_names_and_refuses_other_names(listing: Any) -> None:
+    client, reader = listing
+    ok = client.get("/v1/memories", params={"user_id": "u", "state": ["accessed", "decaying", "embedding"]})
+    assert ok.status_code == 200, ok.text
+    assert client.get("/v1/memories", params={"user_id": "u"}).status_code == 200
+    assert reader.asked == [["active", "decaying", "extracted"], ["active", "decaying"]]
+    bad = client.get("/v1/memories", params={"user_id": "u", "state": ["active", "fading"]})
+    assert bad.status_code == 400
+    assert bad.json()["detail"].startswith("state: unknown state 'fading'; the states are extracted, stored,")
+    assert len(reader.asked) == 2  # refused before the store is asked

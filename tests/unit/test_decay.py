@@ -109,7 +109,8 @@ def test_an_access_brings_a_decaying_memory_back() -> None:
         (MemoryState.DECAYING, FORGET_BELOW, False, None),
         (MemoryState.DECAYING, 0.0299, False, MemoryState.FORGOTTEN),
         (MemoryState.DECAYING, 0.0, True, MemoryState.ACTIVE),  # pinning rescues
-        (MemoryState.ACCESSED, 0.0, False, None),
+        (MemoryState.RECALLED, 0.0, False, None),
+        (MemoryState.EXTRACTED, 0.0, False, None),
         (MemoryState.ARCHIVED, 0.0, False, None),
         (MemoryState.CONSOLIDATING, 0.0, False, None),
         (MemoryState.FORGOTTEN, 0.9, False, None),

@@ -26,12 +26,8 @@ def test_rrf_counts_a_repeated_id_once_per_retriever() -> None:
 
 
 ALLOWED = {
-    ("extracted", "embedding"),
     ("extracted", "stored"),
-    ("embedding", "stored"),
     ("stored", "active"),
-    ("active", "accessed"),
-    ("accessed", "active"),
     ("active", "consolidating"),
     ("consolidating", "archived"),
     ("consolidating", "active"),
@@ -52,4 +48,3 @@ def test_every_pair_of_states(current: MemoryState, target: MemoryState) -> None
 
 def test_forgotten_is_final() -> None:
     assert TRANSITIONS[MemoryState.FORGOTTEN] == frozenset()
-

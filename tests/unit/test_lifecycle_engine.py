@@ -39,6 +39,7 @@ from memory.events import (
     MemoryPinned,
     MemoryRecalled,
     MemoryReinforced,
+    MemoryRescued,
     MemorySuperseded,
     MemoryUpdated,
     Producer,
@@ -608,9 +609,10 @@ def test_pinning_a_decaying_memory_brings_it_back_on_the_next_tick() -> None:
     agent.deliver(agent.tick(day(DECAYING_DAY)))
     agent.deliver(agent.run([command("pin", day(DECAYING_DAY + 1), memory.memory_id)]))
     decided = agent.tick(day(DECAYING_DAY + 2))
-    assert len(decided) == 1 and isinstance(decided[0], MemoryDecayed)
-    assert (decided[0].state, decided[0].event_id) == (
-        "active",
+    assert len(decided) == 1 and isinstance(decided[0], MemoryRescued)
+    # Derived as the rescue's MemoryDecayed(state="active") was before MemoryRescued: one decision, one id.
+    assert (decided[0].request_id, decided[0].event_id) == (
+        None,
         derived_event_id(f"{memory.memory_id}:3", "MemoryDecayed"),
     )
     agent.deliver(decided)
@@ -642,17 +644,17 @@ def test_an_access_brings_a_decaying_memory_back_to_active() -> None:
     access = accessed(memory.memory_id, day(DECAYING_DAY + 1))
     decided = agent.run([access])
     assert decided == [
-        MemoryDecayed(
+        MemoryRescued(
             envelope=decided_envelope(
-                "MemoryDecayed",
-                derived_event_id(access.event_id, "MemoryDecayed"),
+                "MemoryRescued",
+                derived_event_id(access.event_id, "MemoryDecayed"),  # the id the rescue had as a MemoryDecayed
                 day(DECAYING_DAY + 1),
                 day(DECAYING_DAY + 1),
                 access,
             ),
             memory_id=memory.memory_id,
             importance=0.5,  # 0.45 + one access (0.05), and the clock restarts at the access
-            state="active",
+            request_id=access.request_id,
         )
     ]
     agent.deliver(decided)
@@ -1124,6 +1126,26 @@ def test_an_illegal_transition_is_rejected_with_both_states_and_changes_nothing(
     assert agent.state.to_json() == before
     with pytest.raises(IllegalLifecycleEvent):  # delivered again, rejected again: it was never applied
         fold(agent.state, event)
+
+
+@pytest.mark.parametrize(
+    "rescue",
+    [
+        MemoryRescued(envelope("MemoryRescued", "bad-4", day(1)), memory_id="m", importance=0.5, request_id="r"),
+        MemoryDecayed(envelope("MemoryDecayed", "bad-5", day(1)), memory_id="m", importance=0.5, state="active"),
+    ],
+    ids=["rescued", "decayed-active-as-old-logs-write-it"],
+)
+def test_a_rescue_of_a_memory_that_is_not_decaying_is_rejected_not_taken_as_an_activation(rescue: Event) -> None:
+    # Stored → Active is a legal step (the activation), but not what a rescue says happened.
+    state = UserState()
+    fold(state, MemoryExtracted(envelope("MemoryExtracted", "x-1", day(0)), memory_id="m", text="I like tea."))
+    fold(state, MemoryEmbedded(envelope("MemoryEmbedded", "x-2", day(0)), memory_id="m", model="e", vector=(1.0,)))
+    assert state.memories["m"].state == "stored"
+    before = state.to_json()
+    with pytest.raises(IllegalLifecycleEvent, match="a rescue brings back a decaying memory, and this one is stored"):
+        fold(state, rescue)
+    assert state.to_json() == before
 
 
 def test_a_rejected_consolidating_mark_leaves_no_trace() -> None:

@@ -26,7 +26,10 @@ REF = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
         ({"top_k": -3}, "got -3"),
         ({"top_k": 10_000}, "got 10000"),
         ({"query": "x" * 2_001}, "the limit is 2000"),
-        ({"filters": SearchFilters(states=["active", "zombie"])}, "unknown state(s) ['zombie']"),
+        (
+            {"filters": SearchFilters(states=["active", "zombie"])},
+            "filters.states: unknown state 'zombie'; the states are extracted, stored, active,",
+        ),
         (
             {"filters": SearchFilters(occurred_after=REF, occurred_before=REF)},
             "occurred_after must be before filters.occurred_before",
@@ -51,7 +54,15 @@ def test_visibility_puts_scope_states_metadata_and_time_in_both_stores() -> None
     assert 'user_id == "alice"' in expr and 'agent_id == "bot"' in expr
     assert f"occurred_at >= {int(REF.timestamp() * 1000)}" in expr
     assert "occurred_at < 1772409600000" in expr
-    assert 'state in ["accessed","active","decaying"]' in expr
+    assert 'state in ["active","decaying"]' in expr
+
+
+def test_the_seeds_retired_state_names_are_read_as_the_states_such_memories_are_in() -> None:
+    # A request written against the old drawing ("active, accessed, decaying" was the documented default)
+    # gets the same answer as before; "embedding" asks for memories not embedded yet, which are Extracted.
+    old_default = Visibility("app", "alice", filters=SearchFilters(states=["active", "accessed", "decaying"]))
+    assert old_default.states() == ["active", "decaying"] == Visibility("app", "alice").states()
+    assert Visibility("app", "alice", filters=SearchFilters(states=["embedding"])).states() == ["extracted"]
 
 
 def test_milvus_strings_are_escaped() -> None:
