@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, TopicPartition
 
-from memory.codec import Codec
-from memory.events import DeadLetter
+from memory.contract.codec import Codec
+from memory.contract.events import DeadLetter
 from memory.settings import Settings
 
 PAYLOAD_PREFIX_BYTES = 64 * 1024

@@ -11,7 +11,7 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
 
 from adapters import dead_letters
-from memory.positions import LogPosition
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 
 log = logging.getLogger(__name__)

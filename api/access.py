@@ -14,10 +14,10 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from memory.codec import Codec
-from memory.events import Envelope, MemoryAccessed, Scope
-from memory.events import Producer as EventProducer
-from memory.ids import derived_event_id
+from memory.contract.codec import Codec
+from memory.contract.events import Envelope, MemoryAccessed, Scope
+from memory.contract.events import Producer as EventProducer
+from memory.contract.ids import derived_event_id
 
 log = logging.getLogger(__name__)
 COMPONENT = "api.access"

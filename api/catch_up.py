@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from api.log_offsets import LogOffsets, Partition
-from memory.positions import LogPosition
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from projections.targets import STORES, group_id
 

@@ -9,7 +9,7 @@ The token holds the turn- (or command-) topic positions of the write. The read w
 3. every projector (of the targets serving reads) has applied the memory log up to its end after step 2,
    and the PostgreSQL projector the turns themselves.
 
-Before any waiting a token must be one this API signed (memory.positions) and name positions that exist:
+Before any waiting a token must be one this API signed (memory.contract.positions) and name positions that exist:
 a topic the API writes, a partition of it, an offset below that partition's end. Anything else is a 400 at
 once, so a made-up token can never make a read wait. The waiting itself holds no thread: every read waits on
 one shared poll (api.catch_up).
@@ -22,7 +22,7 @@ import time
 
 from api.catch_up import CatchUpPoller
 from api.log_offsets import CachedEnds, LogOffsets
-from memory.positions import InvalidTokenError, LogPosition, decode_token
+from memory.contract.positions import InvalidTokenError, LogPosition, decode_token
 from memory.settings import Settings
 from projections.targets import active_targets
 

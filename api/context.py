@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api.errors import InvalidRequest
 from api.schemas import ContextRequest, ContextResponse, SearchRequest, SearchResponse
-from memory.context import MAX_TOKENS, MIN_TOKENS, ContextItem, build_context
+from memory.retrieval.context_budget import MAX_TOKENS, MIN_TOKENS, ContextItem, build_context
 from models.tokens import TokenCounter
 
 # Enough candidates to fill generous budgets; the search's own top_k ceiling.

@@ -29,13 +29,13 @@ from api.schemas import (
 )
 from api.search import validate
 from api.services import Services
-from memory.events import Scope
-from memory.lifecycle import SEARCHABLE_BY_DEFAULT
-from memory.validation import ID_PATTERN, MAX_ID_CHARS, check_text
+from memory.contract.events import Scope
+from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS, check_text
+from memory.lifecycle.machine import SEARCHABLE_BY_DEFAULT
 from replay.audit import Lineage, NotFoundError, lineage
 
 DEFAULT_STATES = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
-# Ids in the query and the path follow memory.validation's rule, as in bodies (a 400 naming the parameter).
+# Ids in the query and the path follow memory.contract.validation's rule, as in bodies (a 400 naming the parameter).
 UserId = Annotated[
     str, QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description="whose memories")
 ]
@@ -151,7 +151,7 @@ class MemoriesController(Controller):
         agent_id: OptionalId = None,
         run_id: OptionalId = None,
         # Text, not the enum: the seed's retired names ("accessed", "embedding") are read as the states they
-        # stand for (memory.lifecycle.RETIRED_STATE_NAMES), and any other name is a 400 that lists the states.
+        # stand for (memory.lifecycle.machine.RETIRED_STATE_NAMES), and any other name is a 400 that lists the states.
         states: Annotated[
             list[str] | None, QueryParameter(name="state", description="default: the searchable states")
         ] = None,

@@ -12,7 +12,7 @@ from psycopg_pool import PoolTimeout
 from pymilvus.exceptions import MilvusException
 
 from api.consistency import NotCaughtUp
-from memory.positions import InvalidTokenError
+from memory.contract.positions import InvalidTokenError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from api.errors import InvalidRequest
 from api.schemas import SearchFilters
-from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState, state_named
+from memory.lifecycle.machine import SEARCHABLE_BY_DEFAULT, MemoryState, state_named
 from projections.milvus.expressions import all_of, differs, one_of, scope_filter
 
 SEARCHABLE = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
@@ -106,7 +106,7 @@ class Visibility:
 
 
 def states_named(names: list[str], where: str) -> list[str]:
-    """The state values a request names (the seed's retired names read as ``memory.lifecycle`` maps them);
+    """The state values a request names (the seed's retired names read as ``memory.lifecycle.machine`` maps them);
     ``InvalidRequest`` naming ``where`` for a name that is no state."""
     try:
         return [state_named(name).value for name in names]

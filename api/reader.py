@@ -9,7 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.errors import NotFound
 from api.schemas import HistoryEntry, MemoryHistory, MemoryList, MemoryOut
-from memory.scoring import CandidateRow
+from memory.retrieval.scoring import CandidateRow
 
 COLUMNS = (
     "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, metadata, source_turn_ids,"
@@ -39,7 +39,8 @@ def memory_out(row: dict[str, Any]) -> MemoryOut:
 
 
 def candidate_row(row: dict[str, Any]) -> CandidateRow:
-    """What the search ordering reads of a row (``memory.scoring``): the speaker and conversation are metadata."""
+    """What the search ordering reads of a row (``memory.retrieval.scoring``); the speaker and the
+    conversation are metadata."""
     metadata = row["metadata"] or {}
     return CandidateRow(
         memory_id=row["memory_id"],

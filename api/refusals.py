@@ -1,4 +1,4 @@
-"""``memory.validation``'s refusals as HTTP answers: 413 when only the length is wrong, 400 otherwise."""
+"""``memory.contract.validation``'s refusals as HTTP answers: 413 when only the length is wrong, 400 otherwise."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from api.errors import InvalidRequest, PayloadTooLarge
+from memory.contract.validation import TooLong
 from memory.errors import InvalidEventError
-from memory.validation import TooLong
 
 
 @contextmanager
@@ -16,5 +16,6 @@ def answered_as_http() -> Iterator[None]:
         yield
     except TooLong as exc:
         raise PayloadTooLarge(str(exc)) from None
-    except InvalidEventError as exc:  # memory.validation.InvalidInput, or a turn rule of memory.derivation
+    # memory.contract.validation.InvalidInput, or a turn rule of memory.ingest.derivation
+    except InvalidEventError as exc:
         raise InvalidRequest(str(exc)) from None

@@ -1,7 +1,7 @@
-"""Request and response bodies: typed structs, unknown fields rejected, limits from ``memory.validation``.
+"""Request and response bodies: typed structs, unknown fields rejected, limits from ``memory.contract.validation``.
 
 What a struct can check alone it checks while decoding (a 400 naming the field); text, whose limit is a
-setting, is checked by the writer. Both use ``memory.validation``, the definition extraction applies too.
+setting, is checked by the writer. Both use ``memory.contract.validation``, the definition extraction applies too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from memory.validation import (
+from memory.contract.validation import (
     EARLIEST,
     ID_PATTERN,
     LATEST,
@@ -138,7 +138,7 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
 
     metadata: Metadata = msgspec.field(default_factory=dict)
     # Default: the searchable states (active, decaying). "accessed" and "embedding", states the seed drew but
-    # no memory was ever in, are read as active and extracted (memory.lifecycle.RETIRED_STATE_NAMES).
+    # no memory was ever in, are read as active and extracted (memory.lifecycle.machine.RETIRED_STATE_NAMES).
     states: Annotated[list[str], msgspec.Meta(max_length=10)] | None = None
     occurred_after: Timestamp | None = None
     occurred_before: Timestamp | None = None
@@ -156,7 +156,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
     top_k: int = 10
-    # A named, immutable recipe (memory.recipes): hybrid, dense, sparse, graph, temporal, no_graph, ...
+    # A named, immutable recipe (memory.retrieval.recipes): hybrid, dense, sparse, graph, temporal, no_graph, ...
     recipe: Annotated[str, msgspec.Meta(max_length=50)] = "hybrid"
     filters: SearchFilters | None = None
     # What "now" means for "last week" or "yesterday" in the query, and for recency. Default: now.
@@ -178,7 +178,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
 class SearchHit(msgspec.Struct):
     id: str
     memory: str
-    # The final score: fused relevance re-ranked by importance and recency (memory.ranking).
+    # The final score: fused relevance re-ranked by importance and recency (memory.retrieval.ranking).
     score: float
     # The Reciprocal Rank Fusion score before re-ranking.
     fused_score: float

@@ -1,5 +1,5 @@
 """Hybrid search, the I/O around the ordering: the recipe's retrievers run concurrently, the visible rows are
-read, and ``memory.scoring.final_order`` (pure) turns both into the final order.
+read, and ``memory.retrieval.scoring.final_order`` (pure) turns both into the final order.
 
 Retrievers return ranked memory ids only; rows come from PostgreSQL afterwards, filtered by scope and
 visibility a second time, so a retriever bug can never show one user another user's memory. A request is
@@ -27,11 +27,11 @@ from api.reader import MemoryReader, candidate_row
 from api.retrievers.base import RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
 from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
-from memory.events import Scope
+from memory.contract.events import Scope
+from memory.contract.validation import InvalidInput, check_text
 from memory.language.time_expressions import read_temporal_intent
-from memory.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
-from memory.scoring import Found, Scored, asked_range, final_order
-from memory.validation import InvalidInput, check_text
+from memory.retrieval.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
+from memory.retrieval.scoring import Found, Scored, asked_range, final_order
 from models.embedder import Embedder
 
 MAX_TOP_K = 100

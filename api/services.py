@@ -17,6 +17,7 @@ from pymilvus import MilvusClient
 from redis.asyncio import Redis
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.token_key import token_key
 from api.access import AccessRecorder
 from api.cache import SearchCache
 from api.consistency import ConsistencyWaiter
@@ -29,10 +30,9 @@ from api.retrievers.sparse import SparseRetriever
 from api.retrievers.temporal import TemporalRetriever
 from api.search import SearchEngine
 from api.writer import CommandWriter, MemoryWriter
-from memory.codec import Codec
-from memory.recipes import Retriever
+from memory.contract.codec import Codec
+from memory.retrieval.recipes import Retriever
 from memory.settings import Settings
-from memory.token_key import token_key
 from models.embedder import Embedder, build_embedder
 from models.tokens import TokenCounter
 from projections.milvus.collection import ensure_collection
@@ -123,7 +123,7 @@ async def build_services(settings: Settings, embedder: Embedder | None = None) -
     ensure_collection(milvus, settings.milvus_collection, settings.embedding_dim)
     codec = Codec()
     producer = SyncProducer(make_producer(settings))
-    key = token_key(settings)  # one key signs and checks every token; see memory/token_key.py
+    key = token_key(settings)  # one key signs and checks every token; see memory/contract/token_key.py
     services = Services(
         settings=settings,
         writer=MemoryWriter(settings, producer, codec, key),

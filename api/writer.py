@@ -10,12 +10,12 @@ from adapters.kafka import SyncProducer
 from api.errors import InvalidRequest
 from api.refusals import answered_as_http
 from api.schemas import AddMemoriesRequest, AddMemoriesResponse, CommandAccepted
-from memory.codec import Codec
-from memory.derivation import validate_turn
-from memory.events import ConversationTurnReceived, Envelope, Producer, Scope, new_command
-from memory.positions import encode_token
+from memory.contract.codec import Codec
+from memory.contract.events import ConversationTurnReceived, Envelope, Producer, Scope, new_command
+from memory.contract.positions import encode_token
+from memory.contract.validation import check_name, check_text
+from memory.ingest.derivation import validate_turn
 from memory.settings import Settings
-from memory.validation import check_name, check_text
 
 COMPONENT = "api"
 
@@ -25,7 +25,7 @@ class MemoryWriter:
         self._settings = settings
         self._producer = producer
         self._codec = codec
-        self._token_key = token_key  # signs the consistency token (memory.positions)
+        self._token_key = token_key  # signs the consistency token (memory.contract.positions)
 
     def build_turns(self, body: AddMemoriesRequest, now: datetime) -> list[ConversationTurnReceived]:
         if (body.messages is None) == (body.text is None):

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from memory.events import ConversationTurnReceived
-from memory.extraction import extract_facts
-from memory.extraction_types import TurnInput
+from memory.contract.events import ConversationTurnReceived
+from memory.ingest.extraction import extract_facts
+from memory.ingest.extraction_types import TurnInput
 from memory.settings import PROJECT_ROOT, Settings, Topics
 from tests.support import create_schema
 

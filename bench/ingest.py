@@ -26,8 +26,8 @@ from pymilvus import MilvusClient
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
 from bench.common import REINFORCED_REPEAT, expected_memories, percentiles, write_results
 from bench.locomo_data import load_conversations, turn_event
-from memory.codec import Codec
-from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
+from memory.contract.codec import Codec
+from memory.contract.events import ConversationTurnReceived, Envelope, Producer, Scope
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import start_system
 from tests.support import isolated_settings

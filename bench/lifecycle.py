@@ -24,6 +24,7 @@ import httpx
 import psycopg
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.token_key import token_key
 from bench.common import namespace_settings, write_results
 from bench.locomo import (
     DEFAULT_AUDIT,
@@ -36,12 +37,11 @@ from bench.locomo import (
     search_plan,
 )
 from bench.locomo_data import Conversation, QuestionKey, load_conversations, turn_event
-from memory.codec import Codec
-from memory.dedupe import normalise
-from memory.events import Scope
-from memory.positions import encode_token
+from memory.contract.codec import Codec
+from memory.contract.events import Scope
+from memory.contract.positions import encode_token
+from memory.lifecycle.dedupe import normalise
 from memory.settings import Settings
-from memory.token_key import token_key
 from models.tokens import TokenCounter
 from streams.agents.lifecycle import tick_command
 

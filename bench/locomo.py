@@ -33,6 +33,7 @@ import httpx
 import psycopg
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.token_key import token_key
 from bench.common import (
     REINFORCED_REPEAT,
     expected_memories,
@@ -60,12 +61,11 @@ from bench.locomo_data import (
     recall_scores,
     turn_event,
 )
-from memory.codec import Codec
-from memory.events import ConversationTurnReceived
-from memory.lifecycle import MemoryState
-from memory.positions import LogPosition, encode_token
+from memory.contract.codec import Codec
+from memory.contract.events import ConversationTurnReceived
+from memory.contract.positions import LogPosition, encode_token
+from memory.lifecycle.machine import MemoryState
 from memory.settings import PROJECT_ROOT, Settings
-from memory.token_key import token_key
 from memstream_cli.processes import System, start_system
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "bench" / "locomo10.json"

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
-from memory.ids import turn_event_id_for
+from memory.contract.events import ConversationTurnReceived, Envelope, Producer, Scope
+from memory.contract.ids import turn_event_id_for
 
 # Official LoCoMo numbering (the Mem0 paper swapped 1, 3 and 4). Category 5 (adversarial) has no evidence
 # to retrieve: it is left out of recall.

@@ -42,8 +42,8 @@ from redis import Redis
 
 from adapters.kafka import ensure_topics, make_producer
 from bench.common import write_results
-from memory.codec import Codec
-from memory.events import (
+from memory.contract.codec import Codec
+from memory.contract.events import (
     ConversationTurnReceived,
     EntitiesLinked,
     Entity,
@@ -56,7 +56,7 @@ from memory.events import (
     Relation,
     Scope,
 )
-from memory.ids import derived_event_id, entity_id_for, memory_id_for
+from memory.contract.ids import derived_event_id, entity_id_for, memory_id_for
 from memory.settings import Settings, Topics
 from projections.base import Projector
 from projections.milvus.collection import ensure_collection

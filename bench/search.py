@@ -26,7 +26,7 @@ from neo4j import GraphDatabase
 from pymilvus import MilvusClient
 
 from bench.common import percentiles, write_results
-from memory.events import (
+from memory.contract.events import (
     EntitiesLinked,
     Entity,
     Envelope,
@@ -36,8 +36,8 @@ from memory.events import (
     Producer,
     Scope,
 )
-from memory.ids import entity_id_for
-from memory.positions import LogPosition
+from memory.contract.ids import entity_id_for
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from memstream_cli.processes import start_system
 from projections.base import Positioned

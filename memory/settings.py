@@ -61,11 +61,11 @@ class Settings:
     consumer_group_prefix: str = "memstream"
     # Read-your-writes: how long a read carrying a consistency token may wait for the projections.
     consistency_timeout_seconds: float = 10.0
-    # Signs consistency tokens (memory.token_key); empty: a key generated once under data_dir/secrets.
+    # Signs consistency tokens (adapters.token_key); empty: a key generated once under data_dir/secrets.
     token_secret: str = field(default="", repr=False)
     # How long a cached search result may live when nothing changes (recency drifts with the clock).
     search_cache_ttl_seconds: int = 300
-    # Lifecycle (memory/lifecycle_decisions.py): how often the worker's timer ticks every user it holds
+    # Lifecycle (memory/lifecycle/decisions.py): how often the worker's timer ticks every user it holds
     # (0: never; ticks can still arrive as commands), when consolidation starts, how similar is a repeat.
     lifecycle_tick_seconds: float = 3600.0
     consolidation_age_days: float = 30.0

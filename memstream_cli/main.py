@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
-from memory.codec import Codec
+from memory.contract.codec import Codec
 from memory.settings import Settings
 from memstream_cli.produce import Defaults, ProduceError, read_turns
 from memstream_cli.replay_cmd import add_commands

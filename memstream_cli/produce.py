@@ -6,7 +6,7 @@ optional ``app_id``, ``agent_id``, ``run_id``, ``conversation_id``, ``turn_id`` 
 ``metadata`` (strings), ``infer`` (default true). Event ids derive from scope, conversation and turn id, so
 producing the same file twice is harmless: the second copy of each turn is recognised downstream by its event id.
 
-Every turn is held to the rule extraction applies (``memory.derivation.validate_turn``), so a bad line is
+Every turn is held to the rule extraction applies (``memory.ingest.derivation.validate_turn``), so a bad line is
 refused here, naming the line, instead of being dead-lettered after it was produced. A timestamp without a
 time zone is refused too: it could be local time as well as UTC, and guessing would move it by hours.
 """
@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from memory.derivation import MAX_TURN_CHARS, validate_turn
+from memory.contract.events import ConversationTurnReceived, Envelope, Producer, Scope
+from memory.contract.ids import turn_event_id_for
 from memory.errors import InvalidEventError
-from memory.events import ConversationTurnReceived, Envelope, Producer, Scope
-from memory.ids import turn_event_id_for
+from memory.ingest.derivation import MAX_TURN_CHARS, validate_turn
 
 
 class ProduceError(ValueError):

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from memory.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
+from memory.ingest.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
 from models.tokens import TokenCounter
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 Used by the lifecycle agent when ``MEMSTREAM_LLM_BASE_URL`` is set. The model gets the memories to merge
 (oldest first, each with its date) and answers with plain text. An answer that is empty, cut off at the token
 limit or longer than the budget, and any timeout or HTTP error, hands the group to the extractive summariser
-(``memory.summarize``): a consolidation never stalls on the model. Timeouts are short and there are no
+(``memory.lifecycle.summarize``): a consolidation never stalls on the model. Timeouts are short and there are no
 retries, because the agent waits for the answer inside its batch (and its consumer session lasts 10 s).
 """
 
@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from memory.summarize import DEFAULT_MAX_CHARS, SummaryItem, summarize
+from memory.lifecycle.summarize import DEFAULT_MAX_CHARS, SummaryItem, summarize
 
 if TYPE_CHECKING:
     from memory.settings import Settings

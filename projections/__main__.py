@@ -16,7 +16,7 @@ import time
 from types import FrameType
 
 from adapters.kafka import ensure_topics
-from memory.codec import Codec
+from memory.contract.codec import Codec
 from memory.settings import Settings
 from projections.runner import ProjectorRunner
 from projections.targets import LIVE, active_targets, group_id, settings_for_target

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from memory.positions import LogPosition
+from memory.contract.positions import LogPosition
 
 
 class ProjectionError(Exception):

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from redis import Redis
 
-from memory.events import ConversationTurnReceived, MemoryAccessed
+from memory.contract.events import ConversationTurnReceived, MemoryAccessed
 
 # Events that change no search result: writing them must not invalidate the cache.
 _NEUTRAL = (MemoryAccessed, ConversationTurnReceived)

@@ -20,9 +20,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from adapters import faults
 from adapters.dead_letters import MAX_DEAD_LETTER_BYTES, bounded_key, dead_letter
 from adapters.kafka import SyncProducer, make_producer
-from memory.codec import Codec
+from memory.contract.codec import Codec
+from memory.contract.positions import LogPosition
 from memory.errors import DecodeError
-from memory.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned, Projector
 from projections.cache_epochs import CacheEpochs, changes_results

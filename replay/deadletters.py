@@ -14,10 +14,10 @@ from confluent_kafka import Consumer, TopicPartition
 
 from adapters.dead_letters import read_original
 from adapters.kafka import SyncProducer, make_producer
-from memory.codec import Codec
+from memory.contract.codec import Codec
+from memory.contract.events import DeadLetter
+from memory.contract.positions import LogPosition
 from memory.errors import DecodeError
-from memory.events import DeadLetter
-from memory.positions import LogPosition
 from memory.settings import Settings
 
 REDRIVE_MAX_BYTES = 64 * 1024 * 1024

@@ -27,7 +27,7 @@ from neo4j import Driver, GraphDatabase
 from pymilvus import MilvusClient
 from redis import Redis
 
-from memory.events import Scope
+from memory.contract.events import Scope
 from memory.settings import Settings
 from projections.milvus.expressions import ids_filter, scope_filter
 from projections.neo4j.labels import namespaced

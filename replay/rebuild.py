@@ -18,7 +18,7 @@ from typing import TextIO
 
 from confluent_kafka import Consumer, TopicPartition
 
-from memory.codec import Codec
+from memory.contract.codec import Codec
 from memory.settings import Settings
 from projections.runner import ProjectorRunner
 from projections.targets import (

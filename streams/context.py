@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from memory.codec import Codec
-from memory.events import Scope
-from memory.extraction import EXTRACTOR_NAME, extract_facts
-from memory.extraction_types import ExtractedFact, TurnInput
-from memory.lifecycle_decisions import LifecyclePolicy
-from memory.lifecycle_state import SEARCHABLE
+from memory.contract.codec import Codec
+from memory.contract.events import Scope
+from memory.ingest.extraction import EXTRACTOR_NAME, extract_facts
+from memory.ingest.extraction_types import ExtractedFact, TurnInput
+from memory.lifecycle.decisions import LifecyclePolicy
+from memory.lifecycle.state import SEARCHABLE
 from memory.settings import Settings
 from models.embedder import Embedder, build_embedder
 from projections.milvus.expressions import in_states

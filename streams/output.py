@@ -15,7 +15,7 @@ import faust
 
 from adapters import faults
 from adapters.dead_letters import bounded_key, dead_letter
-from memory.codec import Codec
+from memory.contract.codec import Codec
 from streams.topics import raw_topic
 
 log = logging.getLogger(__name__)

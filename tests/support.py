@@ -16,12 +16,12 @@ from urllib.parse import quote
 
 import psycopg
 
-from memory.conversation_context import RECENT_CONVERSATIONS, RecentConversations
-from memory.derivation import activation_event, embedding_events, embedding_text, extraction_events
-from memory.events import ConversationTurnReceived, Envelope, Event, MemoryExtracted, Producer, Scope
-from memory.extraction import extract_facts
-from memory.extraction_types import TurnInput
-from memory.ids import turn_event_id_for
+from memory.contract.events import ConversationTurnReceived, Envelope, Event, MemoryExtracted, Producer, Scope
+from memory.contract.ids import turn_event_id_for
+from memory.ingest.conversation_context import RECENT_CONVERSATIONS, RecentConversations
+from memory.ingest.derivation import activation_event, embedding_events, embedding_text, extraction_events
+from memory.ingest.extraction import extract_facts
+from memory.ingest.extraction_types import TurnInput
 from memory.settings import Settings, Topics
 
 T = TypeVar("T")

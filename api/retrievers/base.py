@@ -12,8 +12,8 @@ import numpy as np
 
 from api.filters import Visibility
 from memory.language.time_expressions import TemporalIntent, TimeRange
-from memory.recipes import Retriever, SearchRecipe
-from memory.scoring import Found
+from memory.retrieval.recipes import Retriever, SearchRecipe
+from memory.retrieval.scoring import Found
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
 

@@ -8,8 +8,8 @@ from typing import Any
 from pymilvus import MilvusClient
 
 from api.retrievers.base import SearchQuery
-from memory.recipes import Retriever
-from memory.scoring import Found
+from memory.retrieval.recipes import Retriever
+from memory.retrieval.scoring import Found
 
 # Below this cosine a memory is not about the query (MiniLM puts unrelated sentences at 0.0-0.15 and
 # paraphrases above 0.3): in a small store the nearest memories would otherwise fill the list with noise,

@@ -31,8 +31,8 @@ from neo4j import AsyncDriver
 from api.retrievers.base import SearchQuery
 from api.retrievers.topic_walk import found_in, walk_topics
 from memory.language.names import candidate_names
-from memory.recipes import Retriever
-from memory.scoring import Found
+from memory.retrieval.recipes import Retriever
+from memory.retrieval.scoring import Found
 from projections.neo4j.labels import namespaced
 
 RECENT_SEEDS = 5  # memories whose entities seed an entity-less query

@@ -15,8 +15,8 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from api.retrievers.base import SearchQuery, or_tsquery
-from memory.recipes import Retriever
-from memory.scoring import Found
+from memory.retrieval.recipes import Retriever
+from memory.retrieval.scoring import Found
 
 K1 = 1.2  # term-frequency saturation: the second mention of a word adds less than the first
 B = 0.75  # length normalisation: a match in a short memory says more than in a long one

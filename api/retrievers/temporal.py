@@ -21,8 +21,8 @@ from api.retrievers.base import SearchQuery, or_tsquery
 from api.retrievers.dense import DenseRetriever
 from api.retrievers.sparse import SparseRetriever
 from memory.language.time_expressions import TIME_CUE_PATTERN, TimeRange, range_around_anchor, without_time_words
-from memory.recipes import Retriever
-from memory.scoring import Found
+from memory.retrieval.recipes import Retriever
+from memory.retrieval.scoring import Found
 
 
 class TemporalRetriever:

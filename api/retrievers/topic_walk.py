@@ -1,4 +1,4 @@
-"""The graph retriever's walk over topics (memory.topics): query topics → memories → the topics they share.
+"""The graph retriever's walk over topics (memory.retrieval.topics): query topics → memories → the topics they share.
 
 Most questions name no entity ("What pets does Nate have?", "Where has Melanie camped?"), and questions
 that gather facts from several conversations ("What books has Tim read?") are answered by memories that
@@ -22,8 +22,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from api.retrievers.base import SearchQuery
-from memory.scoring import Found
-from memory.topics import topic_id, topic_words
+from memory.retrieval.scoring import Found
+from memory.retrieval.topics import topic_id, topic_words
 
 TOPIC_SHARE = 0.05
 TOPIC_FLOOR = 10  # in a small store, a topic of up to this many memories still counts

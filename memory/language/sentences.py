@@ -20,7 +20,7 @@ _CLAUSE = re.compile(r"[^.!?;]+[.!?;]?")
 _OPENERS = " \t\r\n\"'\u201c\u2018([{*_-"
 _ENDS = ".!?\u2026"
 
-# A leading "Name: " (up to four words, colon then whitespace), as ``memory.extraction.extract_facts`` writes
+# A leading "Name: " (up to four words, colon then whitespace), as ``memory.ingest.extraction.extract_facts`` writes
 # it. "10:30" and "http://x" do not match; ``split_speaker`` further requires capitalised words and rejects
 # ones a sentence starts with, so a verbatim "I love coffee: it's great" keeps its "I".
 _SPEAKER_PREFIX = re.compile(r"^\s*([^\W\d_][\w'.\-]*(?: [^\W\d_][\w'.\-]*){0,3}):\s+")

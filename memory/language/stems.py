@@ -1,7 +1,7 @@
 """Stems: the Snowball English ("Porter2") stemmer, the one PostgreSQL's ``english`` configuration uses.
 
 The sparse retriever matches words through PostgreSQL's ``to_tsvector('english', ...)``, whose
-``english_stem`` dictionary is Snowball English; the topics of the graph (``memory.topics``) stem with the
+``english_stem`` dictionary is Snowball English; the topics of the graph (``memory.retrieval.topics``) stem with the
 same algorithm so that both retrievers agree on what a word is: "hike", "hiking", "hiked" and "hikes" meet
 at "hike"; "news" stays "news". Snowball is not a dictionary: it also stems "paris" to "pari", "tennis" to
 "tenni" and "family" to "famili", exactly as PostgreSQL does. A stem is a key, not a word to show.

@@ -12,7 +12,7 @@ because people mostly ask about the past. Ranges are whole calendar units (a day
 Monday, a month, a year) so that "last week" means what a person means, not "the last 168 hours".
 
 Any count and any reference time give a range, never an error: ranges are cut to the window of
-``memory.time_window`` (1900-01-01 .. 2999-12-31 UTC, where every stored time lies), so "100000 years ago"
+``memory.language.time_window`` (1900-01-01 .. 2999-12-31 UTC, where every stored time lies), so "100000 years ago"
 is the empty range at 1900-01-01 and matches nothing.
 """
 
@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from memory.time_window import capped_count, cut_to_window, within_window
+from memory.language.time_window import capped_count, cut_to_window, within_window
 
 MONTHS = {
     name: index

@@ -18,7 +18,7 @@ characters, non-ASCII). A line feed has no spelling both read the same: ``\\n`` 
 match the letter ``n`` (another row: failing open), so it is written as a backslash before the line feed,
 which Milvus Lite reads as the line feed and a Milvus server refuses as a syntax error (failing closed). A
 carriage return has no spelling at all that reaches the literal, so it is refused here. Neither can come
-from a client: ``memory.validation`` admits only ``[A-Za-z0-9_.:@-]`` in ids, so this is defence in depth.
+from a client: ``memory.contract.validation`` admits only ``[A-Za-z0-9_.:@-]`` in ids, so this is defence in depth.
 (Milvus 2.5 servers also take expression templates with out-of-band values, ``filter_params``; Milvus Lite
 2.5 does not, so the local stack could not run them.)
 """

@@ -17,7 +17,7 @@ landed but whose answer was lost would be sent twice — a duplicate key until t
 Checkpoints: Milvus has no transactions, so the runner commits Kafka offsets after each batch; a
 replayed event rewrites the same row with the same values (or, unchanged, not at all).
 
-Lifecycle: the row's state follows every event that asks for one (``memory.transitions``), only where the
+Lifecycle: the row's state follows every event that asks for one (``memory.lifecycle.transitions``), only where the
 lifecycle allows it. A second ``MemoryEmbedded`` (after ``MemoryUpdated``) replaces the vector and model and
 keeps the row's state, scope and valid time (``occurred_at`` is when the memory became true, which an edit
 of its text does not move). ``MemoryForgotten`` deletes the row whatever its state; ``UserErased`` deletes
@@ -37,9 +37,9 @@ from typing import Any
 from pymilvus import MilvusClient
 from pymilvus.exceptions import MilvusException
 
-from memory.events import Event, MemoryEmbedded, MemoryExtracted, MemoryForgotten, Scope, UserErased
-from memory.lifecycle import MemoryState, advance
-from memory.transitions import moves, target_state
+from memory.contract.events import Event, MemoryEmbedded, MemoryExtracted, MemoryForgotten, Scope, UserErased
+from memory.lifecycle.machine import MemoryState, advance
+from memory.lifecycle.transitions import moves, target_state
 from projections.base import PoisonEventError, Positioned
 from projections.milvus.collection import FIELDS, ensure_collection
 from projections.milvus.expressions import ids_filter, scope_filter

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory.events import (
+from memory.contract.events import (
     EntitiesLinked,
     Event,
     MemoryConsolidated,
@@ -26,9 +26,9 @@ from memory.events import (
     MemoryUpdated,
     UserErased,
 )
-from memory.lifecycle import MemoryState
-from memory.topics import topic_rows
-from memory.transitions import sources_for, target_state
+from memory.lifecycle.machine import MemoryState
+from memory.lifecycle.transitions import sources_for, target_state
+from memory.retrieval.topics import topic_rows
 from projections.base import PoisonEventError
 
 # Kinds with their own statement; every other kind runs the shared field-and-state update.

@@ -1,4 +1,4 @@
-"""Neo4j projection: users, memories, entities and their relations, topics (memory.topics), keyed by
+"""Neo4j projection: users, memories, entities and their relations, topics (memory.retrieval.topics), keyed by
 deterministic ids (MERGE).
 
 The checkpoint is a node written in the same transaction as the batch, so a crash loses neither.

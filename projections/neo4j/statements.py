@@ -28,7 +28,7 @@ MERGE (m:Memory {memory_id: row.memory_id})
 MERGE (u)-[:HAS_MEMORY]->(m)
 """
 
-# Topics (memory.topics.topic_rows: ids and names) of the text the event carries, unless the memory's text
+# Topics (memory.retrieval.topics.topic_rows: ids and names) of the text the event carries, unless the memory's text
 # has changed since (a redelivered extraction after an update must not bring the old words back).
 LINK_TOPICS = """
 UNWIND $rows AS row

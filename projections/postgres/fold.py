@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from memory.events import (
+from memory.contract.events import (
     ConversationTurnReceived,
     EntitiesLinked,
     Event,
@@ -50,8 +50,8 @@ from memory.events import (
     MemoryUpdated,
     UserErased,
 )
-from memory.lifecycle import MemoryState
-from memory.transitions import moves, target_state
+from memory.lifecycle.machine import MemoryState
+from memory.lifecycle.transitions import moves, target_state
 from projections.base import PoisonEventError, Positioned
 from projections.postgres.rows import (
     AccessRow,

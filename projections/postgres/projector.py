@@ -23,9 +23,9 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg.types.json import Jsonb
 
-from memory.derivation import MAX_TURN_CHARS, is_valid_turn
-from memory.events import ConversationTurnReceived, UserErased
-from memory.lifecycle import MemoryState
+from memory.contract.events import ConversationTurnReceived, UserErased
+from memory.ingest.derivation import MAX_TURN_CHARS, is_valid_turn
+from memory.lifecycle.machine import MemoryState
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 from projections.postgres.fold import Memory, Plan, fold, segments, touched
 from projections.postgres.rows import RECORDS, LineageRow, TombstoneRow, columns

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from memory.events import ConversationTurnReceived, MemoryAccessed
+from memory.contract.events import ConversationTurnReceived, MemoryAccessed
 
 
 class TurnRow(NamedTuple):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from redis import Redis
 
-from memory.events import UserErased
+from memory.contract.events import UserErased
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 from projections.cache_epochs import changes_results
 from projections.redis.keys import generation_key, search_pattern

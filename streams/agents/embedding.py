@@ -19,9 +19,9 @@ import faust
 import numpy as np
 
 from adapters import faults
-from memory.derivation import embedding_events, embedding_text
+from memory.contract.events import MemoryExtracted, MemoryUpdated
 from memory.errors import DecodeError
-from memory.events import MemoryExtracted, MemoryUpdated
+from memory.ingest.derivation import embedding_events, embedding_text
 from models.embedder import Embedder
 from streams.context import StreamContext
 from streams.failures import is_transient

@@ -1,7 +1,7 @@
 """Extraction agent: a conversation turn becomes memory events (MemoryExtracted, EntitiesLinked).
 
 The agent remembers the last turns of recently active conversations in process
-(memory.conversation_context), so that a memory carries the turn before it as context. A turn that cannot
+(memory.ingest.conversation_context), so that a memory carries the turn before it as context. A turn that cannot
 be handled (undecodable, invalid, or one the extractor fails on) goes to the dead-letter topic with the
 reason and the batch goes on; if sending fails, the whole batch is read again (streams.settlement).
 """
@@ -17,11 +17,11 @@ from typing import Any
 import faust
 
 from adapters import faults
-from memory.conversation_context import RECENT_CONVERSATIONS, RecentConversations
-from memory.derivation import extraction_events, turn_input, validate_turn
+from memory.contract.events import ConversationTurnReceived, Event
 from memory.errors import DecodeError, InvalidEventError
-from memory.events import ConversationTurnReceived, Event
-from memory.extraction import verbatim_fact
+from memory.ingest.conversation_context import RECENT_CONVERSATIONS, RecentConversations
+from memory.ingest.derivation import extraction_events, turn_input, validate_turn
+from memory.ingest.extraction import verbatim_fact
 from streams.context import StreamContext
 from streams.offsets import settlement_of
 from streams.output import DeadLetterSender, Rejected, send_all

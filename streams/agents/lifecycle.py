@@ -1,9 +1,9 @@
 """Lifecycle agent: per user, a Faust table folded from the memory log; decisions become memory events.
 
 It reads the memory log and the commands topic (both keyed by scope, so co-partitioned with the table).
-- Memory events are folded into the user's state (``memory.lifecycle_state``); an event asking for an
+- Memory events are folded into the user's state (``memory.lifecycle.state``); an event asking for an
   illegal transition goes to the dead-letter topic with its reason.
-- Decisions (``memory.lifecycle_decisions``) are taken from the state, not from whether the event was new:
+- Decisions (``memory.lifecycle.decisions``) are taken from the state, not from whether the event was new:
   a batch replayed after a crash decides again and produces the same derived ids, which collapse. So a
   decision is never lost between producing its events and committing the offsets.
 - Commands (update, pin, delete, erase, tick) come from the API, the SDKs and the timer below, which ticks
@@ -27,8 +27,7 @@ from typing import Any
 import faust
 
 from adapters import faults
-from memory.errors import DecodeError, InvalidEventError
-from memory.events import (
+from memory.contract.events import (
     Event,
     MemoryAccessed,
     MemoryActivated,
@@ -37,8 +36,9 @@ from memory.events import (
     Scope,
     new_command,
 )
-from memory.lifecycle_decisions import after_access, after_activation, after_embedding, on_command
-from memory.lifecycle_state import UserState, fold
+from memory.errors import DecodeError, InvalidEventError
+from memory.lifecycle.decisions import after_access, after_activation, after_embedding, on_command
+from memory.lifecycle.state import UserState, fold
 from streams.agents.lifecycle_store import ChangelogEntry, LifecycleStore
 from streams.context import StreamContext
 from streams.offsets import settlement_of

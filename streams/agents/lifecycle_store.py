@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from memory.lifecycle_state import UserState, tracked_from_json, tracked_to_json
+from memory.lifecycle.state import UserState, tracked_from_json, tracked_to_json
 
 SEPARATOR = "\x1f"
 

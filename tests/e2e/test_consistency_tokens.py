@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from memory.positions import LogPosition, encode_token
+from adapters.token_key import token_key
+from memory.contract.positions import LogPosition, encode_token
 from memory.settings import Settings
-from memory.token_key import token_key
 from memstream_cli.processes import start_system
 from tests.e2e.conftest import RunningSystem, free_port
 from tests.support import isolated_settings, unique

@@ -28,11 +28,11 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
-from memory.codec import Codec
-from memory.derivation import turn_input
-from memory.events import ConversationTurnReceived
-from memory.extraction import extract_facts
-from memory.ids import memory_id_for
+from memory.contract.codec import Codec
+from memory.contract.events import ConversationTurnReceived
+from memory.contract.ids import memory_id_for
+from memory.ingest.derivation import turn_input
+from memory.ingest.extraction import extract_facts
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import System, start_system
 from projections.runner import ProjectorRunner

@@ -1,6 +1,6 @@
 """Refused at the door what a store would refuse later, through the real API, worker and projectors.
 
-Every input class ``memory.validation`` defines gets a 4xx naming the field and the problem, and nothing
+Every input class ``memory.contract.validation`` defines gets a 4xx naming the field and the problem, and nothing
 reaches Kafka (the turns and commands topics' end offsets do not move). Writes that are not JSON get 415.
 A turn produced straight to Kafka that breaks the same rule is dead-lettered by extraction with the reason
 and is not in PostgreSQL's conversation log, while the valid turn after it becomes a memory.
@@ -17,9 +17,9 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from adapters.kafka import SyncProducer, make_producer
-from memory.codec import Codec
-from memory.events import ConversationTurnReceived
-from memory.positions import LogPosition
+from memory.contract.codec import Codec
+from memory.contract.events import ConversationTurnReceived
+from memory.contract.positions import LogPosition
 from replay.deadletters import read_dead_letters
 from tests.e2e.conftest import RunningSystem
 from tests.support import make_turn, unique, wait_until

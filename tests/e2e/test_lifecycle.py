@@ -17,11 +17,11 @@ import pytest
 from neo4j import GraphDatabase
 
 from adapters.kafka import SyncProducer, make_producer
-from memory.codec import Codec
-from memory.events import Scope
-from memory.lifecycle import MemoryState, can_transition
-from memory.positions import encode_token
-from memory.token_key import token_key
+from adapters.token_key import token_key
+from memory.contract.codec import Codec
+from memory.contract.events import Scope
+from memory.contract.positions import encode_token
+from memory.lifecycle.machine import MemoryState, can_transition
 from projections.neo4j.labels import namespaced
 from streams.agents.lifecycle import tick_command
 from tests.e2e.conftest import RunningSystem

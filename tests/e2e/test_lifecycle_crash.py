@@ -13,7 +13,7 @@ from tests.e2e.conftest import RunningSystem
 from tests.e2e.test_lifecycle import Life, day
 from tests.support import wait_until
 
-MEMORIES = 40  # all said on one day: related, so they form groups of up to eight (memory.consolidation)
+MEMORIES = 40  # all said on one day: related, so they form groups of up to eight (memory.lifecycle.consolidation)
 
 # Known issue (README, "Known issues"): in about one run in five (also on the code before 2026-12-01's
 # changes: 1 of 8), the restarted worker re-groups a few memories its recovered table should show as

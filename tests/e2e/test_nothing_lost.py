@@ -30,10 +30,10 @@ from confluent_kafka import Consumer, TopicPartition
 
 from adapters.dead_letters import MAX_DEAD_LETTER_BYTES, PAYLOAD_PREFIX_BYTES
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
-from memory.codec import Codec
-from memory.events import ConversationTurnReceived, DeadLetter
-from memory.ids import memory_id_for
-from memory.positions import LogPosition
+from memory.contract.codec import Codec
+from memory.contract.events import ConversationTurnReceived, DeadLetter
+from memory.contract.ids import memory_id_for
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from memstream_cli.processes import System, start_system
 from replay.deadletters import read_dead_letters, redrive

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from adapters.kafka import SyncProducer, make_producer
-from memory.codec import Codec
+from memory.contract.codec import Codec
 from memory.settings import Settings
 from memstream_cli.processes import start_system
 from projections.targets import active_targets, settings_for_target

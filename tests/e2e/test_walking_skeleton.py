@@ -13,10 +13,10 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from adapters.kafka import SyncProducer, make_producer
-from memory.codec import Codec
-from memory.events import DeadLetter, MemoryExtracted
-from memory.extraction import extract_facts
-from memory.extraction_types import TurnInput
+from memory.contract.codec import Codec
+from memory.contract.events import DeadLetter, MemoryExtracted
+from memory.ingest.extraction import extract_facts
+from memory.ingest.extraction_types import TurnInput
 from memory.settings import PROJECT_ROOT
 from projections.neo4j.labels import namespaced
 from projections.redis.keys import generation_key

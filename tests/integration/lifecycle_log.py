@@ -1,6 +1,6 @@
 """A synthetic memory log for lifecycle tests: one user's events with ids derived as the agents derive them.
 
-Event ids come from ``memory.ids`` (the cause is the user's first turn, the position a running number), so
+Event ids come from ``memory.contract.ids`` (the cause is the user's first turn, the position a running number), so
 the same script always yields the same ids. The clock ticks one minute per event and every event is recorded
 one second after it occurred, so a test can name every expected time exactly. Importances used by the tests
 are binary fractions: PostgreSQL stores them as ``real`` and they come back equal, not merely close.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from memory.events import (
+from memory.contract.events import (
     ConversationTurnReceived,
     Envelope,
     Event,
@@ -33,7 +33,7 @@ from memory.events import (
     Scope,
     UserErased,
 )
-from memory.ids import derived_event_id, memory_id_for
+from memory.contract.ids import derived_event_id, memory_id_for
 from tests.support import T0, make_turn
 
 MODEL = "all-MiniLM-L6-v2"

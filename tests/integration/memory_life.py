@@ -1,4 +1,4 @@
-"""One user's memory log, built event by event with the ids the agents would derive (``memory.ids``).
+"""One user's memory log, built event by event with the ids the agents would derive (``memory.contract.ids``).
 
 The k-th memory's id is ``memory_id_for(<the user's first turn>, k)``; event ids are derived from that turn,
 the event type and a running number, so the same script always yields the same events. The clock ticks one
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from memory.events import EntitiesLinked, Entity, Event, MemoryEmbedded, Relation
-from memory.ids import entity_id_for
-from memory.positions import LogPosition
+from memory.contract.events import EntitiesLinked, Entity, Event, MemoryEmbedded, Relation
+from memory.contract.ids import entity_id_for
+from memory.contract.positions import LogPosition
 from projections.base import Positioned
 from tests.integration.lifecycle_log import MODEL
 from tests.integration.lifecycle_log import Life as BaseLife

@@ -12,8 +12,8 @@ from neo4j import Driver, GraphDatabase
 from pymilvus import MilvusClient
 
 from api.services import Services, build_services
-from memory.events import ConversationTurnReceived, Event, MemoryExtracted
-from memory.positions import LogPosition
+from memory.contract.events import ConversationTurnReceived, Event, MemoryExtracted
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned
 from projections.milvus.projector import MilvusProjector

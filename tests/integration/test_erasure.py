@@ -14,8 +14,8 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from api.cache import SearchCache
-from memory.events import Event
-from memory.positions import LogPosition
+from memory.contract.events import Event
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from memstream_cli.main import main
 from projections.base import Positioned

@@ -18,7 +18,7 @@ import pytest
 from pymilvus import MilvusClient
 
 from api.filters import Visibility
-from memory.events import (
+from memory.contract.events import (
     Envelope,
     Event,
     MemoryActivated,

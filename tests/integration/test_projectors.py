@@ -8,8 +8,8 @@ from neo4j import Driver
 from pymilvus import MilvusClient
 from redis import Redis
 
-from memory.events import EntitiesLinked, MemoryActivated, MemoryExtracted
-from memory.positions import LogPosition
+from memory.contract.events import EntitiesLinked, MemoryActivated, MemoryExtracted
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned
 from projections.milvus.projector import MilvusProjector

@@ -18,9 +18,9 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from api.cache import SearchCache
-from memory.events import Event, MemoryEmbedded, MemorySuperseded
+from memory.contract.events import Event, MemoryEmbedded, MemorySuperseded
+from memory.retrieval.topics import topic_words
 from memory.settings import Settings
-from memory.topics import topic_words
 from projections.base import Positioned
 from projections.cache_epochs import changes_results
 from projections.milvus.projector import MilvusProjector

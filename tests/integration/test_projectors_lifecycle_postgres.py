@@ -19,9 +19,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from memory.events import Event, MemoryExtracted, UserErased
-from memory.lifecycle import MemoryState, can_transition
-from memory.positions import LogPosition
+from memory.contract.events import Event, MemoryExtracted, UserErased
+from memory.contract.positions import LogPosition
+from memory.lifecycle.machine import MemoryState, can_transition
 from memory.settings import Settings
 from projections.base import PoisonEventError, Positioned
 from projections.postgres.projector import PostgresProjector
@@ -295,7 +295,7 @@ def _illegal_case(life: Life, case: str) -> tuple[list[Event], Event, str]:
         "embed archived": (archived, life.embedded(0), "archived"),
         "consolidating again": (consolidating, life.consolidating(0, 1), "consolidating"),
         "decay consolidating": (consolidating, life.decayed(0, 0.5, "decaying"), "consolidating"),
-        # Active has other ways in; a rescue takes only Decaying → Active (memory.transitions.sources_for).
+        # Active has other ways in; a rescue takes only Decaying → Active (memory.lifecycle.transitions.sources_for).
         "rescue consolidating": (consolidating, life.rescued(0, 0.5), "consolidating"),
         "rescue consolidating, as old logs write it": (consolidating, life.decayed(0, 0.5, "active"), "consolidating"),
         "rescue stored": ([life.extracted(0, "I like tea."), life.embedded(0)], life.rescued(0, 0.5), "stored"),
@@ -380,7 +380,7 @@ def test_the_history_shows_every_state_of_the_machine_the_memory_passed_through(
         life.recalled(0),
         life.activated(0),
         life.decayed(0, 0.0625, "decaying"),
-        life.accessed(0),  # not a state (memory.lifecycle): a row in memory_accesses, not a version
+        life.accessed(0),  # not a state (memory.lifecycle.machine): a row in memory_accesses, not a version
         life.rescued(0, 0.5),
     ]
     rows = history_of(schemas, life, events)

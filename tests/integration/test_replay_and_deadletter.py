@@ -11,8 +11,8 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
-from memory.codec import Codec
-from memory.events import DeadLetter
+from memory.contract.codec import Codec
+from memory.contract.events import DeadLetter
 from memory.settings import Settings
 from projections.milvus.projector import MilvusProjector
 from projections.neo4j.projector import Neo4jProjector

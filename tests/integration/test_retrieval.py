@@ -15,7 +15,7 @@ from redis import Redis
 from api.schemas import SearchRequest, SearchResponse
 from api.search import validate
 from api.services import Services
-from memory.events import ConversationTurnReceived
+from memory.contract.events import ConversationTurnReceived
 from memory.settings import Settings
 from projections.cache_epochs import CacheEpochs
 from tests.integration.projected_life import Life, open_stores, search_services

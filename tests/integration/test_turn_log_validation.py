@@ -1,4 +1,5 @@
-"""The PostgreSQL conversation log keeps exactly the turns extraction accepts (memory.derivation.validate_turn)."""
+"""The PostgreSQL conversation log keeps exactly the turns extraction accepts
+(memory.ingest.derivation.validate_turn)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from dataclasses import replace
 
 import psycopg
 
-from memory.events import ConversationTurnReceived
-from memory.positions import LogPosition
+from memory.contract.events import ConversationTurnReceived
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from projections.base import Positioned
 from projections.postgres.projector import PostgresProjector

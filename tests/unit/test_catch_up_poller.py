@@ -11,7 +11,7 @@ import pytest
 
 from api.catch_up import CatchUpPoller
 from api.log_offsets import LogOffsets, Partition
-from memory.positions import LogPosition
+from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from projections.targets import LIVE, STORES, group_id
 

@@ -4,9 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.codec import MARKER, SCHEMA_DIR, Codec, load_schema_file, rabin_fingerprint
-from memory.errors import DecodeError
-from memory.events import (
+from memory.contract.codec import MARKER, SCHEMA_DIR, Codec, load_schema_file, rabin_fingerprint
+from memory.contract.events import (
     ConversationTurnReceived,
     DeadLetter,
     EntitiesLinked,
@@ -19,6 +18,7 @@ from memory.events import (
     Relation,
     Scope,
 )
+from memory.errors import DecodeError
 
 NOW = datetime(2026, 3, 2, 9, 15, 0, 123456, tzinfo=UTC)
 

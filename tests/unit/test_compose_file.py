@@ -272,7 +272,7 @@ def test_project_services_run_the_project_entry_points(services: dict[str, dict[
 def test_dockerfile_installs_the_project_with_its_schemas() -> None:
     text = (COMPOSE_DIR / "Dockerfile").read_text()
     assert "FROM python:3.11" in text  # pyproject: requires-python >=3.11,<3.12
-    assert "pip install -e ." in text  # memory/codec.py reads schemas/avro beside the package
+    assert "pip install -e ." in text  # memory/contract/codec.py reads schemas/avro beside the package
     ignored = (COMPOSE_DIR / "Dockerfile.dockerignore").read_text().split()
     assert {".venv", ".data", ".git"} <= set(ignored)
     assert "schemas" not in ignored

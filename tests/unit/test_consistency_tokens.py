@@ -1,5 +1,5 @@
-"""Consistency tokens are signed by the API: only a token it issued, unaltered, decodes (memory.positions);
-the signing key comes from the setting or one file shared by every process (memory.token_key)."""
+"""Consistency tokens are signed by the API: only a token it issued, unaltered, decodes (memory.contract.positions);
+the signing key comes from the setting or one file shared by every process (adapters.token_key)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from memory.positions import VERSION_PREFIX, InvalidTokenError, LogPosition, decode_token, encode_token
+from adapters.token_key import KEY_FILE, TokenKeyError, key_from_file, token_key
+from memory.contract.positions import VERSION_PREFIX, InvalidTokenError, LogPosition, decode_token, encode_token
 from memory.settings import Settings
-from memory.token_key import KEY_FILE, TokenKeyError, key_from_file, token_key
 
 KEY = b"k" * 32
 POSITIONS = [LogPosition("memstream.turns.v1", 0, 5), LogPosition("memstream.turns.v1", 0, 9)]

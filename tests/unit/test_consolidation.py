@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from memory.consolidation import (
+from memory.contract.ids import NAMESPACE
+from memory.lifecycle.consolidation import (
     ActiveMemory,
     ConsolidationPlan,
     Trigger,
@@ -15,7 +16,6 @@ from memory.consolidation import (
     plan_consolidation,
     summary_memory_id_for,
 )
-from memory.ids import NAMESPACE
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=100)

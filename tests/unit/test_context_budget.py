@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.context import CLOSE, ELLIPSIS, OPEN, ContextItem, build_context
+from memory.retrieval.context_budget import CLOSE, ELLIPSIS, OPEN, ContextItem, build_context
 from models.tokens import TokenCounter
 
 WHEN = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)

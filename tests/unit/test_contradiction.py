@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from memory.contradiction import (
+from memory.lifecycle.contradiction import (
     Claim,
     Contradiction,
     ContradictionDetector,

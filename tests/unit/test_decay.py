@@ -5,14 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory.decay import (
+from memory.lifecycle.decay import (
     DECAYING_BELOW,
     FORGET_BELOW,
     access_boost,
     current_importance,
     decay_decision,
 )
-from memory.lifecycle import MemoryState, can_transition
+from memory.lifecycle.machine import MemoryState, can_transition
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

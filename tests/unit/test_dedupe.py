@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from memory.dedupe import (
+from memory.language.sentences import split_speaker
+from memory.lifecycle.dedupe import (
     DEFAULT_SIMILARITY_THRESHOLD,
     cosine_similarity,
     is_duplicate,
     normalise,
 )
-from memory.language.sentences import split_speaker
 
 
 def unit_pair(cosine: float, dim: int = 384) -> tuple[list[float], list[float]]:
@@ -125,7 +125,7 @@ def test_vectors_of_different_models_cannot_be_compared() -> None:
 
 
 def test_a_different_name_is_a_different_fact_however_similar_the_vectors() -> None:
-    from memory.dedupe import is_duplicate_at
+    from memory.lifecycle.dedupe import is_duplicate_at
 
     lisbon = "Ann: I keep a small vegetable garden in Lisbon with Nadia."
     oslo = "Ann: I keep a small vegetable garden in Oslo with Nadia."

@@ -2,9 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.derivation import activation_event, embedding_events, extraction_events, validate_turn
-from memory.errors import InvalidEventError
-from memory.events import (
+from memory.contract.events import (
     ConversationTurnReceived,
     EntitiesLinked,
     Envelope,
@@ -14,9 +12,11 @@ from memory.events import (
     Producer,
     Scope,
 )
-from memory.extraction import extract_facts
-from memory.extraction_types import TurnInput
-from memory.ids import derived_event_id, entity_id_for, memory_id_for, turn_event_id_for
+from memory.contract.ids import derived_event_id, entity_id_for, memory_id_for, turn_event_id_for
+from memory.errors import InvalidEventError
+from memory.ingest.derivation import activation_event, embedding_events, extraction_events, validate_turn
+from memory.ingest.extraction import extract_facts
+from memory.ingest.extraction_types import TurnInput
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -1,5 +1,5 @@
-from memory.extraction import extract_facts, find_entities, is_informative, verbatim_fact
-from memory.extraction_types import TurnInput
+from memory.ingest.extraction import extract_facts, find_entities, is_informative, verbatim_fact
+from memory.ingest.extraction_types import TurnInput
 from memory.language.sentences import split_sentences
 
 

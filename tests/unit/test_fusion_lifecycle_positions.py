@@ -2,8 +2,8 @@ import itertools
 
 import pytest
 
-from memory.fusion import reciprocal_rank_fusion
-from memory.lifecycle import TRANSITIONS, MemoryState, advance, can_transition
+from memory.lifecycle.machine import TRANSITIONS, MemoryState, advance, can_transition
+from memory.retrieval.fusion import reciprocal_rank_fusion
 
 
 def test_rrf_scores_follow_the_formula() -> None:

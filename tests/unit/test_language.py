@@ -20,7 +20,7 @@ def test_word_families_meet_at_one_stem() -> None:
 
 def test_snowball_stems_are_keys_not_words() -> None:
     # What PostgreSQL's english_stem also does (tests/integration/test_stems_match_postgres.py); names are
-    # kept whole by the topics (memory.topics), so these only stand for common words.
+    # kept whole by the topics (memory.retrieval.topics), so these only stand for common words.
     assert stem("tennis") == "tenni"
     assert stem("paris") == "pari"
     assert stem("family") == stem("families") == "famili"

@@ -1,8 +1,8 @@
-"""The lifecycle engine without services: ``memory.lifecycle_state.fold`` + ``memory.lifecycle_decisions``.
+"""The lifecycle engine without services: ``memory.lifecycle.state.fold`` + ``memory.lifecycle.decisions``.
 
 ``Agent`` below replays the loop of ``streams/agents/lifecycle.py::_handle`` on one user's state: every memory
 event is folded, then decisions are taken from the state; decided events change nothing until the log delivers
-them back (``Agent.deliver``). Events are built with the real constructors (``memory.derivation``), times are
+them back (``Agent.deliver``). Events are built with the real constructors (``memory.ingest.derivation``), times are
 passed in, so every id and every timestamp below is exact.
 """
 
@@ -15,12 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory.codec import Codec
-from memory.consolidation import summary_memory_id_for
-from memory.decay import DECAYING_BELOW, FORGET_BELOW, current_importance
-from memory.derivation import activation_event, embedding_events, extraction_events
-from memory.errors import InvalidEventError
-from memory.events import (
+from memory.contract.codec import Codec
+from memory.contract.events import (
     ConversationTurnReceived,
     EntitiesLinked,
     Entity,
@@ -46,9 +42,13 @@ from memory.events import (
     Scope,
     UserErased,
 )
-from memory.extraction_types import ExtractedEntity, ExtractedFact
-from memory.ids import derived_event_id, entity_id_for, turn_event_id_for
-from memory.lifecycle_decisions import (
+from memory.contract.ids import derived_event_id, entity_id_for, turn_event_id_for
+from memory.errors import InvalidEventError
+from memory.ingest.derivation import activation_event, embedding_events, extraction_events
+from memory.ingest.extraction_types import ExtractedEntity, ExtractedFact
+from memory.lifecycle.consolidation import summary_memory_id_for
+from memory.lifecycle.decay import DECAYING_BELOW, FORGET_BELOW, current_importance
+from memory.lifecycle.decisions import (
     COMPONENT,
     LifecyclePolicy,
     after_access,
@@ -56,7 +56,7 @@ from memory.lifecycle_decisions import (
     after_embedding,
     on_command,
 )
-from memory.lifecycle_state import IllegalLifecycleEvent, Tracked, UserState, fold
+from memory.lifecycle.state import IllegalLifecycleEvent, Tracked, UserState, fold
 
 SCOPE = Scope("app-1", "user-1")
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -274,7 +274,7 @@ def test_a_new_memory_is_activated_with_the_id_derived_from_its_extraction() -> 
             memory_id=extracted.memory_id,
         )
     ]
-    assert activation_id == activation_event(extracted, T0).event_id  # the id memory.derivation documents
+    assert activation_id == activation_event(extracted, T0).event_id  # the id memory.ingest.derivation documents
     assert agent.memory(extracted.memory_id).state == "stored"  # not active until the log says so
     assert agent.pending == {extracted.memory_id}
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from memory.contract.events import Envelope, MemoryActivated, MemoryDecayed, MemoryRescued, Producer, Scope
 from memory.errors import IllegalTransition, InvalidEventError
-from memory.events import Envelope, MemoryActivated, MemoryDecayed, MemoryRescued, Producer, Scope
-from memory.lifecycle import (
+from memory.lifecycle.machine import (
     RETIRED_STATE_NAMES,
     MemoryState,
     advance,
@@ -22,10 +22,10 @@ from memory.lifecycle import (
     sources_of,
     state_named,
 )
-from memory.transitions import is_rescue, moves, sources_for, target_state
+from memory.lifecycle.transitions import is_rescue, moves, sources_for, target_state
 
 # README, "The memory lifecycle", arrow by arrow, plus the one edge the code documents beside it. The seed's
-# Embedding and Accessed are gone: no event ever entered them (memory.lifecycle says why).
+# Embedding and Accessed are gone: no event ever entered them (memory.lifecycle.machine says why).
 CHAINS: tuple[tuple[str, ...], ...] = (
     ("extracted", "stored", "active"),
     ("active", "consolidating", "archived", "recalled", "active"),

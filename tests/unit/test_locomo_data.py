@@ -24,7 +24,7 @@ from bench.locomo_data import (
     recall_scores,
     turn_event,
 )
-from memory.ids import turn_event_id_for
+from memory.contract.ids import turn_event_id_for
 
 
 def sample(sample_id: str, qa: list[dict[str, Any]]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from memory.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
+from memory.ingest.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
 from memory.settings import Settings
 from models.llm_extractor import LLMExtractor
 from tests.fakes.openai_standin import ChatReply, OpenAIStandIn

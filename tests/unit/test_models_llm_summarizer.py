@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from memory.lifecycle.summarize import SummaryItem
 from memory.settings import Settings
-from memory.summarize import SummaryItem
 from models.llm_summarizer import LLMSummarizer
 from streams.context import policy_from
 from tests.fakes.openai_standin import ChatReply, OpenAIStandIn

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from memory.codec import SCHEMA_DIR, Codec, load_schema_file
-from memory.events import (
+from memory.contract.codec import SCHEMA_DIR, Codec, load_schema_file
+from memory.contract.events import (
     Event,
     MemoryAccessed,
     MemoryActivated,
@@ -26,11 +26,11 @@ from memory.events import (
     MemoryExtracted,
     MemoryRescued,
 )
-from memory.lifecycle import MemoryState
-from memory.lifecycle_state import UserState, fold
-from memory.positions import LogPosition
-from memory.records import to_record
-from memory.transitions import target_state
+from memory.contract.positions import LogPosition
+from memory.contract.records import to_record
+from memory.lifecycle.machine import MemoryState
+from memory.lifecycle.state import UserState, fold
+from memory.lifecycle.transitions import target_state
 from projections.base import Positioned
 from projections.milvus.projector import _touches_row
 from projections.neo4j.plan import row_of
@@ -52,7 +52,7 @@ def old_log() -> list[Event]:
 
 def as_today(events: list[Event]) -> list[Event]:
     """The same log as today's lifecycle agent writes it: the rescue as a MemoryRescued with the same id
-    (``memory.reevaluation`` derives it as before), caused by the same access."""
+    (``memory.lifecycle.reevaluation`` derives it as before), caused by the same access."""
     old = events[OLD_RESCUE]
     access = events[OLD_RESCUE - 1]
     assert isinstance(old, MemoryDecayed) and isinstance(access, MemoryAccessed)
@@ -161,4 +161,4 @@ def test_the_graph_and_vector_projections_see_the_same_step(log: list[Event]) ->
         "target": "active",
         "sources": ["decaying"],  # the Cypher guard: only a decaying memory is rescued
     }
-    assert _touches_row(rescue)  # Milvus moves the row's state (memory.lifecycle.advance)
+    assert _touches_row(rescue)  # Milvus moves the row's state (memory.lifecycle.machine.advance)

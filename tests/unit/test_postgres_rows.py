@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory.events import MemoryExtracted
-from memory.positions import LogPosition
+from memory.contract.events import MemoryExtracted
+from memory.contract.positions import LogPosition
 from projections.base import Positioned
 from projections.postgres.fold import VERSIONED, Plan, fold, segments, touched
 from projections.postgres.rows import RECORDS, MemoryRow, TurnRow, VersionRow, columns

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory.fusion import reciprocal_rank_fusion
-from memory.ranking import Candidate, rank, recency
-from memory.recipes import RECIPES, Retriever, SearchRecipe, UnknownRecipe, recipe_named
+from memory.retrieval.fusion import reciprocal_rank_fusion
+from memory.retrieval.ranking import Candidate, rank, recency
+from memory.retrieval.recipes import RECIPES, Retriever, SearchRecipe, UnknownRecipe, recipe_named
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""The final order of a search from retriever results and rows (memory.scoring.final_order), without a store."""
+"""The final order of a search from retriever results and rows (memory.retrieval.scoring.final_order),
+without a store."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from memory.language.time_expressions import TimeRange
-from memory.recipes import recipe_named
-from memory.scoring import OUT_OF_RANGE, CandidateRow, Found, asked_range, final_order, prior
+from memory.retrieval.recipes import recipe_named
+from memory.retrieval.scoring import OUT_OF_RANGE, CandidateRow, Found, asked_range, final_order, prior
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -17,9 +17,9 @@ from adapters.dead_letters import (
     dead_letter,
 )
 from adapters.faults import FaultPlan, InjectedFault, InjectedOutage
-from memory.codec import SCHEMA_DIR, Codec, load_schema_file
-from memory.events import DeadLetter
-from memory.positions import LogPosition
+from memory.contract.codec import SCHEMA_DIR, Codec, load_schema_file
+from memory.contract.events import DeadLetter
+from memory.contract.positions import LogPosition
 from projections.errors import is_transient
 from replay.deadletters import distinct
 from streams.settlement import Settlement, retrying

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.conversation_context import (
+from memory.contract.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
+from memory.ingest.conversation_context import (
     CONTEXT_CHARS,
     RECENT_TURNS,
     RecentConversations,
@@ -16,13 +17,12 @@ from memory.conversation_context import (
     place_turn,
     render_turn,
 )
-from memory.derivation import embedding_text
-from memory.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
-from memory.extraction import find_entities
-from memory.fusion import reciprocal_rank_fusion
+from memory.ingest.derivation import embedding_text
+from memory.ingest.extraction import find_entities
 from memory.language.words import content_words
-from memory.ranking import Candidate, TurnRef, match_strengths, named_speaker, with_conversation_support
-from memory.specificity import QUESTION_FACTOR, SATURATION, specificity
+from memory.retrieval.fusion import reciprocal_rank_fusion
+from memory.retrieval.ranking import Candidate, TurnRef, match_strengths, named_speaker, with_conversation_support
+from memory.retrieval.specificity import QUESTION_FACTOR, SATURATION, specificity
 from tests.support import make_turn
 
 AT = datetime(2024, 5, 1, tzinfo=UTC)

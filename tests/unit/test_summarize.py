@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory.summarize import ExtractiveSummarizer, Summarizer, SummaryItem, summarize
+from memory.lifecycle.summarize import ExtractiveSummarizer, Summarizer, SummaryItem, summarize
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

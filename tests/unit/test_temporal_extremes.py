@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from memory.contract.validation import EARLIEST, LATEST
 from memory.language.time_expressions import find_time_range, read_temporal_intent
-from memory.time_window import WINDOW_END, cut_to_window, within_window
-from memory.validation import EARLIEST, LATEST
+from memory.language.time_window import WINDOW_END, cut_to_window, within_window
 
 REF = datetime(2023, 5, 17, 15, 30, tzinfo=UTC)
 EDGES = [

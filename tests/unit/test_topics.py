@@ -1,12 +1,12 @@
-"""Topics (memory.topics) and the rows the Neo4j projection writes them from (projections.neo4j.plan)."""
+"""Topics (memory.retrieval.topics) and the rows the Neo4j projection writes them from (projections.neo4j.plan)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from memory.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
+from memory.contract.events import Envelope, MemoryExtracted, MemoryUpdated, Producer, Scope
 from memory.language.stems import stem
-from memory.topics import MAX_TOPICS, topic_id, topic_words
+from memory.retrieval.topics import MAX_TOPICS, topic_id, topic_words
 from projections.neo4j import plan
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""memory.validation: the one definition of a valid input, class by class, and the turn rule built on it."""
+"""memory.contract.validation: the one definition of a valid input, class by class, and the turn rule built on it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from memory.derivation import is_valid_turn, validate_turn
-from memory.errors import InvalidEventError
-from memory.validation import (
+from memory.contract.validation import (
     EARLIEST,
     ID_PATTERN,
     LATEST,
@@ -28,6 +26,8 @@ from memory.validation import (
     check_text,
     check_timestamp,
 )
+from memory.errors import InvalidEventError
+from memory.ingest.derivation import is_valid_turn, validate_turn
 from tests.support import make_turn
 
 CONTROL = ["\x00", "\x01", "\x07", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f"]

@@ -1,4 +1,5 @@
-"""The key that signs consistency tokens (memory.positions).
+"""The key that signs consistency tokens (memory.contract.positions); reading and writing it is I/O, so it
+lives with the adapters.
 
 ``MEMSTREAM_TOKEN_SECRET`` when set (at least 16 characters). Otherwise a random key generated once into
 ``<data_dir>/secrets/consistency-token.key`` (mode 0600, directory 0700) and read by every process after:

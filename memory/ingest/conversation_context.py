@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from memory.events import ConversationTurnReceived
+from memory.contract.events import ConversationTurnReceived
 
 RECENT_TURNS = 32  # how far back a redelivered turn can still find the context it had
 RECENT_CONVERSATIONS = 50_000  # conversations remembered per worker (least recently active forgotten first)

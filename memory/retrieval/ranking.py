@@ -2,7 +2,7 @@
 
 final = (1 - i - r) · relevance + i · importance + r · recency, where
 - relevance = the RRF score divided by the best RRF score of this result list (so 1.0 for the top hit);
-- importance is the memory's importance in [0, 1] (memory.importance);
+- importance is the memory's importance in [0, 1] (memory.ingest.importance);
 - recency = 0.5 ** (age / half-life), age measured from the query's reference time (future: 1.0).
 Relevance keeps most of the weight: importance and recency reorder near-ties, they do not bury a
 clearly better match.

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from memory.ids import derived_id
-from memory.summarize import DEFAULT_MAX_CHARS, SummaryItem, summarize
+from memory.contract.ids import derived_id
+from memory.lifecycle.summarize import DEFAULT_MAX_CHARS, SummaryItem, summarize
 
 MIN_GROUP_SIZE = 2  # one memory "summarised" alone is a copy, not a consolidation
-# Eight facts of about a line each fill the offline summary's default budget (``memory.summarize``)
+# Eight facts of about a line each fill the offline summary's default budget (``memory.lifecycle.summarize``)
 # without cutting most of them; a summary of many more would keep only a fraction of what it archives.
 MAX_GROUP_SIZE = 8
 BUDGET_LOW_WATERMARK = 0.8  # consolidate down to 80% of the budget, so the next turn does not re-trigger
@@ -51,7 +51,7 @@ class Trigger(StrEnum):
 class ActiveMemory:
     """What consolidation needs to know about one of the user's Active memories.
 
-    ``speaker_entity_id`` is the entity id of whoever said it (``memory.ids.entity_id_for`` of the
+    ``speaker_entity_id`` is the entity id of whoever said it (``memory.contract.ids.entity_id_for`` of the
     ``speaker`` metadata), so links through speakers can be ignored.
     """
 

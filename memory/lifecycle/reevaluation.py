@@ -3,7 +3,7 @@
 - Active below the decaying threshold → ``MemoryDecayed(state="decaying")``.
 - Decaying and back above it (an access restarted its clock, or it was pinned) → ``MemoryRescued``: the way
   back is its own event, named for what happened. Logs written before it existed carry the same step as
-  ``MemoryDecayed(state="active")``, which ``memory.transitions`` still reads as a rescue.
+  ``MemoryDecayed(state="active")``, which ``memory.lifecycle.transitions`` still reads as a rescue.
 - Anything else re-scores only: ``MemoryDecayed(state=None)``.
 
 Forgetting is not decided here: it is ``MemoryForgotten``, which removes the memory everywhere.
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from memory.events import Envelope, Event, MemoryDecayed, MemoryRescued
-from memory.ids import derived_event_id
-from memory.lifecycle import MemoryState
+from memory.contract.events import Envelope, Event, MemoryDecayed, MemoryRescued
+from memory.contract.ids import derived_event_id
+from memory.lifecycle.machine import MemoryState
 
 # Builds the envelope of a decided event from its type and id (the caller knows scope, times and cause).
 EnvelopeFor = Callable[[str, str], Envelope]
@@ -36,7 +36,7 @@ def reevaluated(
     envelope_for: EnvelopeFor,
     request_id: str | None = None,
 ) -> Event:
-    """The event for ``decision`` (``memory.decay.decay_decision``; never FORGOTTEN, see above) about
+    """The event for ``decision`` (``memory.lifecycle.decay.decay_decision``; never FORGOTTEN, see above) about
     ``memory_id`` at ``importance``; ``key`` names the decision (the access, or the memory's generation)."""
     event_id = reevaluation_id(key)
     rounded = round(importance, 4)

@@ -41,10 +41,10 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from memory.dedupe import same_speaker
 from memory.language.names import uses_capitals
 from memory.language.sentences import split_sentences, split_speaker
 from memory.language.words import normalise, word_set, words
+from memory.lifecycle.dedupe import same_speaker
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from typing import Any
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import to_parsing_canonical_form
 
+from memory.contract.events import ALL_RECORD_TYPES
+from memory.contract.records import from_record, to_record
 from memory.errors import DecodeError
-from memory.events import ALL_RECORD_TYPES
-from memory.records import from_record, to_record
 
 MARKER = b"\xc3\x01"
 HEADER_LEN = len(MARKER) + 8
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "avro"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "avro"
 _ENVELOPE_NAME = "memstream.Envelope"
 
 _RABIN_EMPTY = 0xC15D213AA4D7A795

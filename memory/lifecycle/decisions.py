@@ -6,7 +6,8 @@
   Active: ``MemoryRescued``); an Archived one is recalled (Archived → Recalled → Active).
 - After a summary activates: its originals are archived.
 - On a tick at ``now``: finish consolidations a crash left half done, decay (Active → Decaying → Forgotten,
-  or rescued when pinned; ``memory.reevaluation``), consolidate (memory.consolidation picks the groups).
+  or rescued when pinned; ``memory.lifecycle.reevaluation``), consolidate (memory.lifecycle.consolidation
+  picks the groups).
 - On a command: update, pin/unpin, delete, erase the user, tick.
 
 Every event id derives from what the decision is about (memory ids, the memory's generation, the summary
@@ -21,12 +22,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from memory.consolidation import ActiveMemory, ConsolidationPlan, plan_consolidation, summary_memory_id_for
-from memory.contradiction import detect_contradiction
-from memory.decay import current_importance, decay_decision
-from memory.dedupe import DEFAULT_SIMILARITY_THRESHOLD, is_duplicate_at, same_speaker
-from memory.errors import InvalidEventError
-from memory.events import (
+from memory.contract.events import (
     EntitiesLinked,
     Entity,
     Envelope,
@@ -50,11 +46,16 @@ from memory.events import (
     Scope,
     UserErased,
 )
-from memory.ids import derived_event_id
-from memory.lifecycle import MemoryState
-from memory.lifecycle_state import Tracked, UserState, estimate_tokens
-from memory.reevaluation import EnvelopeFor, reevaluated
-from memory.summarize import DEFAULT_MAX_CHARS, SummaryItem, summarize
+from memory.contract.ids import derived_event_id
+from memory.errors import InvalidEventError
+from memory.lifecycle.consolidation import ActiveMemory, ConsolidationPlan, plan_consolidation, summary_memory_id_for
+from memory.lifecycle.contradiction import detect_contradiction
+from memory.lifecycle.decay import current_importance, decay_decision
+from memory.lifecycle.dedupe import DEFAULT_SIMILARITY_THRESHOLD, is_duplicate_at, same_speaker
+from memory.lifecycle.machine import MemoryState
+from memory.lifecycle.reevaluation import EnvelopeFor, reevaluated
+from memory.lifecycle.state import Tracked, UserState, estimate_tokens
+from memory.lifecycle.summarize import DEFAULT_MAX_CHARS, SummaryItem, summarize
 
 COMPONENT = "streams.lifecycle"
 SUMMARIZER = "extractive-v1"

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from memory.errors import InvalidEventError
-from memory.events import (
+from memory.contract.events import (
     ConversationTurnReceived,
     EntitiesLinked,
     Entity,
@@ -23,17 +22,25 @@ from memory.events import (
     Producer,
     Relation,
 )
-from memory.extraction_types import ExtractedFact, TurnInput
-from memory.ids import derived_event_id, entity_id_for, memory_id_for
-from memory.importance import initial_importance
-from memory.validation import check_id, check_metadata, check_name, check_optional_id, check_text, check_timestamp
+from memory.contract.ids import derived_event_id, entity_id_for, memory_id_for
+from memory.contract.validation import (
+    check_id,
+    check_metadata,
+    check_name,
+    check_optional_id,
+    check_text,
+    check_timestamp,
+)
+from memory.errors import InvalidEventError
+from memory.ingest.extraction_types import ExtractedFact, TurnInput
+from memory.ingest.importance import initial_importance
 
 ROLES = frozenset({"user", "assistant", "system", "tool"})
 MAX_TURN_CHARS = 20_000
 
 
 def validate_turn(turn: ConversationTurnReceived, max_chars: int = MAX_TURN_CHARS) -> None:
-    """Raise ``InvalidEventError`` naming the field if the turn breaks a rule of ``memory.validation``.
+    """Raise ``InvalidEventError`` naming the field if the turn breaks a rule of ``memory.contract.validation``.
 
     The API runs this on every turn it builds and extraction on every turn it reads, so a turn produced
     straight to Kafka is held to exactly what the API accepts; the PostgreSQL projection does not log a turn
@@ -143,7 +150,7 @@ def embedding_events(
     cause: MemoryExtracted | MemoryUpdated, vector: Sequence[float], model: str, recorded_at: datetime
 ) -> list[Event]:
     """The vector of a new (or corrected) memory. Activation is the lifecycle agent's decision: it may
-    instead reinforce an existing memory the new one repeats (memory.lifecycle_decisions)."""
+    instead reinforce an existing memory the new one repeats (memory.lifecycle.decisions)."""
     return [
         MemoryEmbedded(
             envelope=_child_envelope(cause, "MemoryEmbedded", 0, recorded_at, "streams.embedding"),

@@ -8,7 +8,7 @@ Decisions where the issue is silent:
 
 - The unit is the sentence, not the memory: a long verbatim memory contributes its important sentences
   without dragging the rest in. A sentence inherits its memory's importance.
-- Repeats collapse by normalised text per speaker (``memory.dedupe.normalise``), keeping the earliest
+- Repeats collapse by normalised text per speaker (``memory.lifecycle.dedupe.normalise``), keeping the earliest
   position and the highest importance of the copies.
 - Ties in importance go to the earlier sentence: it is the one the later ones were built on.
 - Speakers: the summary is grouped by speaker in order of first appearance ("Caroline: a. c. Melanie:
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from memory.dedupe import normalise
 from memory.language.sentences import split_sentences, split_speaker
+from memory.lifecycle.dedupe import normalise
 
-# ~300 tokens: room for the ~8 facts of a full consolidation group (``memory.consolidation``), about one
+# ~300 tokens: room for the ~8 facts of a full consolidation group (``memory.lifecycle.consolidation``), about one
 # line each, while still a fraction of the tokens of the originals it replaces.
 DEFAULT_MAX_CHARS = 1200
 ELLIPSIS = "…"

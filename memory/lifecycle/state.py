@@ -16,10 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from memory.contradiction import extract_claims
-from memory.dedupe import normalise
-from memory.errors import InvalidEventError
-from memory.events import (
+from memory.contract.events import (
     EntitiesLinked,
     Event,
     MemoryAccessed,
@@ -34,9 +31,12 @@ from memory.events import (
     MemoryUpdated,
     UserErased,
 )
+from memory.errors import InvalidEventError
 from memory.language.sentences import split_speaker
-from memory.lifecycle import SEARCHABLE_BY_DEFAULT, MemoryState, check_transition
-from memory.transitions import moves, target_state
+from memory.lifecycle.contradiction import extract_claims
+from memory.lifecycle.dedupe import normalise
+from memory.lifecycle.machine import SEARCHABLE_BY_DEFAULT, MemoryState, check_transition
+from memory.lifecycle.transitions import moves, target_state
 
 RECENT_EVENT_IDS = 12  # enough to recognise a redelivered batch; older ids are past the checkpoint anyway
 SEARCHABLE = frozenset(s.value for s in SEARCHABLE_BY_DEFAULT)
@@ -67,7 +67,7 @@ class Tracked:
     merged_into: str | None = None  # a duplicate that reinforced another memory instead of activating
     entities: list[list[str]] = field(default_factory=list)  # [entity_id, name, kind]
     claim_slots: list[str] = field(default_factory=list)
-    norm: str = ""  # normalised text without the speaker (memory.dedupe): exact repeats without a vector
+    norm: str = ""  # normalised text without the speaker (memory.lifecycle.dedupe): exact repeats without a vector
     summary_of: list[str] = field(default_factory=list)  # a summary: the originals it stands for
     summary_into: str | None = None  # an original: the summary it is being consolidated into
     source_turn_ids: list[str] = field(default_factory=list)

@@ -5,7 +5,7 @@ Forgotten, or back to Active when rescued (a search finds it again, or it is pin
 Projections apply a state change only if the table allows it, so a duplicate or late event can never
 move a memory backwards.
 
-Every state here is one some event puts a memory in (``memory.transitions``), so a memory's history shows
+Every state here is one some event puts a memory in (``memory.lifecycle.transitions``), so a memory's history shows
 each state it passed through. The design seed also drew Embedding (between Extracted and Stored) and
 Accessed (Active ↔ Accessed), but no event ever entered them: the embedder goes from Extracted to Stored in
 one event, and an access by itself changes no state. Recording them would cost an event per memory on the

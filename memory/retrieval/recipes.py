@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from memory.fusion import DEFAULT_K
+from memory.retrieval.fusion import DEFAULT_K
 
 
 class Retriever(StrEnum):
@@ -45,13 +45,13 @@ class SearchRecipe:
     retrievers: tuple[Retriever, ...]
     weights: Weights = field(default_factory=Weights)
     rrf_k: int = DEFAULT_K
-    # Re-ranking after fusion (see memory.ranking): shares of the final score given to importance and
+    # Re-ranking after fusion (see memory.retrieval.ranking): shares of the final score given to importance and
     # recency; the rest is the normalised fused relevance.
     importance_share: float = 0.05
     recency_share: float = 0.02
     recency_half_life_days: float = 30.0
-    # Priors on the fused score before that ranking (memory.scoring.prior, memory.ranking): how much
-    # a memory says (memory.specificity; 0 = off), a boost for what the one person the query names said, and
+    # Priors on the fused score before that ranking (memory.retrieval.scoring.prior, memory.retrieval.ranking): how much
+    # a memory says (memory.retrieval.specificity; 0 = off), a boost for what the one person the query names said, and
     # the support of the memories said in the same turn and in the turns around it (0 = off).
     specificity_exponent: float = 0.7
     # Dense and sparse votes scaled by (score / the retriever's best score) ** this (0 = plain RRF).

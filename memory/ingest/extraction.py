@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from memory.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
+from memory.ingest.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
 from memory.language.names import name_runs
 from memory.language.sentences import split_sentences
 from memory.language.time_expressions import MONTHS, WEEKDAYS

@@ -2,7 +2,7 @@
 
 A token is ``mst1.<payload>.<signature>``, both parts unpadded URL-safe base64: the payload is the canonical
 JSON ``{"<topic>:<partition>": <highest offset>}``, the signature HMAC-SHA256 over ``mst1.`` and the payload
-bytes with the API's key (memory.token_key). Only the API that holds the key can issue one, so a read never
+bytes with the API's key (adapters.token_key). Only the API that holds the key can issue one, so a read never
 waits on positions someone made up; the prefix names the format so a later one can sit beside it.
 """
 

@@ -14,7 +14,7 @@ Decisions where the issue is silent:
   years old" 0.980, "I went to Rome in May" / "... in June" 0.977, "I love coffee" / "I don't love coffee"
   0.923. So the similarity path only applies when both texts carry the same numbers, words with digits,
   month and weekday names, and both or neither are negated; otherwise only identical normalised text
-  counts. (Such pairs are contradiction candidates, see ``memory.contradiction``, which the caller should
+  counts. (Such pairs are contradiction candidates, see ``memory.lifecycle.contradiction``, which the caller should
   run first.) "may" counts as a month even when it is the verb: that only ever turns a duplicate into a
   near-copy.
 - A speaker prefix is up to four capitalised words before ": " that do not start like a sentence ("I",

@@ -4,12 +4,13 @@ The API gathers the inputs (retriever results, the visible rows, turn positions)
 step that decides the order is here, in sequence, so it can be read and tested without a store:
 
 1. only memories with a visible row count (a retriever may still see a half-projected or forgotten one);
-2. Reciprocal Rank Fusion (memory.fusion), dense and sparse votes scaled by how clearly they matched
-   (memory.ranking.match_strengths);
+2. Reciprocal Rank Fusion (memory.retrieval.fusion), dense and sparse votes scaled by how clearly they matched
+   (memory.retrieval.ranking.match_strengths);
 3. priors from the memory itself: outside the time range the query names, how specific it is
-   (memory.specificity), whether the one person the query names said it (memory.ranking.named_speaker);
-4. support from what was said in the same turn and around it (memory.ranking.with_conversation_support);
-5. relevance, importance and recency (memory.ranking.rank).
+   (memory.retrieval.specificity), whether the one person the query names said it
+   (memory.retrieval.ranking.named_speaker);
+4. support from what was said in the same turn and around it (memory.retrieval.ranking.with_conversation_support);
+5. relevance, importance and recency (memory.retrieval.ranking.rank).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from memory.fusion import reciprocal_rank_fusion
 from memory.language.time_expressions import TimeRange
-from memory.ranking import Candidate, TurnRef, match_strengths, named_speaker, rank, with_conversation_support
-from memory.recipes import Retriever, SearchRecipe
-from memory.specificity import specificity
+from memory.retrieval.fusion import reciprocal_rank_fusion
+from memory.retrieval.ranking import Candidate, TurnRef, match_strengths, named_speaker, rank, with_conversation_support
+from memory.retrieval.recipes import Retriever, SearchRecipe
+from memory.retrieval.specificity import specificity
 
 # A query that names a time ("last week", "before the move") asks about that time: matches from outside it
 # keep half their fused score, so they rank below the matches from inside unless they are far better.

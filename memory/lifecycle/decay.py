@@ -14,9 +14,9 @@ Decisions where the issue is silent:
 - Time running backwards (an access recorded with a valid time later than the timer's ``now``, or clock
   skew between producers) counts as no time at all: importance never rises because of a clock.
 - Pinned memories never decay (the user said so), but accesses still raise them.
-- The result is clamped to [0, 1] like the creation score (``memory.importance``).
+- The result is clamped to [0, 1] like the creation score (``memory.ingest.importance``).
 
-Threshold arithmetic, with no accesses (creation scores range 0.30..0.90, see ``memory.importance``):
+Threshold arithmetic, with no accesses (creation scores range 0.30..0.90, see ``memory.ingest.importance``):
 small talk at 0.30 becomes Decaying after ~48 days and Forgotten after ~100; the most important facts at
 0.90 after ~95 and ~147 days. Consolidation's age threshold should be well below these so old facts are
 summarised (Archived memories do not decay) before they fade.
@@ -27,14 +27,14 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from memory.lifecycle import MemoryState
+from memory.lifecycle.machine import MemoryState
 
 # A month: conversational memory services see users come back on a weekly-to-monthly rhythm, so a fact
 # untouched for a month is worth half as much, and one untouched for a season (3 half-lives) an eighth.
 HALF_LIFE = timedelta(days=30)
 
 # +0.05 per doubling of accesses: 1 access → +0.05, 3 → +0.10, 7 → +0.15 ... 63 → +0.30 (the cap).
-# One access roughly equals one creation bonus's worth of evidence (``memory.importance`` bonuses are 0.05-0.20).
+# One access roughly equals one creation bonus's worth of evidence (``memory.ingest.importance`` bonuses are 0.05-0.20).
 ACCESS_BOOST_PER_DOUBLING = 0.05
 MAX_ACCESS_BOOST = 0.30
 

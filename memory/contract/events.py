@@ -1,7 +1,7 @@
 """Event classes mirrored from ``schemas/avro``. The schemas are the contract; these are their Python view.
 
 Events are immutable past-tense facts. Field names and order match the Avro records one to one, so the
-codec converts between the two generically (see ``memory.records``).
+codec converts between the two generically (see ``memory.contract.records``).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class MemoryExtracted(Event):
     importance: float = 0.5
     extractor: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
-    context: str = ""  # the conversation's previous turn (memory.conversation_context)
+    context: str = ""  # the conversation's previous turn (memory.ingest.conversation_context)
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ class MemoryDecayed(Event):
     memory_id: str = ""
     importance: float = 0.0
     # "decaying"; None: importance only. "active" appears only in logs written before MemoryRescued existed,
-    # and is read as a rescue (memory.transitions), so those logs replay to the same states.
+    # and is read as a rescue (memory.lifecycle.transitions), so those logs replay to the same states.
     state: str | None = None
 
 

@@ -1,14 +1,14 @@
 """Which lifecycle state each memory event asks for, and from where: one answer shared by every projector and
 the agents.
 
-Projections apply the state only where ``memory.lifecycle`` allows it (a stale or repeated event changes
+Projections apply the state only where ``memory.lifecycle.machine`` allows it (a stale or repeated event changes
 nothing); the lifecycle agent dead-letters an event whose transition is illegal. Most events ask for a state
 and take any way the table has into it; a rescue names one edge, Decaying → Active (``sources_for``).
 """
 
 from __future__ import annotations
 
-from memory.events import (
+from memory.contract.events import (
     Event,
     MemoryActivated,
     MemoryArchived,
@@ -20,7 +20,7 @@ from memory.events import (
     MemoryRecalled,
     MemoryRescued,
 )
-from memory.lifecycle import MemoryState, sources_of
+from memory.lifecycle.machine import MemoryState, sources_of
 
 
 def target_state(event: Event) -> MemoryState | None:
@@ -57,7 +57,7 @@ def is_rescue(event: Event) -> bool:
 def sources_for(event: Event, target: MemoryState) -> list[str]:
     """The states (values, in declaration order) from which ``event`` may move its memory to ``target``.
 
-    The table's ways in (``memory.lifecycle.sources_of``), except for a rescue: Active has other ways in
+    The table's ways in (``memory.lifecycle.machine.sources_of``), except for a rescue: Active has other ways in
     (activation, an abandoned consolidation, a recall), and a rescue that arrives for a memory in one of
     those states (stale, or out of order) must not take them, or a memory's history would show a rescue
     where no Decaying memory came back."""

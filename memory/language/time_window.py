@@ -1,4 +1,4 @@
-"""The window every time read from a query falls in: ``memory.validation``'s EARLIEST .. LATEST.
+"""The window every time read from a query falls in: ``memory.contract.validation``'s EARLIEST .. LATEST.
 
 A query may hold any count ("what did I do 100000 years ago?", "99999999 days ago"); Python's datetime may
 not (years 1..9999, a timedelta up to 999,999,999 days), so unchecked arithmetic on such a count raises. The
@@ -10,7 +10,7 @@ temporal parser therefore
 - cuts every range it computes to the window: a range reaching past an edge ends at that edge, and a range
   wholly outside becomes the empty range at the nearest edge (``start == end``), which matches nothing.
 
-Nothing the system stores lies outside the window (``memory.validation.check_timestamp``), so cutting a range
+Nothing the system stores lies outside the window (``memory.contract.validation.check_timestamp``), so cutting a range
 there changes no answer; it only keeps "100000 years ago" from being an error.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from memory.validation import EARLIEST, LATEST
+from memory.contract.validation import EARLIEST, LATEST
 
 # Ranges are half-open: the exclusive end that still lets LATEST itself be inside.
 WINDOW_END = LATEST + timedelta(microseconds=1)
