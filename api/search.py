@@ -24,7 +24,7 @@ from api.filters import Visibility
 from api.reader import MemoryReader
 from api.retrievers.base import Found, RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
-from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
+from api.schemas import MAX_QUERY_CHARS, MAX_TOP_K, SearchHit, SearchRequest, SearchResponse, TimeRangeOut
 from memory.events import Scope
 from memory.fusion import reciprocal_rank_fusion
 from memory.ranking import (
@@ -41,8 +41,6 @@ from memory.temporal import TimeRange, read_temporal_intent
 from memory.validation import InvalidInput, check_text
 from models.embedder import Embedder
 
-MAX_TOP_K = 100
-MAX_QUERY_CHARS = 2_000
 # A query that names a time ("last week", "before the move") asks about that time: matches from outside it
 # keep half their fused score, so they rank below the matches from inside unless they are far better.
 OUT_OF_RANGE = 0.5

@@ -26,10 +26,6 @@ REF = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
         ({"top_k": 10_000}, "got 10000"),
         ({"query": "x" * 2_001}, "the limit is 2000"),
         ({"filters": SearchFilters(states=["active", "zombie"])}, "unknown state(s) ['zombie']"),
-        (
-            {"filters": SearchFilters(occurred_after=REF, occurred_before=REF)},
-            "occurred_after must be before filters.occurred_before",
-        ),
     ],
 )
 def test_bad_search_requests_say_what_is_wrong(changes: dict[str, object], message: str) -> None:
@@ -51,6 +47,13 @@ def test_visibility_puts_scope_states_metadata_and_time_in_both_stores() -> None
     assert f"occurred_at >= {int(REF.timestamp() * 1000)}" in expr
     assert "occurred_at < 1772409600000" in expr
     assert 'state in ["accessed","active","decaying"]' in expr
+
+
+def test_an_empty_time_window_is_no_error_and_matches_nothing() -> None:
+    window = SearchFilters(occurred_after=REF, occurred_before=REF)
+    validate(SearchRequest(query="where do I live", user_id="alice", filters=window))
+    sql, params = Visibility("app", "alice", filters=window).sql()
+    assert "valid_from >= %s" in sql and "valid_from < %s" in sql and params.count(REF) == 2  # no row is both
 
 
 def test_milvus_strings_are_escaped() -> None:
