@@ -9,9 +9,12 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from api.allow import allow_every_method
 from api.controllers import ContextController, MemoriesController, health
 from api.errors import EXCEPTION_HANDLERS
+from api.json_body import JsonBodyRequest
 from api.json_only import json_only
+from api.openapi import state_body_rules
 from api.services import Services, build_services
 from memory.settings import Settings
 
@@ -33,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def provide_services() -> Services:
         return holder["services"]
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[MemoriesController, ContextController, health],
         dependencies={"services": Provide(provide_services)},
         guards=[json_only],  # writes take application/json only (415): no cross-site form can write
@@ -41,4 +44,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="memstream", version="0.1.0", path="/schema"),
+        request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
+        before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )
+    state_body_rules(app.openapi_schema, resolved.max_content_chars)
+    return app

@@ -13,8 +13,10 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from api.context import ContextBuilder
 from api.errors import InvalidRequest, NotFound
 from api.filters import states_named
+from api.openapi import READ, READ_ONE, WRITE, WRITE_ONE
 from api.refusals import answered_as_http
 from api.schemas import (
+    TOKEN_PATTERN,
     AddMemoriesRequest,
     AddMemoriesResponse,
     CommandAccepted,
@@ -30,6 +32,7 @@ from api.schemas import (
 from api.search import validate
 from api.services import Services
 from memory.contract.events import Scope
+from memory.contract.positions import MAX_TOKEN_CHARS
 from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS, check_text
 from memory.lifecycle.machine import SEARCHABLE_BY_DEFAULT
 from replay.audit import Lineage, NotFoundError, lineage
@@ -47,18 +50,29 @@ AppId = Annotated[
 ]
 OptionalId = Annotated[str | None, QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 MemoryId = Annotated[str, PathParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
-Token = Annotated[str | None, QueryParameter(max_length=4000, description="from a write: wait until it is applied")]
+# The token's shape is stated, not enforced here: memory.contract.positions refuses a bad one with the reason.
+Token = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=MAX_TOKEN_CHARS,
+        description="from a write: wait until it is applied",
+        schema_extra={"pattern": TOKEN_PATTERN},
+    ),
+]
+# Far beyond any list a person pages through; PostgreSQL's OFFSET is a bigint, a query's integer is not bounded.
+MAX_OFFSET = 1_000_000
+MAX_LIMIT = 500
 
 
 class MemoriesController(Controller):
     path = "/v1/memories"
     tags = ["memories"]  # noqa: RUF012 - Litestar declares tags as a class attribute list
 
-    @post("/", status_code=202, summary="Add messages or text; extraction happens asynchronously")
+    @post("/", status_code=202, summary="Add messages or text; extraction happens asynchronously", responses=WRITE)
     async def add(self, data: JSONBody[AddMemoriesRequest], services: NamedDependency[Services]) -> AddMemoriesResponse:
         return await services.writer.add(data)
 
-    @post("/search", status_code=200, summary="Hybrid search over a user's memories")
+    @post("/search", status_code=200, summary="Hybrid search over a user's memories", responses=WRITE)
     async def search(self, data: JSONBody[SearchRequest], services: NamedDependency[Services]) -> SearchResponse:
         valid = validate(data)  # the one validation: bad input is a 400 before any waiting
         if data.consistency_token:
@@ -66,7 +80,7 @@ class MemoriesController(Controller):
         view = await services.view()
         return await view.search.search(valid)
 
-    @get("/{memory_id:str}", summary="One memory of a user")
+    @get("/{memory_id:str}", summary="One memory of a user", responses=READ_ONE)
     async def get_one(
         self,
         memory_id: MemoryId,
@@ -79,7 +93,7 @@ class MemoriesController(Controller):
             await services.consistency.wait(consistency_token)
         return await (await services.view()).reader.get(memory_id, app_id, user_id)
 
-    @get("/{memory_id:str}/lineage", summary="The chain of events that made this memory what it is")
+    @get("/{memory_id:str}/lineage", summary="The chain of events that made this memory what it is", responses=READ_ONE)
     async def lineage(
         self,
         memory_id: MemoryId,
@@ -99,7 +113,11 @@ class MemoriesController(Controller):
             raise NotFound(f"memory {memory_id} not found for user {user_id}") from exc
         return found
 
-    @get("/{memory_id:str}/history", summary="Every state and text change of a memory, with valid and known time")
+    @get(
+        "/{memory_id:str}/history",
+        summary="Every state and text change of a memory, with valid and known time",
+        responses=READ_ONE,
+    )
     async def history(
         self,
         memory_id: MemoryId,
@@ -112,7 +130,12 @@ class MemoriesController(Controller):
             await services.consistency.wait(consistency_token)
         return await (await services.view()).reader.history(memory_id, app_id, user_id)
 
-    @put("/{memory_id:str}", status_code=202, summary="Correct a memory's text and/or pin it; applied asynchronously")
+    @put(
+        "/{memory_id:str}",
+        status_code=202,
+        summary="Correct a memory's text and/or pin it; applied asynchronously",
+        responses=WRITE_ONE,
+    )
     async def update(
         self, memory_id: MemoryId, data: JSONBody[UpdateMemoryRequest], services: NamedDependency[Services]
     ) -> CommandAccepted:
@@ -129,20 +152,30 @@ class MemoriesController(Controller):
             commands.append(("pin" if data.pinned else "unpin", memory_id, None))
         return await services.commands.issue(Scope(data.app_id, data.user_id), commands)
 
-    @delete("/{memory_id:str}", status_code=202, summary="Forget one memory everywhere; applied asynchronously")
+    @delete(
+        "/{memory_id:str}",
+        status_code=202,
+        summary="Forget one memory everywhere; applied asynchronously",
+        responses=WRITE_ONE,
+    )
     async def delete_one(
         self, memory_id: MemoryId, user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
     ) -> CommandAccepted:
         await (await services.view()).reader.get(memory_id, app_id, user_id)  # 404: nothing of another user
         return await services.commands.issue(Scope(app_id, user_id), [("delete", memory_id, None)])
 
-    @delete("/", status_code=202, summary="Erase everything of one user in every store; applied asynchronously")
+    @delete(
+        "/",
+        status_code=202,
+        summary="Erase everything of one user in every store; applied asynchronously",
+        responses=WRITE,
+    )
     async def erase_user(
         self, user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
     ) -> CommandAccepted:
         return await services.commands.issue(Scope(app_id, user_id), [("erase_user", None, None)])
 
-    @get("/", summary="A user's memories, newest first")
+    @get("/", summary="A user's memories, newest first", responses=READ)
     async def list_memories(
         self,
         user_id: UserId,
@@ -155,8 +188,8 @@ class MemoriesController(Controller):
         states: Annotated[
             list[str] | None, QueryParameter(name="state", description="default: the searchable states")
         ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
         consistency_token: Token = None,
     ) -> MemoryList:
         wanted = sorted(set(states_named(states, "state"))) if states else DEFAULT_STATES  # a 400 before any wait
@@ -170,7 +203,7 @@ class ContextController(Controller):
     path = "/v1/context"
     tags = ["context"]  # noqa: RUF012 - Litestar declares tags as a class attribute list
 
-    @post("/", status_code=200, summary="Prompt-ready <user_memories> block within a token budget")
+    @post("/", status_code=200, summary="Prompt-ready <user_memories> block within a token budget", responses=WRITE)
     async def context(self, data: JSONBody[ContextRequest], services: NamedDependency[Services]) -> ContextResponse:
         ContextBuilder.validate(data)
         search = validate(ContextBuilder.search_request(data))

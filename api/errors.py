@@ -49,7 +49,8 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[dict[str, obj
     body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
     if getattr(exc, "extra", None):
         body["extra"] = exc.extra
-    return Response(body, status_code=exc.status_code)
+    # Litestar puts what the status needs on the exception: ``Allow`` on a 405 (RFC 9110 requires it).
+    return Response(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def unexpected_error_handler(_: Request, exc: Exception) -> Response[dict[str, object]]:

@@ -44,10 +44,9 @@ class Visibility:
         return sorted(set(wanted))
 
     def validate(self) -> None:
+        # occurred_after at or past occurred_before is an empty window, not an error: it matches nothing, as a
+        # SQL range would (no JSON Schema can state an order between two fields, and every refusal is stated).
         self.states()
-        f = self.filters
-        if f and f.occurred_after and f.occurred_before and f.occurred_after >= f.occurred_before:
-            raise InvalidRequest("filters.occurred_after must be before filters.occurred_before")
 
     def sql(self, alias: str = "memories") -> tuple[str, list[Any]]:
         """The WHERE condition (scope included) and its parameters."""

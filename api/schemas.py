@@ -2,6 +2,9 @@
 
 What a struct can check alone it checks while decoding (a 400 naming the field); text, whose limit is a
 setting, is checked by the writer. Both use ``memory.contract.validation``, the definition extraction applies too.
+
+Every rule a later check enforces is also *stated* in the OpenAPI schema (``stated``): a request the schema
+admits is never refused for a limit the schema does not name, and a fuzzer knows what to send.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from memory.contract.positions import MAX_TOKEN_CHARS, VERSION_PREFIX
 from memory.contract.validation import (
     EARLIEST,
     ID_PATTERN,
@@ -22,10 +26,63 @@ from memory.contract.validation import (
     MAX_METADATA_KEYS,
     MAX_METADATA_VALUE_CHARS,
     MAX_NAME_CHARS,
+    METADATA_KEY_PATTERN,
+    METADATA_VALUE_PATTERN,
+    NAME_PATTERN,
+    TEXT_PATTERN,
     InvalidInput,
     check_metadata,
     check_timestamp,
 )
+from memory.lifecycle.machine import RETIRED_STATE_NAMES, MemoryState
+from memory.retrieval.context_budget import MAX_TOKENS, MIN_TOKENS
+from memory.retrieval.recipes import RECIPES
+
+MAX_TOP_K = 100
+MAX_QUERY_CHARS = 2_000
+# RFC 3339 (as api.json_body checks it) with the year inside memory.contract.validation's window (1900..2999 UTC). A
+# local time on 1900-01-01 with a positive offset (or on 2999-12-31 with a negative one) can still fall outside
+# in UTC: check_timestamp's refusal names it, and the schema states the exact window in the description.
+TIMESTAMP_PATTERN = (
+    r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$(?!\n)"
+)
+assert (EARLIEST.year, LATEST.year) == (1900, 2999), "TIMESTAMP_PATTERN spells the window's years"
+# The shape of the opaque value a write returns; only a token this API signed is accepted (memory.contract.positions).
+# Empty is the same as absent: no waiting.
+TOKEN_PATTERN = "^(" + VERSION_PREFIX.replace(".", r"\.") + r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?$(?!\n)"
+
+
+def stated(description: str | None = None, **schema: object) -> msgspec.Meta:
+    """OpenAPI keywords (``maxLength``, ``pattern``, ``enum``...) that msgspec does not enforce while decoding,
+    because a later check refuses the same values with a message naming the field and the problem."""
+    extra: dict[str, object] = {"extra": schema}
+    if description is not None:
+        extra["description"] = description
+    return msgspec.Meta(extra_json_schema=extra)
+
+
+Text = Annotated[str, stated("not blank; no control characters but tab and line breaks", pattern=TEXT_PATTERN)]
+Query = Annotated[
+    str,
+    stated(
+        "what to search for: not blank, no control characters",
+        minLength=1,
+        maxLength=MAX_QUERY_CHARS,
+        pattern=TEXT_PATTERN,
+    ),
+]
+# The states a filter may name: the machine's, and the seed's retired names, read as memory.lifecycle.machine says.
+STATE_NAMES = sorted([s.value for s in MemoryState] + list(RETIRED_STATE_NAMES))
+RecipeName = Annotated[str, stated("a named search recipe", enum=sorted(RECIPES))]
+ConsistencyToken = Annotated[
+    str,
+    stated(
+        "the consistency_token a write returned, unchanged: the read waits until that write is applied",
+        maxLength=MAX_TOKEN_CHARS,
+        pattern=TOKEN_PATTERN,
+    ),
+]
 
 NonEmptyId = Annotated[
     str,
@@ -45,6 +102,17 @@ Metadata = Annotated[
         max_length=MAX_METADATA_KEYS,
         description=f"at most {MAX_METADATA_KEYS} string pairs; keys up to {MAX_METADATA_KEY_CHARS} characters,"
         f" values up to {MAX_METADATA_VALUE_CHARS}; no control characters (values may hold tabs and line breaks)",
+        extra_json_schema={
+            "extra": {
+                "maxProperties": MAX_METADATA_KEYS,
+                "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY_CHARS, "pattern": METADATA_KEY_PATTERN},
+                "additionalProperties": {
+                    "type": "string",
+                    "maxLength": MAX_METADATA_VALUE_CHARS,
+                    "pattern": METADATA_VALUE_PATTERN,
+                },
+            }
+        },
     ),
 ]
 # msgspec refuses a timestamp without a time zone (tz=True); the window is checked after decoding.
@@ -54,6 +122,7 @@ Timestamp = Annotated[
         tz=True,
         description=f"ISO 8601 with a time zone ('Z' or '+02:00'); one without is refused (400), never read as"
         f" now or UTC. Between {EARLIEST.isoformat()} and {LATEST.isoformat()}.",
+        extra_json_schema={"extra": {"pattern": TIMESTAMP_PATTERN}},
     ),
 ]
 
@@ -75,16 +144,24 @@ def check_timestamps(**moments: datetime | None) -> None:
 
 class Message(msgspec.Struct, forbid_unknown_fields=True):
     role: Literal["user", "assistant", "system", "tool"]
-    content: str
+    content: Text
     name: (
-        Annotated[str, msgspec.Meta(max_length=MAX_NAME_CHARS, description="one line: no control characters")] | None
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=MAX_NAME_CHARS,
+                description="one line: no control characters",
+                extra_json_schema={"extra": {"pattern": NAME_PATTERN}},
+            ),
+        ]
+        | None
     ) = None
 
 
 class AddMemoriesRequest(msgspec.Struct, forbid_unknown_fields=True):
     user_id: NonEmptyId
     messages: Annotated[list[Message], msgspec.Meta(min_length=1, max_length=100)] | None = None
-    text: str | None = None
+    text: Text | None = None
     app_id: NonEmptyId = "default"
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
@@ -139,7 +216,16 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
     metadata: Metadata = msgspec.field(default_factory=dict)
     # Default: the searchable states (active, decaying). "accessed" and "embedding", states the seed drew but
     # no memory was ever in, are read as active and extracted (memory.lifecycle.machine.RETIRED_STATE_NAMES).
-    states: Annotated[list[str], msgspec.Meta(max_length=10)] | None = None
+    states: (
+        Annotated[
+            list[str],
+            msgspec.Meta(
+                max_length=10,
+                extra_json_schema={"extra": {"items": {"type": "string", "enum": STATE_NAMES}}},
+            ),
+        ]
+        | None
+    ) = None
     occurred_after: Timestamp | None = None
     occurred_before: Timestamp | None = None
 
@@ -150,14 +236,14 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
-    query: str
+    query: Query
     user_id: NonEmptyId
     app_id: NonEmptyId = "default"
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
-    top_k: int = 10
+    top_k: Annotated[int, stated(minimum=1, maximum=MAX_TOP_K)] = 10
     # A named, immutable recipe (memory.retrieval.recipes): hybrid, dense, sparse, graph, temporal, no_graph, ...
-    recipe: Annotated[str, msgspec.Meta(max_length=50)] = "hybrid"
+    recipe: Annotated[RecipeName, msgspec.Meta(max_length=50)] = "hybrid"
     filters: SearchFilters | None = None
     # What "now" means for "last week" or "yesterday" in the query, and for recency. Default: now.
     reference_time: Timestamp | None = None
@@ -165,7 +251,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     as_of: Timestamp | None = None
     known_as_of: Timestamp | None = None
     # From an earlier write: wait until the projections have applied it (read your writes).
-    consistency_token: str | None = None
+    consistency_token: ConsistencyToken | None = None
     # False: neither read nor fill the hot cache (benchmarks, debugging).
     use_cache: bool = True
     # Also search consolidated (archived) originals; a hit there is recalled back to active.
@@ -211,18 +297,18 @@ class SearchResponse(msgspec.Struct):
 
 
 class ContextRequest(msgspec.Struct, forbid_unknown_fields=True):
-    query: str
+    query: Query
     user_id: NonEmptyId
-    max_tokens: int
+    max_tokens: Annotated[int, stated(minimum=MIN_TOKENS, maximum=MAX_TOKENS)]
     app_id: NonEmptyId = "default"
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
-    recipe: Annotated[str, msgspec.Meta(max_length=50)] = "hybrid"
+    recipe: Annotated[RecipeName, msgspec.Meta(max_length=50)] = "hybrid"
     filters: SearchFilters | None = None
     reference_time: Timestamp | None = None
     as_of: Timestamp | None = None
     known_as_of: Timestamp | None = None
-    consistency_token: str | None = None
+    consistency_token: ConsistencyToken | None = None
 
     def __post_init__(self) -> None:
         check_timestamps(reference_time=self.reference_time, as_of=self.as_of, known_as_of=self.known_as_of)
@@ -241,7 +327,7 @@ class ContextResponse(msgspec.Struct):
 class UpdateMemoryRequest(msgspec.Struct, forbid_unknown_fields=True):
     user_id: NonEmptyId
     app_id: NonEmptyId = "default"
-    text: str | None = None
+    text: Text | None = None
     pinned: bool | None = None
 
 
@@ -271,5 +357,8 @@ class MemoryHistory(msgspec.Struct):
 
 
 class ErrorBody(msgspec.Struct):
+    """Every 4xx and 5xx answer; ``extra`` lists what failed when a parameter or body did not decode."""
+
     status_code: int
     detail: str
+    extra: list[dict[str, str]] | None = None

@@ -26,7 +26,7 @@ from api.filters import Visibility
 from api.reader import MemoryReader, candidate_row
 from api.retrievers.base import RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
-from api.schemas import SearchHit, SearchRequest, SearchResponse, TimeRangeOut
+from api.schemas import MAX_QUERY_CHARS, MAX_TOP_K, SearchHit, SearchRequest, SearchResponse, TimeRangeOut
 from memory.contract.events import Scope
 from memory.contract.validation import InvalidInput, check_text
 from memory.language.time_expressions import read_temporal_intent
@@ -34,8 +34,6 @@ from memory.retrieval.recipes import Retriever, SearchRecipe, UnknownRecipe, rec
 from memory.retrieval.scoring import Found, Scored, asked_range, final_order
 from models.embedder import Embedder
 
-MAX_TOP_K = 100
-MAX_QUERY_CHARS = 2_000
 _RESPONSE_DECODER = msgspec.json.Decoder(SearchResponse)
 
 

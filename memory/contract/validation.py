@@ -28,9 +28,20 @@ _ID = re.compile(rf"[{ID_CHARS}]+")
 
 # Text may hold line breaks and tabs; no other C0/C1 control character (NUL is what PostgreSQL refuses), and
 # no lone surrogate (it cannot be encoded as UTF-8 on the way to Kafka).
-_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_TEXT_FORBIDDEN = re.compile(rf"[{_TEXT_CONTROLS}\ud800-\udfff]")
 # Names and metadata keys are one line: no control character at all.
-_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_LINE_FORBIDDEN = re.compile(rf"[{_LINE_CONTROLS}\ud800-\udfff]")
+# What str.strip() removes (str.isspace()), spelled out: "\s" differs between Python and ECMA regexes.
+_SPACES = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The same rules as patterns for the OpenAPI schema, so that clients and fuzzers know them. Documentation
+# only: the checks below refuse with a message naming the character and its position. Lone surrogates are
+# left out (ECMA and Rust regexes cannot name them; no JSON encoder sends one).
+TEXT_PATTERN = rf"^[^{_TEXT_CONTROLS}]*[^{_TEXT_CONTROLS}{_SPACES}][^{_TEXT_CONTROLS}]*$"
+NAME_PATTERN = rf"^[^{_LINE_CONTROLS}]*$(?!\n)"
+METADATA_KEY_PATTERN = rf"^[^{_LINE_CONTROLS}]*[^{_LINE_CONTROLS}{_SPACES}][^{_LINE_CONTROLS}]*$(?!\n)"
+METADATA_VALUE_PATTERN = rf"^[^{_TEXT_CONTROLS}]*$"
 
 MAX_NAME_CHARS = 200
 MAX_METADATA_KEYS = 50
@@ -133,6 +144,10 @@ __all__ = [
     "MAX_METADATA_KEY_CHARS",
     "MAX_METADATA_VALUE_CHARS",
     "MAX_NAME_CHARS",
+    "METADATA_KEY_PATTERN",
+    "METADATA_VALUE_PATTERN",
+    "NAME_PATTERN",
+    "TEXT_PATTERN",
     "InvalidInput",
     "TooLong",
     "check_id",

@@ -30,10 +30,6 @@ REF = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
             {"filters": SearchFilters(states=["active", "zombie"])},
             "filters.states: unknown state 'zombie'; the states are extracted, stored, active,",
         ),
-        (
-            {"filters": SearchFilters(occurred_after=REF, occurred_before=REF)},
-            "occurred_after must be before filters.occurred_before",
-        ),
     ],
 )
 def test_bad_search_requests_say_what_is_wrong(changes: dict[str, object], message: str) -> None:
@@ -63,6 +59,13 @@ def test_the_seeds_retired_state_names_are_read_as_the_states_such_memories_are_
     old_default = Visibility("app", "alice", filters=SearchFilters(states=["active", "accessed", "decaying"]))
     assert old_default.states() == ["active", "decaying"] == Visibility("app", "alice").states()
     assert Visibility("app", "alice", filters=SearchFilters(states=["embedding"])).states() == ["extracted"]
+
+
+def test_an_empty_time_window_is_no_error_and_matches_nothing() -> None:
+    window = SearchFilters(occurred_after=REF, occurred_before=REF)
+    validate(SearchRequest(query="where do I live", user_id="alice", filters=window))
+    sql, params = Visibility("app", "alice", filters=window).sql()
+    assert "valid_from >= %s" in sql and "valid_from < %s" in sql and params.count(REF) == 2  # no row is both
 
 
 def test_milvus_strings_are_escaped() -> None:

@@ -1,0 +1,81 @@
+"""The OpenAPI schema states the rules the checks enforce, and every status a route answers (api.openapi)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from memory.contract.validation import (
+    _SPACES,
+    METADATA_KEY_PATTERN,
+    METADATA_VALUE_PATTERN,
+    NAME_PATTERN,
+    TEXT_PATTERN,
+    InvalidInput,
+    check_metadata,
+    check_name,
+    check_text,
+)
+
+SAMPLES = ["a", " x ", "", " ", "\u3000", "\ufeff", "a\n", "Kim\n", "a\x00b", "\x1b[31m", "tab\there", "\x85", "é"]
+
+
+def _passes(check: Any, value: str) -> bool:
+    try:
+        check(value)
+    except InvalidInput:
+        return False
+    return True
+
+
+def test_the_spaces_class_is_what_str_strip_removes() -> None:
+    spaces = re.compile(f"[{_SPACES}]")
+    assert {c for c in map(chr, range(0x110000)) if c.isspace()} == {
+        c for c in map(chr, range(0x110000)) if spaces.fullmatch(c)
+    }
+
+
+@pytest.mark.parametrize("value", SAMPLES)
+def test_each_pattern_admits_exactly_what_its_check_accepts(value: str) -> None:
+    assert bool(re.search(TEXT_PATTERN, value)) == _passes(lambda v: check_text(v, "text", 100), value)
+    assert bool(re.search(NAME_PATTERN, value)) == _passes(lambda v: check_name(v, "name"), value)
+    key_ok = _passes(lambda v: check_metadata({v: "x"}), value)
+    assert bool(re.search(METADATA_KEY_PATTERN, value)) == key_ok
+    assert bool(re.search(METADATA_VALUE_PATTERN, value)) == _passes(lambda v: check_metadata({"k": v}), value)
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    schema: dict[str, Any] = create_app().openapi_schema.to_schema()
+    return schema
+
+
+def test_every_route_declares_its_error_statuses(openapi: dict[str, Any]) -> None:
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            declared = set(operation["responses"])
+            if path == "/health":
+                continue
+            expected = {"400", "503"} | ({"413", "415"} if method in ("post", "put", "delete") else set())
+            expected |= {"404"} if "{memory_id}" in path else set()
+            assert expected <= declared, (method, path, declared)
+            error = operation["responses"]["400"]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def test_bodies_state_their_cross_field_rules_and_refuse_unknown_fields(openapi: dict[str, Any]) -> None:
+    components = openapi["components"]["schemas"]
+    assert [branch["required"] for branch in components["AddMemoriesRequest"]["oneOf"]] == [["messages"], ["text"]]
+    assert [branch["required"] for branch in components["UpdateMemoryRequest"]["anyOf"]] == [["text"], ["pinned"]]
+    assert components["Message"]["properties"]["content"]["maxLength"] == 20_000
+    for name in ("AddMemoriesRequest", "Message", "SearchRequest", "SearchFilters", "ContextRequest"):
+        assert components[name]["additionalProperties"] is False, name
+
+
+def test_list_parameters_state_their_bounds(openapi: dict[str, Any]) -> None:
+    parameters = {p["name"]: p["schema"] for p in openapi["paths"]["/v1/memories"]["get"]["parameters"]}
+    assert (parameters["offset"]["minimum"], parameters["offset"]["maximum"]) == (0, 1_000_000)
+    assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 500)
