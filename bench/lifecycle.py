@@ -26,17 +26,10 @@ import psycopg
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
 from adapters.token_key import token_key
 from bench.common import namespace_settings, write_results
-from bench.locomo import (
-    DEFAULT_AUDIT,
-    DEFAULT_DATA,
-    Asked,
-    evidence_sets,
-    expected_count,
-    ingest,
-    running_api,
-    search_plan,
-)
+from bench.locomo import DEFAULT_AUDIT, DEFAULT_DATA, evidence_sets, expected_count, ingest
 from bench.locomo_data import Conversation, QuestionKey, load_conversations, turn_event
+from bench.locomo_ingest import running_api
+from bench.locomo_search import Asked, search_plan
 from memory.contract.codec import Codec
 from memory.contract.events import Scope
 from memory.contract.positions import encode_token

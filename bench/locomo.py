@@ -17,25 +17,18 @@ derives from ``--app-id``, so a second run with the same app id reuses what the 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import signal
-import subprocess
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from tempfile import mkdtemp
 from typing import Any
 
 import httpx
-import psycopg
 
-from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.kafka import ensure_topics
 from adapters.token_key import token_key
 from bench.common import (
-    REINFORCED_REPEAT,
     expected_memories,
     namespace_settings,
     percentiles,
@@ -44,284 +37,39 @@ from bench.common import (
 )
 from bench.locomo_data import (
     DRAGON_ANCHOR,
-    KS,
     OVERALL,
     AuditMatch,
     Conversation,
     EvidenceSet,
-    Question,
-    QuestionKey,
     Table,
     audit_overrides,
-    average_by_category,
     build_evidence,
-    distinct,
     format_table,
     load_conversations,
-    recall_scores,
     turn_event,
 )
-from memory.contract.codec import Codec
+from bench.locomo_ingest import (
+    Progress,
+    api_only,
+    ingest_progress,
+    is_complete,
+    produce,
+    remembered_turns,
+    running_api,
+    wait_for_ingest,
+    wait_for_projections,
+)
+from bench.locomo_search import TOP_K, Asked, RecipeRun, coverage, rounded, run_recipe, score, search_plan
 from memory.contract.events import ConversationTurnReceived
 from memory.contract.positions import LogPosition, encode_token
-from memory.lifecycle.machine import MemoryState
 from memory.settings import PROJECT_ROOT, Settings
-from memstream_cli.processes import System, start_system
+from memstream_cli.processes import System
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "bench" / "locomo10.json"
 DEFAULT_AUDIT = PROJECT_ROOT.parent / "shared" / "bench" / "locomo10_audit_errors.json"
 RECIPES = ("hybrid", "dense", "sparse", "graph", "temporal", "no_graph", "no_temporal")
-TOP_K = max(KS)  # one request per question; every smaller k is a prefix of its hits
 API_PORT = 18193  # beside bench.search (18191) and bench.ingest (18192)
-WARMUP_QUERIES = 10  # the first searches load the query embedder and warm the pools: not timed
-INGEST_TIMEOUT_S = 3600.0
-STABLE_S = 20.0  # only when the extractor is remote and the memory count is unknowable up front
-# Still on their way to being searchable; archived or forgotten ones are done, just not active.
-PENDING_STATES = [MemoryState.EXTRACTED.value, MemoryState.STORED.value]
 COMPONENT = "bench.locomo"
-
-
-# --- ingest ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Progress:
-    turns: int
-    memories: int
-    pending: int
-
-
-def ingest_progress(dsn: str, app_id: str, users: list[str]) -> Progress:
-    try:
-        with psycopg.connect(dsn) as conn:
-            turns = conn.execute(
-                "SELECT count(*) FROM conversation_turns WHERE app_id = %s AND user_id = ANY(%s)", (app_id, users)
-            ).fetchone()
-            memories = conn.execute(
-                # A repeat that reinforced another memory stays "stored" for good: it is done, not pending.
-                f"SELECT count(*), count(*) FILTER (WHERE state = ANY(%s) AND NOT {REINFORCED_REPEAT})"
-                " FROM memories WHERE app_id = %s AND user_id = ANY(%s)",
-                (PENDING_STATES, app_id, users),
-            ).fetchone()
-    except psycopg.errors.UndefinedTable:
-        return Progress(0, 0, 0)  # the PostgreSQL projector has not created its tables yet
-    assert turns is not None and memories is not None
-    return Progress(int(turns[0]), int(memories[0]), int(memories[1]))
-
-
-def is_complete(progress: Progress, turns: int, memories: int | None) -> bool:
-    if progress.turns < turns or progress.pending:
-        return False
-    return memories is None or progress.memories >= memories
-
-
-def produce(settings: Settings, events: list[ConversationTurnReceived]) -> list[LogPosition]:
-    codec = Codec()
-    producer = SyncProducer(make_producer(settings))
-    messages = [(settings.topics.turns, e.scope.key.encode(), codec.encode(e)) for e in events]
-    return producer.produce_all(messages, timeout=120)
-
-
-def wait_for_ingest(
-    dsn: str, app_id: str, users: list[str], turns: int, memories: int | None, system: System | None
-) -> Progress:
-    """Until PostgreSQL holds every turn and every expected memory, none of them still pending. With no
-    expected count (a remote extractor decides), until the memory count has not moved for ``STABLE_S``."""
-    started = last_report = time.monotonic()
-    stable_since, last_count = started, -1
-    while True:
-        if system is not None:
-            system.check_alive()  # a crashed worker would otherwise look like a slow one
-        progress = ingest_progress(dsn, app_id, users)
-        now = time.monotonic()
-        if progress.memories != last_count:
-            stable_since, last_count = now, progress.memories
-        if is_complete(progress, turns, memories) and (memories is not None or now - stable_since >= STABLE_S):
-            return progress
-        if now - started > INGEST_TIMEOUT_S:
-            raise TimeoutError(f"ingest incomplete after {INGEST_TIMEOUT_S:.0f}s: {progress}")
-        if now - last_report >= 15:
-            print(
-                f"  ... {progress.turns}/{turns} turns, {progress.memories}/{memories or '?'} memories, "
-                f"{progress.pending} pending",
-                flush=True,
-            )
-            last_report = now
-        time.sleep(1.0)
-
-
-def wait_for_projections(client: httpx.Client, token: str, user_id: str, app_id: str) -> None:
-    """PostgreSQL is only one of four projections: a search carrying the produce's consistency token returns
-    once Milvus, Neo4j and Redis have applied it too (503 while they have not, within the API's timeout)."""
-    deadline = time.monotonic() + 600
-    body = {"query": "warm-up", "user_id": user_id, "app_id": app_id, "consistency_token": token}
-    while True:
-        response = client.post("/v1/memories/search", json=body)
-        if response.status_code != 503:
-            response.raise_for_status()
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"projections not caught up after 10 minutes: {response.text}")
-
-
-def remembered_turns(dsn: str, app_id: str, users: list[str]) -> dict[str, set[str]]:
-    """The turns that yielded at least one memory, per user: what any retriever could possibly find."""
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT user_id, metadata->>'dia_id' FROM memories WHERE app_id = %s AND user_id = ANY(%s)",
-            (app_id, users),
-        ).fetchall()
-    found: dict[str, set[str]] = {}
-    for user_id, dia_id in rows:
-        found.setdefault(str(user_id), set()).add(str(dia_id))
-    return found
-
-
-@contextlib.contextmanager
-def running_api(settings: Settings, api_url: str | None, components: tuple[str, ...]) -> Iterator[System | None]:
-    """The system's processes on the run's namespace, stopped afterwards; or nothing, with ``--api``."""
-    if api_url is not None:
-        # Before producing anything: a wrong URL would otherwise only show as an ingest that never finishes.
-        httpx.get(f"{api_url}/health", timeout=5).raise_for_status()
-        yield None
-        return
-    system = start_system(settings, Path(mkdtemp(prefix="bench-locomo-")), components=components)
-    try:
-        system.wait_ready()
-        yield system
-    finally:
-        system.stop()
-
-
-def api_only(system: System | None) -> None:
-    """Stop the worker and the projectors once ingest is done, so searches are always timed beside the API
-    alone, as in a run that reuses an earlier ingest and starts nothing else. Otherwise they would share the
-    two cores with the projectors applying the ``MemoryAccessed`` events every search records (harmless to
-    leave unapplied here: accesses change no ranking; the next ingest run's projectors catch up)."""
-    if system is None:
-        return
-    for name in ("streams", "projections"):
-        if name in system.procs:
-            try:
-                system.kill(name, signal.SIGTERM)
-            except subprocess.TimeoutExpired:
-                system.kill(name, signal.SIGKILL)
-
-
-# --- search ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Asked:
-    """A question to search, with the conversation facts its request needs."""
-
-    question: Question
-    reference_time: str  # ISO: the day after the conversation's last session
-
-
-@dataclass
-class RecipeRun:
-    rankings: dict[QuestionKey, list[str]]  # dia_id of each hit, best first ("" when a hit has none)
-    client_ms: list[float]
-    server_ms: list[float]
-    # Always 0 with use_cache=false; with --legacy on an API that caches, a second run within the cache's
-    # lifetime is served from Redis, and its latencies say nothing about search.
-    cache_hits: int = 0
-
-
-@dataclass(frozen=True)
-class Answer:
-    dia_ids: list[str]
-    client_ms: float
-    server_ms: float
-    cache_hit: bool
-
-
-def search_body(asked: Asked, app_id: str, recipe: str, legacy: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "query": asked.question.question,
-        "user_id": asked.question.sample_id,
-        "app_id": app_id,
-        "top_k": TOP_K,
-    }
-    if not legacy:
-        # Cache misses for honest latencies; "now" is just after the conversation, as for its participants.
-        body.update(recipe=recipe, use_cache=False, reference_time=asked.reference_time)
-    return body
-
-
-def search(client: httpx.Client, body: dict[str, Any]) -> Answer:
-    started = time.perf_counter()
-    response = client.post("/v1/memories/search", json=body)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    if response.status_code >= 400:
-        hint = " (an API without recipe/use_cache/reference_time? try --legacy)" if response.status_code == 400 else ""
-        raise RuntimeError(f"search failed with {response.status_code}: {response.text}{hint}")
-    payload = response.json()
-    dia_ids = [str(hit.get("metadata", {}).get("dia_id", "")) for hit in payload["results"]]
-    return Answer(dia_ids, elapsed_ms, float(payload["took_ms"]), bool(payload.get("cache_hit", False)))
-
-
-def run_recipe(client: httpx.Client, plan: Sequence[Asked], app_id: str, recipe: str, legacy: bool) -> RecipeRun:
-    # Not the plan's own questions: without use_cache=false (--legacy) they would be cached for the timed run.
-    for asked in plan[:WARMUP_QUERIES]:
-        warmup = replace(asked, question=replace(asked.question, question=f"warm-up: {asked.question.question}"))
-        search(client, search_body(warmup, app_id, recipe, legacy))
-    run = RecipeRun({}, [], [])
-    for asked in plan:
-        answer = search(client, search_body(asked, app_id, recipe, legacy))
-        run.rankings[asked.question.key] = answer.dia_ids
-        run.client_ms.append(answer.client_ms)
-        run.server_ms.append(answer.server_ms)
-        run.cache_hits += answer.cache_hit
-    return run
-
-
-def search_plan(conversations: Sequence[Conversation], sets: Sequence[EvidenceSet], limit: int | None) -> list[Asked]:
-    """Every question that has evidence in at least one answer key, in file order, capped by ``--questions``."""
-    wanted = set().union(*(s.evidence for s in sets))
-    plan = [
-        Asked(q, (c.last_session_at + timedelta(days=1)).isoformat())
-        for c in conversations
-        for q in c.questions
-        if q.key in wanted
-    ]
-    return plan[:limit] if limit is not None else plan
-
-
-# --- scoring --------------------------------------------------------------------------------------------
-
-
-def score(
-    evidence: EvidenceSet, categories: dict[QuestionKey, int], rankings: dict[QuestionKey, list[str]], turns: bool
-) -> Table:
-    """Recall per category over the searched questions; ``turns``: rank distinct turns instead of hits."""
-    return average_by_category(
-        (categories[key], recall_scores(ids, distinct(rankings[key]) if turns else rankings[key]))
-        for key, ids in evidence.evidence.items()
-        if key in rankings
-    )
-
-
-def coverage(
-    evidence: EvidenceSet, plan: Sequence[Asked], remembered: dict[str, set[str]]
-) -> tuple[Table, dict[str, int]]:
-    """The recall ceiling (evidence turns with any memory at all) and how many evidence turns have none."""
-    per_question = []
-    cited: set[tuple[str, str]] = set()
-    for asked in plan:
-        ids = evidence.evidence.get(asked.question.key)
-        if ids is None:
-            continue
-        have = remembered.get(asked.question.sample_id, set())
-        per_question.append((asked.question.category, {"ceiling": sum(i in have for i in ids) / len(ids)}))
-        cited.update((asked.question.sample_id, i) for i in ids)
-    silent = sum(dia_id not in remembered.get(sample_id, set()) for sample_id, dia_id in cited)
-    return average_by_category(per_question), {"evidence_turns": len(cited), "without_memory": silent}
-
-
-def rounded(table: Table) -> Table:
-    return {group: {name: round(value, 4) for name, value in scores.items()} for group, scores in table.items()}
 
 
 # --- the run --------------------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ class StreamContext:
     milvus: Any = None  # a MilvusClient for the dense index (similar memories); None: recent vectors only
     _embedder: Embedder | None = None
     _recent: dict[str, OrderedDict[str, np.ndarray]] = field(default_factory=dict)
-    # Activations decided but not read back from the log yet, per user (see lifecycle_decisions.after_embedding).
+    # Activations decided but not read back from the log yet, per user (see
+    # memory.lifecycle.on_embedding.after_embedding).
     pending: dict[str, set[str]] = field(default_factory=dict)
 
     @property

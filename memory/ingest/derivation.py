@@ -150,7 +150,7 @@ def embedding_events(
     cause: MemoryExtracted | MemoryUpdated, vector: Sequence[float], model: str, recorded_at: datetime
 ) -> list[Event]:
     """The vector of a new (or corrected) memory. Activation is the lifecycle agent's decision: it may
-    instead reinforce an existing memory the new one repeats (memory.lifecycle.decisions)."""
+    instead reinforce an existing memory the new one repeats (memory.lifecycle.on_embedding)."""
     return [
         MemoryEmbedded(
             envelope=_child_envelope(cause, "MemoryEmbedded", 0, recorded_at, "streams.embedding"),

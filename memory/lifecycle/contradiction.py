@@ -32,7 +32,8 @@ Decisions where the issue is silent:
 - Speakers: texts with different "Speaker: " prefixes are about different people and never contradict;
   a text without a prefix (a verbatim memory) is in the user's own voice and compared with any speaker.
 
-The LLM path plugs in through ``ContradictionDetector``: same call, same result type.
+The LLM path plugs in through ``ContradictionDetector``: same call, same result type. The vocabulary and the
+phrase patterns the rules read with live in ``contradiction_patterns``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,28 @@ from typing import Protocol
 
 from memory.language.names import uses_capitals
 from memory.language.sentences import split_sentences, split_speaker
-from memory.language.words import normalise, word_set, words
+from memory.language.words import normalise, words
+from memory.lifecycle.contradiction_patterns import (
+    ACTIVITIES,
+    DETERMINERS,
+    FAVOURITE,
+    FAVOURITE_INVERTED,
+    FAVOURITE_PREFIX,
+    HABIT_PREFIX,
+    HABIT_RULES,
+    HYPOTHETICAL,
+    LEMMAS,
+    LIST_SPLIT,
+    MAX_OBJECT_WORDS,
+    NON_PLACES,
+    PREFERENCES,
+    PRONOUNS,
+    SLOT_EMPLOYER,
+    SLOT_RESIDENCE,
+    SLOT_RULES,
+    SPELLINGS,
+    TERMINATORS,
+)
 from memory.lifecycle.dedupe import same_speaker
 
 
@@ -71,177 +93,6 @@ class Claim:
     single_valued: bool
 
 
-# --- vocabulary ---------------------------------------------------------------------------------------
-
-# Adverbs that may sit between "I" and the verb without changing what is claimed.
-_ADV = (
-    r"(?:(?:really|also|absolutely|still|now|currently|actually|just|totally|truly|definitely|recently|"
-    r"finally|do|so|genuinely|honestly|even|already)\s+)*"
-)
-# "I've", "we have": the perfect says the same as the past here ("I've moved to Berlin").
-_HAVE = r"(?:'ve|\s+have)?\s+"
-
-
-def _forms(*rows: tuple[str, ...]) -> dict[str, str]:
-    """Each row is a lemma followed by its other forms; returns form → lemma."""
-    return {form: row[0] for row in rows for form in row}
-
-
-# Lemma, third person, gerund: only present habits count ("I drank" is history). "read" is left out
-# because "I read X" is as often yesterday as every day.
-_ACTIVITIES = _forms(
-    ("drink", "drinks", "drinking"),
-    ("eat", "eats", "eating"),
-    ("play", "plays", "playing"),
-    ("do", "does", "doing"),
-    ("practise", "practises", "practising", "practice", "practices", "practicing"),
-    ("smoke", "smokes", "smoking"),
-    ("watch", "watches", "watching"),
-    ("ride", "rides", "riding"),
-    ("cook", "cooks", "cooking"),
-    ("run", "runs", "running"),
-    ("swim", "swims", "swimming"),
-    ("study", "studies", "studying"),
-    ("learn", "learns", "learning"),
-    ("collect", "collects", "collecting"),
-    ("paint", "paints", "painting"),
-    ("bake", "bakes", "baking"),
-    ("hike", "hikes", "hiking"),
-    ("climb", "climbs", "climbing"),
-    ("surf", "surfs", "surfing"),
-    ("ski", "skis", "skiing"),
-    ("dance", "dances", "dancing"),
-    ("sing", "sings", "singing"),
-    ("write", "writes", "writing"),
-    ("go", "goes", "going"),
-    ("visit", "visits", "visiting"),
-    ("use", "uses", "using"),
-)
-_PREFERENCES = _forms(
-    ("love", "loves", "loving"),
-    ("like", "likes", "liking"),
-    ("enjoy", "enjoys", "enjoying"),
-    ("adore", "adores", "adoring"),
-)
-_SLOT_VERBS = _forms(("live", "lives", "living"), ("work", "works", "working"))
-_LEMMAS = {**_ACTIVITIES, **_PREFERENCES, **_SLOT_VERBS}
-# Base forms after "I" ("I practice" as well as "I practise"); longest first so no alternative shadows another.
-_ACTIVITY_RE = "|".join(sorted({f for f in _ACTIVITIES if not f.endswith(("ing", "s"))}, key=len, reverse=True))
-_PREFERENCE_RE = "|".join(sorted(set(_PREFERENCES.values()), key=len, reverse=True))
-
-# Words that end an object: "I live in Paris now", "I play tennis every week", "I work at Acme as a ...".
-_TERMINATORS = re.compile(
-    r"\b(?:now|anymore|any more|no more|these days|nowadays|lately|since|from|with|for|because|but|and|or|"
-    r"as|when|while|whenever|if|though|although|last|this|next|every|each|on|at|in|near|by|after|before|"
-    r"which|who|where|recently|currently|too|again|also|so|very|really|a lot|so much|very much|daily|weekly|"
-    r"monthly|often|sometimes|always|usually|twice|once|all the time|than|that|to|anyway|then|instead|yesterday|"
-    r"today|tomorrow|tonight|ago)\b",
-    re.IGNORECASE,
-)
-_LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:and|or|&)\s+", re.IGNORECASE)
-_DETERMINERS = word_set("a an the my our some his her their your any")
-_PRONOUNS = word_set("it that this them him her you one these those everything anything something things stuff me us")
-# Compared after leading determiners are cut: "the weekend" → "weekend", "a living" → "living".
-_NON_PLACES = word_set("home here there night nights weekend weekends myself living remote remotely")
-_HYPOTHETICAL = re.compile(
-    r"\b(?:if|would|'d|might|maybe|perhaps|wish|hope|want|wants|wanted|thinking|considering|planning|whether|"
-    r"unless|should|could|will|'ll|going to|gonna)\b",
-    re.IGNORECASE,
-)
-_MAX_OBJECT_WORDS = 5
-
-SLOT_RESIDENCE = "residence"
-SLOT_EMPLOYER = "employer"
-SLOT_NAME = "name"
-SLOT_AGE = "age"
-HABIT_PREFIX = "habit:"
-FAVOURITE_PREFIX = "favourite "
-_SPELLINGS = {"colour": "color", "favorite": "favourite", "movies": "movie", "films": "film"}
-
-_OBJ = r"(?P<obj>[^.;!?]+)"
-_I_AM = r"I(?:'m|\s+am)\s+"
-# Single-valued slots: (pattern, slot, positive, capitalised object required even in lowercase text).
-_SLOT_RULES: tuple[tuple[re.Pattern[str], str, bool, bool], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), slot, positive, proper_only)
-    for pattern, slot, positive, proper_only in (
-        (rf"\b(?:I|we)\s+{_ADV}live\s+in\s+{_OBJ}", SLOT_RESIDENCE, True, False),
-        (
-            rf"\b(?:I|we)(?:'m|'re|\s+am|\s+are)\s+{_ADV}(?:living|based|settled)\s+in\s+{_OBJ}",
-            SLOT_RESIDENCE,
-            True,
-            False,
-        ),
-        (rf"\b(?:I|we){_HAVE}{_ADV}(?:moved|relocated)\s+(?:back\s+)?to\s+{_OBJ}", SLOT_RESIDENCE, True, False),
-        (
-            rf"\b(?:I|we){_HAVE}{_ADV}(?:moved|relocated)\s+(?:away\s+)?from\s+[^.;!?]+?\s+to\s+{_OBJ}",
-            SLOT_RESIDENCE,
-            True,
-            True,
-        ),
-        (rf"\bmy\s+home\s+is\s+(?:now\s+)?in\s+{_OBJ}", SLOT_RESIDENCE, True, False),
-        (
-            rf"\b(?:I|we){_HAVE}{_ADV}(?:moved|relocated)\s+(?:away\s+from|out\s+of|from)\s+{_OBJ}",
-            SLOT_RESIDENCE,
-            False,
-            False,
-        ),
-        (rf"\bI\s+{_ADV}work\s+(?:at|for)\s+{_OBJ}", SLOT_EMPLOYER, True, False),
-        (rf"\b{_I_AM}{_ADV}(?:working|employed)\s+(?:at|for|by)\s+{_OBJ}", SLOT_EMPLOYER, True, False),
-        (
-            rf"\bI{_HAVE}{_ADV}(?:started\s+(?:working\s+)?at|started\s+a\s+(?:new\s+)?job\s+at|got\s+a\s+job\s+at)"
-            rf"\s+{_OBJ}",
-            SLOT_EMPLOYER,
-            True,
-            False,
-        ),
-        (rf"\bI{_HAVE}{_ADV}joined\s+{_OBJ}", SLOT_EMPLOYER, True, True),
-        (rf"\bI{_HAVE}{_ADV}(?:quit|left|lost)\s+my\s+job\s+(?:at|with)\s+{_OBJ}", SLOT_EMPLOYER, False, False),
-        (rf"\bmy\s+name(?:\s+is|'s)\s+{_OBJ}", SLOT_NAME, True, False),
-        (rf"\b{_I_AM}(?P<num>\d{{1,3}})\s+(?:years?|yrs?)\s+old\b", SLOT_AGE, True, False),
-        (rf"\bI{_HAVE}{_ADV}turned\s+(?P<num>\d{{1,3}})\b", SLOT_AGE, True, False),
-    )
-)
-_FAVOURITE = re.compile(
-    r"\bmy\s+(?:new\s+|all[- ]time\s+|absolute\s+)?favou?rite\s+(?P<thing>[a-z][\w\-]*(?:\s+[a-z][\w\-]*){0,2}?)"
-    rf"(?:\s+is|'s)\s+(?:now\s+|still\s+|definitely\s+|probably\s+)?{_OBJ}",
-    re.IGNORECASE,
-)
-_FAVOURITE_INVERTED = re.compile(
-    r"^\s*(?P<obj>[\w'\- ]{1,40}?)\s+is\s+(?:now\s+|still\s+)?my\s+(?:new\s+|all[- ]time\s+)?favou?rite\s+"
-    r"(?P<thing>[a-z][\w\-]*(?:\s+[a-z][\w\-]*)?)\s*[.!;]?\s*$",
-    re.IGNORECASE,
-)
-# Habits and preferences: (pattern, positive, kind) where kind says how to read the captured text.
-_HABIT_RULES: tuple[tuple[re.Pattern[str], bool, str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), positive, kind)
-    for pattern, positive, kind in (
-        (rf"\bI\s+{_ADV}(?:{_PREFERENCE_RE})s?\s+{_OBJ}", True, "preference"),
-        (
-            rf"\b{_I_AM}{_ADV}(?:into|(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of|obsessed\s+with|addicted\s+to)\s+{_OBJ}",
-            True,
-            "preference",
-        ),
-        (rf"\bI\s+{_ADV}(?P<verb>{_ACTIVITY_RE})\s+{_OBJ}", True, "activity"),
-        (rf"\bI\s+{_ADV}(?P<verb>{_ACTIVITY_RE})\s*(?:[.!;]|$)", True, "activity"),
-        (
-            rf"\bI\s+{_ADV}(?:hate|dislike|detest|(?:can't|cannot|can\s+not)\s+stand|"
-            rf"(?:don't|dont|do\s+not)\s+{_ADV}(?:{_PREFERENCE_RE}))\s+{_OBJ}",
-            False,
-            "preference",
-        ),
-        (rf"\bI{_HAVE}{_ADV}(?:stopped|quit|quitted|ceased|gave\s+up|given\s+up)\s+{_OBJ}", False, "stopped"),
-        (
-            rf"\bI\s+{_ADV}(?:don't|dont|do\s+not|never)\s+{_ADV}(?P<verb>[a-z]+)\b(?P<obj>[^.;!?]*?)\s*"
-            r"\b(?:anymore|any\s+more|no\s+more)\b",
-            False,
-            "verb",
-        ),
-        (rf"\bI\s+{_ADV}no\s+longer\s+{_ADV}(?P<verb>[a-z]+)\b(?P<obj>[^.;!?]*)", False, "verb"),
-        (r"\bI\s+used\s+to\s+(?P<verb>[a-z]+)\b(?P<obj>[^.;!?]*)", False, "verb"),
-    )
-)
-
-
 # --- reading statements -------------------------------------------------------------------------------
 
 
@@ -251,15 +102,15 @@ def _words(text: str) -> list[str]:
 
 
 def _norm(text: str) -> str:
-    return " ".join(_SPELLINGS.get(w, w) for w in normalise(text).split())
+    return " ".join(SPELLINGS.get(w, w) for w in normalise(text).split())
 
 
 def _cut(raw: str) -> str:
     """The object proper: up to the first terminator, without leading determiners."""
-    match = _TERMINATORS.search(raw)
+    match = TERMINATORS.search(raw)
     head = raw[: match.start()] if match else raw
     words = _words(head)
-    while words and words[0].casefold() in _DETERMINERS:
+    while words and words[0].casefold() in DETERMINERS:
         words.pop(0)
     return " ".join(words)
 
@@ -278,9 +129,9 @@ def _named_object(raw: str, cased: bool, proper_only: bool) -> str | None:
     if (cased or proper_only) and not (first[0].isupper() or first[0].isdigit()):
         return None
     value = _cut(stripped)
-    if not value or value.casefold() in _DETERMINERS or value.casefold() in _NON_PLACES:
+    if not value or value.casefold() in DETERMINERS or value.casefold() in NON_PLACES:
         return None
-    if first.casefold() in _DETERMINERS or len(value.split()) > _MAX_OBJECT_WORDS:
+    if first.casefold() in DETERMINERS or len(value.split()) > MAX_OBJECT_WORDS:
         return None
     return _norm(value)
 
@@ -289,12 +140,12 @@ def _things(raw: str) -> list[str]:
     """The things of a habit or preference: "coffee and tea, mostly" → ["coffee", "tea"]."""
     raw = re.sub(r"^\s*to\s+", "", raw, flags=re.IGNORECASE)  # "go to the gym"
     things = []
-    for part in _LIST_SPLIT.split(raw):
+    for part in LIST_SPLIT.split(raw):
         thing = _cut(part)
-        if not thing or thing.casefold() in _PRONOUNS or len(thing.split()) > _MAX_OBJECT_WORDS:
+        if not thing or thing.casefold() in PRONOUNS or len(thing.split()) > MAX_OBJECT_WORDS:
             continue
         things.append(_norm(thing))
-        if _TERMINATORS.search(part):  # "coffee but tea too": what follows the cut is another clause
+        if TERMINATORS.search(part):  # "coffee but tea too": what follows the cut is another clause
             break
     return things
 
@@ -303,14 +154,14 @@ def _habit_claims(verb: str | None, raw: str, positive: bool, cased: bool) -> li
     """Claims of ``verb raw`` ("drinking coffee", "tennis", "to swim"): one per thing, or the bare activity."""
     words = raw.split()
     lead = words[0].casefold() if words else ""
-    if verb is None or verb in _PREFERENCES.values():
+    if verb is None or verb in PREFERENCES.values():
         # After "love"/"stopped": a gerund or infinitive names the activity ("playing tennis", "to swim").
-        if lead == "to" and len(words) > 1 and words[1].casefold() in _ACTIVITIES:
-            verb, words = _ACTIVITIES[words[1].casefold()], words[2:]
-        elif lead in _LEMMAS and (lead.endswith("ing") or lead not in _ACTIVITIES):  # "liking", "living"
-            verb, words = _LEMMAS[lead], words[1:]
-    elif verb == "go" and lead.endswith("ing") and lead in _ACTIVITIES:  # "I go running"
-        verb, words = _ACTIVITIES[lead], words[1:]
+        if lead == "to" and len(words) > 1 and words[1].casefold() in ACTIVITIES:
+            verb, words = ACTIVITIES[words[1].casefold()], words[2:]
+        elif lead in LEMMAS and (lead.endswith("ing") or lead not in ACTIVITIES):  # "liking", "living"
+            verb, words = LEMMAS[lead], words[1:]
+    elif verb == "go" and lead.endswith("ing") and lead in ACTIVITIES:  # "I go running"
+        verb, words = ACTIVITIES[lead], words[1:]
     lead = words[0].casefold() if words else ""
     if verb == "live" and lead == "in":
         value = _named_object(" ".join(words[1:]), cased, proper_only=False)
@@ -319,18 +170,18 @@ def _habit_claims(verb: str | None, raw: str, positive: bool, cased: bool) -> li
         value = _named_object(" ".join(words[1:]), cased, proper_only=False)
         return [Claim(SLOT_EMPLOYER, value, positive, True)] if value else []
     things = _things(" ".join(words))
-    if not things and verb is not None and verb in _ACTIVITIES.values() and verb not in ("do", "go", "use", "visit"):
+    if not things and verb is not None and verb in ACTIVITIES.values() and verb not in ("do", "go", "use", "visit"):
         things = [verb]  # "I quit smoking" / "I smoke": the activity itself
     return [Claim(HABIT_PREFIX + thing, thing, positive, False) for thing in things]
 
 
 def _hypothetical(before: str) -> bool:
-    return bool(_HYPOTHETICAL.search(before))
+    return bool(HYPOTHETICAL.search(before))
 
 
 def _sentence_claims(sentence: str, cased: bool) -> list[Claim]:
     claims: list[Claim] = []
-    for pattern, slot, positive, proper_only in _SLOT_RULES:
+    for pattern, slot, positive, proper_only in SLOT_RULES:
         for match in pattern.finditer(sentence):
             if _hypothetical(sentence[: match.start()]):
                 continue
@@ -340,23 +191,23 @@ def _sentence_claims(sentence: str, cased: bool) -> list[Claim]:
             value = _named_object(match["obj"], cased, proper_only)
             if value:
                 claims.append(Claim(slot, value, positive, True))
-    for pattern in (_FAVOURITE, _FAVOURITE_INVERTED):
+    for pattern in (FAVOURITE, FAVOURITE_INVERTED):
         for match in pattern.finditer(sentence):
             if _hypothetical(sentence[: match.start()]):
                 continue
-            value = _cut(match["obj"]) if pattern is _FAVOURITE else match["obj"].strip()
-            if value and value.casefold() not in _PRONOUNS:
+            value = _cut(match["obj"]) if pattern is FAVOURITE else match["obj"].strip()
+            if value and value.casefold() not in PRONOUNS:
                 claims.append(Claim(FAVOURITE_PREFIX + _norm(match["thing"]), _norm(value), True, True))
-    for pattern, positive, kind in _HABIT_RULES:
+    for pattern, positive, kind in HABIT_RULES:
         for match in pattern.finditer(sentence):
             if _hypothetical(sentence[: match.start()]):
                 continue
             groups = match.groupdict()
-            verb = _LEMMAS.get(groups["verb"].casefold()) if groups.get("verb") else None
+            verb = LEMMAS.get(groups["verb"].casefold()) if groups.get("verb") else None
             if kind == "verb" and verb is None:
                 continue  # "I don't need X anymore": not a verb these rules know
             lead = [w.casefold() for w in _words(groups.get("obj") or "")[:1]]
-            if kind == "activity" and verb == "do" and lead and (lead[0] == "not" or lead[0] in _LEMMAS):
+            if kind == "activity" and verb == "do" and lead and (lead[0] == "not" or lead[0] in LEMMAS):
                 continue  # "I do not like", "I do love": an auxiliary, not the activity "do"
             claims.extend(_habit_claims(verb, groups.get("obj") or "", positive, cased))
     return claims

@@ -3,9 +3,10 @@
 It reads the memory log and the commands topic (both keyed by scope, so co-partitioned with the table).
 - Memory events are folded into the user's state (``memory.lifecycle.state``); an event asking for an
   illegal transition goes to the dead-letter topic with its reason.
-- Decisions (``memory.lifecycle.decisions``) are taken from the state, not from whether the event was new:
-  a batch replayed after a crash decides again and produces the same derived ids, which collapse. So a
-  decision is never lost between producing its events and committing the offsets.
+- Decisions (``memory.lifecycle.decisions`` and the ``on_*`` modules beside it) are taken from the state,
+  not from whether the event was new: a batch replayed after a crash decides again and produces the same
+  derived ids, which collapse. So a decision is never lost between producing its events and committing the
+  offsets.
 - Commands (update, pin, delete, erase, tick) come from the API, the SDKs and the timer below, which ticks
   every user this worker holds; a tick evaluates decay and consolidation as of its ``occurred_at``, which
   is how tests drive a simulated clock.
@@ -37,7 +38,9 @@ from memory.contract.events import (
     new_command,
 )
 from memory.errors import DecodeError, InvalidEventError
-from memory.lifecycle.decisions import after_access, after_activation, after_embedding, on_command
+from memory.lifecycle.on_access import after_access, after_activation
+from memory.lifecycle.on_command import on_command
+from memory.lifecycle.on_embedding import after_embedding
 from memory.lifecycle.state import UserState, fold
 from streams.agents.lifecycle_store import ChangelogEntry, LifecycleStore
 from streams.context import StreamContext

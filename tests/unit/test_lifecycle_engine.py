@@ -1,4 +1,4 @@
-"""The lifecycle engine without services: ``memory.lifecycle.state.fold`` + ``memory.lifecycle.decisions``.
+"""The lifecycle engine without services: ``memory.lifecycle.state.fold`` + the decisions (``memory.lifecycle.on_*``).
 
 ``Agent`` below replays the loop of ``streams/agents/lifecycle.py::_handle`` on one user's state: every memory
 event is folded, then decisions are taken from the state; decided events change nothing until the log delivers
@@ -48,14 +48,10 @@ from memory.ingest.derivation import activation_event, embedding_events, extract
 from memory.ingest.extraction_types import ExtractedEntity, ExtractedFact
 from memory.lifecycle.consolidation import summary_memory_id_for
 from memory.lifecycle.decay import DECAYING_BELOW, FORGET_BELOW, current_importance
-from memory.lifecycle.decisions import (
-    COMPONENT,
-    LifecyclePolicy,
-    after_access,
-    after_activation,
-    after_embedding,
-    on_command,
-)
+from memory.lifecycle.decisions import COMPONENT, LifecyclePolicy
+from memory.lifecycle.on_access import after_access, after_activation
+from memory.lifecycle.on_command import on_command
+from memory.lifecycle.on_embedding import after_embedding
 from memory.lifecycle.state import IllegalLifecycleEvent, Tracked, UserState, fold
 
 SCOPE = Scope("app-1", "user-1")

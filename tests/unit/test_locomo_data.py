@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from bench.locomo import Asked, score, search_body
 from bench.locomo_data import (
     DRAGON_ANCHOR,
     OVERALL,
@@ -24,6 +23,7 @@ from bench.locomo_data import (
     recall_scores,
     turn_event,
 )
+from bench.locomo_search import Asked, score, search_body
 from memory.contract.ids import turn_event_id_for
 
 
