@@ -121,9 +121,9 @@ def test_dead_letters_are_listed_and_re_driven_after_a_fix(stack_settings: Setti
     finally:
         system.stop()
     (_position, letter) = letters[0]
-    assert "limit 60" in letter.reason
+    assert "the limit is 60" in letter.reason
     listed = RunningSystem(system, app_id).cli("replay", "deadletter", "list")
-    assert letter.dead_letter_id in listed.stdout and "limit 60" in listed.stdout
+    assert letter.dead_letter_id in listed.stdout and "the limit is 60" in listed.stdout
 
     fixed = replace(settings, max_content_chars=20_000)  # the fix: a higher limit
     system = start_system(fixed, tmp_path / "after")
