@@ -27,6 +27,7 @@ from api.schemas import (
     MemoryOut,
     SearchRequest,
     SearchResponse,
+    StateName,
     UpdateMemoryRequest,
 )
 from api.search import validate
@@ -183,16 +184,16 @@ class MemoriesController(Controller):
         app_id: AppId = "default",
         agent_id: OptionalId = None,
         run_id: OptionalId = None,
-        # Text, not the enum: the seed's retired names ("accessed", "embedding") are read as the states they
-        # stand for (memory.lifecycle.machine.RETIRED_STATE_NAMES), and any other name is a 400 that lists the states.
+        # Names, not the state enum: the seed's retired names ("accessed", "embedding") are read as the states
+        # they stand for (memory.lifecycle.machine.RETIRED_STATE_NAMES).
         states: Annotated[
-            list[str] | None, QueryParameter(name="state", description="default: the searchable states")
+            list[StateName] | None, QueryParameter(name="state", description="default: the searchable states")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
         consistency_token: Token = None,
     ) -> MemoryList:
-        wanted = sorted(set(states_named(states, "state"))) if states else DEFAULT_STATES  # a 400 before any wait
+        wanted = sorted(set(states_named(list(states), "state"))) if states else DEFAULT_STATES  # a 400 before any wait
         if consistency_token:
             await services.consistency.wait(consistency_token)
         reader = (await services.view()).reader

@@ -74,6 +74,11 @@ Query = Annotated[
 ]
 # The states a filter may name: the machine's, and the seed's retired names, read as memory.lifecycle.machine says.
 STATE_NAMES = sorted([s.value for s in MemoryState] + list(RETIRED_STATE_NAMES))
+# The same names as a type, so a query parameter's schema lists them (tests/unit check it equals STATE_NAMES).
+StateName = Literal[
+    "accessed", "active", "archived", "consolidating", "decaying", "embedding", "extracted", "forgotten",
+    "recalled", "stored",
+]
 RecipeName = Annotated[str, stated("a named search recipe", enum=sorted(RECIPES))]
 ConsistencyToken = Annotated[
     str,

@@ -86,6 +86,17 @@ def inner_names(text: str, ignore: Collection[str] = ()) -> frozenset[str]:
     return frozenset(name for name in names if name not in STOPWORDS and name not in ignored)
 
 
+def opening_capitals(text: str) -> frozenset[str]:
+    """Capitalised words that open a sentence, folded, possessives as their owner, stop words and "I" left
+    out: "Alice plays chess" gives "alice". Whether such a word is a name cannot be told from the sentence."""
+    found = set()
+    for match in word_spans(text):
+        word = match.group()
+        if word[0].isupper() and opens_sentence(text, match.start()) and fold(word) not in I_FORMS:
+            found.add(without_possessive(fold(word)))
+    return frozenset(word for word in found if word not in STOPWORDS)
+
+
 def uses_capitals(text: str) -> bool:
     """Whether the writer capitalises words past a sentence's first ("I" and its contractions aside)."""
     return bool(_capitalised_inner_words(text))

@@ -121,13 +121,14 @@ def test_erased_user_leaves_nothing_in_any_store_and_others_keep_everything(
     before = holdings(settings, "default", alice.scope.user_id)
     bob_before = holdings(settings, "default", bob.scope.user_id)
     # Six memories (the seventh was forgotten), two turns, one access; in Neo4j the user, six memories, five
-    # entities and ten topics; in Redis the generation and two cached searches.
+    # entities and eleven topics ("Alice" opens each sentence: "alic" and "alice"); in Redis the generation
+    # and two cached searches.
     expected_exact = {
         "postgres.memories": 6,
         "postgres.conversation_turns": 2,
         "postgres.memory_accesses": 1,
         "milvus.rows": 6,
-        "neo4j.nodes": 22,
+        "neo4j.nodes": 23,
         "redis.keys": 3,
     }
     assert {k: before[k] for k in expected_exact} == expected_exact

@@ -215,5 +215,5 @@ def test_listing_reads_the_seeds_retired_state_names_and_refuses_other_names(lis
     assert reader.asked == [["active", "decaying", "extracted"], ["active", "decaying"]]
     bad = client.get("/v1/memories", params={"user_id": "u", "state": ["active", "fading"]})
     assert bad.status_code == 400
-    assert bad.json()["detail"].startswith("state: unknown state 'fading'; the states are extracted, stored,")
+    assert "state" in bad.text and "fading" in bad.text  # the schema's enum refuses it, naming the parameter
     assert len(reader.asked) == 2  # refused before the store is asked

@@ -79,3 +79,11 @@ def test_list_parameters_state_their_bounds(openapi: dict[str, Any]) -> None:
     parameters = {p["name"]: p["schema"] for p in openapi["paths"]["/v1/memories"]["get"]["parameters"]}
     assert (parameters["offset"]["minimum"], parameters["offset"]["maximum"]) == (0, 1_000_000)
     assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 500)
+
+
+def test_the_state_names_a_query_may_use_are_the_machines_and_the_retired_ones() -> None:
+    from typing import get_args
+
+    from api.schemas import STATE_NAMES, StateName
+
+    assert sorted(get_args(StateName)) == STATE_NAMES
