@@ -15,6 +15,7 @@ integer. Timestamps are RFC 3339 ``date-time`` as JSON Schema reads it: msgspec 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -37,7 +38,7 @@ class JsonBodyRequest(Request[Any, Any, Any]):
         if data is not None:
             try:
                 msgspec.convert(_integral_floats_as_ints(value), type=data.annotation, strict=True)
-                _check_timestamp_text(value, inspect.type_info(data.annotation))
+                _check_timestamp_text(value, _type_info(data.annotation))
             except (msgspec.ValidationError, ValueError) as exc:
                 raise ValidationException(
                     detail=f"Validation failed for {self.method} {self.url.path}",
@@ -45,6 +46,10 @@ class JsonBodyRequest(Request[Any, Any, Any]):
                 ) from None
         return value
 
+
+# The struct's type tree, built once per request type: msgspec builds it anew on every call (~0.3 ms a
+# request, measured on the search route's cache hits).
+_type_info = functools.cache(inspect.type_info)
 
 # RFC 3339 date-time (JSON Schema's "date-time" format); the digits themselves msgspec has already checked.
 _RFC3339 = re.compile(
