@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,10 +50,11 @@ class RunningSystem:
         )
 
 
-@pytest.fixture(scope="module")
-def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    settings = replace(isolated_settings(stack_settings), api_port=free_port())
-    running = start_system(settings, tmp_path_factory.mktemp("logs"))
+@contextlib.contextmanager
+def running_system(stack_settings: Settings, logs: Path, **overrides: Any) -> Iterator[RunningSystem]:
+    """The worker, projectors and API on isolated settings (with ``overrides``), stopped afterwards."""
+    settings = replace(isolated_settings(stack_settings), api_port=free_port(), **overrides)
+    running = start_system(settings, logs)
     try:
         running.wait_ready()
         yield RunningSystem(running, unique("app-"))
@@ -59,3 +63,9 @@ def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
         if os.environ.get("MEMSTREAM_TEST_SHOW_LOGS"):
             for name in running.procs:
                 print(f"--- {name} ---\n{running.log_tail(name, 5000)}")
+
+
+@pytest.fixture(scope="module")
+def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    with running_system(stack_settings, tmp_path_factory.mktemp("logs")) as running:
+        yield running

@@ -12,7 +12,6 @@ import signal
 import statistics
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -21,9 +20,8 @@ import pytest
 from adapters.token_key import token_key
 from memory.contract.positions import LogPosition, encode_token
 from memory.settings import Settings
-from memstream_cli.processes import start_system
-from tests.e2e.conftest import RunningSystem, free_port
-from tests.support import isolated_settings, unique
+from tests.e2e.conftest import RunningSystem, running_system
+from tests.support import unique
 
 pytestmark = pytest.mark.e2e
 
@@ -37,18 +35,9 @@ SAMPLES = 7
 
 @pytest.fixture(scope="module")
 def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    settings = replace(
-        isolated_settings(stack_settings), api_port=free_port(), consistency_timeout_seconds=TIMEOUT_SECONDS
-    )
-    running = start_system(settings, tmp_path_factory.mktemp("logs"))
-    try:
-        running.wait_ready()
-        yield RunningSystem(running, unique("app-"))
-    finally:
-        running.stop()
-        if os.environ.get("MEMSTREAM_TEST_SHOW_LOGS"):
-            for name in running.procs:
-                print(f"--- {name} ---\n{running.log_tail(name, 5000)}")
+    logs = tmp_path_factory.mktemp("logs")
+    with running_system(stack_settings, logs, consistency_timeout_seconds=TIMEOUT_SECONDS) as running:
+        yield running
 
 
 def b64(raw: bytes) -> str:

@@ -21,7 +21,6 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import hypothesis
@@ -34,9 +33,8 @@ from api.app import create_app
 from api.schemas import TOKEN_PATTERN
 from memory.contract.positions import MAX_TOKEN_CHARS
 from memory.settings import PROJECT_ROOT, Settings
-from memstream_cli.processes import start_system
-from tests.e2e.conftest import RunningSystem, free_port
-from tests.support import isolated_settings, unique, wait_until
+from tests.e2e.conftest import RunningSystem, running_system
+from tests.support import unique, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -69,17 +67,9 @@ def before_call(context: HookContext, case: Case, kwargs: dict[str, Any]) -> Non
 @pytest.fixture(scope="module")
 def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     """The e2e ``system``, with reads allowed to wait longer for a token's write."""
-    settings = replace(
-        isolated_settings(stack_settings),
-        api_port=free_port(),
-        consistency_timeout_seconds=CONSISTENCY_TIMEOUT_SECONDS,
-    )
-    running = start_system(settings, tmp_path_factory.mktemp("logs"))
-    try:
-        running.wait_ready()
-        yield RunningSystem(running, unique("app-"))
-    finally:
-        running.stop()
+    logs = tmp_path_factory.mktemp("logs")
+    with running_system(stack_settings, logs, consistency_timeout_seconds=CONSISTENCY_TIMEOUT_SECONDS) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
