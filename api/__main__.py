@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uvicorn
 
+from adapters.settings_loader import load_settings
 from api.app import create_app
-from memory.settings import Settings
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = load_settings()
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
 
 

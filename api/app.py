@@ -9,6 +9,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from adapters.settings_loader import load_settings
 from api.allow import allow_every_method
 from api.controllers import ContextController, MemoriesController, health
 from api.errors import EXCEPTION_HANDLERS
@@ -22,7 +23,7 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    resolved = settings or Settings.from_env()
+    resolved = settings or load_settings()
     holder: dict[str, Services] = {}
 
     @asynccontextmanager

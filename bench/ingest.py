@@ -24,6 +24,7 @@ import psycopg
 from pymilvus import MilvusClient
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.settings_loader import load_settings
 from bench.common import REINFORCED_REPEAT, expected_memories, percentiles, write_results
 from bench.locomo_data import load_conversations, turn_event
 from memory.contract.codec import Codec
@@ -123,7 +124,7 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=40)
     parser.add_argument("--locomo", type=Path, default=DEFAULT_LOCOMO)
     args = parser.parse_args()
-    settings = replace(isolated_settings(Settings.from_env()), api_port=18192)
+    settings = replace(isolated_settings(load_settings()), api_port=18192)
     ensure_topics(settings)
     app_id = f"bench-{uuid.uuid4().hex[:6]}"
     turns = locomo_turns(args.locomo, args.turns, app_id)

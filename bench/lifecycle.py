@@ -24,6 +24,7 @@ import httpx
 import psycopg
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.settings_loader import load_settings
 from adapters.token_key import token_key
 from bench.common import namespace_settings, write_results
 from bench.locomo import DEFAULT_AUDIT, DEFAULT_DATA, evidence_sets, expected_count, ingest
@@ -162,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     plan = search_plan(conversations, (original, audited), None)
     events = [turn_event(t, args.app_id, COMPONENT, infer=True) for c in conversations for t in c.turns]
     users = [c.sample_id for c in conversations]
-    settings = namespace_settings(Settings.from_env(), args.app_id, api_port=args.port)
+    settings = namespace_settings(load_settings(), args.app_id, api_port=args.port)
     ensure_topics(settings)
     counter = TokenCounter()
     with running_api(settings, None, ("streams", "projections", "api")) as system:

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from adapters.kafka import ensure_topics
+from adapters.settings_loader import load_settings
 from adapters.token_key import token_key
 from bench.common import (
     expected_memories,
@@ -170,10 +171,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     events = [turn_event(t, args.app_id, COMPONENT, infer=args.infer) for c in conversations for t in c.turns]
     users = [c.sample_id for c in conversations]
     if args.api is None:
-        settings = namespace_settings(Settings.from_env(), args.app_id, api_port=args.port)
+        settings = namespace_settings(load_settings(), args.app_id, api_port=args.port)
         ensure_topics(settings)
     else:
-        settings = Settings.from_env()
+        settings = load_settings()
     print(f"turns topic {settings.topics.turns}, PostgreSQL {settings.postgres_dsn}", flush=True)
     expected = expected_count(args, settings, events)
     # Without an expected count only the wait can tell whether an earlier ingest finished.

@@ -30,6 +30,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from adapters.kafka import ensure_topics
+from adapters.settings_loader import load_settings
 from bench.common import write_results
 from bench.replay_log import messages_in, produce_log
 from bench.replay_runs import Scratch, milvus_ceiling, replay
@@ -94,7 +95,7 @@ def main() -> None:
     parser.add_argument("--turns-topic", help="its turns topic (default: the sibling '.turns' if it exists)")
     parser.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES), help="single-store replays to run")
     args = parser.parse_args()
-    base = Settings.from_env()
+    base = load_settings()
     scratch = Scratch(base)
     body: dict[str, Any] = {
         "benchmark": "replay",

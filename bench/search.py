@@ -25,6 +25,7 @@ import numpy as np
 from neo4j import GraphDatabase
 from pymilvus import MilvusClient
 
+from adapters.settings_loader import load_settings
 from bench.common import percentiles, write_results
 from memory.contract.events import (
     EntitiesLinked,
@@ -195,7 +196,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
-    base = Settings.from_env()
+    base = load_settings()
     runs = []
     for count in args.memories:
         settings = replace(isolated_settings(base), api_port=18191)

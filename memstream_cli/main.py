@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.settings_loader import load_settings
 from memory.contract.codec import Codec
 from memory.settings import Settings
 from memstream_cli.produce import Defaults, ProduceError, read_turns
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = args.handler
-    result: int = handler(args, Settings.from_env())
+    result: int = handler(args, load_settings())
     return result
 
 

@@ -16,6 +16,7 @@ import time
 from types import FrameType
 
 from adapters.kafka import ensure_topics
+from adapters.settings_loader import load_settings
 from memory.contract.codec import Codec
 from memory.settings import Settings
 from projections.runner import ProjectorRunner
@@ -84,7 +85,7 @@ def main() -> None:
     names = args.names or list(PROJECTION_NAMES)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("neo4j").setLevel(logging.WARNING)
-    settings = Settings.from_env()
+    settings = load_settings()
     ensure_topics(settings)
     codec = Codec()
     supervisors = [Supervisor(name, settings, codec) for name in names]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from adapters.kafka import ensure_topics
-from memory.settings import Settings
+from adapters.settings_loader import load_settings
 from streams.app import create_app
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = load_settings()
     ensure_topics(settings)
     create_app(settings).main()
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from adapters.settings_loader import load_settings
 from memory.settings import PROJECT_ROOT, Settings
 
 
@@ -28,7 +29,7 @@ def stack_settings() -> Iterator[Settings]:
         return
     if mode == "local":
         subprocess.run([sys.executable, str(PROJECT_ROOT / "infra" / "local" / "stack.py"), "start"], check=True)
-    yield Settings.from_env()
+    yield load_settings()
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
+from adapters.settings_loader import load_settings
 from memory.settings import Settings
 
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
@@ -72,7 +73,7 @@ def container_stack(base: Settings | None = None, milvus: MilvusMode | None = No
     from testcontainers.community.postgres import PostgresContainer
     from testcontainers.community.redis import RedisContainer
 
-    settings = base or Settings.from_env()
+    settings = base or load_settings()
     mode = milvus or milvus_mode_from_env()
 
     with ExitStack() as stack:

@@ -49,6 +49,7 @@ if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from adapters.settings_loader import load_settings  # noqa: E402
 from infra.local.services.base import Service  # noqa: E402
 from infra.local.services.common import ServiceStatus, StackError, apt_install, log  # noqa: E402
 from infra.local.services.kafka import Kafka  # noqa: E402
@@ -86,7 +87,7 @@ _CLASSES: dict[str, Callable[[Settings], Service]] = {
 
 
 def _services(settings: Settings | None, services: Iterable[str] | None) -> list[Service]:
-    settings = settings or Settings.from_env()
+    settings = settings or load_settings()
     wanted = list(services) if services else list(SERVICES)
     unknown = [s for s in wanted if s not in _CLASSES]
     if unknown:
@@ -100,7 +101,7 @@ def _services(settings: Settings | None, services: Iterable[str] | None) -> list
 @contextlib.contextmanager
 def _locked(settings: Settings | None) -> Iterator[Settings]:
     """Serialises install/start/stop across processes (e.g. parallel test workers) per data dir."""
-    settings = settings or Settings.from_env()
+    settings = settings or load_settings()
     run_dir = settings.data_dir.resolve() / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "stack.lock").open("a") as fh:
@@ -200,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="status: print {service: up} as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    settings = Settings.from_env()
+    settings = load_settings()
     try:
         if args.command == "install":
             install(settings, args.services)

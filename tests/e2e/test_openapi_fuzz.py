@@ -29,6 +29,7 @@ import schemathesis
 from schemathesis import Case, HookContext
 from schemathesis.config import SchemathesisConfig
 
+from adapters.settings_loader import load_settings
 from api.app import create_app
 from api.schemas import TOKEN_PATTERN
 from memory.contract.positions import MAX_TOKEN_CHARS
@@ -44,7 +45,7 @@ CONSISTENCY_TIMEOUT_SECONDS = 90.0
 
 STATEFUL_SCENARIOS = 15
 STATEFUL_STEPS = 6
-OPENAPI = create_app(Settings.from_env()).openapi_schema.to_schema()
+OPENAPI = create_app(load_settings()).openapi_schema.to_schema()
 schema = schemathesis.openapi.from_dict(
     OPENAPI, config=SchemathesisConfig.from_path(str(PROJECT_ROOT / "schemathesis.toml"))
 )

@@ -1,0 +1,25 @@
+"""The settings a process runs with: ``MEMSTREAM_*`` from the environment, then the credentials the local stack
+generated under ``<data_dir>/secrets/`` for whatever the environment left empty.
+
+``memory.settings.Settings.from_env`` stays pure (a mapping in, settings out); reading secret files is I/O, so
+it lives here. Every entry point (the API, the worker, the projectors, the CLI, the stack, the benchmarks and the
+tests) builds its settings with ``load_settings`` so that no component connects with a different credential
+than the one the stack gave the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from memory.settings import Settings
+
+# Each filler returns the settings with one family of credentials filled in (stores, Kafka principals, ...).
+CredentialFiller = Callable[[Settings], Settings]
+FILLERS: list[CredentialFiller] = []
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    settings = Settings.from_env(environ)
+    for fill in FILLERS:
+        settings = fill(settings)
+    return settings
