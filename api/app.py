@@ -13,6 +13,8 @@ from adapters.settings_loader import load_settings
 from api.allow import allow_every_method
 from api.controllers import ContextController, MemoriesController, health
 from api.errors import EXCEPTION_HANDLERS
+from api.gateway.authenticate import authentication
+from api.gateway.jwts import Hs256Verifier
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
 from api.openapi import state_body_rules
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="memstream", version="0.1.0", path="/schema"),
+        middleware=[authentication(resolved, [Hs256Verifier(resolved)], docs_public=True)],
         request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )

@@ -29,6 +29,18 @@ class InvalidRequest(ApiError):
     status_code = 400
 
 
+class Unauthorized(ApiError):
+    """No credential, or one that does not verify: the caller is not identified."""
+
+    status_code = 401
+
+
+class Forbidden(ApiError):
+    """The caller is identified but its credential does not allow this (scope, app or user)."""
+
+    status_code = 403
+
+
 class NotFound(ApiError):
     status_code = 404
 
@@ -42,7 +54,11 @@ class Unavailable(ApiError):
 
 
 def api_error_handler(_: Request, exc: ApiError) -> Response[dict[str, object]]:
-    return Response({"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code)
+    # RFC 6750: a 401 names the scheme the caller must use.
+    headers = {"WWW-Authenticate": 'Bearer realm="memstream"'} if isinstance(exc, Unauthorized) else None
+    return Response(
+        {"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code, headers=headers
+    )
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response[dict[str, object]]:

@@ -43,6 +43,15 @@ class Settings:
     milvus_collection: str = "memories"
     api_host: str = "127.0.0.1"
     api_port: int = 18080
+    # The gateway (api/gateway): off only for local experiments, and then the API listens on loopback only.
+    auth_enabled: bool = False  # interim: flipped to True once API keys exist and the tests carry credentials
+    # JWTs from the user's identity provider. HS256 with this shared secret (empty: HS256 tokens are refused).
+    jwt_hs256_secret: str = field(default="", repr=False)
+    # Verified when set: the token's ``iss`` must equal it, its ``aud`` must contain it.
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    # The claim that names the token's app (``sub`` names the user, ``scope`` lists the scopes).
+    jwt_app_claim: str = "app_id"
     # OpenAI-compatible endpoints: empty base URL means the offline defaults.
     llm_base_url: str = ""
     llm_api_key: str = "not-needed"

@@ -16,7 +16,8 @@ class Scope(StrEnum):
 class Principal:
     """A verified caller.
 
-    ``app_id``: the one application it belongs to; it never reaches another app's data.
+    ``app_id``: the one application it belongs to; it never reaches another app's data. ``None`` only for the
+    local-experiments caller when authentication is off (``MEMSTREAM_AUTH_ENABLED=false``, loopback only).
     ``user_id``: set for a user-bound key or a JWT (its ``sub``): only that user's memories; ``None`` for an
     app-wide key, which may act for any user of its app.
     ``credential``: how it is named in logs, receipts and the rate limiter (``key:<prefix>`` or
@@ -25,7 +26,7 @@ class Principal:
     default from settings).
     """
 
-    app_id: str
+    app_id: str | None
     user_id: str | None
     scopes: frozenset[Scope]
     credential: str
@@ -35,5 +36,5 @@ class Principal:
     def rate_key(self) -> str:
         """What the limiter counts by: the user for a user-bound credential, the credential otherwise."""
         if self.user_id is not None:
-            return f"user:{self.app_id}:{self.user_id}"
+            return f"user:{self.app_id or '*'}:{self.user_id}"
         return self.credential
