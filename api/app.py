@@ -15,9 +15,10 @@ from api.controllers import ContextController, MemoriesController, health
 from api.errors import EXCEPTION_HANDLERS
 from api.gateway.authenticate import authentication
 from api.gateway.jwts import Hs256Verifier
+from api.gateway.tenancy import caller
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
-from api.openapi import state_body_rules
+from api.openapi import state_body_rules, state_tenancy_rules
 from api.services import Services, build_services
 from memory.settings import Settings
 
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[MemoriesController, ContextController, health],
-        dependencies={"services": Provide(provide_services)},
+        # ``caller``: the verified principal, which every route hands to api.gateway.tenancy.authorize first.
+        dependencies={"services": Provide(provide_services), "caller": Provide(caller, sync_to_thread=False)},
         guards=[json_only],  # writes take application/json only (415): no cross-site form can write
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -52,4 +54,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )
     state_body_rules(app.openapi_schema, resolved.max_content_chars)
+    state_tenancy_rules(app.openapi_schema, resolved.auth_enabled)
     return app

@@ -13,10 +13,16 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from api.context import ContextBuilder
 from api.errors import InvalidRequest, NotFound
 from api.filters import states_named
+from api.gateway import tenancy
+from api.gateway.principal import Principal
+from api.gateway.tenancy import authorize
 from api.openapi import READ, READ_ONE, WRITE, WRITE_ONE
+from api.reader import not_found
 from api.refusals import answered_as_http
 from api.schemas import (
+    APP_ID_DEFAULT,
     TOKEN_PATTERN,
+    USER_ID_DEFAULT,
     AddMemoriesRequest,
     AddMemoriesResponse,
     CommandAccepted,
@@ -32,22 +38,21 @@ from api.schemas import (
 )
 from api.search import validate
 from api.services import Services
-from memory.contract.events import Scope
 from memory.contract.positions import MAX_TOKEN_CHARS
 from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS, check_text
 from memory.lifecycle.machine import SEARCHABLE_BY_DEFAULT
-from replay.audit import Lineage, NotFoundError, lineage
+from replay.audit import Lineage, NotFoundError, Owner, lineage
 
 DEFAULT_STATES = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
 # Ids in the query and the path follow memory.contract.validation's rule, as in bodies (a 400 naming the parameter).
+# Omitted, user and app are the credential's (api.gateway.tenancy.authorize, called first by every route).
 UserId = Annotated[
-    str, QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description="whose memories")
+    str | None,
+    QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=USER_ID_DEFAULT),
 ]
 AppId = Annotated[
-    str,
-    QueryParameter(
-        min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description="the application's namespace"
-    ),
+    str | None,
+    QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=APP_ID_DEFAULT),
 ]
 OptionalId = Annotated[str | None, QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 MemoryId = Annotated[str, PathParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
@@ -66,16 +71,28 @@ MAX_LIMIT = 500
 
 
 class MemoriesController(Controller):
+    """Each route first asks ``authorize`` whether the caller may act in the request's scope, then works only
+    within the scope it answers: nothing is read, waited for or written before that."""
+
     path = "/v1/memories"
     tags = ["memories"]  # noqa: RUF012 - Litestar declares tags as a class attribute list
 
     @post("/", status_code=202, summary="Add messages or text; extraction happens asynchronously", responses=WRITE)
-    async def add(self, data: JSONBody[AddMemoriesRequest], services: NamedDependency[Services]) -> AddMemoriesResponse:
-        return await services.writer.add(data)
+    async def add(
+        self,
+        data: JSONBody[AddMemoriesRequest],
+        caller: NamedDependency[Principal],
+        services: NamedDependency[Services],
+    ) -> AddMemoriesResponse:
+        scope = authorize(caller, tenancy.WRITE, data.app_id, data.user_id, data.agent_id, data.run_id)
+        return await services.writer.add(data, scope)
 
     @post("/search", status_code=200, summary="Hybrid search over a user's memories", responses=WRITE)
-    async def search(self, data: JSONBody[SearchRequest], services: NamedDependency[Services]) -> SearchResponse:
-        valid = validate(data)  # the one validation: bad input is a 400 before any waiting
+    async def search(
+        self, data: JSONBody[SearchRequest], caller: NamedDependency[Principal], services: NamedDependency[Services]
+    ) -> SearchResponse:
+        scope = authorize(caller, tenancy.READ, data.app_id, data.user_id, data.agent_id, data.run_id)
+        valid = validate(data, scope)  # the one validation: bad input is a 400 before any waiting
         if data.consistency_token:
             await services.consistency.wait(data.consistency_token)
         view = await services.view()
@@ -85,33 +102,38 @@ class MemoriesController(Controller):
     async def get_one(
         self,
         memory_id: MemoryId,
-        user_id: UserId,
+        caller: NamedDependency[Principal],
         services: NamedDependency[Services],
-        app_id: AppId = "default",
+        user_id: UserId = None,
+        app_id: AppId = None,
         consistency_token: Token = None,
     ) -> MemoryOut:
+        scope = authorize(caller, tenancy.READ, app_id, user_id)
         if consistency_token:
             await services.consistency.wait(consistency_token)
-        return await (await services.view()).reader.get(memory_id, app_id, user_id)
+        return await (await services.view()).reader.get(memory_id, scope.app_id, scope.user_id)
 
     @get("/{memory_id:str}/lineage", summary="The chain of events that made this memory what it is", responses=READ_ONE)
     async def lineage(
         self,
         memory_id: MemoryId,
-        user_id: UserId,
+        caller: NamedDependency[Principal],
         services: NamedDependency[Services],
-        app_id: AppId = "default",
+        user_id: UserId = None,
+        app_id: AppId = None,
     ) -> Lineage:
+        scope = authorize(caller, tenancy.READ, app_id, user_id)
         view = await services.view()
 
         def read() -> Lineage:
             with psycopg.connect(view.dsn) as conn:
-                return lineage(conn, memory_id, app_id, user_id)
+                return lineage(conn, memory_id, Owner(scope.app_id, scope.user_id))
 
         try:
             found = await asyncio.to_thread(read)
         except NotFoundError as exc:
-            raise NotFound(f"memory {memory_id} not found for user {user_id}") from exc
+            # The reader's words exactly: another user's id and an unknown id get the same answer.
+            raise NotFound(not_found(memory_id, scope.user_id)) from exc
         return found
 
     @get(
@@ -122,14 +144,16 @@ class MemoriesController(Controller):
     async def history(
         self,
         memory_id: MemoryId,
-        user_id: UserId,
+        caller: NamedDependency[Principal],
         services: NamedDependency[Services],
-        app_id: AppId = "default",
+        user_id: UserId = None,
+        app_id: AppId = None,
         consistency_token: Token = None,
     ) -> MemoryHistory:
+        scope = authorize(caller, tenancy.READ, app_id, user_id)
         if consistency_token:
             await services.consistency.wait(consistency_token)
-        return await (await services.view()).reader.history(memory_id, app_id, user_id)
+        return await (await services.view()).reader.history(memory_id, scope.app_id, scope.user_id)
 
     @put(
         "/{memory_id:str}",
@@ -138,20 +162,25 @@ class MemoriesController(Controller):
         responses=WRITE_ONE,
     )
     async def update(
-        self, memory_id: MemoryId, data: JSONBody[UpdateMemoryRequest], services: NamedDependency[Services]
+        self,
+        memory_id: MemoryId,
+        data: JSONBody[UpdateMemoryRequest],
+        caller: NamedDependency[Principal],
+        services: NamedDependency[Services],
     ) -> CommandAccepted:
+        scope = authorize(caller, tenancy.WRITE, data.app_id, data.user_id)
         if data.text is None and data.pinned is None:
             raise InvalidRequest("give 'text', 'pinned' or both")
         if data.text is not None:
             with answered_as_http():
                 check_text(data.text, "text", services.settings.max_content_chars)
-        await (await services.view()).reader.get(memory_id, data.app_id, data.user_id)  # 404 before producing
+        await (await services.view()).reader.get(memory_id, scope.app_id, scope.user_id)  # 404 before producing
         commands: list[tuple[str, str | None, str | None]] = []
         if data.text is not None:
             commands.append(("update", memory_id, data.text))
         if data.pinned is not None:
             commands.append(("pin" if data.pinned else "unpin", memory_id, None))
-        return await services.commands.issue(Scope(data.app_id, data.user_id), commands)
+        return await services.commands.issue(scope, commands)
 
     @delete(
         "/{memory_id:str}",
@@ -160,28 +189,40 @@ class MemoriesController(Controller):
         responses=WRITE_ONE,
     )
     async def delete_one(
-        self, memory_id: MemoryId, user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
+        self,
+        memory_id: MemoryId,
+        caller: NamedDependency[Principal],
+        services: NamedDependency[Services],
+        user_id: UserId = None,
+        app_id: AppId = None,
     ) -> CommandAccepted:
-        await (await services.view()).reader.get(memory_id, app_id, user_id)  # 404: nothing of another user
-        return await services.commands.issue(Scope(app_id, user_id), [("delete", memory_id, None)])
+        scope = authorize(caller, tenancy.WRITE, app_id, user_id)
+        await (await services.view()).reader.get(memory_id, scope.app_id, scope.user_id)  # 404: nothing of another user
+        return await services.commands.issue(scope, [("delete", memory_id, None)])
 
     @delete(
         "/",
         status_code=202,
-        summary="Erase everything of one user in every store; applied asynchronously",
+        summary="Erase everything of one user in every store (admin only); applied asynchronously",
         responses=WRITE,
     )
     async def erase_user(
-        self, user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
+        self,
+        caller: NamedDependency[Principal],
+        services: NamedDependency[Services],
+        user_id: UserId = None,
+        app_id: AppId = None,
     ) -> CommandAccepted:
-        return await services.commands.issue(Scope(app_id, user_id), [("erase_user", None, None)])
+        scope = authorize(caller, tenancy.ADMIN, app_id, user_id)
+        return await services.commands.issue(scope, [("erase_user", None, None)])
 
     @get("/", summary="A user's memories, newest first", responses=READ)
     async def list_memories(
         self,
-        user_id: UserId,
+        caller: NamedDependency[Principal],
         services: NamedDependency[Services],
-        app_id: AppId = "default",
+        user_id: UserId = None,
+        app_id: AppId = None,
         agent_id: OptionalId = None,
         run_id: OptionalId = None,
         # Names, not the state enum: the seed's retired names ("accessed", "embedding") are read as the states
@@ -193,11 +234,14 @@ class MemoriesController(Controller):
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
         consistency_token: Token = None,
     ) -> MemoryList:
+        scope = authorize(caller, tenancy.READ, app_id, user_id, agent_id, run_id)
         wanted = sorted(set(states_named(list(states), "state"))) if states else DEFAULT_STATES  # a 400 before any wait
         if consistency_token:
             await services.consistency.wait(consistency_token)
         reader = (await services.view()).reader
-        return await reader.list_for_user(app_id, user_id, agent_id, run_id, wanted, limit, offset)
+        return await reader.list_for_user(
+            scope.app_id, scope.user_id, scope.agent_id, scope.run_id, wanted, limit, offset
+        )
 
 
 class ContextController(Controller):
@@ -205,9 +249,12 @@ class ContextController(Controller):
     tags = ["context"]  # noqa: RUF012 - Litestar declares tags as a class attribute list
 
     @post("/", status_code=200, summary="Prompt-ready <user_memories> block within a token budget", responses=WRITE)
-    async def context(self, data: JSONBody[ContextRequest], services: NamedDependency[Services]) -> ContextResponse:
+    async def context(
+        self, data: JSONBody[ContextRequest], caller: NamedDependency[Principal], services: NamedDependency[Services]
+    ) -> ContextResponse:
+        scope = authorize(caller, tenancy.READ, data.app_id, data.user_id, data.agent_id, data.run_id)
         ContextBuilder.validate(data)
-        search = validate(ContextBuilder.search_request(data))
+        search = validate(ContextBuilder.search_request(data), scope)
         if data.consistency_token:
             await services.consistency.wait(data.consistency_token)
         found = await (await services.view()).search.search(search)

@@ -6,6 +6,9 @@
   when adding, at least one of ``text`` or ``pinned`` when correcting.
 - The text limit, which is a setting (``MEMSTREAM_MAX_CONTENT_CHARS``), so it is stated when the app is built.
 - ``additionalProperties: false`` on the bodies that refuse unknown fields (``forbid_unknown_fields``).
+- Who must name the user: with authentication on, an omitted ``user_id`` is a user-bound credential's user,
+  so the schema leaves it optional and says when it is required; with it off no credential names a user, so
+  ``user_id`` is required and ``app_id`` defaults to ``default``, as the routes then answer.
 
 A schema that leaves a rule out makes a valid-looking request fail; these keep the schema and the checks equal.
 """
@@ -22,6 +25,9 @@ from api.schemas import ErrorBody
 ERRORS = {
     400: "The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not"
     " decode) names the field and the problem.",
+    401: "No credential, or one that does not verify (`Authorization: Bearer <API key or JWT>`).",
+    403: "The credential does not allow this request: `detail` names the rule (another app, another user, or"
+    " a missing scope), decided from the request and the credential alone, never from what is stored.",
     404: "No such memory for this user: the same answer whether the id is unknown or another user's.",
     413: "The body is larger than 2 MiB, or a text is longer than the text limit stated on the field.",
     415: "A body not sent as `Content-Type: application/json`.",
@@ -37,10 +43,10 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-READ = error_responses(400, 503)
-READ_ONE = error_responses(400, 404, 503)
-WRITE = error_responses(400, 413, 415, 503)
-WRITE_ONE = error_responses(400, 404, 413, 415, 503)
+READ = error_responses(400, 401, 403, 503)
+READ_ONE = error_responses(400, 401, 403, 404, 503)
+WRITE = error_responses(400, 401, 403, 413, 415, 503)
+WRITE_ONE = error_responses(400, 401, 403, 404, 413, 415, 503)
 
 # The request bodies' text fields, whose limit is the max_content_chars setting.
 TEXT_FIELDS = (("AddMemoriesRequest", "text"), ("Message", "content"), ("UpdateMemoryRequest", "text"))
@@ -84,10 +90,47 @@ def state_body_rules(openapi: OpenAPI, max_content_chars: int) -> None:
             _component(openapi, name).additional_properties = False
 
 
+# The request bodies that name a user and an app (api.gateway.tenancy fills in what they omit).
+SCOPED_BODIES = ("AddMemoriesRequest", "SearchRequest", "ContextRequest", "UpdateMemoryRequest")
+AUTH_OFF_USER = "whose memories (required: with authentication off no credential names a user)."
+AUTH_OFF_APP = "the application's namespace (default: 'default')."
+
+
+def state_tenancy_rules(openapi: OpenAPI, auth_enabled: bool) -> None:
+    """With authentication off, ``user_id`` is required and ``app_id`` is 'default' when omitted (see above)."""
+    if auth_enabled:
+        return
+    for name in SCOPED_BODIES:
+        body = _component(openapi, name)
+        body.required = sorted({*(body.required or []), "user_id"})
+        _as_required_string(_property(body, "user_id"), AUTH_OFF_USER)
+        _property(body, "app_id").default = "default"
+        _property(body, "app_id").description = AUTH_OFF_APP
+    for item in (openapi.paths or {}).values():
+        for operation in (item.get, item.put, item.post, item.delete):
+            for parameter in (operation.parameters or []) if operation else []:
+                if isinstance(parameter, Reference) or isinstance(parameter.schema, Reference | None):
+                    continue
+                if parameter.name == "user_id":
+                    parameter.required = True
+                    parameter.description = AUTH_OFF_USER
+                    _as_required_string(parameter.schema, AUTH_OFF_USER)
+                elif parameter.name == "app_id":
+                    parameter.description = parameter.schema.description = AUTH_OFF_APP
+                    parameter.schema.default = "default"
+
+
+def _as_required_string(schema: Schema, description: str) -> None:
+    """``oneOf: [string, null]`` (an optional id) becomes ``type: string``; its length and pattern stay."""
+    schema.one_of = None
+    schema.type = OpenAPIType.STRING
+    schema.description = description
+
+
 def _refuses_unknown_fields(struct: object) -> bool:
     if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
         return False
     return bool(struct.__struct_config__.forbid_unknown_fields)
 
 
-__all__ = ["READ", "READ_ONE", "WRITE", "WRITE_ONE", "error_responses", "state_body_rules"]
+__all__ = ["READ", "READ_ONE", "WRITE", "WRITE_ONE", "error_responses", "state_body_rules", "state_tenancy_rules"]

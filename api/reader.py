@@ -17,6 +17,12 @@ COLUMNS = (
 )
 
 
+def not_found(memory_id: str, user_id: str) -> str:
+    """The one 404 message of a memory id: the same whether the id is unknown or another tenant's, and built
+    from the request alone, so ids leak nothing."""
+    return f"memory {memory_id} not found for user {user_id}"
+
+
 def memory_out(row: dict[str, Any]) -> MemoryOut:
     return MemoryOut(
         id=row["memory_id"],
@@ -82,8 +88,7 @@ class MemoryReader:
             )
             row = await cur.fetchone()
         if row is None:
-            # Same answer whether the id is unknown or belongs to someone else: ids leak nothing.
-            raise NotFound(f"memory {memory_id} not found for user {user_id}")
+            raise NotFound(not_found(memory_id, user_id))
         return memory_out(row)
 
     async def list_for_user(
@@ -145,11 +150,15 @@ class MemoryReader:
         """Every state and text change of one memory, from its version rows, in log order."""
         await self.get(memory_id, app_id, user_id)  # 404 for an unknown id or another user's
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            # Versions carry no scope of their own: the join keeps them to the memory of this app and user
+            # even if the memory was erased between the two statements.
             await cur.execute(
-                "SELECT event_id, event_type, state, text, importance, pinned, valid_from, valid_to, known_at,"
-                " causation_id, log_topic, log_partition, log_offset FROM memory_versions WHERE memory_id = %s"
-                " ORDER BY log_partition, log_offset",
-                (memory_id,),
+                "SELECT v.event_id, v.event_type, v.state, v.text, v.importance, v.pinned, v.valid_from, v.valid_to,"
+                " v.known_at, v.causation_id, v.log_topic, v.log_partition, v.log_offset FROM memory_versions v"
+                " JOIN memories m ON m.memory_id = v.memory_id"
+                " WHERE v.memory_id = %s AND m.app_id = %s AND m.user_id = %s"
+                " ORDER BY v.log_partition, v.log_offset",
+                (memory_id, app_id, user_id),
             )
             rows = await cur.fetchall()
         return MemoryHistory(

@@ -89,13 +89,30 @@ ConsistencyToken = Annotated[
     ),
 ]
 
+ID_RULE = "letters, digits and '_.:@-' only (no whitespace, no trailing newline)"
 NonEmptyId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=ID_RULE)
+]
+# Whose memories, and in which app: omitted, they are the credential's (api.gateway.tenancy).
+USER_ID_DEFAULT = (
+    "whose memories. Omitted: the user a user-bound credential (a user-bound key, a JWT's sub) names; a"
+    " credential that is not bound to one user must name it (400 without). A user-bound credential may name"
+    " only its own user (403)."
+)
+APP_ID_DEFAULT = (
+    "the application's namespace. Omitted: the credential's app ('default' with authentication off). A"
+    " credential may name only its own app (403)."
+)
+UserId = Annotated[
     str,
     msgspec.Meta(
-        min_length=1,
-        max_length=MAX_ID_CHARS,
-        pattern=ID_PATTERN,
-        description="letters, digits and '_.:@-' only (no whitespace, no trailing newline)",
+        min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=f"{USER_ID_DEFAULT} Id: {ID_RULE}"
+    ),
+]
+AppId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=f"{APP_ID_DEFAULT} Id: {ID_RULE}"
     ),
 ]
 Metadata = Annotated[
@@ -164,10 +181,10 @@ class Message(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AddMemoriesRequest(msgspec.Struct, forbid_unknown_fields=True):
-    user_id: NonEmptyId
+    user_id: UserId | None = None
     messages: Annotated[list[Message], msgspec.Meta(min_length=1, max_length=100)] | None = None
     text: Text | None = None
-    app_id: NonEmptyId = "default"
+    app_id: AppId | None = None
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
     conversation_id: NonEmptyId | None = None
@@ -242,8 +259,8 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
 
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     query: Query
-    user_id: NonEmptyId
-    app_id: NonEmptyId = "default"
+    user_id: UserId | None = None
+    app_id: AppId | None = None
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
     top_k: Annotated[int, stated(minimum=1, maximum=MAX_TOP_K)] = 10
@@ -303,9 +320,9 @@ class SearchResponse(msgspec.Struct):
 
 class ContextRequest(msgspec.Struct, forbid_unknown_fields=True):
     query: Query
-    user_id: NonEmptyId
     max_tokens: Annotated[int, stated(minimum=MIN_TOKENS, maximum=MAX_TOKENS)]
-    app_id: NonEmptyId = "default"
+    user_id: UserId | None = None
+    app_id: AppId | None = None
     agent_id: NonEmptyId | None = None
     run_id: NonEmptyId | None = None
     recipe: Annotated[RecipeName, msgspec.Meta(max_length=50)] = "hybrid"
@@ -330,8 +347,8 @@ class ContextResponse(msgspec.Struct):
 
 
 class UpdateMemoryRequest(msgspec.Struct, forbid_unknown_fields=True):
-    user_id: NonEmptyId
-    app_id: NonEmptyId = "default"
+    user_id: UserId | None = None
+    app_id: AppId | None = None
     text: Text | None = None
     pinned: bool | None = None
 

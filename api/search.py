@@ -46,14 +46,17 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 @dataclasses.dataclass(frozen=True)
 class ValidSearch:
-    """A request that passed ``validate``, with the recipe it names: the only thing the engine runs, so a
-    search is validated exactly once, where the request comes in (before any waiting)."""
+    """A request that passed ``validate``, with the recipe it names and the scope its caller was authorized for
+    (``api.gateway.tenancy``): the only thing the engine runs, so a search is validated exactly once, where the
+    request comes in (before any waiting). ``body`` carries the scope's app and user too."""
 
     body: SearchRequest
     recipe: SearchRecipe
+    scope: Scope
 
 
-def validate(body: SearchRequest) -> ValidSearch:
+def validate(body: SearchRequest, scope: Scope) -> ValidSearch:
+    """``scope``: what ``api.gateway.tenancy.authorize`` allowed; the body's own ids are replaced by it."""
     try:  # a query too long is a 400 like any other bad query: nothing is stored
         check_text(body.query, "query", MAX_QUERY_CHARS)
     except InvalidInput as exc:
@@ -64,21 +67,22 @@ def validate(body: SearchRequest) -> ValidSearch:
         recipe = recipe_named(body.recipe)
     except UnknownRecipe as exc:
         raise InvalidRequest(str(exc)) from None
-    visibility(body).validate()
-    return ValidSearch(body, recipe)
+    body = msgspec.structs.replace(body, app_id=scope.app_id, user_id=scope.user_id)
+    visibility(body, scope).validate()
+    return ValidSearch(body, recipe, scope)
 
 
-def visibility(body: SearchRequest) -> Visibility:
+def visibility(body: SearchRequest, scope: Scope) -> Visibility:
     filters = body.filters
     if filters is not None:
         filters = msgspec.structs.replace(
             filters, occurred_after=as_utc(filters.occurred_after), occurred_before=as_utc(filters.occurred_before)
         )
     return Visibility(
-        body.app_id,
-        body.user_id,
-        body.agent_id,
-        body.run_id,
+        scope.app_id,
+        scope.user_id,
+        scope.agent_id,
+        scope.run_id,
         filters,
         as_utc(body.as_of),
         as_utc(body.known_as_of),
@@ -108,9 +112,8 @@ class SearchEngine:
 
     async def search(self, request: ValidSearch) -> SearchResponse:
         started = time.perf_counter()
-        body, recipe = request.body, request.recipe
+        body, recipe, scope = request.body, request.recipe, request.scope
         reference = as_utc(body.reference_time) or datetime.now(UTC)
-        scope = Scope(body.app_id, body.user_id, body.agent_id, body.run_id)
         cache_key = epoch = None
         if self.cache is not None and body.use_cache:
             epoch = await self.cache.epoch(scope.key)
@@ -123,17 +126,19 @@ class SearchEngine:
                     response.took_ms = _elapsed(started)
                     self._record(scope, response)
                     return response
-        response = await self.compute(body, recipe, reference)
+        response = await self.compute(body, scope, recipe, reference)
         if self.cache is not None and cache_key is not None and epoch is not None:
             await self.cache.put(cache_key, msgspec.json.encode(response), scope.key, epoch)
         self._record(scope, response)
         response.took_ms = _elapsed(started)
         return response
 
-    async def compute(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchResponse:
+    async def compute(
+        self, body: SearchRequest, scope: Scope, recipe: SearchRecipe, reference: datetime
+    ) -> SearchResponse:
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        query = await self.prepare(body, recipe, reference)
+        query = await self.prepare(body, scope, recipe, reference)
         try:
             ranked = await self.retrieve(query, timings)
         finally:
@@ -143,9 +148,9 @@ class SearchEngine:
         visible, params = query.visibility.sql()
         wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
         rows, positions = await asyncio.gather(
-            self.reader.fetch_many(wanted, body.app_id, body.user_id, visible, params),
+            self.reader.fetch_many(wanted, scope.app_id, scope.user_id, visible, params),
             # Positions only feed neighbour support: without it, none are read.
-            self.reader.turn_positions(wanted if recipe.neighbour_share > 0 else [], body.app_id, body.user_id),
+            self.reader.turn_positions(wanted if recipe.neighbour_share > 0 else [], scope.app_id, scope.user_id),
         )
         # Rows not (yet, or no longer) visible in PostgreSQL drop out in the ordering: never half-projected or
         # forgotten memories.
@@ -167,7 +172,9 @@ class SearchEngine:
             time_range=TimeRangeOut(span.expression, span.start, span.end) if span else None,
         )
 
-    async def prepare(self, body: SearchRequest, recipe: SearchRecipe, reference: datetime) -> SearchQuery:
+    async def prepare(
+        self, body: SearchRequest, scope: Scope, recipe: SearchRecipe, reference: datetime
+    ) -> SearchQuery:
         needs_vector = Retriever.DENSE in recipe.retrievers or Retriever.TEMPORAL in recipe.retrievers
         embedding: asyncio.Future[np.ndarray] | None = None
         if needs_vector:
@@ -175,11 +182,11 @@ class SearchEngine:
         query = SearchQuery(
             text=body.query,
             recipe=recipe,
-            visibility=visibility(body),
+            visibility=visibility(body, scope),
             reference=reference,
             intent=read_temporal_intent(body.query, reference),
             embedding=embedding,
-            scope_key=Scope(body.app_id, body.user_id).key,
+            scope_key=scope.key,
         )
         if Retriever.TEMPORAL in recipe.retrievers and query.intent.range is None and query.intent.anchor:
             located = await self.temporal.locate_anchor(query)

@@ -27,7 +27,8 @@ class MemoryWriter:
         self._codec = codec
         self._token_key = token_key  # signs the consistency token (memory.contract.positions)
 
-    def build_turns(self, body: AddMemoriesRequest, now: datetime) -> list[ConversationTurnReceived]:
+    def build_turns(self, body: AddMemoriesRequest, scope: Scope, now: datetime) -> list[ConversationTurnReceived]:
+        """``scope``: what ``api.gateway.tenancy.authorize`` allowed for the body (its defaults filled in)."""
         if (body.messages is None) == (body.text is None):
             raise InvalidRequest("give exactly one of 'messages' or 'text'")
         if body.text is not None:
@@ -40,7 +41,6 @@ class MemoryWriter:
                 where = "text" if body.text is not None else f"messages[{index}].content"
                 check_text(content, where, limit)
                 check_name(name, f"messages[{index}].name")
-        scope = Scope(body.app_id, body.user_id, body.agent_id, body.run_id)
         request_id = str(uuid.uuid4())
         conversation_id = body.conversation_id or body.run_id or "default"
         # Aware by now (the schema refuses a naive one); only an absent occurred_at means "when it arrived".
@@ -76,8 +76,8 @@ class MemoryWriter:
                 validate_turn(turn, limit)
         return turns
 
-    async def add(self, body: AddMemoriesRequest) -> AddMemoriesResponse:
-        turns = self.build_turns(body, datetime.now(UTC))
+    async def add(self, body: AddMemoriesRequest, scope: Scope) -> AddMemoriesResponse:
+        turns = self.build_turns(body, scope, datetime.now(UTC))
         topic = self._settings.topics.turns
         messages = [(topic, t.scope.key.encode(), self._codec.encode(t)) for t in turns]
         positions = await asyncio.to_thread(self._producer.produce_all, messages)

@@ -70,18 +70,36 @@ class NotFoundError(LookupError):
     pass
 
 
-def lineage(
-    conn: psycopg.Connection[Any], memory_id: str, app_id: str | None = None, user_id: str | None = None
-) -> Lineage:
+@dataclass(frozen=True)
+class Owner:
+    """The one app and user whose memory may be read (the API's caller); every statement filters by it."""
+
+    app_id: str
+    user_id: str
+
+
+# With an owner, each statement keeps to that app and user in SQL: a memory, version, turn or linked memory of
+# anyone else is as absent as one that never existed. Without one (the operator's ``memstream audit``), all.
+OWNED = "(%(app)s::text IS NULL OR {alias}.app_id = %(app)s) AND (%(user)s::text IS NULL OR {alias}.user_id = %(user)s)"
+
+
+def owned(alias: str) -> str:
+    return OWNED.format(alias=alias)
+
+
+def lineage(conn: psycopg.Connection[Any], memory_id: str, owner: Owner | None = None) -> Lineage:
+    scope = {"id": memory_id, "app": owner and owner.app_id, "user": owner and owner.user_id}
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("SELECT * FROM memories WHERE memory_id = %s", (memory_id,))
+        cur.execute(f"SELECT * FROM memories m WHERE m.memory_id = %(id)s AND {owned('m')}", scope)
         memory = cur.fetchone()
-        if memory is None or (user_id is not None and (memory["user_id"], memory["app_id"]) != (user_id, app_id)):
+        if memory is None:
             raise NotFoundError(f"memory {memory_id} not found")
+        # Versions, accesses and links carry no scope: they are joined to memories of the owner.
         cur.execute(
-            "SELECT event_id, event_type, state, text, valid_from, known_at, causation_id, log_topic, log_partition,"
-            " log_offset FROM memory_versions WHERE memory_id = %s ORDER BY known_at, log_partition, log_offset",
-            (memory_id,),
+            "SELECT v.event_id, v.event_type, v.state, v.text, v.valid_from, v.known_at, v.causation_id, v.log_topic,"
+            " v.log_partition, v.log_offset FROM memory_versions v JOIN memories m ON m.memory_id = v.memory_id"
+            f" WHERE v.memory_id = %(id)s AND {owned('m')} ORDER BY v.known_at, v.log_partition, v.log_offset",
+            scope,
         )
         steps = [
             LineageStep(
@@ -97,16 +115,19 @@ def lineage(
             for r in cur.fetchall()
         ]
         cur.execute(
-            "SELECT event_id, conversation_id, turn_id, role, speaker, text, occurred_at FROM conversation_turns"
-            " WHERE event_id = ANY(%s) ORDER BY occurred_at",
-            (list(memory["source_event_ids"] or []),),
+            "SELECT t.event_id, t.conversation_id, t.turn_id, t.role, t.speaker, t.text, t.occurred_at"
+            f" FROM conversation_turns t WHERE t.event_id = ANY(%(turns)s) AND {owned('t')} ORDER BY t.occurred_at",
+            {**scope, "turns": list(memory["source_event_ids"] or [])},
         )
         turns = [SourceTurn(**r) for r in cur.fetchall()]
+        # A link's other end is a memory of the same owner (the lifecycle links within one user's memories).
         cur.execute(
-            "SELECT relation, from_memory_id, to_memory_id, occurred_at, event_id FROM memory_lineage"
-            " WHERE from_memory_id = %s OR to_memory_id = %s ORDER BY occurred_at, relation, from_memory_id,"
-            " to_memory_id",
-            (memory_id, memory_id),
+            "SELECT l.relation, l.from_memory_id, l.to_memory_id, l.occurred_at, l.event_id FROM memory_lineage l"
+            " JOIN memories m ON m.memory_id = CASE WHEN l.from_memory_id = %(id)s THEN l.to_memory_id"
+            " ELSE l.from_memory_id END"
+            f" WHERE (l.from_memory_id = %(id)s OR l.to_memory_id = %(id)s) AND {owned('m')}"
+            " ORDER BY l.occurred_at, l.relation, l.from_memory_id, l.to_memory_id",
+            scope,
         )
         links = [LineageLink(**r) for r in cur.fetchall()]
     return Lineage(

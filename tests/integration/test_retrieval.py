@@ -15,7 +15,7 @@ from redis import Redis
 from api.schemas import SearchRequest, SearchResponse
 from api.search import validate
 from api.services import Services
-from memory.contract.events import ConversationTurnReceived
+from memory.contract.events import ConversationTurnReceived, Scope
 from memory.settings import Settings
 from projections.cache_epochs import CacheEpochs
 from tests.integration.projected_life import Life, open_stores, search_services
@@ -68,7 +68,8 @@ async def search(services: Services, life: Life, query: str, recipe: str = "hybr
         use_cache=False,
         **extra,  # type: ignore[arg-type]
     )
-    return await (await services.view()).search.search(validate(body))
+    scope = Scope(APP, life.user, body.agent_id, body.run_id)
+    return await (await services.view()).search.search(validate(body, scope))
 
 
 def labels(life: Life, response: SearchResponse) -> list[str]:
@@ -144,7 +145,10 @@ async def test_cache_serves_repeats_and_a_change_is_never_served_stale(
     settings = life.stores.settings
     reader = unique("reader-")  # a user of its own: this test adds a memory, the others must not see it
     life.stores.say(turn(reader, "poems", "I read a book of poems by Pessoa.", REF - timedelta(days=9)), embedder.embed)
-    valid = validate(SearchRequest(query="Which books have I read?", user_id=reader, app_id=APP, reference_time=REF))
+    valid = validate(
+        SearchRequest(query="Which books have I read?", user_id=reader, app_id=APP, reference_time=REF),
+        Scope(APP, reader),
+    )
     engine = (await services.view()).search
     first = await engine.search(valid)
     again = await engine.search(valid)
@@ -170,7 +174,9 @@ async def test_an_interrupted_commit_keeps_the_scope_uncached_until_the_next_bat
     services: Services, life: Life
 ) -> None:
     settings = life.stores.settings
-    valid = validate(SearchRequest(query="coffee", user_id=life.user, app_id=APP, reference_time=REF))
+    valid = validate(
+        SearchRequest(query="coffee", user_id=life.user, app_id=APP, reference_time=REF), Scope(APP, life.user)
+    )
     engine = (await services.view()).search
     epochs = CacheEpochs(Redis.from_url(settings.redis_url), settings.redis_prefix, "crashing-writer")
     epochs.begin([f"{APP}/{life.user}"])  # ... and the writer dies before finish()

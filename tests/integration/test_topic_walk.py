@@ -13,6 +13,7 @@ from api.retrievers import topic_walk
 from api.schemas import SearchRequest, SearchResponse
 from api.search import validate
 from api.services import Services
+from memory.contract.events import Scope
 from memory.settings import Settings
 from tests.integration.projected_life import Life, open_stores, search_services
 from tests.support import isolated_settings, make_turn, unique
@@ -49,7 +50,7 @@ async def services(life: Life, embedder) -> AsyncIterator[Services]:  # type: ig
 async def graph_search(services: Services, life: Life, query: str) -> list[str]:
     """Labels in the graph retriever's own order (the final order also weighs importance and recency)."""
     body = SearchRequest(query=query, user_id=life.user, app_id=APP, recipe="graph", top_k=20, use_cache=False)
-    response: SearchResponse = await (await services.view()).search.search(validate(body))
+    response: SearchResponse = await (await services.view()).search.search(validate(body, Scope(APP, life.user)))
     by_id = {v: k for k, v in life.ids.items()}
     return [by_id[h.id] for h in sorted(response.results, key=lambda h: h.retrievers["graph"])]
 

@@ -20,13 +20,17 @@ from litestar.testing import TestClient
 
 from api.controllers import MemoriesController
 from api.errors import EXCEPTION_HANDLERS, InvalidRequest, PayloadTooLarge
+from api.gateway.authenticate import authentication
+from api.gateway.tenancy import caller
 from api.json_only import json_only
 from api.schemas import AddMemoriesRequest, ContextRequest, MemoryList, SearchRequest
 from api.services import Services
 from api.writer import MemoryWriter
+from memory.contract.events import Scope
 from memory.settings import Settings
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+SCOPE = Scope("default", "u")
 
 
 def add(**fields: Any) -> bytes:
@@ -115,13 +119,13 @@ def test_the_writer_refuses_text_the_turn_rule_would_dead_letter(
     fields: dict[str, Any], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error) as caught:
-        writer().build_turns(decoded(**fields), NOW)
+        writer().build_turns(decoded(**fields), SCOPE, NOW)
     assert message in str(caught.value)
 
 
 def test_the_writer_keeps_the_given_time_and_uses_now_only_when_absent() -> None:
-    (given,) = writer().build_turns(decoded(text="tea", occurred_at="2020-05-01T10:00:00+02:00"), NOW)
-    (absent,) = writer().build_turns(decoded(text="tea"), NOW)
+    (given,) = writer().build_turns(decoded(text="tea", occurred_at="2020-05-01T10:00:00+02:00"), SCOPE, NOW)
+    (absent,) = writer().build_turns(decoded(text="tea"), SCOPE, NOW)
     assert given.envelope.occurred_at == datetime(2020, 5, 1, 8, tzinfo=UTC)
     assert absent.envelope.occurred_at == NOW
 
@@ -202,7 +206,12 @@ def listing() -> Any:
         return services
 
     handlers: Any = EXCEPTION_HANDLERS  # as api.app passes them (their handlers are narrower than Litestar's type)
-    app = Litestar([MemoriesController], dependencies={"services": Provide(provide)}, exception_handlers=handlers)
+    app = Litestar(
+        [MemoriesController],
+        dependencies={"services": Provide(provide), "caller": Provide(caller, sync_to_thread=False)},
+        exception_handlers=handlers,
+        middleware=[authentication(Settings(auth_enabled=False), [], docs_public=True)],
+    )
     with TestClient(app) as client:
         yield client, reader
 

@@ -12,9 +12,11 @@ from api.retrievers.base import or_tsquery
 from api.retrievers.graph import entity_weight
 from api.schemas import SearchFilters, SearchRequest
 from api.search import fingerprint, validate
+from memory.contract.events import Scope
 from memory.language.names import candidate_names
 
 REF = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
+SCOPE = Scope("app", "alice")
 
 
 @pytest.mark.parametrize(
@@ -35,7 +37,7 @@ REF = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
 def test_bad_search_requests_say_what_is_wrong(changes: dict[str, object], message: str) -> None:
     body = SearchRequest(**{"query": "where do I live", "user_id": "alice", **changes})  # type: ignore[arg-type]
     with pytest.raises(InvalidRequest) as caught:
-        validate(body)
+        validate(body, SCOPE)
     assert message in caught.value.detail
 
 
@@ -63,7 +65,7 @@ def test_the_seeds_retired_state_names_are_read_as_the_states_such_memories_are_
 
 def test_an_empty_time_window_is_no_error_and_matches_nothing() -> None:
     window = SearchFilters(occurred_after=REF, occurred_before=REF)
-    validate(SearchRequest(query="where do I live", user_id="alice", filters=window))
+    validate(SearchRequest(query="where do I live", user_id="alice", filters=window), SCOPE)
     sql, params = Visibility("app", "alice", filters=window).sql()
     assert "valid_from >= %s" in sql and "valid_from < %s" in sql and params.count(REF) == 2  # no row is both
 
