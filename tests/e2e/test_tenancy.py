@@ -1,0 +1,235 @@
+"""Every route allows only what the caller's credential allows, through the running system with authentication on.
+
+Per route: the needed scope is enough, with the app and user named or left to the credential; another app, or
+another user for a user-bound credential, is a 403 naming that rule, the same whether the other app or user
+exists or not; a missing scope is a 403; another tenant's memory id is the same 404 as an id that never
+existed; no credential, or a bad one, is a 401. Nothing a refused request asked for reaches Kafka.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from memory.settings import Settings
+from tests.e2e.conftest import RunningSystem
+from tests.e2e.tenants import (
+    ADMIN,
+    READ,
+    WRITE,
+    Tenant,
+    bearer,
+    jwt_for,
+    new_tenant,
+    seed,
+    system_with_auth,
+    without_id,
+    written,
+)
+from tests.support import unique
+
+pytestmark = pytest.mark.e2e
+
+SOME_ID = "6f1c9a52-3d1e-5b8e-9a3c-6d656d737472"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    needs: str
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    ok: int = 200
+
+    @property
+    def takes_id(self) -> bool:
+        return "{id}" in self.path
+
+
+ROUTES = [
+    Route("add", WRITE, "POST", "/v1/memories", {"text": "I collect stamps.", "infer": False}, 202),
+    Route("search", READ, "POST", "/v1/memories/search", {"query": "bees", "use_cache": False}),
+    Route("context", READ, "POST", "/v1/context", {"query": "bees", "max_tokens": 200}),
+    Route("list", READ, "GET", "/v1/memories"),
+    Route("get", READ, "GET", "/v1/memories/{id}"),
+    Route("history", READ, "GET", "/v1/memories/{id}/history"),
+    Route("lineage", READ, "GET", "/v1/memories/{id}/lineage"),
+    Route("update", WRITE, "PUT", "/v1/memories/{id}", {"pinned": True}, 202),
+    Route("delete", WRITE, "DELETE", "/v1/memories/{id}", None, 202),
+    Route("erase", ADMIN, "DELETE", "/v1/memories", None, 202),
+]
+BY_NAME = {route.name: route for route in ROUTES}
+WITH_ID = [route for route in ROUTES if route.takes_id]
+
+
+def call(
+    client: httpx.Client,
+    route: Route,
+    credential: str | None,
+    app: str | None = None,
+    user: str | None = None,
+    memory_id: str = SOME_ID,
+) -> httpx.Response:
+    """``app``/``user`` None: left out of the request, for the credential to decide."""
+    scope = {name: value for name, value in (("app_id", app), ("user_id", user)) if value is not None}
+    path = route.path.format(id=memory_id)
+    headers = bearer(credential) if credential else {}
+    if route.body is not None:
+        return client.request(route.method, path, json={**route.body, **scope}, headers=headers)
+    return client.request(route.method, path, params=scope, headers=headers)
+
+
+def other_scopes(needed: str) -> list[str]:
+    """Every scope but the needed one and admin (which implies read and write)."""
+    return [scope for scope in (READ, WRITE) if scope != needed]
+
+
+@dataclass
+class World:
+    system: RunningSystem
+    alice: Tenant  # app A: the caller
+    bob: Tenant  # app A, another user
+    carol: Tenant  # app B
+    kept: str  # alice's memory that reads and updates use
+    deletable: list[str]  # alice's memories the allowed deletes remove
+
+    def client(self) -> httpx.Client:
+        return self.system.client()
+
+    def credential(self, *scopes: str, user: str | None = None) -> str:
+        return jwt_for(self.alice.app, user or self.alice.user, *scopes)
+
+
+@pytest.fixture(scope="module")
+def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    with system_with_auth(stack_settings, tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def world(system: RunningSystem) -> World:
+    alice, bob = new_tenant(system.app_id), new_tenant(system.app_id)
+    carol = new_tenant(unique("app-"))
+    with system.client() as client:
+        seed(client, alice, [f"{alice.marker}: I keep bees.", "I sail on Sundays.", "I paint in the mornings."])
+        seed(client, bob, [f"{bob.marker}: I keep bees too."])
+        seed(client, carol, [f"{carol.marker}: I keep bees as well."])
+        by_text = {m["memory"]: m["id"] for m in client.get("/v1/memories", headers=alice.headers).json()["results"]}
+    kept = by_text[f"{alice.marker}: I keep bees."]
+    return World(system, alice, bob, carol, kept, [by_text["I sail on Sundays."], by_text["I paint in the mornings."]])
+
+
+@pytest.fixture
+def nothing_written(world: World) -> Iterator[None]:
+    before = written(world.system.settings)
+    yield
+    assert written(world.system.settings) == before, "a refused request produced something"
+
+
+def memory_for(world: World, route: Route, named: bool) -> str:
+    return world.deletable[named] if route.name == "delete" else world.kept
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["app-and-user-named", "left-to-the-credential"])
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_the_needed_scope_is_enough(world: World, route: Route, named: bool) -> None:
+    # Erasing a whole user is tried on a user of its own (an admin JWT names that user).
+    user = unique("erased-") if route.name == "erase" else world.alice.user
+    credential = world.credential(route.needs, user=user)
+    with world.client() as client:
+        response = call(
+            client,
+            route,
+            credential,
+            world.alice.app if named else None,
+            user if named else None,
+            memory_for(world, route, named),
+        )
+    assert response.status_code == route.ok, response.text
+    body = response.json()
+    if route.name in ("get", "lineage"):
+        assert (body["app_id"], body["user_id"]) == (world.alice.app, world.alice.user)
+    if route.name == "list":
+        assert {(m["app_id"], m["user_id"]) for m in body["results"]} == {(world.alice.app, world.alice.user)}
+    if route.name == "search":
+        assert body["results"] and world.alice.marker in body["results"][0]["memory"]
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in ("delete", "erase")], ids=lambda r: r.name)
+def test_admin_implies_read_and_write(world: World, route: Route) -> None:
+    with world.client() as client:
+        response = call(client, route, world.credential(ADMIN), memory_id=world.kept)
+    assert response.status_code == route.ok, response.text
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_another_app_is_403_whether_or_not_it_exists(world: World, route: Route, nothing_written: None) -> None:
+    credential = world.credential(route.needs)
+    never = unique("no-such-app-")
+    with world.client() as client:
+        existing = call(client, route, credential, world.carol.app, memory_id=world.kept)
+        missing = call(client, route, credential, never, memory_id=world.kept)
+    assert existing.status_code == missing.status_code == 403, existing.text
+    assert "not this credential's app" in existing.json()["detail"]
+    blanked = existing.json()["detail"].replace(world.carol.app, "<app>")
+    assert blanked == missing.json()["detail"].replace(never, "<app>")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_another_user_is_403_whether_or_not_they_exist(world: World, route: Route, nothing_written: None) -> None:
+    credential = world.credential(route.needs)
+    never = unique("no-such-user-")
+    with world.client() as client:
+        existing = call(client, route, credential, world.alice.app, world.bob.user, world.kept)
+        missing = call(client, route, credential, None, never, world.kept)
+    assert existing.status_code == missing.status_code == 403, existing.text
+    assert "not this credential's user" in existing.json()["detail"]
+    assert existing.json()["detail"].replace(world.bob.user, "<u>") == missing.json()["detail"].replace(never, "<u>")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_a_missing_scope_is_403(world: World, route: Route, nothing_written: None) -> None:
+    with world.client() as client:
+        response = call(client, route, world.credential(*other_scopes(route.needs)), memory_id=world.kept)
+    assert response.status_code == 403, response.text
+    assert f"lacks the '{route.needs}' scope" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("route", WITH_ID, ids=lambda r: r.name)
+def test_another_tenants_memory_id_is_the_404_of_an_id_that_never_existed(
+    world: World, route: Route, nothing_written: None
+) -> None:
+    credential = world.credential(route.needs)
+    bobs = next(iter(world.bob.memory_ids))
+    carols = next(iter(world.carol.memory_ids))
+    with world.client() as client:
+        answers = {memory_id: call(client, route, credential, memory_id=memory_id) for memory_id in (bobs, carols)}
+        unknown = call(client, route, credential, memory_id=SOME_ID)
+    assert unknown.status_code == 404, unknown.text
+    for memory_id, answer in answers.items():
+        assert answer.status_code == 404, answer.text
+        assert without_id(answer.json(), memory_id) == without_id(unknown.json(), SOME_ID)
+        assert answer.headers.get("content-type") == unknown.headers.get("content-type")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_no_credential_or_a_bad_one_is_401(world: World, route: Route, nothing_written: None) -> None:
+    forged = jwt_for(world.alice.app, world.alice.user, READ, WRITE, ADMIN) + "x"  # the signature no longer verifies
+    with world.client() as client:
+        for credential in (None, forged, "not-a-credential"):
+            response = call(client, route, credential, memory_id=world.kept)
+            assert response.status_code == 401, response.text
+            assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_credential_naming_a_user_no_id_can_be_is_refused(world: World, nothing_written: None) -> None:
+    # "x/y" would share the Kafka and cache key "app/x/y" with app "app/x"'s user "y".
+    with world.client() as client:
+        response = call(client, BY_NAME["list"], jwt_for(world.alice.app, "x/y", READ))
+    assert response.status_code == 401, response.text
+    assert "user id" in response.json()["detail"]
