@@ -98,11 +98,11 @@ def learn_ids(client: httpx.Client, tenant: Tenant, token: str | None = None) ->
     return results
 
 
-def seed(client: httpx.Client, tenant: Tenant, texts: list[str]) -> None:
+def seed(client: httpx.Client, tenant: Tenant, texts: list[str], **body: Any) -> None:
     """Write the texts and wait until each is a memory the tenant can list."""
     token = ""
     for text in texts:
-        token = add(client, tenant, text)
+        token = add(client, tenant, text, **body)
     wait_until(lambda: len(learn_ids(client, tenant, token)) >= len(texts), timeout=120, what=f"{tenant.user}'s seed")
 
 
