@@ -18,7 +18,7 @@ from api.gateway.jwts import Hs256Verifier
 from api.gateway.tenancy import caller
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
-from api.openapi import state_body_rules, state_tenancy_rules
+from api.openapi import state_body_rules, state_user_required
 from api.services import Services, build_services
 from memory.settings import Settings
 
@@ -54,5 +54,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )
     state_body_rules(app.openapi_schema, resolved.max_content_chars)
-    state_tenancy_rules(app.openapi_schema, resolved.auth_enabled)
+    state_user_required(app.openapi_schema)
     return app

@@ -6,9 +6,10 @@
   when adding, at least one of ``text`` or ``pinned`` when correcting.
 - The text limit, which is a setting (``MEMSTREAM_MAX_CONTENT_CHARS``), so it is stated when the app is built.
 - ``additionalProperties: false`` on the bodies that refuse unknown fields (``forbid_unknown_fields``).
-- Who must name the user: with authentication on, an omitted ``user_id`` is a user-bound credential's user,
-  so the schema leaves it optional and says when it is required; with it off no credential names a user, so
-  ``user_id`` is required and ``app_id`` defaults to ``default``, as the routes then answer.
+- ``user_id`` is required. A user-bound credential may leave it out (its own user, api.gateway.tenancy) but
+  one that is not bound to a user (an app-wide key; anyone, with authentication off) must name it, and the
+  schema cannot say which credential a request carries: it states the rule every caller meets, and the
+  field's description states the leniency.
 
 A schema that leaves a rule out makes a valid-looking request fail; these keep the schema and the checks equal.
 """
@@ -90,41 +91,31 @@ def state_body_rules(openapi: OpenAPI, max_content_chars: int) -> None:
             _component(openapi, name).additional_properties = False
 
 
-# The request bodies that name a user and an app (api.gateway.tenancy fills in what they omit).
+# The request bodies that name a user (api.gateway.tenancy fills it in for a user-bound credential).
 SCOPED_BODIES = ("AddMemoriesRequest", "SearchRequest", "ContextRequest", "UpdateMemoryRequest")
-AUTH_OFF_USER = "whose memories (required: with authentication off no credential names a user)."
-AUTH_OFF_APP = "the application's namespace (default: 'default')."
 
 
-def state_tenancy_rules(openapi: OpenAPI, auth_enabled: bool) -> None:
-    """With authentication off, ``user_id`` is required and ``app_id`` is 'default' when omitted (see above)."""
-    if auth_enabled:
-        return
+def state_user_required(openapi: OpenAPI) -> None:
+    """``user_id`` is required, in bodies and query strings: the schema every caller meets (see above)."""
     for name in SCOPED_BODIES:
         body = _component(openapi, name)
         body.required = sorted({*(body.required or []), "user_id"})
-        _as_required_string(_property(body, "user_id"), AUTH_OFF_USER)
-        _property(body, "app_id").default = "default"
-        _property(body, "app_id").description = AUTH_OFF_APP
+        _as_string(_property(body, "user_id"))
     for item in (openapi.paths or {}).values():
         for operation in (item.get, item.put, item.post, item.delete):
             for parameter in (operation.parameters or []) if operation else []:
-                if isinstance(parameter, Reference) or isinstance(parameter.schema, Reference | None):
+                if isinstance(parameter, Reference) or not isinstance(parameter.schema, Schema):
                     continue
                 if parameter.name == "user_id":
                     parameter.required = True
-                    parameter.description = AUTH_OFF_USER
-                    _as_required_string(parameter.schema, AUTH_OFF_USER)
-                elif parameter.name == "app_id":
-                    parameter.description = parameter.schema.description = AUTH_OFF_APP
-                    parameter.schema.default = "default"
+                    _as_string(parameter.schema)
 
 
-def _as_required_string(schema: Schema, description: str) -> None:
-    """``oneOf: [string, null]`` (an optional id) becomes ``type: string``; its length and pattern stay."""
+def _as_string(schema: Schema) -> None:
+    """``oneOf: [string, null]`` (how an optional id is generated) becomes ``type: string``; its length,
+    pattern and description stay."""
     schema.one_of = None
     schema.type = OpenAPIType.STRING
-    schema.description = description
 
 
 def _refuses_unknown_fields(struct: object) -> bool:
@@ -133,4 +124,4 @@ def _refuses_unknown_fields(struct: object) -> bool:
     return bool(struct.__struct_config__.forbid_unknown_fields)
 
 
-__all__ = ["READ", "READ_ONE", "WRITE", "WRITE_ONE", "error_responses", "state_body_rules", "state_tenancy_rules"]
+__all__ = ["READ", "READ_ONE", "WRITE", "WRITE_ONE", "error_responses", "state_body_rules", "state_user_required"]

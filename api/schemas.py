@@ -93,11 +93,10 @@ ID_RULE = "letters, digits and '_.:@-' only (no whitespace, no trailing newline)
 NonEmptyId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=ID_RULE)
 ]
-# Whose memories, and in which app: omitted, they are the credential's (api.gateway.tenancy).
+# Whose memories, and in which app (api.gateway.tenancy). The schema requires user_id (api.openapi says why).
 USER_ID_DEFAULT = (
-    "whose memories. Omitted: the user a user-bound credential (a user-bound key, a JWT's sub) names; a"
-    " credential that is not bound to one user must name it (400 without). A user-bound credential may name"
-    " only its own user (403)."
+    "whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out,"
+    " meaning its own user, and may name no other user (403); any other caller must name it (400 without)."
 )
 APP_ID_DEFAULT = (
     "the application's namespace. Omitted: the credential's app ('default' with authentication off). A"
