@@ -6,20 +6,42 @@
   when adding, at least one of ``text`` or ``pinned`` when correcting.
 - The text limit, which is a setting (``MEMSTREAM_MAX_CONTENT_CHARS``), so it is stated when the app is built.
 - ``additionalProperties: false`` on the bodies that refuse unknown fields (``forbid_unknown_fields``).
+- Authentication: the bearer scheme, required by every operation but the public paths the authentication
+  middleware excludes (the same list, api.gateway.authenticate), each of them answering 401 without it.
 
 A schema that leaves a rule out makes a valid-looking request fail; these keep the schema and the checks equal.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from types import ModuleType
+
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPI, OpenAPIType, Reference, Schema
+from litestar.openapi.spec import (
+    Components,
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
 
 from api import schemas
 from api.schemas import ErrorBody
 
+BEARER = "bearer"
+UNAUTHORIZED = (
+    "No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or"
+    " revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`."
+)
 ERRORS = {
+    403: "The credential is valid but does not allow this; `detail` says why (a missing scope, another app).",
     400: "The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not"
     " decode) names the field and the problem.",
     404: "No such memory for this user: the same answer whether the id is unknown or another user's.",
@@ -67,8 +89,9 @@ def _property(schema: Schema, name: str) -> Schema:
     return found
 
 
-def state_body_rules(openapi: OpenAPI, max_content_chars: int) -> None:
-    """Add the cross-field rules and the text limit to Litestar's generated schema (built once, then served)."""
+def state_body_rules(openapi: OpenAPI, max_content_chars: int, body_modules: Sequence[ModuleType] = (schemas,)) -> None:
+    """Add the cross-field rules and the text limit to Litestar's generated schema (built once, then served).
+    ``body_modules``: where the request structs named by the schema's components are defined."""
     _component(openapi, "AddMemoriesRequest").one_of = [
         _given("messages", OpenAPIType.ARRAY),
         _given("text", OpenAPIType.STRING),
@@ -80,8 +103,38 @@ def state_body_rules(openapi: OpenAPI, max_content_chars: int) -> None:
     for component, field in TEXT_FIELDS:
         _property(_component(openapi, component), field).max_length = max_content_chars
     for name in _components(openapi):
-        if _refuses_unknown_fields(getattr(schemas, name, None)):
+        structs = (getattr(module, name, None) for module in body_modules)
+        if any(_refuses_unknown_fields(struct) for struct in structs):
             _component(openapi, name).additional_properties = False
+
+
+def state_bearer_security(openapi: OpenAPI, public_paths: Sequence[str]) -> None:
+    """Every operation outside ``public_paths`` (regular expressions) needs a bearer credential and may answer 401."""
+    components = openapi.components or Components()
+    components.security_schemes = {
+        BEARER: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            description="An API key (`ms_...`, from `memstream keys create` or `POST /v1/admin/keys`) or a JWT"
+            " of the configured identity provider.",
+        )
+    }
+    openapi.components = components
+    unauthorized = OpenAPIResponse(
+        description=UNAUTHORIZED,
+        content={"application/json": OpenAPIMediaType(schema=Reference(ref="#/components/schemas/ErrorBody"))},
+    )
+    for path, item in (openapi.paths or {}).items():
+        if any(re.search(pattern, path) for pattern in public_paths):
+            continue
+        for operation in _operations(item):
+            operation.security = [{BEARER: []}]
+            operation.responses = {**(operation.responses or {}), "401": unauthorized}
+
+
+def _operations(item: object) -> list[Operation]:
+    methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+    return [op for op in (getattr(item, m, None) for m in methods) if isinstance(op, Operation)]
 
 
 def _refuses_unknown_fields(struct: object) -> bool:
@@ -90,4 +143,4 @@ def _refuses_unknown_fields(struct: object) -> bool:
     return bool(struct.__struct_config__.forbid_unknown_fields)
 
 
-__all__ = ["READ", "READ_ONE", "WRITE", "WRITE_ONE", "error_responses", "state_body_rules"]
+__all__ = ["READ", "READ_ONE", "WRITE", "WRITE_ONE", "error_responses", "state_bearer_security", "state_body_rules"]
