@@ -10,15 +10,18 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from adapters.settings_loader import load_settings
+from api import schemas
 from api.allow import allow_every_method
 from api.controllers import ContextController, MemoriesController, health
 from api.errors import EXCEPTION_HANDLERS
-from api.gateway.authenticate import authentication
-from api.gateway.jwts import Hs256Verifier
+from api.gateway import key_schemas
+from api.gateway.admin_keys import KeysController
+from api.gateway.authenticate import PUBLIC_PATHS, authentication, refuse_exposure_without_authentication
+from api.gateway.credentials import Credentials, build_credentials
 from api.gateway.tenancy import caller
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
-from api.openapi import state_body_rules, state_user_required
+from api.openapi import state_bearer_security, state_body_rules, state_user_required
 from api.services import Services, build_services
 from memory.settings import Settings
 
@@ -27,32 +30,47 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 def create_app(settings: Settings | None = None) -> Litestar:
     resolved = settings or load_settings()
+    refuse_exposure_without_authentication(resolved)
+    credentials = build_credentials(resolved)
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        holder["services"] = await build_services(resolved)
+        await credentials.start()
         try:
-            yield
+            holder["services"] = await build_services(resolved)
+            try:
+                yield
+            finally:
+                await holder["services"].close()
         finally:
-            await holder["services"].close()
+            await credentials.close()
 
     async def provide_services() -> Services:
         return holder["services"]
 
+    async def provide_credentials() -> Credentials:
+        return credentials
+
     app = Litestar(
-        route_handlers=[MemoriesController, ContextController, health],
-        # ``caller``: the verified principal, which every route hands to api.gateway.tenancy.authorize first.
-        dependencies={"services": Provide(provide_services), "caller": Provide(caller, sync_to_thread=False)},
+        route_handlers=[MemoriesController, ContextController, KeysController, health],
+        # ``caller``: the verified principal, which every memory route hands to api.gateway.tenancy.authorize first.
+        dependencies={
+            "services": Provide(provide_services),
+            "credentials": Provide(provide_credentials),
+            "caller": Provide(caller, sync_to_thread=False),
+        },
         guards=[json_only],  # writes take application/json only (415): no cross-site form can write
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="memstream", version="0.1.0", path="/schema"),
-        middleware=[authentication(resolved, [Hs256Verifier(resolved)], docs_public=True)],
+        middleware=[authentication(resolved, credentials.verifiers, docs_public=True)],
         request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )
-    state_body_rules(app.openapi_schema, resolved.max_content_chars)
+    state_body_rules(app.openapi_schema, resolved.max_content_chars, body_modules=(schemas, key_schemas))
     state_user_required(app.openapi_schema)
+    if resolved.auth_enabled:
+        state_bearer_security(app.openapi_schema, public_paths=PUBLIC_PATHS)
     return app

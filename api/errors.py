@@ -52,10 +52,18 @@ class PayloadTooLarge(ApiError):
 class Unavailable(ApiError):
     status_code = 503
 
+    def __init__(self, detail: str, retry_after: int = 2):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
 
 def api_error_handler(_: Request, exc: ApiError) -> Response[dict[str, object]]:
-    # RFC 6750: a 401 names the scheme the caller must use.
-    headers = {"WWW-Authenticate": 'Bearer realm="memstream"'} if isinstance(exc, Unauthorized) else None
+    headers: dict[str, str] | None = None
+    if isinstance(exc, Unauthorized):
+        # RFC 6750: a 401 names the scheme the caller must use.
+        headers = {"WWW-Authenticate": 'Bearer realm="memstream"'}
+    elif isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return Response(
         {"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code, headers=headers
     )

@@ -6,6 +6,8 @@
   when adding, at least one of ``text`` or ``pinned`` when correcting.
 - The text limit, which is a setting (``MEMSTREAM_MAX_CONTENT_CHARS``), so it is stated when the app is built.
 - ``additionalProperties: false`` on the bodies that refuse unknown fields (``forbid_unknown_fields``).
+- Authentication: the bearer scheme, required by every operation but the public paths the authentication
+  middleware excludes (the same list, api.gateway.authenticate), each of them answering 401 without it.
 - ``user_id`` is required. A user-bound credential may leave it out (its own user, api.gateway.tenancy) but
   one that is not bound to a user (an app-wide key; anyone, with authentication off) must name it, and the
   schema cannot say which credential a request carries: it states the rule every caller meets, and the
@@ -16,18 +18,36 @@ A schema that leaves a rule out makes a valid-looking request fail; these keep t
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from types import ModuleType
+
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPI, OpenAPIType, Reference, Schema
+from litestar.openapi.spec import (
+    Components,
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
 
 from api import schemas
 from api.schemas import ErrorBody
 
+BEARER = "bearer"
+UNAUTHORIZED = (
+    "No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or"
+    " revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`."
+)
 ERRORS = {
     400: "The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not"
     " decode) names the field and the problem.",
-    401: "No credential, or one that does not verify (`Authorization: Bearer <API key or JWT>`).",
-    403: "The credential does not allow this request: `detail` names the rule (another app, another user, or"
+    403: "The credential is valid but does not allow this: `detail` names the rule (another app, another user,"
     " a missing scope), decided from the request and the credential alone, never from what is stored.",
     404: "No such memory for this user: the same answer whether the id is unknown or another user's.",
     413: "The body is larger than 2 MiB, or a text is longer than the text limit stated on the field.",
@@ -44,10 +64,11 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-READ = error_responses(400, 401, 403, 503)
-READ_ONE = error_responses(400, 401, 403, 404, 503)
-WRITE = error_responses(400, 401, 403, 413, 415, 503)
-WRITE_ONE = error_responses(400, 401, 403, 404, 413, 415, 503)
+# 401 is stated with the bearer scheme when authentication is on (state_bearer_security).
+READ = error_responses(400, 403, 503)
+READ_ONE = error_responses(400, 403, 404, 503)
+WRITE = error_responses(400, 403, 413, 415, 503)
+WRITE_ONE = error_responses(400, 403, 404, 413, 415, 503)
 
 # The request bodies' text fields, whose limit is the max_content_chars setting.
 TEXT_FIELDS = (("AddMemoriesRequest", "text"), ("Message", "content"), ("UpdateMemoryRequest", "text"))
@@ -74,8 +95,9 @@ def _property(schema: Schema, name: str) -> Schema:
     return found
 
 
-def state_body_rules(openapi: OpenAPI, max_content_chars: int) -> None:
-    """Add the cross-field rules and the text limit to Litestar's generated schema (built once, then served)."""
+def state_body_rules(openapi: OpenAPI, max_content_chars: int, body_modules: Sequence[ModuleType] = (schemas,)) -> None:
+    """Add the cross-field rules and the text limit to Litestar's generated schema (built once, then served).
+    ``body_modules``: where the request structs named by the schema's components are defined."""
     _component(openapi, "AddMemoriesRequest").one_of = [
         _given("messages", OpenAPIType.ARRAY),
         _given("text", OpenAPIType.STRING),
@@ -87,8 +109,38 @@ def state_body_rules(openapi: OpenAPI, max_content_chars: int) -> None:
     for component, field in TEXT_FIELDS:
         _property(_component(openapi, component), field).max_length = max_content_chars
     for name in _components(openapi):
-        if _refuses_unknown_fields(getattr(schemas, name, None)):
+        structs = (getattr(module, name, None) for module in body_modules)
+        if any(_refuses_unknown_fields(struct) for struct in structs):
             _component(openapi, name).additional_properties = False
+
+
+def state_bearer_security(openapi: OpenAPI, public_paths: Sequence[str]) -> None:
+    """Every operation outside ``public_paths`` (regular expressions) needs a bearer credential and may answer 401."""
+    components = openapi.components or Components()
+    components.security_schemes = {
+        BEARER: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            description="An API key (`ms_...`, from `memstream keys create` or `POST /v1/admin/keys`) or a JWT"
+            " of the configured identity provider.",
+        )
+    }
+    openapi.components = components
+    unauthorized = OpenAPIResponse(
+        description=UNAUTHORIZED,
+        content={"application/json": OpenAPIMediaType(schema=Reference(ref="#/components/schemas/ErrorBody"))},
+    )
+    for path, item in (openapi.paths or {}).items():
+        if any(re.search(pattern, path) for pattern in public_paths):
+            continue
+        for operation in _operations(item):
+            operation.security = [{BEARER: []}]
+            operation.responses = {**(operation.responses or {}), "401": unauthorized}
+
+
+def _operations(item: object) -> list[Operation]:
+    methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+    return [op for op in (getattr(item, m, None) for m in methods) if isinstance(op, Operation)]
 
 
 # The request bodies that name a user (api.gateway.tenancy fills it in for a user-bound credential).
@@ -102,8 +154,8 @@ def state_user_required(openapi: OpenAPI) -> None:
         body.required = sorted({*(body.required or []), "user_id"})
         _as_string(_property(body, "user_id"))
     for item in (openapi.paths or {}).values():
-        for operation in (item.get, item.put, item.post, item.delete):
-            for parameter in (operation.parameters or []) if operation else []:
+        for operation in _operations(item):
+            for parameter in operation.parameters or []:
                 if isinstance(parameter, Reference) or not isinstance(parameter.schema, Schema):
                     continue
                 if parameter.name == "user_id":
@@ -124,4 +176,13 @@ def _refuses_unknown_fields(struct: object) -> bool:
     return bool(struct.__struct_config__.forbid_unknown_fields)
 
 
-__all__ = ["READ", "READ_ONE", "WRITE", "WRITE_ONE", "error_responses", "state_body_rules", "state_user_required"]
+__all__ = [
+    "READ",
+    "READ_ONE",
+    "WRITE",
+    "WRITE_ONE",
+    "error_responses",
+    "state_bearer_security",
+    "state_body_rules",
+    "state_user_required",
+]

@@ -14,15 +14,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
 from memory.contract.events import ConversationTurnReceived
 from memory.ingest.extraction import extract_facts
 from memory.ingest.extraction_types import TurnInput
 from memory.settings import PROJECT_ROOT, Settings, Topics
-from tests.support import create_schema
+from tests.support import bearer, create_schema, issue_key
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+# Benchmarks measure the system, not the limiter's refusals: their keys allow a billion requests a minute (they are
+# still counted, so the limiter's cost is in every figure).
+BENCH_RATE_LIMIT = 1_000_000_000
+
+
+def api_key(settings: Settings, app_id: str) -> str:
+    """An admin key of ``app_id`` for the API of these settings; ``MEMSTREAM_API_KEY`` when it is set (a running
+    API of another installation, ``--api``)."""
+    return os.environ.get("MEMSTREAM_API_KEY") or issue_key(
+        settings, app_id, rate_limit=BENCH_RATE_LIMIT, name="bench"
+    )
+
+
+def api_client(settings: Settings, base_url: str, app_id: str, timeout: float) -> httpx.Client:
+    """A client of the API that sends an admin key of ``app_id`` (``api_key``) on every request."""
+    return httpx.Client(base_url=base_url, timeout=timeout, headers=bearer(api_key(settings, app_id)))
 
 
 def namespace_settings(base: Settings, name: str, **overrides: Any) -> Settings:

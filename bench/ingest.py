@@ -19,13 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import mkdtemp
 
-import httpx
 import psycopg
 from pymilvus import MilvusClient
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
 from adapters.settings_loader import load_settings
-from bench.common import REINFORCED_REPEAT, expected_memories, percentiles, write_results
+from bench.common import REINFORCED_REPEAT, api_client, expected_memories, percentiles, write_results
 from bench.locomo_data import load_conversations, turn_event
 from memory.contract.codec import Codec
 from memory.contract.events import ConversationTurnReceived, Envelope, Producer, Scope
@@ -80,7 +79,7 @@ def freshness(settings: Settings, base_url: str, probes: int, app_id: str) -> di
     codec = Codec()
     producer = SyncProducer(make_producer(settings))
     samples: list[float] = []
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+    with api_client(settings, base_url, app_id, timeout=10) as client:
         for i in range(probes):
             token = f"zq{uuid.uuid4().hex[:12]}"
             scope = Scope(app_id, "probe-user")

@@ -26,7 +26,7 @@ import psycopg
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
 from adapters.settings_loader import load_settings
 from adapters.token_key import token_key
-from bench.common import namespace_settings, write_results
+from bench.common import api_client, namespace_settings, write_results
 from bench.locomo import DEFAULT_AUDIT, DEFAULT_DATA, evidence_sets, expected_count, ingest
 from bench.locomo_data import Conversation, QuestionKey, load_conversations, turn_event
 from bench.locomo_ingest import running_api
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         assert system is not None
         report = ingest(args, settings, system, events, expected_count(args, settings, events))
         print(f"ingest: {report}", flush=True)
-        with httpx.Client(base_url=system.base_url, timeout=120) as client:
+        with api_client(settings, system.base_url, args.app_id, timeout=120) as client:
             before = kept(settings.postgres_dsn, args.app_id, counter)
             print(f"consolidation off: {before}", flush=True)
             recall_off = measure(client, plan, args.app_id, {}, evidence)

@@ -24,12 +24,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from adapters.kafka import ensure_topics
 from adapters.settings_loader import load_settings
 from adapters.token_key import token_key
 from bench.common import (
+    api_client,
     expected_memories,
     namespace_settings,
     percentiles,
@@ -89,7 +88,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--verbatim", dest="infer", action="store_false", help="infer=false: one memory per turn")
     parser.add_argument("--app-id", help="default: locomo-bench-infer or locomo-bench-verbatim")
     parser.add_argument("--skip-ingest", action="store_true", help="search what an earlier run ingested")
-    parser.add_argument("--api", help="an already-running API (its pipeline's settings from MEMSTREAM_*)")
+    parser.add_argument(
+        "--api", help="an already-running API (its pipeline's settings from MEMSTREAM_*, its key MEMSTREAM_API_KEY)"
+    )
     parser.add_argument(
         "--port", type=int, default=API_PORT, help="port of the API the benchmark starts"
     )
@@ -134,7 +135,7 @@ def ingest(
     report["postgres_s"] = round(time.perf_counter() - started, 2)
     if positions:
         base_url = system.base_url if system is not None else args.api
-        with httpx.Client(base_url=base_url, timeout=120) as client:
+        with api_client(settings, base_url, args.app_id, timeout=120) as client:
             wait_for_projections(client, encode_token(positions, token_key(settings)), users[0], args.app_id)
     report["all_stores_s"] = round(time.perf_counter() - started, 2)
     report["produced"] = bool(positions)
@@ -192,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_only(system)
         progress = ingest_progress(settings.postgres_dsn, args.app_id, users)
         runs: dict[str, RecipeRun] = {}
-        with httpx.Client(base_url=base_url, timeout=120) as client:
+        with api_client(settings, base_url, args.app_id, timeout=120) as client:
             for recipe in args.recipes:
                 print(f"searching {len(plan)} questions with recipe {recipe} ...", flush=True)
                 runs[recipe] = run_recipe(client, plan, args.app_id, recipe, args.legacy)

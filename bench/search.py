@@ -20,13 +20,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import mkdtemp
 
-import httpx
 import numpy as np
 from neo4j import GraphDatabase
 from pymilvus import MilvusClient
 
 from adapters.settings_loader import load_settings
-from bench.common import percentiles, write_results
+from bench.common import api_client, percentiles, write_results
 from memory.contract.events import (
     EntitiesLinked,
     Entity,
@@ -150,13 +149,13 @@ def load(settings: Settings, count: int, users: int) -> dict[str, float]:
 WARM_UP = 20  # the first queries warm the model, the pools, Neo4j's page cache and Milvus' segments
 
 
-def measure(base_url: str, users: int, queries: int, seed: int = 11) -> dict[str, dict[str, float]]:
+def measure(settings: Settings, base_url: str, users: int, queries: int, seed: int = 11) -> dict[str, dict[str, float]]:
     rng = random.Random(seed)
     bodies = [
         {"query": rng.choice(QUERIES), "user_id": f"user-{rng.randrange(users)}", "app_id": "bench"}
         for _ in range(queries + WARM_UP)
     ]
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    with api_client(settings, base_url, "bench", timeout=30) as client:
 
         def timed(body: dict[str, object]) -> tuple[float, dict[str, object]]:
             started = time.perf_counter()
@@ -205,7 +204,7 @@ def main() -> None:
         system = start_system(settings, Path(mkdtemp(prefix="bench-search-")), components=("api",))
         try:
             system.wait_ready()
-            result = measure(system.base_url, args.users, args.queries)
+            result = measure(settings, system.base_url, args.users, args.queries)
         finally:
             system.stop()
             MilvusClient(uri=settings.milvus_uri).drop_collection(settings.milvus_collection)

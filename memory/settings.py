@@ -44,9 +44,19 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 18080
     # The gateway (api/gateway): off only for local experiments, and then the API listens on loopback only.
-    auth_enabled: bool = False  # interim: flipped to True once API keys exist and the tests carry credentials
+    auth_enabled: bool = True
+    # Where `memstream run` keeps the default app's admin key (empty: data_dir/secrets/default-admin.key).
+    admin_key_file: str = ""
+    # Mixed into every API key's hash (adapters.api_key_pepper); empty: generated once under data_dir/secrets.
+    api_key_pepper: str = field(default="", repr=False)
     # JWTs from the user's identity provider. HS256 with this shared secret (empty: HS256 tokens are refused).
     jwt_hs256_secret: str = field(default="", repr=False)
+    # RS256/ES256 with the public keys of a JWKS document, from a file or an URL (fetched on first use, cached
+    # for jwt_jwks_cache_seconds); only these algorithms are accepted from it (comma-separated).
+    jwt_jwks_file: str = ""
+    jwt_jwks_url: str = ""
+    jwt_jwks_algorithms: str = "RS256,ES256"
+    jwt_jwks_cache_seconds: float = 300.0
     # Verified when set: the token's ``iss`` must equal it, its ``aud`` must contain it.
     jwt_issuer: str = ""
     jwt_audience: str = ""

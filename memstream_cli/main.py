@@ -10,8 +10,8 @@ from adapters.kafka import SyncProducer, ensure_topics, make_producer
 from adapters.settings_loader import load_settings
 from memory.contract.codec import Codec
 from memory.settings import Settings
+from memstream_cli import keys_cmd, replay_cmd
 from memstream_cli.produce import Defaults, ProduceError, read_turns
-from memstream_cli.replay_cmd import add_commands
 
 
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     produce.set_defaults(handler=cmd_produce)
     run = sub.add_parser("run", help="start the stack, the pipeline and the API; Ctrl-C stops them")
     run.set_defaults(handler=cmd_run)
-    add_commands(sub)
+    replay_cmd.add_commands(sub)
+    keys_cmd.add_commands(sub)
     return parser
 
 

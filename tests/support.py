@@ -16,6 +16,9 @@ from urllib.parse import quote
 
 import psycopg
 
+from adapters.api_key_pepper import api_key_pepper
+from api.gateway.key_store import create_key, ensure_table
+from api.gateway.principal import Scope as KeyScope
 from memory.contract.events import ConversationTurnReceived, Envelope, Event, MemoryExtracted, Producer, Scope
 from memory.contract.ids import turn_event_id_for
 from memory.ingest.conversation_context import RECENT_CONVERSATIONS, RecentConversations
@@ -63,6 +66,35 @@ def isolated_settings(base: Settings, **overrides: Any) -> Settings:
         consumer_group_prefix=f"memstream-test-{tag}",
         **overrides,
     )
+
+
+def issue_key(
+    settings: Settings,
+    app_id: str,
+    scopes: Iterable[KeyScope] = (KeyScope.ADMIN,),
+    user_id: str | None = None,
+    rate_limit: int | None = None,
+    expires_at: datetime | None = None,
+    name: str = "tests",
+) -> str:
+    """A new API key in the key table of these settings (the one the API of these settings verifies against)."""
+    with psycopg.connect(settings.postgres_dsn) as conn:
+        ensure_table(conn)
+        issued = create_key(
+            conn,
+            api_key_pepper(settings),
+            app_id,
+            user_id=user_id,
+            scopes=tuple(scopes),
+            name=name,
+            expires_at=expires_at,
+            rate_limit=rate_limit,
+        )
+    return issued.key
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def make_turn(

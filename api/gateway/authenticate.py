@@ -8,6 +8,7 @@ by the middleware's ``exclude`` patterns.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -55,6 +56,29 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
 class AnyoneAuthentication(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         return AuthenticationResult(user=ANYONE, auth=None)
+
+
+class ExposedWithoutAuthentication(RuntimeError):
+    pass
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to anything
+
+
+def refuse_exposure_without_authentication(settings: Settings) -> None:
+    """With authentication off anyone who can connect is every app's admin: only this machine may connect."""
+    if not settings.auth_enabled and not is_loopback(settings.api_host):
+        raise ExposedWithoutAuthentication(
+            f"authentication is off (MEMSTREAM_AUTH_ENABLED=false), so the API may listen on a loopback address"
+            f" only, and MEMSTREAM_API_HOST={settings.api_host!r} is not one: listen on 127.0.0.1, or turn"
+            " authentication on"
+        )
 
 
 def authentication(settings: Settings, verifiers: Sequence[Verifier], docs_public: bool) -> DefineMiddleware:

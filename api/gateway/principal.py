@@ -12,6 +12,11 @@ class Scope(StrEnum):
     ADMIN = "admin"
 
 
+def implied(granted: frozenset[Scope]) -> frozenset[Scope]:
+    """The scopes a grant gives: ``admin`` implies reading and writing."""
+    return frozenset(Scope) if Scope.ADMIN in granted else granted
+
+
 @dataclass(frozen=True)
 class Principal:
     """A verified caller.

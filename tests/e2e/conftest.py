@@ -17,7 +17,7 @@ import pytest
 
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import System, start_system
-from tests.support import isolated_settings, unique
+from tests.support import bearer, isolated_settings, issue_key, unique
 
 
 def free_port() -> int:
@@ -29,15 +29,26 @@ def free_port() -> int:
 
 @dataclass
 class RunningSystem:
+    """A running system and the app its tests act as: ``admin_key`` is an app-wide admin key of ``app_id``."""
+
     system: System
     app_id: str
+    admin_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.admin_key:
+            self.admin_key = issue_key(self.settings, self.app_id, name="e2e admin")
 
     @property
     def settings(self) -> Settings:
         return self.system.settings
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.system.base_url, timeout=30)
+    def client(self, key: str | None = None, timeout: float = 30) -> httpx.Client:
+        """A client of the API sending ``key`` (default: the app's admin key) on every request."""
+        return httpx.Client(base_url=self.system.base_url, timeout=timeout, headers=bearer(key or self.admin_key))
+
+    def async_client(self, key: str | None = None, timeout: float = 30) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.system.base_url, timeout=timeout, headers=bearer(key or self.admin_key))
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -55,9 +66,10 @@ def running_system(stack_settings: Settings, logs: Path, **overrides: Any) -> It
     """The worker, projectors and API on isolated settings (with ``overrides``), stopped afterwards."""
     settings = replace(isolated_settings(stack_settings), api_port=free_port(), **overrides)
     running = start_system(settings, logs)
+    app_id = unique("app-")
     try:
         running.wait_ready()
-        yield RunningSystem(running, unique("app-"))
+        yield RunningSystem(running, app_id)
     finally:
         running.stop()
         if os.environ.get("MEMSTREAM_TEST_SHOW_LOGS"):

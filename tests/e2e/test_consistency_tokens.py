@@ -85,7 +85,7 @@ def test_eight_forged_tokens_at_once_are_all_refused_at_once(system: RunningSyst
     forged = b64(json.dumps({f"{system.settings.topics.turns}:0": 1e12}).encode())
 
     async def fire() -> list[tuple[int, float]]:
-        async with httpx.AsyncClient(base_url=system.system.base_url, timeout=60) as client:
+        async with system.async_client(timeout=60) as client:
 
             async def one() -> tuple[int, float]:
                 started = time.monotonic()
@@ -162,7 +162,7 @@ def test_fifty_waiting_reads_leave_other_requests_fast(system: RunningSystem) ->
         search_before, add_before = latencies(client, system, bystander)
 
         async def held_back() -> tuple[list[float], list[float], list[httpx.Response], float]:
-            async with httpx.AsyncClient(base_url=system.system.base_url, timeout=TIMEOUT_SECONDS + 30) as aclient:
+            async with system.async_client(timeout=TIMEOUT_SECONDS + 30) as aclient:
                 users = [unique("waiter-") for _ in range(WAITERS)]
                 writes = await asyncio.gather(
                     *(

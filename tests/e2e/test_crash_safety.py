@@ -41,7 +41,7 @@ from projections.wiring import PROJECTION_NAMES, projector_factory
 from replay.snapshots import checksum, milvus_snapshot, neo4j_snapshot, postgres_snapshot, redis_snapshot
 from replay.stores import drop
 from tests.e2e.conftest import free_port
-from tests.support import isolated_settings, make_turn, unique, wait_until
+from tests.support import bearer, isolated_settings, issue_key, make_turn, unique, wait_until
 
 USERS = 25
 PLACES = ("Lisbon", "Oslo", "Kyoto", "Lima", "Quito", "Dakar", "Hanoi", "Perth")
@@ -568,10 +568,10 @@ def restart_service(service: str) -> float:
     return time.monotonic() - began
 
 
-def api_memories(base_url: str, user_id: str, app_id: str) -> tuple[int, int]:
+def api_memories(base_url: str, key: str, user_id: str, app_id: str) -> tuple[int, int]:
     """(status, total) of the API's list of a user's memories; status 0 when it does not answer."""
     try:
-        with httpx.Client(base_url=base_url, timeout=10) as client:
+        with httpx.Client(base_url=base_url, timeout=10, headers=bearer(key)) as client:
             response = client.get("/v1/memories", params={"user_id": user_id, "app_id": app_id})
     except httpx.HTTPError:
         return 0, -1
@@ -597,6 +597,7 @@ def test_store_restart_mid_ingest_is_ridden_out(restart_run: Run, service: str) 
     run, settings, system = restart_run, restart_run.settings, restart_run.system
     alive(system)
     app_id = unique(f"{service}-")
+    key = issue_key(settings, app_id)
     pids = {name: proc.pid for name, proc in system.procs.items()}
     dead_letters = run.offsets.total(settings.topics.deadletter)
     # A quiet user, all of whose memories are in every store before the restart: a store that forgets what
@@ -621,7 +622,7 @@ def test_store_restart_mid_ingest_is_ridden_out(restart_run: Run, service: str) 
         outage = restart_service(service)
         at_restart = active_memories(settings, app_id)
         # The API rides out the restart too: its first read once the store is back answers.
-        first_read = api_memories(system.base_url, "user-00", app_id)
+        first_read = api_memories(system.base_url, key, "user-00", app_id)
         feeder.finish(timeout=120)
     finally:
         feeder.stop_event.set()
@@ -644,14 +645,17 @@ def test_store_restart_mid_ingest_is_ridden_out(restart_run: Run, service: str) 
     write_status = 202
     if service == "kafka":
         # ... and writes: the API's producer reconnected to the restarted broker.
-        with httpx.Client(base_url=system.base_url, timeout=30) as client:
+        writer_key = issue_key(settings, writer[1])
+        with httpx.Client(base_url=system.base_url, timeout=30, headers=bearer(writer_key)) as client:
             response = client.post(
                 "/v1/memories",
                 json={"user_id": writer[0], "app_id": writer[1], "text": "I moved to Oslo after the broker restart."},
             )
         write_status = response.status_code
         if write_status == 202:
-            wait_until(lambda: api_memories(system.base_url, *writer) == (200, 1), what="the API's write")
+            wait_until(
+                lambda: api_memories(system.base_url, writer_key, *writer) == (200, 1), what="the API's write"
+            )
             wait_settled(system, run.offsets, timeout=60, what="the API's write in every store")
     assert {name: proc.pid for name, proc in system.procs.items()} == pids, "a component was restarted"
     alive(system)

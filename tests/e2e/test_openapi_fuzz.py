@@ -13,6 +13,11 @@ generation, a fixed number of examples per operation, no example database), the 
 the project root too. A consistency token cannot be made up (memory.contract.positions signs it: a well-formed token
 this API did not sign is refused), so a well-formed token the fuzzer drew is sent as a real one, from a write
 of this run, the way a client only ever holds tokens the API gave it; malformed ones are sent as drawn.
+
+Every request carries an admin key of the run's app (``BearerKey``, an explicit credential for Schemathesis,
+so its ``ignored_auth`` check also sends each operation without it and with a made-up one, expecting 401). A
+fuzzed ``DELETE /v1/admin/keys/{prefix}`` that names the fuzzer's own key revokes a spare one instead: the
+fuzzer must not lock itself out halfway.
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from schemathesis.config import SchemathesisConfig
 
 from adapters.settings_loader import load_settings
 from api.app import create_app
+from api.gateway.key_format import prefix_of
 from api.schemas import TOKEN_PATTERN
 from memory.contract.positions import MAX_TOKEN_CHARS
 from memory.settings import PROJECT_ROOT, Settings
 from tests.e2e.conftest import RunningSystem, running_system
-from tests.support import unique, wait_until
+from tests.support import issue_key, unique, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -51,6 +57,19 @@ schema = schemathesis.openapi.from_dict(
 )
 ISSUED: dict[str, str] = {}
 CASES: Counter[str] = Counter()
+KEYS: dict[str, str] = {}  # "admin": the key every request carries; "spare": revoked in its place
+# Answers to requests that carried the fuzzer's key, by status: a 401 among them would mean the run tested nothing.
+WITH_KEY: Counter[int] = Counter()
+
+
+@schemathesis.auth(refresh_interval=None, retry_on=[])  # None: asked on every call, never cached
+class BearerKey:
+    def get(self, case: Case, context: Any) -> str:
+        return KEYS.get("admin", "not-yet")  # examples are drawn at collection, before the system starts
+
+    def set(self, case: Case, data: str, context: Any) -> None:
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = f"Bearer {data}"
 
 
 def _well_formed(token: object) -> bool:
@@ -60,9 +79,17 @@ def _well_formed(token: object) -> bool:
 @schemathesis.hook
 def before_call(context: HookContext, case: Case, kwargs: dict[str, Any]) -> None:
     CASES[f"{case.method} {case.path}"] += 1  # every request, the stateful sequences' steps included
+    if case.method == "DELETE" and case.path_parameters and case.path_parameters.get("prefix") == KEYS["prefix"]:
+        case.path_parameters["prefix"] = KEYS["spare"]
     for carrier in (case.query, case.body):
         if isinstance(carrier, dict) and _well_formed(carrier.get("consistency_token")) and "token" in ISSUED:
             carrier["consistency_token"] = ISSUED["token"]
+
+
+@schemathesis.hook
+def after_call(context: HookContext, case: Case, response: Any) -> None:
+    if "admin" in KEYS and response.request.headers.get("Authorization") == f"Bearer {KEYS['admin']}":
+        WITH_KEY[response.status_code] += 1
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +103,9 @@ def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="module")
 def fuzzed(system: RunningSystem) -> Iterator[str]:
     """The live API's base URL, once a write's token is applied (reads carrying it then answer at once)."""
+    KEYS["admin"] = system.admin_key
+    KEYS["prefix"] = str(prefix_of(system.admin_key))
+    KEYS["spare"] = str(prefix_of(issue_key(system.settings, system.app_id, name="fuzz spare")))
     with system.client() as client:
         user = unique("fuzz-")
         written = client.post("/v1/memories", json={"user_id": user, "text": "I keep bees.", "infer": False})
@@ -117,3 +147,9 @@ def test_sequences_of_calls_meet_the_schema(fuzzed: str) -> None:
             suppress_health_check=list(hypothesis.HealthCheck),
         )
     )
+
+
+def test_the_fuzzer_was_let_in(fuzzed: str) -> None:
+    """Runs last: the requests that carried the admin key were answered, not refused (2xx among them)."""
+    assert WITH_KEY[401] == 0, WITH_KEY
+    assert sum(n for status, n in WITH_KEY.items() if 200 <= status < 300) > 100, WITH_KEY

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import stat
 import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 
@@ -16,8 +19,10 @@ from tests.e2e.conftest import free_port
 from tests.support import isolated_settings, wait_until
 
 
-def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings: Settings) -> None:
-    settings = replace(isolated_settings(stack_settings), api_port=free_port())
+def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings: Settings, tmp_path: Path) -> None:
+    # The admin key file of this run's own key table (the shared data dir's belongs to the developer's system).
+    key_file = tmp_path / "secrets" / "default-admin.key"
+    settings = replace(isolated_settings(stack_settings), api_port=free_port(), admin_key_file=str(key_file))
     proc = subprocess.Popen(
         [sys.executable, "-m", "memstream_cli.main", "run"],
         env={**os.environ, **settings.to_env()},
@@ -41,6 +46,16 @@ def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings
         assert f"{base}/schema/swagger" in output
         assert httpx.get(f"{base}/health").json() == {"status": "ok"}
         assert httpx.get(f"{base}/schema/openapi.json").status_code == 200
+        # The admin key of the default app: printed, kept private in the file, and it opens the API.
+        key = key_file.read_text().strip()
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert f"API key:      {key}" in output
+        curl = re.search(r"try it: +(curl .*)", output)
+        assert curl and f'"Authorization: Bearer $(cat {key_file})"' in curl.group(1) and base in curl.group(1)
+        alice = {"user_id": "alice"}
+        assert httpx.get(f"{base}/v1/memories", params=alice).status_code == 401
+        with_key = httpx.get(f"{base}/v1/memories", params=alice, headers={"Authorization": f"Bearer {key}"})
+        assert with_key.status_code == 200, with_key.text
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)

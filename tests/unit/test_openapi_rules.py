@@ -60,8 +60,10 @@ def test_every_route_declares_its_error_statuses(openapi: dict[str, Any]) -> Non
             if path == "/health":
                 continue
             expected = {"400", "503"} | ({"413", "415"} if method in ("post", "put", "delete") else set())
-            expected |= {"404"} if "{memory_id}" in path else set()
+            expected |= {"404"} if "{memory_id}" in path or "{prefix}" in path else set()
+            expected |= {"401"}  # every route but the public ones needs a credential
             assert expected <= declared, (method, path, declared)
+            assert operation["security"] == [{"bearer": []}], (method, path)
             error = operation["responses"]["400"]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/ErrorBody"}
 
@@ -71,8 +73,16 @@ def test_bodies_state_their_cross_field_rules_and_refuse_unknown_fields(openapi:
     assert [branch["required"] for branch in components["AddMemoriesRequest"]["oneOf"]] == [["messages"], ["text"]]
     assert [branch["required"] for branch in components["UpdateMemoryRequest"]["anyOf"]] == [["text"], ["pinned"]]
     assert components["Message"]["properties"]["content"]["maxLength"] == 20_000
-    for name in ("AddMemoriesRequest", "Message", "SearchRequest", "SearchFilters", "ContextRequest"):
+    bodies = ("AddMemoriesRequest", "Message", "SearchRequest", "SearchFilters", "ContextRequest", "CreateKeyRequest")
+    for name in bodies:
         assert components[name]["additionalProperties"] is False, name
+
+
+def test_the_bearer_scheme_is_stated_and_the_public_paths_need_none(openapi: dict[str, Any]) -> None:
+    assert openapi["components"]["securitySchemes"]["bearer"]["type"] == "http"
+    assert openapi["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "security" not in openapi["paths"]["/health"]["get"]
+    assert "401" not in openapi["paths"]["/health"]["get"]["responses"]
 
 
 def test_list_parameters_state_their_bounds(openapi: dict[str, Any]) -> None:
