@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from memory.settings import Settings
 from tests.e2e.conftest import RunningSystem, running_system
-from tests.support import unique, wait_until
+from tests.support import bearer, unique, wait_until
 
 SECRET = "tenancy-tests-shared-secret-of-32-bytes-or-more"
 READ, WRITE, ADMIN = "memories:read", "memories:write", "admin"
@@ -45,8 +45,9 @@ def jwt_for(app: str, user: str, *scopes: str) -> str:
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
-def bearer(credential: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {credential}"}
+def client_without_credential(system: RunningSystem) -> httpx.Client:
+    """A client that sends only the credential each request names (``RunningSystem.client`` sends an admin key)."""
+    return httpx.Client(base_url=system.system.base_url, timeout=30)
 
 
 @dataclass

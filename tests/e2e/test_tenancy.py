@@ -22,7 +22,7 @@ from tests.e2e.tenants import (
     READ,
     WRITE,
     Tenant,
-    bearer,
+    client_without_credential,
     jwt_for,
     new_tenant,
     seed,
@@ -30,7 +30,7 @@ from tests.e2e.tenants import (
     without_id,
     written,
 )
-from tests.support import unique
+from tests.support import bearer, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +99,7 @@ class World:
     deletable: list[str]  # alice's memories the allowed deletes remove
 
     def client(self) -> httpx.Client:
-        return self.system.client()
+        return client_without_credential(self.system)
 
     def credential(self, *scopes: str, user: str | None = None) -> str:
         return jwt_for(self.alice.app, user or self.alice.user, *scopes)
@@ -115,7 +115,7 @@ def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
 def world(system: RunningSystem) -> World:
     alice, bob = new_tenant(system.app_id), new_tenant(system.app_id)
     carol = new_tenant(unique("app-"))
-    with system.client() as client:
+    with client_without_credential(system) as client:
         seed(client, alice, [f"{alice.marker}: I keep bees.", "I sail on Sundays.", "I paint in the mornings."])
         seed(client, bob, [f"{bob.marker}: I keep bees too."])
         seed(client, carol, [f"{carol.marker}: I keep bees as well."])

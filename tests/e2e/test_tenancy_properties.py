@@ -33,7 +33,16 @@ from api.schemas import STATE_NAMES
 from memory.retrieval.recipes import RECIPES
 from memory.settings import Settings
 from tests.e2e.conftest import RunningSystem
-from tests.e2e.tenants import Tenant, add, learn_ids, new_tenant, seed, system_with_auth, without_id
+from tests.e2e.tenants import (
+    Tenant,
+    add,
+    client_without_credential,
+    learn_ids,
+    new_tenant,
+    seed,
+    system_with_auth,
+    without_id,
+)
 from tests.support import unique
 
 pytestmark = pytest.mark.e2e
@@ -76,7 +85,7 @@ def world(system: RunningSystem) -> World:
     app_a, app_b = system.app_id, unique("app-")
     first = new_tenant(app_a)
     tenants = [first, new_tenant(app_a), new_tenant(app_b, user=first.user), new_tenant(app_b)]
-    with system.client() as client:
+    with client_without_credential(system) as client:
         for tenant in tenants:
             texts = [f"{tenant.marker} {text}" for text in SEED]
             seed(client, tenant, texts, metadata={**TOPIC, "owner": tenant.marker})
@@ -384,7 +393,7 @@ def trespass(world: World, client: httpx.Client, step: Trespass) -> None:
 @given(steps=st.lists(STEP, min_size=1, max_size=MAX_STEPS))
 def test_no_answer_holds_another_tenants_data(world: World, steps: list[Any]) -> None:
     world.seen["examples"] += 1
-    with world.system.client() as client:
+    with client_without_credential(world.system) as client:
         for step in steps:
             run(world, client, step)
 
