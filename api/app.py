@@ -7,14 +7,19 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.types import Middleware
 
 from adapters.settings_loader import load_settings
 from api.allow import allow_every_method
 from api.controllers import ContextController, MemoriesController, health
+from api.cors import cors_config
+from api.docs import assets_router, openapi_config
+from api.erasure.desk import DESK_STATE_KEY, ErasureDesk
+from api.erasure.routes import ErasuresController
 from api.errors import EXCEPTION_HANDLERS
 from api.gateway.authenticate import authentication
 from api.gateway.jwts import Hs256Verifier
+from api.gateway.rate_limit import rate_limiting
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
 from api.openapi import state_body_rules
@@ -29,8 +34,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         holder["services"] = await build_services(resolved)
+        app.state[DESK_STATE_KEY] = await ErasureDesk.open(resolved)
         try:
             yield
         finally:
@@ -39,15 +45,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def provide_services() -> Services:
         return holder["services"]
 
+    # Authentication first: the rate limiter counts the principal it set (and is absent when it is off).
+    middleware: list[Middleware] = [
+        authentication(resolved, [Hs256Verifier(resolved)], docs_public=resolved.docs_public)
+    ]
+    limiter = rate_limiting(resolved)
+    if limiter is not None:
+        middleware.append(limiter)
+
     app = Litestar(
-        route_handlers=[MemoriesController, ContextController, health],
+        route_handlers=[MemoriesController, ContextController, ErasuresController, health, assets_router()],
         dependencies={"services": Provide(provide_services)},
         guards=[json_only],  # writes take application/json only (415): no cross-site form can write
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(title="memstream", version="0.1.0", path="/schema"),
-        middleware=[authentication(resolved, [Hs256Verifier(resolved)], docs_public=True)],
+        openapi_config=openapi_config(title="memstream", version="0.1.0"),  # its pages' assets: assets_router
+        middleware=middleware,
+        cors_config=cors_config(resolved.cors_origins),  # None (closed) unless origins are configured
         request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )

@@ -11,6 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from api.context import ContextBuilder
+from api.erasure.desk import ErasureDesk
+from api.erasure.routes import ERASURES
+from api.erasure.schemas import ErasureAccepted
 from api.errors import InvalidRequest, NotFound
 from api.filters import states_named
 from api.openapi import READ, READ_ONE, WRITE, WRITE_ONE
@@ -168,13 +171,19 @@ class MemoriesController(Controller):
     @delete(
         "/",
         status_code=202,
-        summary="Erase everything of one user in every store; applied asynchronously",
+        summary="Erase everything of one user in every store; erasure_id names the receipt (GET /v1/erasures)",
         responses=WRITE,
+        dependencies=ERASURES,
     )
     async def erase_user(
-        self, user_id: UserId, services: NamedDependency[Services], app_id: AppId = "default"
-    ) -> CommandAccepted:
-        return await services.commands.issue(Scope(app_id, user_id), [("erase_user", None, None)])
+        self,
+        user_id: UserId,
+        services: NamedDependency[Services],
+        erasures: NamedDependency[ErasureDesk],
+        app_id: AppId = "default",
+    ) -> ErasureAccepted:
+        accepted = await services.commands.issue(Scope(app_id, user_id), [("erase_user", None, None)])
+        return await erasures.record(app_id, user_id, accepted)  # its erasure_id names the receipt
 
     @get("/", summary="A user's memories, newest first", responses=READ)
     async def list_memories(
