@@ -65,12 +65,12 @@ class Count:
     def remaining(self) -> int:
         return max(0, self.limit - self.used)
 
-    def headers(self) -> list[tuple[bytes, bytes]]:
+    def headers(self) -> list[tuple[str, str]]:
         """The RateLimit header fields (IETF draft ``RateLimit-Limit/Remaining/Reset``, reset in seconds)."""
         return [
-            (b"ratelimit-limit", str(self.limit).encode()),
-            (b"ratelimit-remaining", str(self.remaining).encode()),
-            (b"ratelimit-reset", str(self.reset_seconds).encode()),
+            ("ratelimit-limit", str(self.limit)),
+            ("ratelimit-remaining", str(self.remaining)),
+            ("ratelimit-reset", str(self.reset_seconds)),
         ]
 
 
@@ -131,7 +131,7 @@ def too_many_requests(count: Count) -> ASGIResponse:
         body=body,
         status_code=429,
         media_type="application/json",
-        encoded_headers=[*count.headers(), (b"retry-after", str(count.reset_seconds).encode())],
+        headers=[*count.headers(), ("retry-after", str(count.reset_seconds))],
     )
 
 
@@ -155,7 +155,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         if not count.allowed:
             await too_many_requests(count)(scope, receive, send)
             return
-        headers = count.headers()
+        headers = [(name.encode(), value.encode()) for name, value in count.headers()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
