@@ -40,24 +40,23 @@ FETCH_IDS = 500
 def holdings(settings: Settings, app_id: str, user_id: str, memory_ids: Iterable[str] | None = None) -> dict[str, int]:
     """``"<store>.<part>"`` → how many rows, nodes or keys of the user (or the ids) it still holds."""
     scope = Scope(app_id, user_id)
+    # One connection per URI, shared by every MilvusClient of the process (pymilvus keys them by URI): asking
+    # again and again (erasure receipts) opens nothing new, and closing it here would close it for everyone.
     milvus = MilvusClient(uri=settings.milvus_uri)
     auth = (settings.neo4j_user, settings.neo4j_password)
-    try:
-        with (
-            psycopg.connect(settings.postgres_dsn, autocommit=True) as conn,
-            GraphDatabase.driver(settings.neo4j_uri, auth=auth, notifications_min_severity="OFF") as driver,
-        ):
-            # Any store's link between the user and a memory id widens what every store is checked for.
-            milvus_ids = _milvus_ids(milvus, settings.milvus_collection, scope)
-            neo4j_ids = _neo4j_ids(driver, settings, scope)
-            ids = set(memory_ids or ()) | _postgres_ids(conn, scope) | milvus_ids | neo4j_ids
-            counts = _postgres_counts(conn, scope, sorted(ids))
-            counts["milvus.rows"] = len(milvus_ids) + _milvus_others(
-                milvus, settings.milvus_collection, sorted(ids - milvus_ids)
-            )
-            counts["neo4j.nodes"] = _neo4j_nodes(driver, settings, scope, sorted(ids - neo4j_ids))
-    finally:
-        milvus.close()  # the API asks again and again (erasure receipts): no connection may be left behind
+    with (
+        psycopg.connect(settings.postgres_dsn, autocommit=True) as conn,
+        GraphDatabase.driver(settings.neo4j_uri, auth=auth, notifications_min_severity="OFF") as driver,
+    ):
+        # Any store's link between the user and a memory id widens what every store is checked for.
+        milvus_ids = _milvus_ids(milvus, settings.milvus_collection, scope)
+        neo4j_ids = _neo4j_ids(driver, settings, scope)
+        ids = set(memory_ids or ()) | _postgres_ids(conn, scope) | milvus_ids | neo4j_ids
+        counts = _postgres_counts(conn, scope, sorted(ids))
+        counts["milvus.rows"] = len(milvus_ids) + _milvus_others(
+            milvus, settings.milvus_collection, sorted(ids - milvus_ids)
+        )
+        counts["neo4j.nodes"] = _neo4j_nodes(driver, settings, scope, sorted(ids - neo4j_ids))
     redis = Redis.from_url(settings.redis_url)
     try:
         counts["redis.keys"] = _redis_keys(redis, settings.redis_prefix, scope)

@@ -29,7 +29,7 @@ ErasureId = Annotated[
     ),
 ]
 RECEIPT_RESPONSES = {
-    **error_responses(400, 503),
+    **error_responses(400, 429, 503),
     403: ResponseSpec(ErrorBody, description="The credential has no 'admin' scope.", generate_examples=False),
     404: ResponseSpec(
         ErrorBody,
