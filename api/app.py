@@ -7,17 +7,22 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.types import Middleware
 
 from adapters.settings_loader import load_settings
 from api import schemas
 from api.allow import allow_every_method
 from api.controllers import ContextController, MemoriesController, health
+from api.cors import cors_config
+from api.docs import assets_router, openapi_config
+from api.erasure.desk import DESK_STATE_KEY, ErasureDesk
+from api.erasure.routes import ErasuresController
 from api.errors import EXCEPTION_HANDLERS
 from api.gateway import key_schemas
 from api.gateway.admin_keys import KeysController
 from api.gateway.authenticate import PUBLIC_PATHS, authentication, refuse_exposure_without_authentication
 from api.gateway.credentials import Credentials, build_credentials
+from api.gateway.rate_limit import rate_limiting
 from api.gateway.tenancy import caller
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
@@ -35,10 +40,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await credentials.start()
         try:
             holder["services"] = await build_services(resolved)
+            app.state[DESK_STATE_KEY] = await ErasureDesk.open(resolved)
             try:
                 yield
             finally:
@@ -52,8 +58,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def provide_credentials() -> Credentials:
         return credentials
 
+    # Authentication first: the rate limiter counts the principal it set (and is absent when it is off).
+    middleware: list[Middleware] = [
+        authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public)
+    ]
+    limiter = rate_limiting(resolved)
+    if limiter is not None:
+        middleware.append(limiter)
+
     app = Litestar(
-        route_handlers=[MemoriesController, ContextController, KeysController, health],
+        route_handlers=[
+            MemoriesController,
+            ContextController,
+            KeysController,
+            ErasuresController,
+            health,
+            assets_router(),
+        ],
         # ``caller``: the verified principal, which every memory route hands to api.gateway.tenancy.authorize first.
         dependencies={
             "services": Provide(provide_services),
@@ -64,8 +85,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(title="memstream", version="0.1.0", path="/schema"),
-        middleware=[authentication(resolved, credentials.verifiers, docs_public=True)],
+        openapi_config=openapi_config(title="memstream", version="0.1.0"),  # its pages' assets: assets_router
+        middleware=middleware,
+        cors_config=cors_config(resolved.cors_origins),  # None (closed) unless origins are configured
         request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )

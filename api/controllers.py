@@ -11,6 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from api.context import ContextBuilder
+from api.erasure.desk import ErasureDesk
+from api.erasure.routes import ERASURES
+from api.erasure.schemas import ErasureAccepted
 from api.errors import InvalidRequest, NotFound
 from api.filters import states_named
 from api.gateway import tenancy
@@ -203,18 +206,21 @@ class MemoriesController(Controller):
     @delete(
         "/",
         status_code=202,
-        summary="Erase everything of one user in every store (admin only); applied asynchronously",
+        summary="Erase everything of one user in every store (admin only); erasure_id names the receipt",
         responses=WRITE,
+        dependencies=ERASURES,
     )
     async def erase_user(
         self,
         caller: NamedDependency[Principal],
         services: NamedDependency[Services],
+        erasures: NamedDependency[ErasureDesk],
         user_id: UserId = None,
         app_id: AppId = None,
-    ) -> CommandAccepted:
+    ) -> ErasureAccepted:
         scope = authorize(caller, tenancy.ADMIN, app_id, user_id)
-        return await services.commands.issue(scope, [("erase_user", None, None)])
+        accepted = await services.commands.issue(scope, [("erase_user", None, None)])
+        return await erasures.record(scope.app_id, scope.user_id, accepted)  # its erasure_id names the receipt
 
     @get("/", summary="A user's memories, newest first", responses=READ)
     async def list_memories(

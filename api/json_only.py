@@ -4,7 +4,7 @@ Why: a browser sends a cross-site HTML form (``application/x-www-form-urlencoded
 or a ``text/plain`` POST without asking the server first (no CORS preflight). Litestar decodes a JSON body
 whatever its declared type, so without this guard any web page a user visits could write or correct their
 memories with a body that happens to be JSON. ``application/json`` can only be sent cross-site after a
-preflight, which this API never grants.
+preflight, which this API grants only to the origins ``MEMSTREAM_CORS_ORIGINS`` names (api/cors.py).
 
 DELETE routes take their ids in the query and no body: a DELETE without a body needs no content type (so
 plain ``curl -X DELETE`` keeps working); a DELETE that carries a body must declare it JSON like any write.

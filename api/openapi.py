@@ -52,6 +52,9 @@ ERRORS = {
     404: "No such memory for this user: the same answer whether the id is unknown or another user's.",
     413: "The body is larger than 2 MiB, or a text is longer than the text limit stated on the field.",
     415: "A body not sent as `Content-Type: application/json`.",
+    429: "Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After`"
+    " header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and"
+    " `RateLimit-Reset` (seconds until the window resets).",
     503: "A backing store is unavailable, or the write behind `consistency_token` was not applied within the"
     " timeout; retry after the `Retry-After` header's seconds.",
 }
@@ -65,10 +68,10 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 # 401 is stated with the bearer scheme when authentication is on (state_bearer_security).
-READ = error_responses(400, 403, 503)
-READ_ONE = error_responses(400, 403, 404, 503)
-WRITE = error_responses(400, 403, 413, 415, 503)
-WRITE_ONE = error_responses(400, 403, 404, 413, 415, 503)
+READ = error_responses(400, 403, 429, 503)
+READ_ONE = error_responses(400, 403, 404, 429, 503)
+WRITE = error_responses(400, 403, 413, 415, 429, 503)
+WRITE_ONE = error_responses(400, 403, 404, 413, 415, 429, 503)
 
 # The request bodies' text fields, whose limit is the max_content_chars setting.
 TEXT_FIELDS = (("AddMemoriesRequest", "text"), ("Message", "content"), ("UpdateMemoryRequest", "text"))

@@ -62,6 +62,16 @@ class Settings:
     jwt_audience: str = ""
     # The claim that names the token's app (``sub`` names the user, ``scope`` lists the scopes).
     jwt_app_claim: str = "app_id"
+    # Rate limits (api/gateway/rate_limit.py): requests per minute per caller (the user of a user-bound
+    # credential, else the credential), counted in Redis and shared by every API process. An app's own limit,
+    # "app1=5000,app2=100", replaces the default for its callers; a key's own limit replaces both.
+    rate_limit_per_minute: int = 1000
+    rate_limits_per_app: str = ""
+    # Origins a browser may call the API from (CORS), comma-separated, e.g. "https://app.example.com"; empty:
+    # none, no page of another origin may read an answer or send a credential.
+    cors_origins: str = ""
+    # Whether the OpenAPI pages (/schema, its JSON and the pages' own scripts) are served without a credential.
+    docs_public: bool = True
     # OpenAI-compatible endpoints: empty base URL means the offline defaults.
     llm_base_url: str = ""
     llm_api_key: str = "not-needed"

@@ -32,6 +32,7 @@ from memory.settings import Settings
 from projections.milvus.expressions import ids_filter, scope_filter
 from projections.neo4j.labels import namespaced
 from projections.redis.keys import generation_key, search_pattern
+from projections.targets import LIVE, ensure_pointer_table, settings_for_target
 
 FETCH_IDS = 500
 
@@ -39,6 +40,8 @@ FETCH_IDS = 500
 def holdings(settings: Settings, app_id: str, user_id: str, memory_ids: Iterable[str] | None = None) -> dict[str, int]:
     """``"<store>.<part>"`` → how many rows, nodes or keys of the user (or the ids) it still holds."""
     scope = Scope(app_id, user_id)
+    # One connection per URI, shared by every MilvusClient of the process (pymilvus keys them by URI): asking
+    # again and again (erasure receipts) opens nothing new, and closing it here would close it for everyone.
     milvus = MilvusClient(uri=settings.milvus_uri)
     auth = (settings.neo4j_user, settings.neo4j_password)
     with (
@@ -65,6 +68,28 @@ def holdings(settings: Settings, app_id: str, user_id: str, memory_ids: Iterable
 def left(counts: dict[str, int]) -> int:
     """How much is left in all: zero is the proof."""
     return sum(counts.values())
+
+
+def targets_to_check(settings: Settings) -> list[str]:
+    """Every target a store may still hold data in: the live one (the API's search cache is keyed by the live
+    prefix whatever the target), each store's serving target, and the one it served before a switch (a rebuild
+    switched without ``--drop-old`` leaves it behind, with whatever it held then)."""
+    with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+        ensure_pointer_table(conn)
+        rows = conn.execute("SELECT target, previous FROM memstream_targets").fetchall()
+    named = {name for row in rows for name in row if name}
+    return [LIVE, *sorted(named - {LIVE})]
+
+
+def holdings_by_target(
+    settings: Settings, app_id: str, user_id: str, memory_ids: Iterable[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """``holdings`` in every target of ``targets_to_check``: target → ``"<store>.<part>"`` → count."""
+    ids = list(memory_ids or ())
+    return {
+        target: holdings(settings_for_target(settings, target), app_id, user_id, ids)
+        for target in targets_to_check(settings)
+    }
 
 
 def _exists(conn: psycopg.Connection[Any], table: str) -> bool:
