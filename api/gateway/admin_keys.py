@@ -59,7 +59,7 @@ class KeysController(Controller):
         "/",
         status_code=201,
         summary="Create an API key of the caller's app; the key is in this answer only",
-        responses=error_responses(400, 403, 413, 415, 503),
+        responses=error_responses(400, 403, 413, 415, 429, 503),
     )
     async def create(
         self,
@@ -88,7 +88,9 @@ class KeysController(Controller):
         return await asyncio.to_thread(create)
 
     @get(
-        "/", summary="The API keys of the caller's app, revoked ones included", responses=error_responses(400, 403, 503)
+        "/",
+        summary="The API keys of the caller's app, revoked ones included",
+        responses=error_responses(400, 403, 429, 503),
     )
     async def list_keys(
         self, request: Request[Principal, Any, Any], credentials: NamedDependency[Credentials], app_id: AppId = None
@@ -105,7 +107,7 @@ class KeysController(Controller):
         "/{prefix:str}",
         status_code=200,
         summary="Revoke an API key: every API process refuses it within a second",
-        responses=error_responses(400, 403, 404, 413, 415, 503),
+        responses=error_responses(400, 403, 404, 413, 415, 429, 503),
     )
     async def revoke(
         self, request: Request[Principal, Any, Any], prefix: Prefix, credentials: NamedDependency[Credentials]
