@@ -88,9 +88,9 @@ class Neo4j(JavaService):
             return
         if not self._accepts(driver_module, LEGACY_PASSWORD):
             raise StackError(
-                f"neo4j at {self.endpoint()} refuses the password in the settings ({self.settings.neo4j_user}) and "
-                f"the fixed one of earlier versions. Delete {self.home / AUTH_MARKER} and restart it "
-                "(infra/local/stack.py restart neo4j): the launcher then sets the password again"
+                f"neo4j at {self.endpoint()} refuses the password the settings give {self.settings.neo4j_user} (its "
+                "file was replaced?) and the fixed one of earlier versions; `infra/local/stack.py restart neo4j` "
+                f"sets it again (if it still refuses, delete {self.home / AUTH_MARKER} first)"
             )
         auth = (self.settings.neo4j_user, LEGACY_PASSWORD)
         with driver_module.GraphDatabase.driver(self.endpoint(), auth=auth, connection_timeout=3) as driver:

@@ -81,10 +81,18 @@ class Redis(DetachedService):
             return
         try:
             with socket.create_connection((self.host, self.port), timeout=1) as sock, sock.makefile("rb") as replies:
-                if _call(sock, replies, "PING") != b"+PONG":  # asks for a password already (-NOAUTH), or starting
+                pong = _call(sock, replies, "PING")
+                if pong.startswith(b"-NOAUTH"):
+                    if _call(sock, replies, "AUTH", self.password) == b"+OK":
+                        return  # closed, and with our password
+                    raise StackError(
+                        f"redis at {self.endpoint()} refuses the password the settings give it (its file was "
+                        "replaced?); `infra/local/stack.py restart redis` starts it with that password"
+                    )
+                if pong != b"+PONG":  # still loading its data: the readiness probe waits for it
                     return
                 reply = _call(sock, replies, "CONFIG", "SET", "requirepass", self.password)
-        except OSError:
+        except OSError:  # not answering yet: the readiness probe waits for it
             return
         if reply != b"+OK":
             raise StackError(f"redis at {self.endpoint()} answers without a password and refused one: {reply!r}")
