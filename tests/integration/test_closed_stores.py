@@ -31,7 +31,7 @@ def _no_ambient_postgres_password(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 def _without_password(dsn: str, **overrides: str) -> str:
     params = {k: v for k, v in conninfo_to_dict(dsn).items() if k != "password"}
-    return make_conninfo(**{**params, **overrides})
+    return make_conninfo("", **{**params, **overrides})
 
 
 def _superuser_password(settings: Settings) -> str:

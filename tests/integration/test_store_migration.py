@@ -32,6 +32,7 @@ from infra.local.services.neo4j import AUTH_MARKER, LEGACY_PASSWORD, Neo4j
 from infra.local.services.postgres import SUPERUSER, SUPERUSER_PASSWORD_FILE, Postgres
 from infra.local.services.redis import Redis
 from memory.settings import Settings
+from tests.support import wait_until
 
 
 def _free_port() -> int:
@@ -116,7 +117,7 @@ def _legacy_postgres(settings: Settings) -> Postgres:
 
 
 def _assert_postgres_closed(settings: Settings, pg: Postgres) -> None:
-    without = make_conninfo(**{k: v for k, v in conninfo_to_dict(settings.postgres_dsn).items() if k != "password"})
+    without = make_conninfo("", **{k: v for k, v in conninfo_to_dict(settings.postgres_dsn).items() if k != "password"})
     for user in ("memstream", SUPERUSER):
         with pytest.raises(psycopg.OperationalError, match="no password supplied"):
             psycopg.connect(make_conninfo(without, user=user), connect_timeout=5)
@@ -192,7 +193,7 @@ def test_a_running_redis_from_before_gets_its_password_and_keeps_it_after_a_rest
     pid = spawn(service.command(), service.log_file, service.home)
     service.pid_file.write_text(f"{pid}\n")
     before = redis.Redis(host=service.host, port=service.port)
-    _wait(lambda: _answers(before))
+    wait_until(lambda: _answers(before), timeout=30, what="the Redis of before answering")
     before.set("written-before", "kept")
 
     stack.start(settings, ["redis"])
@@ -226,15 +227,6 @@ def _answers(client: redis.Redis) -> bool:
         return bool(client.ping())
     except redis.exceptions.ConnectionError:
         return False
-
-
-def _wait(condition: object, timeout: float = 30.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 # ------------------------------------------------------------------------------------------ Neo4j
