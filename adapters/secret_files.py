@@ -1,8 +1,12 @@
-"""Secrets kept in files under ``<data_dir>/secrets/``: generated once, readable by their owner only.
+"""Secrets kept in files under ``<data_dir>/secrets/``: generated once, readable by their owner only, the same
+for every process.
 
-Used for the keys a process generates for itself when no setting gives one (the consistency-token key, the API
-key pepper) and for the admin key ``memstream run`` keeps for the user. Several processes may start at once
-and ask for the same file: exactly one content wins and every process reads that one.
+What lives there: the key that signs consistency tokens (``adapters.token_key``), the API key pepper
+(``adapters.api_key_pepper``), the admin key ``memstream run`` keeps for the user (``memstream_cli.admin_key``),
+the stores' passwords (``adapters.store_credentials``) and the Kafka principals' passwords
+(``adapters.kafka_auth``) of the local stack. Whichever process needs one first generates it; every other
+process, now or after a restart, reads the same file. Standard library only: ``infra/local/stack.py`` imports
+it too.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 SECRETS_DIR = Path("secrets")
+MIN_SECRET_CHARS = 16
 
 
 class SecretFileError(RuntimeError):
@@ -21,11 +26,13 @@ class SecretFileError(RuntimeError):
 
 
 def random_hex() -> str:
+    """64 random hex characters: no quoting needed anywhere a secret goes (URLs, JAAS entries, SQL, shells)."""
     return secrets.token_hex(32)
 
 
 def generated_secret(path: Path, make: Callable[[], str] = random_hex) -> str:
-    """The secret in ``path``, generated there first with ``make`` if missing."""
+    """The secret in ``path``, generated there first with ``make`` if missing; safe when several processes start
+    at once."""
     if not path.exists():
         write_once(path, make())
     return read_secret(path)
@@ -36,7 +43,7 @@ def write_once(path: Path, content: str) -> bool:
     draft = _draft(path, content)
     try:
         # A hard link appears whole or not at all and never replaces: the first process to link wins and
-        # every other one reads the winner's content.
+        # every other one reads the winner's content, so no two processes ever hold different secrets.
         os.link(draft, path)
         return True
     except FileExistsError:
@@ -55,13 +62,19 @@ def replace_secret(path: Path, content: str) -> None:
             draft.unlink()
 
 
-def read_secret(path: Path) -> str:
-    mode = path.stat().st_mode
-    if mode & 0o077:
-        raise SecretFileError(f"{path} is readable by other users (mode {mode & 0o777:o}); chmod 600 it")
+def read_secret(path: Path, *, private: bool = True) -> str:
+    """The secret in ``path``, stripped. ``private``: refuse a file other users may read (files we generate);
+    a file a deployment points at (a Docker secret, mounted 0644 by design) is its owner's business."""
+    if private:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise SecretFileError(f"{path} is readable by other users (mode {mode & 0o777:o}); chmod 600 it")
     secret = path.read_text().strip()
-    if not secret:
-        raise SecretFileError(f"{path} is empty; delete it and a new one is generated")
+    if len(secret) < MIN_SECRET_CHARS:
+        raise SecretFileError(
+            f"{path} holds no usable secret (fewer than {MIN_SECRET_CHARS} characters); "
+            "delete it and a new one is generated"
+        )
     return secret
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from adapters.store_credentials import fill_store_credentials
 from memory.settings import Settings
 
 # Each filler returns the settings with one family of credentials filled in (stores, Kafka principals, ...).
 CredentialFiller = Callable[[Settings], Settings]
-FILLERS: list[CredentialFiller] = []
+FILLERS: list[CredentialFiller] = [
+    fill_store_credentials,
+]
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -62,6 +62,7 @@ from bench.locomo_ingest import (
 from bench.locomo_search import TOP_K, Asked, RecipeRun, coverage, rounded, run_recipe, score, search_plan
 from memory.contract.events import ConversationTurnReceived
 from memory.contract.positions import LogPosition, encode_token
+from memory.credentials import redacted
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import System
 
@@ -176,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ensure_topics(settings)
     else:
         settings = load_settings()
-    print(f"turns topic {settings.topics.turns}, PostgreSQL {settings.postgres_dsn}", flush=True)
+    print(f"turns topic {settings.topics.turns}, PostgreSQL {redacted(settings.postgres_dsn)}", flush=True)
     expected = expected_count(args, settings, events)
     # Without an expected count only the wait can tell whether an earlier ingest finished.
     done = expected is not None and is_complete(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from memory.credentials import redacted
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,12 +33,21 @@ class Settings:
     kafka_partitions: int = 4
     neo4j_uri: str = "bolt://127.0.0.1:17687"
     neo4j_user: str = "neo4j"
-    neo4j_password: str = "memstream-local"
+    # Store passwords. Empty: filled when settings are loaded (adapters.store_credentials) from the file a
+    # ``*_password_file`` setting names (e.g. a Docker secret), else from the one the local stack generated under
+    # ``<data_dir>/secrets/``. A password written in ``postgres_dsn`` / ``redis_url`` itself wins; once loaded,
+    # both addresses carry their password, so every client connects with exactly what the store was given.
+    neo4j_password: str = field(default="", repr=False)
+    neo4j_password_file: str = ""
     neo4j_database: str = "neo4j"
     # Label prefix of the live graph; a rebuild writes beside it under its own (Community has one database).
     neo4j_label_prefix: str = ""
     postgres_dsn: str = "postgresql://memstream@127.0.0.1:15432/memstream"
+    postgres_password: str = field(default="", repr=False)
+    postgres_password_file: str = ""
     redis_url: str = "redis://127.0.0.1:16379/0"
+    redis_password: str = field(default="", repr=False)
+    redis_password_file: str = ""
     redis_prefix: str = "memstream:"
     # Milvus Lite runs as a local gRPC service of the stack (infra/local); any Milvus server URI works.
     milvus_uri: str = "http://127.0.0.1:19531"
@@ -74,10 +85,10 @@ class Settings:
     docs_public: bool = True
     # OpenAI-compatible endpoints: empty base URL means the offline defaults.
     llm_base_url: str = ""
-    llm_api_key: str = "not-needed"
+    llm_api_key: str = field(default="not-needed", repr=False)
     llm_model: str = "gpt-4o-mini"
     embedding_base_url: str = ""
-    embedding_api_key: str = "not-needed"
+    embedding_api_key: str = field(default="not-needed", repr=False)
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_dim: int = 384
     embed_batch_size: int = 64
@@ -103,6 +114,15 @@ class Settings:
     decay_enabled: bool = True
     dedupe_similarity: float = 0.92
     topics: Topics = field(default_factory=Topics)
+
+    def __repr__(self) -> str:
+        # Secret fields are repr=False; an address is shown without the password it carries once loaded.
+        shown = []
+        for f in fields(self):
+            if f.repr:
+                value = getattr(self, f.name)
+                shown.append(f"{f.name}={redacted(value) if isinstance(value, str) else value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def to_env(self) -> dict[str, str]:
         """The environment that makes ``from_env`` rebuild these settings (for child processes)."""

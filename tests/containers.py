@@ -13,22 +13,27 @@ storage), the same server that compose and real deployments run; the ``local`` s
 so this mode is where the real server gets tested. ``MEMSTREAM_TEST_MILVUS=lite`` serves Milvus Lite from the venv
 over gRPC instead, for Docker hosts too small for the Milvus image (it needs ~2 GB of memory).
 
+Closed like the local stack: PostgreSQL (SCRAM for TCP and the socket), Redis (``requirepass``) and Neo4j get
+passwords of their own, random for each run, and the settings handed to the tests carry them.
+
 testcontainers is imported inside ``container_stack`` so importing this module needs neither it nor Docker.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from adapters.settings_loader import load_settings
+from memory.credentials import with_password
 from memory.settings import Settings
 
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
@@ -51,16 +56,43 @@ def milvus_mode_from_env(environ: Mapping[str, str] | None = None) -> MilvusMode
     raise ValueError(f"MEMSTREAM_TEST_MILVUS must be one of {MILVUS_MODES}, not {value!r}")
 
 
+@dataclass(frozen=True)
+class StorePasswords:
+    """Random for each run of the throw-away containers; never printed."""
+
+    postgres: str
+    redis: str
+    neo4j: str
+
+    @classmethod
+    def random(cls) -> StorePasswords:
+        return cls(postgres=secrets.token_hex(24), redis=secrets.token_hex(24), neo4j=secrets.token_hex(24))
+
+    def __repr__(self) -> str:
+        return "StorePasswords(***)"
+
+
 def stack_settings(
-    base: Settings, *, kafka_bootstrap: str, neo4j_uri: str, postgres_dsn: str, redis_url: str, milvus_uri: str
+    base: Settings,
+    *,
+    kafka_bootstrap: str,
+    neo4j_uri: str,
+    postgres_dsn: str,
+    redis_url: str,
+    milvus_uri: str,
+    passwords: StorePasswords,
 ) -> Settings:
-    """``base`` pointed at the given endpoints; credentials and everything else stay as in ``base``."""
+    """``base`` pointed at the given endpoints with their passwords (never the local stack's, which ``base`` may
+    carry); everything else stays as in ``base``."""
     return replace(
         base,
         kafka_bootstrap=kafka_bootstrap,
         neo4j_uri=neo4j_uri,
-        postgres_dsn=postgres_dsn,
-        redis_url=redis_url,
+        neo4j_password=passwords.neo4j,
+        postgres_dsn=with_password(postgres_dsn, passwords.postgres),
+        postgres_password=passwords.postgres,
+        redis_url=with_password(redis_url, passwords.redis),
+        redis_password=passwords.redis,
         milvus_uri=milvus_uri,
     )
 
@@ -75,6 +107,7 @@ def container_stack(base: Settings | None = None, milvus: MilvusMode | None = No
 
     settings = base or load_settings()
     mode = milvus or milvus_mode_from_env()
+    passwords = StorePasswords.random()
 
     with ExitStack() as stack:
         # Each stop is registered before its start, so a failed start still removes what it created.
@@ -82,7 +115,7 @@ def container_stack(base: Settings | None = None, milvus: MilvusMode | None = No
         stack.callback(kafka.stop)
         kafka.start(timeout=STARTUP_TIMEOUT_S)  # its own default is 30 s, short for a cold JVM
 
-        neo4j = Neo4jContainer(NEO4J_IMAGE, username=settings.neo4j_user, password=settings.neo4j_password)
+        neo4j = Neo4jContainer(NEO4J_IMAGE, username=settings.neo4j_user, password=passwords.neo4j)
         neo4j.with_env("NEO4J_server_memory_pagecache_size", "128M")
         neo4j.with_env("NEO4J_server_memory_heap_max__size", "512M")
         neo4j.with_env("NEO4J_dbms_usage__report_enabled", "false")
@@ -90,12 +123,15 @@ def container_stack(base: Settings | None = None, milvus: MilvusMode | None = No
         neo4j.start()
 
         postgres = PostgresContainer(
-            POSTGRES_IMAGE, username="memstream", password="memstream", dbname="memstream", driver=None
+            POSTGRES_IMAGE, username="memstream", password=passwords.postgres, dbname="memstream", driver=None
         )
+        # As in compose.yaml: a password for every connection, the Unix socket included.
+        postgres.with_env("POSTGRES_HOST_AUTH_METHOD", "scram-sha-256")
+        postgres.with_env("POSTGRES_INITDB_ARGS", "--auth-local=scram-sha-256 --auth-host=scram-sha-256")
         stack.callback(postgres.stop)
         postgres.start()
 
-        redis = RedisContainer(REDIS_IMAGE)
+        redis = RedisContainer(REDIS_IMAGE, password=passwords.redis)
         stack.callback(redis.stop)
         redis.start()
 
@@ -108,6 +144,7 @@ def container_stack(base: Settings | None = None, milvus: MilvusMode | None = No
             postgres_dsn=postgres.get_connection_url(driver=None),
             redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(redis.port)}/0",
             milvus_uri=milvus_uri,
+            passwords=passwords,
         )
 
 

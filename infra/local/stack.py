@@ -23,6 +23,7 @@ Everything lives under ``Settings.data_dir`` (``.data`` by default, ignored by g
     postgres/                   owned by the ``postgres`` OS user when run as root: data/ (PGDATA), socket/
     redis/                      redis.conf and the append-only file
     milvus/                     memstream.db, the Milvus Lite store
+    secrets/                    generated passwords (0600, dir 0700): postgres, postgres-superuser, redis, neo4j
     run/<service>.pid           PIDs of the detached processes
     logs/<service>.log          service logs (kafka.out and neo4j/logs/debug.log hold the rest)
 """
@@ -50,6 +51,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from adapters.settings_loader import load_settings  # noqa: E402
+from adapters.store_credentials import with_generated_store_passwords  # noqa: E402
 from infra.local.services.base import Service  # noqa: E402
 from infra.local.services.common import ServiceStatus, StackError, apt_install, log  # noqa: E402
 from infra.local.services.kafka import Kafka  # noqa: E402
@@ -100,14 +102,16 @@ def _services(settings: Settings | None, services: Iterable[str] | None) -> list
 
 @contextlib.contextmanager
 def _locked(settings: Settings | None) -> Iterator[Settings]:
-    """Serialises install/start/stop across processes (e.g. parallel test workers) per data dir."""
+    """Serialises install/start/stop across processes (e.g. parallel test workers) per data dir, and gives
+    the services their passwords: generated once under ``<data_dir>/secrets/`` unless the settings name
+    their own (``adapters.store_credentials``)."""
     settings = settings or load_settings()
     run_dir = settings.data_dir.resolve() / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "stack.lock").open("a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield settings
+            yield with_generated_store_passwords(settings)
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -127,6 +131,8 @@ def _start(settings: Settings, services: Iterable[str] | None, timeout: float | 
     for svc in svcs:
         limit = timeout or svc.default_timeout
         pid = svc.running_pid()
+        if pid is not None:
+            svc.adopt()
         if pid is not None and svc.healthy():
             svc.ready_hook()
             log.info("%s: already running (pid %d) at %s", svc.name, pid, svc.endpoint())

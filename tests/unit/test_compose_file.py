@@ -3,7 +3,8 @@
 The schema is the copy that ``check-jsonschema`` vendors (``check_jsonschema/builtin_schemas/vendor/
 compose-spec.json``); nothing is fetched from the web. The project checks are the mistakes that a schema
 cannot see: a port that differs from the defaults in ``memory/settings.py``, an environment variable that no
-setting reads, a Kafka listener advertised at the wrong address, a ``depends_on`` on a missing service.
+setting reads, a Kafka listener advertised at the wrong address, a ``depends_on`` on a missing service, a
+default or written-down credential, a secret a service reads but does not mount.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import stat
 from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
@@ -232,23 +234,174 @@ def test_project_services_reach_the_stores_they_wait_for(services: dict[str, dic
             assert deps.get(store) == "service_healthy", f"{name} must wait until {store} is healthy"
 
 
-def test_credentials_match_the_settings(services: dict[str, dict[str, Any]]) -> None:
-    assert _environment(services["neo4j"])["NEO4J_AUTH"] == f"{DEFAULTS.neo4j_user}/{DEFAULTS.neo4j_password}"
+def test_postgres_identity_matches_the_settings(services: dict[str, dict[str, Any]]) -> None:
     pg = _environment(services["postgres"])
     default_dsn = urlsplit(DEFAULTS.postgres_dsn)
     assert pg["POSTGRES_USER"] == default_dsn.username
     assert pg["POSTGRES_DB"] == default_dsn.path.lstrip("/")
     for name in PROJECT_SERVICES:
-        env = _environment(services[name])
-        dsn = urlsplit(env["MEMSTREAM_POSTGRES_DSN"])
+        dsn = urlsplit(_environment(services[name])["MEMSTREAM_POSTGRES_DSN"])
         assert (dsn.username, dsn.path.lstrip("/")) == (pg["POSTGRES_USER"], pg["POSTGRES_DB"])
-        if pg.get("POSTGRES_HOST_AUTH_METHOD") != "trust":
-            assert dsn.password == pg.get("POSTGRES_PASSWORD"), name
-        if "MEMSTREAM_NEO4J_PASSWORD" in env:
-            assert (
-                f"{env.get('MEMSTREAM_NEO4J_USER', 'neo4j')}/{env['MEMSTREAM_NEO4J_PASSWORD']}"
-                == _environment(services["neo4j"])["NEO4J_AUTH"]
-            )
+        assert dsn.password is None, f"{name}: a password written into the compose file"
+
+
+# ------------------------------------------------------------------------------- closed stores
+
+
+RUN_SECRETS = "/run/secrets/"
+# Words that only a default or a written-down credential would put in the file.
+DEFAULT_CREDENTIALS = ("minioadmin", "memstream-local", "trust", "changeme", "neo4j/neo4j")
+SECRET_WORDS = ("PASSWORD", "AUTH", "SECRET", "ACCESS_KEY", "ROOT_USER")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for key, item in value.items() for s in (str(key), *_strings(item))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [str(value)]
+
+
+def _mounted(service: dict[str, Any]) -> set[str]:
+    return {entry if isinstance(entry, str) else entry["source"] for entry in service.get("secrets", [])}
+
+
+def _credential_problems(compose: dict[str, Any]) -> list[str]:
+    """Default credentials anywhere, and any credential written into an environment instead of a file."""
+    problems = []
+    text = "\n".join(_strings(compose)).lower()
+    problems += [f"{word!r} in compose.yaml" for word in DEFAULT_CREDENTIALS if word in text]
+    for name, service in compose["services"].items():
+        for key, value in _environment(service).items():
+            if key in {"POSTGRES_HOST_AUTH_METHOD", "POSTGRES_INITDB_ARGS"}:
+                continue
+            if any(word in key for word in SECRET_WORDS) and not key.endswith("_FILE"):
+                problems.append(f"{name}: {key}={value!r} holds a credential, not the file of one")
+    return problems
+
+
+def _unmounted_secrets(compose: dict[str, Any]) -> list[str]:
+    """Secrets a service reads (``/run/secrets/<name>`` in its environment, command or healthcheck, or MinIO's
+    ``*_FILE`` names) without mounting them, or mounts without the file declaring them."""
+    problems = []
+    declared = set(compose.get("secrets") or {})
+    for name, service in compose["services"].items():
+        mounted = _mounted(service)
+        problems += [f"{name} mounts undeclared secret {s}" for s in sorted(mounted - declared)]
+        read = {k: v for k, v in service.items() if k in ("environment", "command", "healthcheck")}
+        used = {
+            text.split(RUN_SECRETS, 1)[1].split()[0].strip("\"')") for text in _strings(read) if RUN_SECRETS in text
+        }
+        used |= {v for k, v in _environment(service).items() if k.startswith("MINIO_") and k.endswith("_FILE")}
+        problems += [f"{name} reads secret {s} without mounting it" for s in sorted(used - mounted)]
+    return problems
+
+
+def test_no_default_or_written_down_credentials_remain(compose: dict[str, Any]) -> None:
+    assert not _credential_problems(compose)
+
+
+def test_every_secret_a_service_reads_is_mounted_and_declared(compose: dict[str, Any]) -> None:
+    assert not _unmounted_secrets(compose)
+
+
+def test_the_credential_checks_catch_the_old_file(compose: dict[str, Any]) -> None:
+    """Guards the guards: the credentials of before, put back, are each reported."""
+    broken = json.loads(json.dumps(compose))
+    services = broken["services"]
+    services["minio"]["environment"] = {"MINIO_ROOT_USER": "minioadmin", "MINIO_ROOT_PASSWORD": "minioadmin"}
+    services["postgres"]["environment"]["POSTGRES_HOST_AUTH_METHOD"] = "trust"
+    services["api"]["environment"]["MEMSTREAM_NEO4J_PASSWORD"] = "memstream-local"
+    problems = "\n".join(_credential_problems(broken))
+    for expected in ("'minioadmin'", "'trust'", "'memstream-local'", "MINIO_ROOT_PASSWORD=", "NEO4J_PASSWORD="):
+        assert expected in problems, expected
+    del services["api"]["secrets"]
+    services["redis"]["secrets"] = ["redis_password", "nowhere"]
+    problems = "\n".join(_unmounted_secrets(broken))
+    assert "api reads secret postgres_password without mounting it" in problems
+    assert "redis mounts undeclared secret nowhere" in problems
+
+
+def test_each_store_takes_its_password_from_a_secret(services: dict[str, dict[str, Any]]) -> None:
+    pg = _environment(services["postgres"])
+    assert pg["POSTGRES_PASSWORD_FILE"] == f"{RUN_SECRETS}postgres_password"
+    assert pg["POSTGRES_HOST_AUTH_METHOD"] == "scram-sha-256"  # TCP
+    assert set(pg["POSTGRES_INITDB_ARGS"].split()) == {"--auth-local=scram-sha-256", "--auth-host=scram-sha-256"}
+    assert "psql" in " ".join(services["postgres"]["healthcheck"]["test"])  # a real login, not pg_isready
+
+    assert _environment(services["neo4j"])["NEO4J_AUTH_FILE"] == f"{RUN_SECRETS}neo4j_auth"
+    assert f"{RUN_SECRETS}neo4j_password" in " ".join(services["neo4j"]["healthcheck"]["test"])
+
+    redis_command = " ".join(services["redis"]["command"])
+    assert f'requirepass "$$(cat {RUN_SECRETS}redis_password)"' in redis_command
+    assert "redis-server -" in redis_command and "docker-entrypoint.sh" in redis_command
+    assert "REDISCLI_AUTH" in " ".join(services["redis"]["healthcheck"]["test"])
+
+    minio = _environment(services["minio"])
+    assert minio["MINIO_ROOT_USER_FILE"] == "minio_root_user"
+    assert minio["MINIO_ROOT_PASSWORD_FILE"] == "minio_root_password"
+    milvus_command = " ".join(services["milvus"]["command"])
+    for variable, secret in (
+        ("MINIO_ACCESS_KEY_ID", "minio_root_user"),
+        ("MINIO_SECRET_ACCESS_KEY", "minio_root_password"),
+    ):
+        assert f'export {variable}="$$(cat {RUN_SECRETS}{secret})"' in milvus_command
+    assert milvus_command.rstrip().endswith("exec milvus run standalone")
+
+
+def test_project_services_read_exactly_the_passwords_they_need(services: dict[str, dict[str, Any]]) -> None:
+    for name in PROJECT_SERVICES:
+        env = _environment(services[name])
+        for store in ("postgres", "redis", "neo4j"):
+            key = f"MEMSTREAM_{store.upper()}_PASSWORD_FILE"
+            if store in NEEDS[name]:
+                assert env.get(key) == f"{RUN_SECRETS}{store}_password", (name, key)
+                assert f"{store}_password" in _mounted(services[name]), name
+            else:  # the streams worker talks to Kafka only
+                assert key not in env and f"{store}_password" not in _mounted(services[name]), (name, store)
+        assert not {k for k in env if k.endswith("_PASSWORD")}, f"{name}: a password in the environment"
+
+
+def test_the_app_connects_with_the_passwords_compose_mounts(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """What the API's container does at start: settings from its environment, passwords from the secret files."""
+    from adapters.store_credentials import fill_store_credentials
+    from infra.compose.generate_secrets import generate
+
+    generate(tmp_path)
+    env = {
+        k: v.replace(RUN_SECRETS, f"{tmp_path}/")
+        for k, v in _environment(services["api"]).items()
+        if "${" not in v
+    }
+    settings = fill_store_credentials(Settings.from_env(env))
+    secret = {name: (tmp_path / f"{name}_password").read_text().strip() for name in ("postgres", "redis", "neo4j")}
+    assert urlsplit(settings.postgres_dsn).password == secret["postgres"]
+    assert urlsplit(settings.redis_url).password == secret["redis"]
+    assert settings.neo4j_password == secret["neo4j"]
+    assert (tmp_path / "neo4j_auth").read_text().strip() == f"neo4j/{secret['neo4j']}"  # what the Neo4j image reads
+
+
+def test_secrets_are_generated_declared_and_never_committed(compose: dict[str, Any], tmp_path: Path) -> None:
+    from infra.compose import generate_secrets
+
+    declared = compose["secrets"]
+    assert set(declared) == set(generate_secrets.ALL_SECRETS)
+    for name, spec in declared.items():
+        assert spec == {"file": f"./secrets/{name}"}, name
+    assert "infra/compose/secrets/" in (PROJECT_ROOT / ".gitignore").read_text().split()
+    assert "infra/compose/secrets" in (COMPOSE_DIR / "Dockerfile.dockerignore").read_text().split()  # not in the image
+
+    created = generate_secrets.generate(tmp_path / "secrets")
+    assert sorted(p.name for p in created) == sorted(generate_secrets.ALL_SECRETS)
+    folder = tmp_path / "secrets"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    before = {p.name: p.read_text() for p in folder.iterdir()}
+    assert all(stat.S_IMODE((folder / n).stat().st_mode) == 0o644 for n in before)  # containers' own users read them
+    assert len({before[n] for n in generate_secrets.RANDOM_SECRETS}) == len(generate_secrets.RANDOM_SECRETS)
+    assert generate_secrets.generate(folder) == []  # idempotent: a store's password never changes under it
+    assert {p.name: p.read_text() for p in folder.iterdir()} == before
 
 
 def test_project_services_run_the_project_entry_points(services: dict[str, dict[str, Any]]) -> None:
@@ -295,12 +448,21 @@ def test_container_stack_is_a_context_manager_factory() -> None:
         DEFAULTS,
         kafka_bootstrap="h:1",
         neo4j_uri="bolt://h:2",
-        postgres_dsn="postgresql://u:p@h:3/d",
+        postgres_dsn="postgresql://u@h:3/d",
         redis_url="redis://h:4/0",
         milvus_uri="http://h:5",
+        passwords=containers.StorePasswords(postgres="pg-secret", redis="redis-secret", neo4j="neo4j-secret"),
     )
     assert (settings.kafka_bootstrap, settings.milvus_uri) == ("h:1", "http://h:5")
-    assert settings.neo4j_password == DEFAULTS.neo4j_password and settings.topics == DEFAULTS.topics
+    assert settings.topics == DEFAULTS.topics
+    # The containers' passwords, in the addresses too, never those of a local stack the base may carry.
+    assert (settings.postgres_dsn, settings.postgres_password) == ("postgresql://u:pg-secret@h:3/d", "pg-secret")
+    assert (settings.redis_url, settings.redis_password) == ("redis://:redis-secret@h:4/0", "redis-secret")
+    assert settings.neo4j_password == "neo4j-secret"
+    assert "-secret" not in repr(settings)
+    passwords = containers.StorePasswords.random()
+    assert len({passwords.postgres, passwords.redis, passwords.neo4j}) == 3
+    assert not any(value in repr(passwords) for value in (passwords.postgres, passwords.redis, passwords.neo4j))
 
 
 def test_container_images_follow_the_compose_file(services: dict[str, dict[str, Any]]) -> None:

@@ -34,7 +34,8 @@ from memory.settings import Settings
 class Service:
     """One service of the stack. The orchestrator only calls these methods, in this order: ``apt_packages``
     and ``install`` (idempotent), then ``running_pid`` + ``healthy`` to reuse what already runs, else
-    ``launch`` and ``poll_ready`` until ready; ``stop`` and ``status`` any time."""
+    ``launch`` and ``poll_ready`` until ready; ``stop`` and ``status`` any time. A service that already runs
+    is first offered to ``adopt``."""
 
     name = ""
     default_timeout = 60.0
@@ -81,6 +82,11 @@ class Service:
     def ready_hook(self) -> None:
         """Runs once the service answers (e.g. create roles); must be idempotent."""
 
+    def adopt(self) -> None:
+        """Runs before a service found running is probed: brings one that an earlier version of this stack
+        started up to what this version configures (e.g. its password), without a restart. Idempotent, and
+        harmless while the service is still starting."""
+
     def poll_ready(self, started: float, timeout: float) -> bool:
         """One readiness probe: True when ready, False to retry, StackError on exit or timeout."""
         pid = self.running_pid()
@@ -118,6 +124,10 @@ class DetachedService(Service):
 
     def command(self) -> list[str]:
         raise NotImplementedError
+
+    def launch_env(self) -> dict[str, str]:
+        """Environment added for the process (secrets go here, never in ``command``: see ``spawn``)."""
+        return {}
 
     def log_excerpt(self) -> str:
         text = log_tail(self.log_file, self._log_offset)
@@ -158,7 +168,7 @@ class DetachedService(Service):
         self._log_offset = log_mark(self.log_file, self.name)
         if self.stdout_file != self.log_file:
             self._out_offset = log_mark(self.stdout_file, self.name)
-        pid = spawn(self.command(), self.stdout_file, self.cwd())
+        pid = spawn(self.command(), self.stdout_file, self.cwd(), self.launch_env())
         self.pid_file.write_text(f"{pid}\n")
         log.info("%s: launched pid %d (log %s)", self.name, pid, self.log_file)
 

@@ -120,12 +120,15 @@ _DETACH = (
 )
 
 
-def spawn(argv: Sequence[str], log_file: Path, cwd: Path) -> int:
+def spawn(argv: Sequence[str], log_file: Path, cwd: Path, env: dict[str, str] | None = None) -> int:
+    """``env``: variables added to ours for the service; how a secret reaches it without showing in its
+    command line, which every user of the machine can read in /proc (the environment only its owner can)."""
     out = subprocess.run(
         [sys.executable, "-c", _DETACH, str(log_file), str(cwd), *argv],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
     if out.returncode != 0 or not out.stdout.strip().isdigit():
         raise StackError(f"could not launch {argv[0]}: {out.stderr.strip() or out.stdout.strip()}")
@@ -138,15 +141,31 @@ def run_checked(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     timeout: float | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """Runs ``argv``; a failure raises StackError with its output. Secrets go in ``env`` or ``stdin``, never in
+    ``argv``: the message shows the command line."""
     try:
-        out = subprocess.run(list(argv), capture_output=True, text=True, check=False, cwd=cwd, env=env, timeout=timeout)
+        out = subprocess.run(
+            list(argv), input=stdin, capture_output=True, text=True, check=False, cwd=cwd, env=env, timeout=timeout
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StackError(f"{what} failed: {exc}") from exc
     if out.returncode != 0:
         detail = "\n".join(x for x in (out.stdout.strip(), out.stderr.strip()) if x)
         raise StackError(f"{what} failed (exit {out.returncode}): {' '.join(argv)}\n{detail[-3000:]}")
     return out
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` readable by its owner only (a config that holds a password), whole or not at
+    all: a draft beside it is renamed over it."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.draft")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(draft, 0o600)  # O_CREAT's mode does not apply to a draft left by a crash
+    os.replace(draft, path)
 
 
 def log_mark(path: Path, name: str) -> int:
