@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from adapters.kafka_auth import fill_kafka_credentials
 from memory.settings import Settings
 
 # Each filler returns the settings with one family of credentials filled in (stores, Kafka principals, ...).
 CredentialFiller = Callable[[Settings], Settings]
-FILLERS: list[CredentialFiller] = []
+FILLERS: list[CredentialFiller] = [fill_kafka_credentials]
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

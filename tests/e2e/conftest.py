@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters.producer_door import grant, revoke
+from adapters.secret_files import secret_from_file
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import System, start_system
 from tests.support import isolated_settings, unique
@@ -31,10 +33,20 @@ def free_port() -> int:
 class RunningSystem:
     system: System
     app_id: str
+    # A producer credential for this system's turns topic, created on first use and revoked at the end.
+    producer: str | None = None
 
     @property
     def settings(self) -> Settings:
         return self.system.settings
+
+    def producer_flags(self) -> list[str]:
+        """``memstream produce`` flags of a producer credential that may write this system's turns topic."""
+        password_file = self.system.logs / "producer.password"
+        if self.producer is None:
+            self.producer = unique("producer-")
+            grant(self.settings, self.producer, secret_from_file(password_file))
+        return ["--username", self.producer, "--password-file", str(password_file)]
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.system.base_url, timeout=30)
@@ -55,11 +67,14 @@ def running_system(stack_settings: Settings, logs: Path, **overrides: Any) -> It
     """The worker, projectors and API on isolated settings (with ``overrides``), stopped afterwards."""
     settings = replace(isolated_settings(stack_settings), api_port=free_port(), **overrides)
     running = start_system(settings, logs)
+    system = RunningSystem(running, unique("app-"))
     try:
         running.wait_ready()
-        yield RunningSystem(running, unique("app-"))
+        yield system
     finally:
         running.stop()
+        if system.producer is not None:
+            revoke(settings, system.producer)
         if os.environ.get("MEMSTREAM_TEST_SHOW_LOGS"):
             for name in running.procs:
                 print(f"--- {name} ---\n{running.log_tail(name, 5000)}")
