@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from confluent_kafka.admin import (
     AclBindingFilter,
     AclOperation,
     AclPermissionType,
+    AdminClient,
     ResourcePatternType,
     ResourceType,
     ScramCredentialInfo,
@@ -94,6 +95,7 @@ def grant(settings: Settings, username: str, password: str) -> None:
         for op in GRANTED
     ]
     _wait(admin.create_acls(bindings, request_timeout=TIMEOUT_S).values())
+    _until_broker_knows(admin, username, lambda exists, acls: exists and acls >= len(GRANTED))
 
 
 def revoke(settings: Settings, username: str) -> bool:
@@ -109,11 +111,13 @@ def revoke(settings: Settings, username: str) -> bool:
     deletion = UserScramCredentialDeletion(username, _mechanism(settings))
     try:
         _wait(admin.alter_user_scram_credentials([deletion], request_timeout=TIMEOUT_S).values())
+        existed = True
     except KafkaException as exc:
         if exc.args[0].code() != KafkaError.RESOURCE_NOT_FOUND:
             raise
-        return bool(deleted)
-    return True
+        existed = bool(deleted)
+    _until_broker_knows(admin, username, lambda exists, acls: not exists and acls == 0)
+    return existed
 
 
 def list_producers(settings: Settings) -> list[ProducerCredential]:
@@ -178,6 +182,26 @@ class DoorProducer:
         if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
             raise ProducerDoorError(f"{topic} does not exist yet; producers cannot create it (start memstream first)")
         raise ProducerDoorError(f"{topic}: {error.str()}")
+
+
+def _until_broker_knows(admin: AdminClient, username: str, done: Callable[[bool, int], bool]) -> None:
+    """Wait until the broker applies what the controller committed, so that the caller's next connection meets
+    the credential as changed (the broker follows the metadata log a moment behind the controller)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        try:
+            admin.describe_user_scram_credentials([username], request_timeout=TIMEOUT_S)[username].result()  # type: ignore[index]
+            exists = True
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.RESOURCE_NOT_FOUND:
+                raise
+            exists = False
+        acls = len(admin.describe_acls(_acl_filter(f"User:{username}"), request_timeout=TIMEOUT_S).result())
+        if done(exists, acls):
+            return
+        if time.monotonic() > deadline:
+            raise ProducerDoorError(f"the broker did not apply the change to {username!r} within {TIMEOUT_S:.0f} s")
+        time.sleep(0.1)
 
 
 def _acl_filter(principal: str | None) -> AclBindingFilter:

@@ -1,8 +1,10 @@
-"""`memstream run` (what `make run` calls) brings the system up, prints where it is, and stops it on a signal."""
+"""`memstream run` (what `make run` calls) brings the system up, prints where it is and the producer credential it
+keeps, and stops it on a signal."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +13,8 @@ from dataclasses import replace
 
 import httpx
 
+from adapters.kafka_auth import producer_bootstrap
+from adapters.producer_door import make_door_producer
 from memory.settings import PROJECT_ROOT, Settings
 from tests.e2e.conftest import free_port
 from tests.support import isolated_settings, wait_until
@@ -41,6 +45,13 @@ def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings
         assert f"{base}/schema/swagger" in output
         assert httpx.get(f"{base}/health").json() == {"status": "ok"}
         assert httpx.get(f"{base}/schema/openapi.json").status_code == 200
+        # The producer door: the printed credential writes the turns topic through the producer listener.
+        door = re.search(r"producers: +(\S+) \(SASL_PLAINTEXT, SCRAM-SHA-512\), user (\S+), password in (\S+);", output)
+        assert door, output
+        assert door.group(1) == producer_bootstrap(settings)
+        password = (PROJECT_ROOT / door.group(3)).read_text().strip()
+        make_door_producer(settings, door.group(2), password).check(settings.topics.turns)
+        assert f"memstream produce --username {door.group(2)} --password-file {door.group(3)}" in output
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,47 +102,14 @@ class Kafka(JavaService):
         }
 
     def _security_properties(self) -> dict[str, str]:
-        """Three listeners, every one authenticated, and ACLs (ARCHITECTURE.md, "Kafka: two doors").
-
-        INTERNAL (the pipeline) and CONTROLLER (the broker talking to its own controller) take SASL/PLAIN with
-        users defined right here, so nothing has to be bootstrapped into the metadata log when storage is
-        formatted and a store formatted before authentication existed starts unchanged. PRODUCER takes SCRAM
-        only: its users live in the metadata log, created through the Admin API by ``memstream producers``,
-        and none of them is a PLAIN user, so a producer credential opens no other door. The pipeline's and the
-        broker's principals are super users; everyone else gets exactly what an ACL grants (nothing by default).
-        """
-        if not uses_sasl(self.settings.kafka_security_protocol):
-            raise StackError(
-                "the local stack's Kafka authenticates every client: MEMSTREAM_KAFKA_SECURITY_PROTOCOL must be "
-                f"SASL_PLAINTEXT, not {self.settings.kafka_security_protocol}"
-            )
-        h, p, c, q = self.host, self.port, self.controller_port, self.producer_port
-        pipeline = (self.settings.kafka_username, self.settings.kafka_password)
-        scram = self.settings.kafka_producer_sasl_mechanism  # SCRAM-SHA-512 or SCRAM-SHA-256
-        broker = (BROKER_USERNAME, secret_from_file(self.data / BROKER_PASSWORD_FILE))
-        return {
-            "listeners": f"INTERNAL://{h}:{p},CONTROLLER://{h}:{c},PRODUCER://{h}:{q}",
-            "advertised.listeners": f"INTERNAL://{h}:{p},CONTROLLER://{h}:{c},PRODUCER://{h}:{q}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "INTERNAL",
-            # Loopback only, so no TLS here; a deployment reachable from a network uses SASL_SSL (README).
-            "listener.security.protocol.map": ",".join(
-                f"{name}:SASL_PLAINTEXT" for name in ("INTERNAL", "CONTROLLER", "PRODUCER")
-            ),
-            "sasl.mechanism.inter.broker.protocol": "PLAIN",
-            "sasl.mechanism.controller.protocol": "PLAIN",
-            "listener.name.internal.sasl.enabled.mechanisms": "PLAIN",
-            "listener.name.internal.plain.sasl.jaas.config": _plain_jaas(broker, [broker, pipeline]),
-            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
-            "listener.name.controller.plain.sasl.jaas.config": _plain_jaas(broker, [broker]),
-            "listener.name.producer.sasl.enabled.mechanisms": scram,
-            f"listener.name.producer.{scram.lower()}.sasl.jaas.config": (
-                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-            ),
-            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            "super.users": ";".join(f"User:{name}" for name in sorted(super_users(self.settings))),
-            "allow.everyone.if.no.acl.found": "false",
+        h = self.host
+        addresses = {
+            "INTERNAL": f"{h}:{self.port}",
+            "CONTROLLER": f"{h}:{self.controller_port}",
+            "PRODUCER": f"{h}:{self.producer_port}",
         }
+        broker_password = secret_from_file(self.data / BROKER_PASSWORD_FILE)
+        return security_properties(self.settings, broker_password, listen=addresses, advertise=addresses)
 
     def command(self) -> list[str]:
         return [
@@ -176,6 +144,51 @@ class Kafka(JavaService):
         except Exception:
             return False
         return bool(metadata.brokers)
+
+
+def security_properties(
+    settings: Settings, broker_password: str, listen: Mapping[str, str], advertise: Mapping[str, str]
+) -> dict[str, str]:
+    """Three listeners, every one authenticated, and ACLs (ARCHITECTURE.md, "Kafka: two doors"); ``listen`` and
+    ``advertise`` give each listener's address (the test containers of tests/containers.py use this too).
+
+    INTERNAL (the pipeline) and CONTROLLER (the broker talking to its own controller) take SASL/PLAIN with users
+    defined right here, so nothing has to be bootstrapped into the metadata log when storage is formatted and a
+    store formatted before authentication existed starts unchanged. PRODUCER takes SCRAM only: its users live in
+    the metadata log, created through the Admin API by ``memstream producers``, and none of them is a PLAIN user,
+    so a producer credential opens no other door. The pipeline's and the broker's principals are super users;
+    everyone else gets exactly what an ACL grants (nothing by default).
+    """
+    if not uses_sasl(settings.kafka_security_protocol):
+        raise StackError(
+            "the local stack's Kafka authenticates every client: MEMSTREAM_KAFKA_SECURITY_PROTOCOL must be "
+            f"SASL_PLAINTEXT, not {settings.kafka_security_protocol}"
+        )
+    names = ("INTERNAL", "CONTROLLER", "PRODUCER")
+    pipeline = (settings.kafka_username, settings.kafka_password)
+    broker = (BROKER_USERNAME, broker_password)
+    scram = settings.kafka_producer_sasl_mechanism  # SCRAM-SHA-512 or SCRAM-SHA-256
+    return {
+        "listeners": ",".join(f"{name}://{listen[name]}" for name in names),
+        "advertised.listeners": ",".join(f"{name}://{advertise[name]}" for name in names),
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "INTERNAL",
+        # Loopback only, so no TLS here; a deployment reachable from a network uses SASL_SSL (README).
+        "listener.security.protocol.map": ",".join(f"{name}:SASL_PLAINTEXT" for name in names),
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.internal.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.internal.plain.sasl.jaas.config": _plain_jaas(broker, [broker, pipeline]),
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": _plain_jaas(broker, [broker]),
+        "listener.name.producer.sasl.enabled.mechanisms": scram,
+        f"listener.name.producer.{scram.lower()}.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": ";".join(f"User:{name}" for name in sorted(super_users(settings))),
+        "allow.everyone.if.no.acl.found": "false",
+    }
 
 
 def _plain_jaas(me: tuple[str, str], users: list[tuple[str, str]]) -> str:
