@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, TopicPartition
 
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.events import DeadLetter
 from memory.settings import Settings
@@ -84,12 +85,14 @@ def read_original(settings: Settings, letter: DeadLetter, timeout: float = 10.0)
     A version 1 record carries the message whole, so it is used as it is if the log has lost it."""
     position = TopicPartition(letter.origin_topic, letter.origin_partition, letter.origin_offset)
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": "memstream.deadletter.redrive",
-            "enable.auto.commit": False,
-            "fetch.message.max.bytes": 64 * 1024 * 1024,
-        }
+        client_config(
+            settings,
+            **{
+                "group.id": "memstream.deadletter.redrive",
+                "enable.auto.commit": False,
+                "fetch.message.max.bytes": 64 * 1024 * 1024,
+            },
+        )
     )
     try:
         low, high = consumer.get_watermark_offsets(position, timeout=timeout)

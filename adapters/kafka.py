@@ -1,4 +1,8 @@
-"""Kafka plumbing shared by the CLI, the API, the projectors and replay: topics and producers."""
+"""Kafka plumbing shared by the CLI, the API, the projectors and replay: topics, producers, consumers, admin.
+
+Every client is built here or from ``adapters.kafka_auth.client_config``, so every one of them authenticates as
+the pipeline's principal on the internal listener.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
 
 from adapters import dead_letters
+from adapters.kafka_auth import client_config
 from memory.contract.positions import LogPosition
 from memory.settings import Settings
 
@@ -19,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
     """Create the four topics if missing (idempotent). Memory topics are keyed by scope, so partitions matter."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = make_admin(settings)
     deadline = time.monotonic() + timeout
     wanted = [settings.topics.turns, settings.topics.commands, settings.topics.memories, settings.topics.deadletter]
     while True:
@@ -55,21 +60,30 @@ def _configure(admin: AdminClient, topic: str, config: dict[str, str]) -> None:
         future.result()
 
 
+def make_admin(settings: Settings, **overrides: Any) -> AdminClient:
+    return AdminClient(client_config(settings, **overrides))
+
+
+def make_consumer(settings: Settings, group_id: str, **overrides: Any) -> Consumer:
+    return Consumer(client_config(settings, **{"group.id": group_id, **overrides}))
+
+
+# How every producer of the project writes, the pipeline's and the producer door's (adapters.producer_door).
+PRODUCER_CONFIG: dict[str, Any] = {
+    "enable.idempotence": True,  # retries never duplicate or reorder a partition
+    "acks": "all",
+    "linger.ms": 5,
+    "compression.type": "lz4",
+    # The Java client's key hashing, which aiokafka (the Faust worker) uses too: a user's events land in
+    # the same partition number on every topic whoever produced them (librdkafka's default, CRC32, does
+    # not), so the worker's per-user table and the topics stay co-partitioned and one user's events on
+    # the memory log stay in order whether the worker or the API wrote them.
+    "partitioner": "murmur2_random",
+}
+
+
 def make_producer(settings: Settings, **overrides: Any) -> Producer:
-    config = {
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "enable.idempotence": True,  # retries never duplicate or reorder a partition
-        "acks": "all",
-        "linger.ms": 5,
-        "compression.type": "lz4",
-        # The Java client's key hashing, which aiokafka (the Faust worker) uses too: a user's events land in
-        # the same partition number on every topic whoever produced them (librdkafka's default, CRC32, does
-        # not), so the worker's per-user table and the topics stay co-partitioned and one user's events on
-        # the memory log stay in order whether the worker or the API wrote them.
-        "partitioner": "murmur2_random",
-        **overrides,
-    }
-    return Producer(config)
+    return Producer({**client_config(settings), **PRODUCER_CONFIG, **overrides})
 
 
 class SyncProducer:

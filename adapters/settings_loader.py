@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from adapters.kafka_auth import fill_kafka_credentials
 from adapters.store_credentials import fill_store_credentials
 from memory.settings import Settings
 
@@ -18,11 +19,17 @@ from memory.settings import Settings
 CredentialFiller = Callable[[Settings], Settings]
 FILLERS: list[CredentialFiller] = [
     fill_store_credentials,
+    fill_kafka_credentials,
 ]
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    settings = Settings.from_env(environ)
+    return with_credentials(Settings.from_env(environ))
+
+
+def with_credentials(settings: Settings) -> Settings:
+    """``settings`` with what is still missing filled from the secret files; what is set already stays (so a
+    process that started the stack itself, and so created the files, calls this again after)."""
     for fill in FILLERS:
         settings = fill(settings)
     return settings

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicCollection, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from adapters.kafka_auth import client_config
 from memory.settings import Settings
 
 REQUEST_TIMEOUT_SECONDS = 5.0
@@ -22,7 +23,7 @@ Partition = tuple[str, int]
 
 class LogOffsets:
     def __init__(self, settings: Settings):
-        self._admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        self._admin = AdminClient(client_config(settings))
 
     async def committed(self, group: str, partitions: Iterable[Partition]) -> dict[Partition, int]:
         """The offsets ``group`` has committed (the next one it will read); absent where it has none."""

@@ -30,6 +30,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from adapters.kafka import ensure_topics
+from adapters.kafka_auth import client_config
 from adapters.settings_loader import load_settings
 from bench.common import write_results
 from bench.replay_log import messages_in, produce_log
@@ -151,7 +152,7 @@ def replay_existing(base: Settings, scratch: Scratch, args: argparse.Namespace) 
     turns = args.turns_topic
     if turns is None and args.topic.endswith(".memories"):
         sibling = args.topic[: -len(".memories")] + ".turns"
-        admin = AdminClient({"bootstrap.servers": base.kafka_bootstrap})
+        admin = AdminClient(client_config(base))
         turns = sibling if sibling in admin.list_topics(timeout=10).topics else None
     tag = unique("replay")
     topics = Topics(turns or f"bench.{tag}.turns", f"bench.{tag}.commands", args.topic, f"bench.{tag}.dlq")

@@ -18,6 +18,7 @@ import numpy as np
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from adapters.kafka import ensure_topics, make_producer
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.events import (
     ConversationTurnReceived,
@@ -131,7 +132,7 @@ def produce_log(settings: Settings, count: int, scopes: int) -> dict[str, Any]:
 
 
 def messages_in(settings: Settings, topics: list[str]) -> int:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("bench-count-")})
+    consumer = Consumer(client_config(settings, **{"group.id": unique("bench-count-")}))
     try:
         total = 0
         for topic in topics:

@@ -22,6 +22,7 @@ from neo4j import Driver, GraphDatabase
 from pymilvus import MilvusClient
 from redis import Redis
 
+from adapters.kafka_auth import client_config
 from bench.replay_log import DIM, messages_in, milvus_rows
 from memory.contract.codec import Codec
 from memory.settings import Settings
@@ -91,7 +92,7 @@ class Scratch:
             _drop_graph(driver, self.base.neo4j_database, prefix)
         for each in self.drivers:
             each.close()
-        admin = AdminClient({"bootstrap.servers": self.base.kafka_bootstrap})
+        admin = AdminClient(client_config(self.base))
         for futures in (
             admin.delete_consumer_groups(self.groups, request_timeout=30) if self.groups else {},
             admin.delete_topics(self.topics, operation_timeout=30) if self.topics else {},

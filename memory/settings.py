@@ -31,6 +31,23 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / ".data"
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_partitions: int = 4
+    # How the pipeline's own clients (worker, projectors, API, CLI, replay) authenticate to the broker
+    # (adapters/kafka_auth.py). The local stack's internal listener takes SASL/PLAIN with this principal, a super
+    # user; a managed broker (MSK) takes SASL_SSL with SCRAM-SHA-512. PLAINTEXT: a broker without authentication.
+    kafka_security_protocol: str = "SASL_PLAINTEXT"
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_username: str = "memstream-pipeline"
+    # Empty: the password the local stack generated once under data_dir/secrets (adapters.kafka_auth).
+    kafka_password: str = field(default="", repr=False)
+    # The producer door: the listener external producers write turns through, with a SCRAM credential that may
+    # write the turns topic and nothing else (memstream producers). Empty: the local stack's, kafka_bootstrap's
+    # host at its port + 2.
+    kafka_producer_bootstrap: str = ""
+    kafka_producer_security_protocol: str = "SASL_PLAINTEXT"
+    kafka_producer_sasl_mechanism: str = "SCRAM-SHA-512"
+    # An external producer's credential, for `memstream produce` (its flags win).
+    producer_username: str = ""
+    producer_password: str = field(default="", repr=False)
     neo4j_uri: str = "bolt://127.0.0.1:17687"
     neo4j_user: str = "neo4j"
     # Store passwords. Empty: filled when settings are loaded (adapters.store_credentials) from the file a

@@ -1,5 +1,9 @@
 """``memstream run``: start the local stack, the Faust worker, the projectors and the API; Ctrl-C stops them.
 
+On every start it makes sure this machine's producer credential exists (``adapters.producer_door``: a SCRAM
+user that may write the turns topic only, its password kept under ``<data_dir>/secrets/``) and prints how to
+produce with it.
+
 Services of the stack that were already running are reused and left running; those this command started
 are stopped on exit, as are the worker, projector and API processes it spawned (by their own PIDs).
 """
@@ -14,9 +18,15 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from confluent_kafka import KafkaException
+
+from adapters.kafka import ensure_topics
+from adapters.kafka_auth import producer_bootstrap
+from adapters.producer_door import DEFAULT_PRODUCER, ProducerDoorError, ensure_producer
+from adapters.settings_loader import with_credentials
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.admin_key import AdminKey, ensure_admin_key
-from memstream_cli.processes import StartupError, start_system
+from memstream_cli.processes import StartupError, System, start_system
 
 STACK = [sys.executable, str(PROJECT_ROOT / "infra" / "local" / "stack.py")]
 
@@ -32,7 +42,7 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 
 
 def shown(path: Path) -> str:
-    """The path as the user would type it from here."""
+    """The path as the user would type it from here (relative to the working directory when inside it)."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -59,25 +69,40 @@ def run(settings: Settings) -> int:
     subprocess.run([*STACK, "install"], check=True)
     subprocess.run([*STACK, "start"], check=True)
     started_services = [name for name, up in before.items() if not up]
+    # On a first start the stack has just generated the stores' and Kafka's passwords: read them now.
+    settings = with_credentials(settings)
     admin = ensure_admin_key(settings) if settings.auth_enabled else None
     logs = settings.data_dir / "logs"
-    system = start_system(settings, logs)
-    base = system.base_url
+    system: System | None = None
     try:
+        # The producer door: the turns topic exists (producers cannot create it) and this machine's credential.
+        ensure_topics(settings)
+        password_file = shown(ensure_producer(settings, DEFAULT_PRODUCER))
+        system = start_system(settings, logs)
+        base = system.base_url
         system.wait_ready()
         print(f"memstream is running.\n  API:          {base}\n  OpenAPI docs: {base}/schema/swagger")
         print("\n".join(credential_lines(admin, base)))
-        print(f"  produce:      memstream produce examples/conversation.jsonl\n  logs:         {logs}")
+        print(
+            f"  producers:    {producer_bootstrap(settings)} ({settings.kafka_producer_security_protocol}, "
+            f"{settings.kafka_producer_sasl_mechanism}), user {DEFAULT_PRODUCER}, password in {password_file}; "
+            f"may write {settings.topics.turns} only"
+        )
+        print(
+            f"  produce:      memstream produce --username {DEFAULT_PRODUCER} --password-file {password_file} "
+            f"examples/conversation.jsonl\n  logs:         {logs}"
+        )
         print("Ctrl-C stops everything this command started.", flush=True)
         while True:
             system.check_alive()
             time.sleep(1)
-    except StartupError as exc:
+    except (StartupError, ProducerDoorError, KafkaException) as exc:
         print(f"memstream run: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        system.stop()
+        if system is not None:
+            system.stop()
         if started_services:
             subprocess.run([*STACK, "stop", *started_services], check=False)

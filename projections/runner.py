@@ -20,6 +20,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from adapters import faults
 from adapters.dead_letters import MAX_DEAD_LETTER_BYTES, bounded_key, dead_letter
 from adapters.kafka import SyncProducer, make_producer
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.positions import LogPosition
 from memory.errors import DecodeError
@@ -58,17 +59,19 @@ class ProjectorRunner:
         self.projector = self._connect()
         self.group_id = group_id or f"{settings.consumer_group_prefix}.projection.{self.projector.name}"
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka_bootstrap,
-                "group.id": self.group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest" if from_beginning else "latest",
-                "partition.assignment.strategy": "cooperative-sticky",
-                "fetch.wait.max.ms": 50,
-                # A crashed projector's partitions move to its successor after 10 s, not librdkafka's 45 s.
-                "session.timeout.ms": 10_000,
-                "heartbeat.interval.ms": 2_000,
-            }
+            client_config(
+                settings,
+                **{
+                    "group.id": self.group_id,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest" if from_beginning else "latest",
+                    "partition.assignment.strategy": "cooperative-sticky",
+                    "fetch.wait.max.ms": 50,
+                    # A crashed projector's partitions move to its successor after 10 s, not librdkafka's 45 s.
+                    "session.timeout.ms": 10_000,
+                    "heartbeat.interval.ms": 2_000,
+                },
+            )
         )
         self._dlq = SyncProducer(make_producer(settings, **{"message.max.bytes": MAX_DEAD_LETTER_BYTES}))
         self._start_offset = start_offset

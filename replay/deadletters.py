@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from adapters.dead_letters import read_original
 from adapters.kafka import SyncProducer, make_producer
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.events import DeadLetter
 from memory.contract.positions import LogPosition
@@ -27,11 +28,13 @@ def read_dead_letters(settings: Settings, timeout: float = 10.0) -> Iterator[tup
     """Every dead letter on the topic, oldest first, read without joining a consumer group."""
     codec = Codec()
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": "memstream.deadletter.reader",
-            "enable.auto.commit": False,
-        }
+        client_config(
+            settings,
+            **{
+                "group.id": "memstream.deadletter.reader",
+                "enable.auto.commit": False,
+            },
+        )
     )
     topic = settings.topics.deadletter
     try:

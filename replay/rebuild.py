@@ -18,6 +18,7 @@ from typing import TextIO
 
 from confluent_kafka import Consumer, TopicPartition
 
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.settings import Settings
 from projections.runner import ProjectorRunner
@@ -58,7 +59,7 @@ def _topics(settings: Settings, store: str) -> list[str]:
 
 def log_size(settings: Settings, topics: list[str]) -> int:
     """Events currently in the log (high minus low watermark, over all partitions)."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "memstream.replay.size"})
+    consumer = Consumer(client_config(settings, **{"group.id": "memstream.replay.size"}))
     try:
         total = 0
         metadata = consumer.list_topics(timeout=10)
@@ -80,7 +81,7 @@ def start_offsets(
         return lambda tp: from_offset
     assert from_time is not None
     millis = int(from_time.timestamp() * 1000)
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "memstream.replay.times"})
+    consumer = Consumer(client_config(settings, **{"group.id": "memstream.replay.times"}))
 
     def by_time(tp: TopicPartition) -> int | None:
         found = consumer.offsets_for_times([TopicPartition(tp.topic, tp.partition, millis)], timeout=10)

@@ -8,8 +8,11 @@ At-least-once, so every consumer downstream is idempotent (deterministic ids).
 
 from __future__ import annotations
 
+import ssl
+
 import faust
 
+from adapters.kafka_auth import uses_sasl
 from memory.settings import Settings
 from streams.agents.embedding import register_embedding
 from streams.agents.extraction import register_extraction
@@ -18,11 +21,27 @@ from streams.context import StreamContext, build_context
 from streams.offsets import StreamsApp, watch_for_stalls
 
 
+def broker_credentials(settings: Settings) -> faust.SASLCredentials | None:
+    """The pipeline's principal for aiokafka, as ``adapters.kafka_auth.client_config`` gives it to librdkafka."""
+    protocol = settings.kafka_security_protocol.upper()
+    if not uses_sasl(protocol):
+        return None
+    # Faust derives SASL_SSL from an SSL context; none means SASL_PLAINTEXT.
+    context = ssl.create_default_context() if protocol == "SASL_SSL" else None
+    return faust.SASLCredentials(
+        username=settings.kafka_username,
+        password=settings.kafka_password,
+        mechanism=settings.kafka_sasl_mechanism,
+        ssl_context=context,
+    )
+
+
 def create_app(settings: Settings, context: StreamContext | None = None) -> faust.App:
     # Faust's own commit bookkeeping can skip an event around a rebalance: streams.offsets says how and why.
     app = StreamsApp(
         settings.faust_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=broker_credentials(settings),
         store="memory://",
         value_serializer="raw",
         key_serializer="raw",

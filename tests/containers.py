@@ -4,9 +4,11 @@
 Redis and Milvus start on random host ports, the tests get ``Settings`` pointing at them, and everything is
 removed afterwards (testcontainers' reaper also removes them if the test process dies).
 
-Images follow ``infra/compose/compose.yaml`` (a unit test keeps them in step), except Kafka:
-testcontainers' ``KafkaContainer`` drives Confluent's image scripts, so it runs ``cp-kafka`` 7.9 (Apache Kafka
-3.9, the KRaft fallback named in DESIGN.md) where compose runs ``apache/kafka``.
+Images follow ``infra/compose/compose.yaml`` (a unit test keeps them in step). Kafka is ``apache/kafka`` with the
+local stack's own security configuration (``infra.local.services.kafka.security_properties``): every listener
+authenticates, the pipeline's principal and its password are those of ``load_settings``, and the producer door
+(SCRAM, ACLs) is there for the tests that knock on it. Its listeners use the same port number inside the
+container and on the host, so the addresses it advertises are the ones the tests reach.
 
 Milvus: by default the Milvus standalone server in a container (``MilvusContainer``: embedded etcd, local
 storage), the same server that compose and real deployments run; the ``local`` stack already covers Milvus Lite,
@@ -36,7 +38,7 @@ from adapters.settings_loader import load_settings
 from memory.credentials import with_password
 from memory.settings import Settings
 
-KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
+KAFKA_IMAGE = "apache/kafka:4.1.1"
 NEO4J_IMAGE = "neo4j:5.26.12-community"
 POSTGRES_IMAGE = "postgres:15"
 REDIS_IMAGE = "redis:7"
@@ -81,12 +83,14 @@ def stack_settings(
     redis_url: str,
     milvus_uri: str,
     passwords: StorePasswords,
+    kafka_producer_bootstrap: str = "",
 ) -> Settings:
     """``base`` pointed at the given endpoints with their passwords (never the local stack's, which ``base`` may
     carry); everything else stays as in ``base``."""
     return replace(
         base,
         kafka_bootstrap=kafka_bootstrap,
+        kafka_producer_bootstrap=kafka_producer_bootstrap,
         neo4j_uri=neo4j_uri,
         neo4j_password=passwords.neo4j,
         postgres_dsn=with_password(postgres_dsn, passwords.postgres),
@@ -100,7 +104,6 @@ def stack_settings(
 @contextmanager
 def container_stack(base: Settings | None = None, milvus: MilvusMode | None = None) -> Iterator[Settings]:
     """Start the stores, yield ``Settings`` for them, stop and remove them on exit (also on errors)."""
-    from testcontainers.community.kafka import KafkaContainer
     from testcontainers.community.neo4j import Neo4jContainer
     from testcontainers.community.postgres import PostgresContainer
     from testcontainers.community.redis import RedisContainer
@@ -111,9 +114,7 @@ def container_stack(base: Settings | None = None, milvus: MilvusMode | None = No
 
     with ExitStack() as stack:
         # Each stop is registered before its start, so a failed start still removes what it created.
-        kafka = KafkaContainer(KAFKA_IMAGE).with_kraft()
-        stack.callback(kafka.stop)
-        kafka.start(timeout=STARTUP_TIMEOUT_S)  # its own default is 30 s, short for a cold JVM
+        kafka_bootstrap, kafka_producer_bootstrap = _start_kafka(stack, settings)
 
         neo4j = Neo4jContainer(NEO4J_IMAGE, username=settings.neo4j_user, password=passwords.neo4j)
         neo4j.with_env("NEO4J_server_memory_pagecache_size", "128M")
@@ -139,13 +140,66 @@ def container_stack(base: Settings | None = None, milvus: MilvusMode | None = No
 
         yield stack_settings(
             settings,
-            kafka_bootstrap=kafka.get_bootstrap_server(),
+            kafka_bootstrap=kafka_bootstrap,
+            kafka_producer_bootstrap=kafka_producer_bootstrap,
             neo4j_uri=neo4j.get_connection_url(),
             postgres_dsn=postgres.get_connection_url(driver=None),
             redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(redis.port)}/0",
             milvus_uri=milvus_uri,
             passwords=passwords,
         )
+
+
+def _start_kafka(stack: ExitStack, settings: Settings) -> tuple[str, str]:
+    """apache/kafka secured like the local stack; returns the internal and the producer listener's address."""
+    from confluent_kafka.admin import AdminClient
+    from testcontainers.core.container import DockerContainer
+
+    from adapters.kafka_auth import client_config
+    from infra.local.services.kafka import security_properties
+
+    internal, producer = _free_port(), _free_port()
+    kafka = DockerContainer(KAFKA_IMAGE)
+    # The Docker host, known before the container starts: it goes into the advertised listeners.
+    host = kafka.get_docker_client().host()
+    listen = {"INTERNAL": f"0.0.0.0:{internal}", "CONTROLLER": "0.0.0.0:9093", "PRODUCER": f"0.0.0.0:{producer}"}
+    advertise = {"INTERNAL": f"{host}:{internal}", "CONTROLLER": "localhost:9093", "PRODUCER": f"{host}:{producer}"}
+    properties = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": "1@localhost:9093",
+        "num.partitions": str(settings.kafka_partitions),
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        **security_properties(settings, secrets.token_hex(32), listen=listen, advertise=advertise),
+    }
+    kafka.with_env("CLUSTER_ID", "bWVtc3RyZWFtLXRlc3Rz")
+    for key, value in properties.items():
+        kafka.with_env(_kafka_image_variable(key), value)
+    for port in (internal, producer):
+        kafka.with_bind_ports(port, port)
+    stack.callback(kafka.stop)
+    kafka.start()
+    bootstrap = f"{host}:{internal}"
+    admin = AdminClient(client_config(replace(settings, kafka_bootstrap=bootstrap), log_level=0))
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        try:
+            if admin.list_topics(timeout=5).brokers:
+                return bootstrap, f"{host}:{producer}"
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(1)
+
+
+def _kafka_image_variable(key: str) -> str:
+    """apache/kafka's environment name for a server property: "_" is "__", "-" is "___", "." is "_"."""
+    return "KAFKA_" + key.replace("_", "__").replace("-", "___").replace(".", "_").upper()
 
 
 def _start_milvus_container(stack: ExitStack) -> str:

@@ -18,7 +18,9 @@ stopped) is its own module in ``infra/local/services/``.
 Everything lives under ``Settings.data_dir`` (``.data`` by default, ignored by git)::
 
     jars/kafka, jars/neo4j      jars resolved by Maven from infra/local/maven/*-pom.xml (redone on pom change)
-    kafka/                      server.properties, log4j2.properties, cluster-id, data/ (KRaft log dirs)
+    kafka/                      server.properties (0600: the listeners' passwords), log4j2.properties, cluster-id,
+                                data/ (KRaft log dirs)
+    secrets/                    generated passwords, 0600: kafka-pipeline, kafka-broker, kafka-producer-<name>
     neo4j/                      embedded Neo4j home (infra/local/neo4j/MemstreamNeo4j.java)
     postgres/                   owned by the ``postgres`` OS user when run as root: data/ (PGDATA), socket/
     redis/                      redis.conf and the append-only file

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters.producer_door import grant, revoke
+from adapters.secret_files import generated_secret
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import System, start_system
 from tests.support import bearer, isolated_settings, issue_key, unique
@@ -34,6 +36,8 @@ class RunningSystem:
     system: System
     app_id: str
     admin_key: str = ""
+    # A producer credential for this system's turns topic, created on first use and revoked at the end.
+    producer: str | None = None
 
     def __post_init__(self) -> None:
         if not self.admin_key:
@@ -49,6 +53,14 @@ class RunningSystem:
 
     def async_client(self, key: str | None = None, timeout: float = 30) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.system.base_url, timeout=timeout, headers=bearer(key or self.admin_key))
+
+    def producer_flags(self) -> list[str]:
+        """``memstream produce`` flags of a producer credential that may write this system's turns topic."""
+        password_file = self.system.logs / "producer.password"
+        if self.producer is None:
+            self.producer = unique("producer-")
+            grant(self.settings, self.producer, generated_secret(password_file))
+        return ["--username", self.producer, "--password-file", str(password_file)]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -66,12 +78,15 @@ def running_system(stack_settings: Settings, logs: Path, **overrides: Any) -> It
     """The worker, projectors and API on isolated settings (with ``overrides``), stopped afterwards."""
     settings = replace(isolated_settings(stack_settings), api_port=free_port(), **overrides)
     running = start_system(settings, logs)
-    app_id = unique("app-")
+    system: RunningSystem | None = None
     try:
         running.wait_ready()
-        yield RunningSystem(running, app_id)
+        system = RunningSystem(running, unique("app-"))
+        yield system
     finally:
         running.stop()
+        if system is not None and system.producer is not None:
+            revoke(settings, system.producer)
         if os.environ.get("MEMSTREAM_TEST_SHOW_LOGS"):
             for name in running.procs:
                 print(f"--- {name} ---\n{running.log_tail(name, 5000)}")

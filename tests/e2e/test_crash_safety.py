@@ -28,6 +28,7 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.events import ConversationTurnReceived
 from memory.contract.ids import memory_id_for
@@ -164,12 +165,14 @@ class Offsets:
     def _consumer(self, group: str) -> Consumer:
         if group not in self._consumers:
             self._consumers[group] = Consumer(
-                {
-                    "bootstrap.servers": self._settings.kafka_bootstrap,
-                    "group.id": group,
-                    "enable.auto.commit": False,
-                    "log_level": 0,  # a probe; the broker restart shows in the wait's message, not as noise
-                }
+                client_config(
+                    self._settings,
+                    **{
+                        "group.id": group,
+                        "enable.auto.commit": False,
+                        "log_level": 0,  # a probe; the broker restart shows in the wait's message, not as noise
+                    },
+                )
             )
         return self._consumers[group]
 
@@ -237,9 +240,7 @@ def trace_missing(settings: Settings, app_id: str, expected: dict[str, tuple[str
     if not missing:
         return "none missing"
     codec = Codec()
-    consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("trace-"), "enable.auto.commit": False}
-    )
+    consumer = Consumer(client_config(settings, **{"group.id": unique("trace-"), "enable.auto.commit": False}))
     topic = settings.topics.memories
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}

@@ -17,6 +17,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from adapters.kafka import SyncProducer, make_producer
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.events import ConversationTurnReceived
 from memory.contract.positions import LogPosition
@@ -32,7 +33,7 @@ SOME_ID = "6f1c9a52-3d1e-5b8e-9a3c-6d656d737472"
 def written(system: RunningSystem) -> int:
     """How many records the API has ever produced: the turns and commands topics' end offsets, summed."""
     settings = system.settings
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("w-")})
+    consumer = Consumer(client_config(settings, **{"group.id": unique("w-")}))
     try:
         return sum(
             consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]

@@ -30,6 +30,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from adapters.dead_letters import MAX_DEAD_LETTER_BYTES, PAYLOAD_PREFIX_BYTES
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.events import ConversationTurnReceived, DeadLetter
 from memory.contract.ids import memory_id_for
@@ -254,8 +255,9 @@ def test_redrive_reads_the_whole_original_back_from_the_log(drill: Drill) -> Non
     )
     assert len(letter.payload) == PAYLOAD_PREFIX_BYTES < len(drill.sent[biggest])
     [landed] = redrive(drill.settings, [letter])
-    consumer = Consumer({"bootstrap.servers": drill.settings.kafka_bootstrap, "group.id": unique("redrive-check-"),
-                         "fetch.message.max.bytes": 2_000_000})
+    consumer = Consumer(
+        client_config(drill.settings, **{"group.id": unique("redrive-check-"), "fetch.message.max.bytes": 2_000_000})
+    )
     try:
         consumer.assign([TopicPartition(landed.topic, landed.partition, landed.offset)])
         message = wait_until(lambda: consumer.poll(1.0), timeout=30, what="the re-driven message")

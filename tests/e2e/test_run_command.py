@@ -1,4 +1,5 @@
-"""`memstream run` (what `make run` calls) brings the system up, prints where it is, and stops it on a signal."""
+"""`memstream run` (what `make run` calls) brings the system up, prints where it is and the producer credential it
+keeps, and stops it on a signal."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from adapters.kafka_auth import producer_bootstrap
+from adapters.producer_door import make_door_producer
 from memory.settings import PROJECT_ROOT, Settings
 from tests.e2e.conftest import free_port
 from tests.support import isolated_settings, wait_until
@@ -56,6 +59,13 @@ def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings
         assert httpx.get(f"{base}/v1/memories", params=alice).status_code == 401
         with_key = httpx.get(f"{base}/v1/memories", params=alice, headers={"Authorization": f"Bearer {key}"})
         assert with_key.status_code == 200, with_key.text
+        # The producer door: the printed credential writes the turns topic through the producer listener.
+        door = re.search(r"producers: +(\S+) \(SASL_PLAINTEXT, SCRAM-SHA-512\), user (\S+), password in (\S+);", output)
+        assert door, output
+        assert door.group(1) == producer_bootstrap(settings)
+        password = (PROJECT_ROOT / door.group(3)).read_text().strip()
+        make_door_producer(settings, door.group(2), password).check(settings.topics.turns)
+        assert f"memstream produce --username {door.group(2)} --password-file {door.group(3)}" in output
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)

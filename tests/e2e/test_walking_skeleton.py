@@ -13,6 +13,7 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from adapters.kafka import SyncProducer, make_producer
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.events import DeadLetter, MemoryExtracted
 from memory.ingest.extraction import extract_facts
@@ -45,7 +46,7 @@ def list_memories(system: RunningSystem, user_id: str, app_id: str | None = None
 
 @pytest.fixture(scope="module")
 def produced(system: RunningSystem) -> int:
-    result = system.cli("produce", str(SAMPLE), "--app-id", system.app_id)
+    result = system.cli("produce", str(SAMPLE), "--app-id", system.app_id, *system.producer_flags())
     assert result.returncode == 0, result.stderr
     assert "produced 7 turns" in result.stdout
     want = expected_facts("alice")
@@ -181,7 +182,7 @@ def test_api_write_answers_202_and_becomes_searchable(system: RunningSystem) -> 
 
 
 def end_offsets(system: RunningSystem) -> int:
-    consumer = Consumer({"bootstrap.servers": system.settings.kafka_bootstrap, "group.id": unique("w-")})
+    consumer = Consumer(client_config(system.settings, **{"group.id": unique("w-")}))
     try:
         return sum(
             consumer.get_watermark_offsets(TopicPartition(system.settings.topics.turns, p), timeout=10)[1]
@@ -246,9 +247,7 @@ def test_poison_turn_is_dead_lettered_and_the_next_turn_gets_through(system: Run
     memories = wait_until(lambda: list_memories(system, user)["results"], timeout=60, what="the good turn's memory")
     assert "bees" in memories[0]["memory"]
 
-    consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("dlq-"), "auto.offset.reset": "earliest"}
-    )
+    consumer = Consumer(client_config(settings, **{"group.id": unique("dlq-"), "auto.offset.reset": "earliest"}))
     consumer.subscribe([settings.topics.deadletter])
     letters: list[DeadLetter] = []
 
@@ -271,7 +270,7 @@ def test_poison_turn_is_dead_lettered_and_the_next_turn_gets_through(system: Run
 
 
 def test_producing_the_same_conversation_again_creates_no_duplicates(system: RunningSystem, produced: int) -> None:
-    again = system.cli("produce", str(SAMPLE), "--app-id", system.app_id)
+    again = system.cli("produce", str(SAMPLE), "--app-id", system.app_id, *system.producer_flags())
     assert again.returncode == 0, again.stderr
     # A sentinel for the same user lands in the same partition after the repeats: once it is visible,
     # the repeats have been processed too.
@@ -321,9 +320,7 @@ def test_a_memory_carries_the_turn_before_it_and_is_found_through_it(system: Run
         )
         assert distractor.status_code == 202, distractor.text
 
-    consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("ctx-"), "auto.offset.reset": "earliest"}
-    )
+    consumer = Consumer(client_config(settings, **{"group.id": unique("ctx-"), "auto.offset.reset": "earliest"}))
     consumer.subscribe([settings.topics.memories])
     extracted: dict[str, MemoryExtracted] = {}
 

@@ -11,6 +11,7 @@ from pymilvus import MilvusClient
 from redis import Redis
 
 from adapters.kafka import SyncProducer, ensure_topics, make_producer
+from adapters.kafka_auth import client_config
 from memory.contract.codec import Codec
 from memory.contract.events import DeadLetter
 from memory.settings import Settings
@@ -118,9 +119,7 @@ def test_poison_message_is_dead_lettered_and_the_next_one_applied(settings: Sett
 
 
 def consume_all(settings: Settings, topic: str, codec: Codec, timeout: float = 10.0) -> list:
-    consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("reader-"), "auto.offset.reset": "earliest"}
-    )
+    consumer = Consumer(client_config(settings, **{"group.id": unique("reader-"), "auto.offset.reset": "earliest"}))
     consumer.subscribe([topic])
     found: list = []
     try:

@@ -190,6 +190,51 @@ def test_kafka_advertises_what_clients_are_given(services: dict[str, dict[str, A
     assert kafka["image"].startswith("apache/kafka:")
 
 
+def test_kafka_authenticates_every_listener_like_the_local_stack(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The same doors as infra/local/services/kafka.py: every listener SASL, PLAIN for the pipeline and the
+    broker, SCRAM for producers, the same authorizer and super users; the producer door published like the
+    host listener; the pipeline's password where adapters/kafka_auth.py looks for it in every project service."""
+    from adapters.kafka_auth import PIPELINE_PASSWORD_FILE, producer_bootstrap
+    from infra.local.services.kafka import Kafka
+
+    kafka = services["kafka"]
+    env = _environment(kafka)
+    local = Kafka(Settings(data_dir=tmp_path, kafka_password="x" * 20))._security_properties()
+    for key in (
+        "authorizer.class.name",
+        "super.users",
+        "allow.everyone.if.no.acl.found",
+        "sasl.mechanism.controller.protocol",
+        "sasl.mechanism.inter.broker.protocol",
+    ):
+        assert env["KAFKA_" + key.replace(".", "_").upper()] == local[key], key
+    protocols = dict(item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "a listener that does not authenticate"
+    mechanisms = {name: env.get(f"KAFKA_LISTENER_NAME_{name}_SASL_ENABLED_MECHANISMS") for name in protocols}
+    assert mechanisms == {"INTERNAL": "PLAIN", "CONTROLLER": "PLAIN", "HOST": "PLAIN", "PRODUCER": "SCRAM-SHA-512"}
+    assert "ScramLoginModule" in env["KAFKA_LISTENER_NAME_PRODUCER_SCRAM___SHA___512_SASL_JAAS_CONFIG"]
+    script = kafka["command"][-1]
+    for name in ("INTERNAL", "HOST", "CONTROLLER"):  # each PLAIN listener gets its users from the secrets volume
+        assert f"export KAFKA_LISTENER_NAME_{name}_PLAIN_SASL_JAAS_CONFIG=" in script, name
+    assert script.rstrip().endswith("exec /etc/kafka/docker/run")
+
+    advertised = _listeners(env["KAFKA_ADVERTISED_LISTENERS"])
+    door = producer_bootstrap(DEFAULTS)
+    assert advertised["PRODUCER"] == door
+    listening = int(_listeners(env["KAFKA_LISTENERS"])["PRODUCER"].rsplit(":", 1)[1])
+    assert _published(kafka)[listening] == ("127.0.0.1", _host_port(door)[1]) and listening == _host_port(door)[1]
+
+    volume = next(v.split(":")[0] for v in kafka["volumes"] if ":/secrets" in v)
+    assert _depends_on(kafka) == {"secrets-init": "service_completed_successfully"}
+    assert f"{volume}:/secrets" in services["secrets-init"]["volumes"]
+    for name in PROJECT_SERVICES:
+        data_dir = _environment(services[name])["MEMSTREAM_DATA_DIR"]
+        secrets_dir = (Path(data_dir) / PIPELINE_PASSWORD_FILE).parent
+        assert f"{volume}:{secrets_dir}" in services[name]["volumes"], name
+
+
 def test_depends_on_targets_exist_and_are_healthchecked(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         for target, condition in _depends_on(service).items():
@@ -198,8 +243,18 @@ def test_depends_on_targets_exist_and_are_healthchecked(services: dict[str, dict
                 assert "healthcheck" in services[target], f"{name} waits for {target}, which has no healthcheck"
 
 
+def _one_shot(services: dict[str, dict[str, Any]]) -> set[str]:
+    """Jobs that run to completion (others wait for ``service_completed_successfully``): nothing to health-check."""
+    return {
+        target
+        for service in services.values()
+        for target, condition in _depends_on(service).items()
+        if condition == "service_completed_successfully"
+    }
+
+
 def test_infra_services_have_healthchecks(services: dict[str, dict[str, Any]]) -> None:
-    infra = [name for name, service in services.items() if "build" not in service]
+    infra = [name for name, service in services.items() if "build" not in service and name not in _one_shot(services)]
     assert set(infra) >= {"kafka", "neo4j", "postgres", "redis", "milvus", "etcd", "minio"}
     for name in infra:
         check = services[name].get("healthcheck") or {}
@@ -273,7 +328,7 @@ def _credential_problems(compose: dict[str, Any]) -> list[str]:
     problems += [f"{word!r} in compose.yaml" for word in DEFAULT_CREDENTIALS if word in text]
     for name, service in compose["services"].items():
         for key, value in _environment(service).items():
-            if key in {"POSTGRES_HOST_AUTH_METHOD", "POSTGRES_INITDB_ARGS"}:
+            if key in {"POSTGRES_HOST_AUTH_METHOD", "POSTGRES_INITDB_ARGS", "KAFKA_AUTHORIZER_CLASS_NAME"}:
                 continue
             if any(word in key for word in SECRET_WORDS) and not key.endswith("_FILE"):
                 problems.append(f"{name}: {key}={value!r} holds a credential, not the file of one")
@@ -463,11 +518,19 @@ def test_container_stack_is_a_context_manager_factory() -> None:
     passwords = containers.StorePasswords.random()
     assert len({passwords.postgres, passwords.redis, passwords.neo4j}) == 3
     assert not any(value in repr(passwords) for value in (passwords.postgres, passwords.redis, passwords.neo4j))
+    assert settings.kafka_producer_bootstrap == ""  # the internal listener's port + 2 unless given
+    # The container's environment names follow apache/kafka's rule, as the compose file's do.
+    assert (
+        containers._kafka_image_variable("listener.name.producer.scram-sha-512.sasl.jaas.config")
+        == "KAFKA_LISTENER_NAME_PRODUCER_SCRAM___SHA___512_SASL_JAAS_CONFIG"
+    )
+    assert containers._kafka_image_variable("a_b.c") == "KAFKA_A__B_C"
 
 
 def test_container_images_follow_the_compose_file(services: dict[str, dict[str, Any]]) -> None:
     from tests import containers
 
+    assert services["kafka"]["image"] == containers.KAFKA_IMAGE
     assert services["neo4j"]["image"] == containers.NEO4J_IMAGE
     assert services["postgres"]["image"] == containers.POSTGRES_IMAGE
     assert services["redis"]["image"] == containers.REDIS_IMAGE

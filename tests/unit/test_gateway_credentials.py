@@ -82,14 +82,14 @@ def test_admin_implies_reading_and_writing() -> None:
 def test_secret_files_are_written_once_whole_and_private(tmp_path: Path) -> None:
     path = tmp_path / "secrets" / "x.key"
     with ThreadPoolExecutor(8) as pool:
-        won = list(pool.map(lambda i: write_once(path, f"content-{i}"), range(16)))
+        won = list(pool.map(lambda i: write_once(path, f"content-number-{i:04d}"), range(16)))
     assert won.count(True) == 1
-    assert read_secret(path) == f"content-{won.index(True)}"
+    assert read_secret(path) == f"content-number-{won.index(True):04d}"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    replace_secret(path, "replaced")
-    assert read_secret(path) == "replaced" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    replace_secret(path, "replaced-secret-content")
+    assert read_secret(path) == "replaced-secret-content" and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(os.listdir(path.parent)) == ["x.key"]  # no drafts left behind
-    assert generated_secret(path) == "replaced"  # an existing secret is kept
+    assert generated_secret(path) == "replaced-secret-content"  # an existing secret is kept
     path.chmod(0o640)
     with pytest.raises(SecretFileError, match="chmod 600"):
         read_secret(path)
