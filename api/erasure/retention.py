@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka.admin import ConfigResource
 
+from adapters.kafka import make_admin
 from api.erasure.schemas import KafkaLog, TopicRetention
 from memory.settings import Settings
 
@@ -54,7 +55,7 @@ class TopicRetentions:
     """Each topic's ``retention.ms``, read with the AdminClient and kept for ``CACHE_SECONDS``."""
 
     def __init__(self, settings: Settings):
-        self._admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        self._admin = make_admin(settings)  # as the pipeline's principal: describing configs needs it
         topics = settings.topics
         self._topics = [topics.turns, topics.commands, topics.memories, topics.deadletter]
         self._cached: list[TopicRetention] = []
