@@ -30,16 +30,15 @@ BENCH_RATE_LIMIT = 1_000_000_000
 
 
 def api_key(settings: Settings, app_id: str) -> str:
-    """An admin key of ``app_id`` for the API of these settings; ``MEMSTREAM_API_KEY`` when it is set (a running
-    API of another installation, ``--api``)."""
-    return os.environ.get("MEMSTREAM_API_KEY") or issue_key(
-        settings, app_id, rate_limit=BENCH_RATE_LIMIT, name="bench"
-    )
+    """A new admin key of ``app_id`` in the key table of these settings (the benchmark's own namespace)."""
+    return issue_key(settings, app_id, rate_limit=BENCH_RATE_LIMIT, name="bench")
 
 
-def api_client(settings: Settings, base_url: str, app_id: str, timeout: float) -> httpx.Client:
-    """A client of the API that sends an admin key of ``app_id`` (``api_key``) on every request."""
-    return httpx.Client(base_url=base_url, timeout=timeout, headers=bearer(api_key(settings, app_id)))
+def api_client(
+    settings: Settings, base_url: str, app_id: str, timeout: float, key: str | None = None
+) -> httpx.Client:
+    """A client of the API that sends ``key`` (default: a new ``api_key``) on every request."""
+    return httpx.Client(base_url=base_url, timeout=timeout, headers=bearer(key or api_key(settings, app_id)))
 
 
 def namespace_settings(base: Settings, name: str, **overrides: Any) -> Settings:

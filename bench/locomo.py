@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -110,6 +111,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def external_key(args: argparse.Namespace) -> str | None:
+    """The key of an already-running API (``--api``): its own installation's, from ``MEMSTREAM_API_KEY``."""
+    if args.api is None:
+        return None
+    key = os.environ.get("MEMSTREAM_API_KEY")
+    if not key:
+        raise SystemExit("bench.locomo --api: export MEMSTREAM_API_KEY, a key of that API with the admin scope")
+    return key
+
+
 def expected_count(args: argparse.Namespace, settings: Settings, events: list[ConversationTurnReceived]) -> int | None:
     # A remote extractor decides for itself how many facts a turn holds; the rules are exact.
     return None if args.infer and settings.llm_base_url else expected_memories(events)
@@ -136,7 +147,7 @@ def ingest(
     report["postgres_s"] = round(time.perf_counter() - started, 2)
     if positions:
         base_url = system.base_url if system is not None else args.api
-        with api_client(settings, base_url, args.app_id, timeout=120) as client:
+        with api_client(settings, base_url, args.app_id, timeout=120, key=external_key(args)) as client:
             wait_for_projections(client, encode_token(positions, token_key(settings)), users[0], args.app_id)
     report["all_stores_s"] = round(time.perf_counter() - started, 2)
     report["produced"] = bool(positions)
@@ -194,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_only(system)
         progress = ingest_progress(settings.postgres_dsn, args.app_id, users)
         runs: dict[str, RecipeRun] = {}
-        with api_client(settings, base_url, args.app_id, timeout=120) as client:
+        with api_client(settings, base_url, args.app_id, timeout=120, key=external_key(args)) as client:
             for recipe in args.recipes:
                 print(f"searching {len(plan)} questions with recipe {recipe} ...", flush=True)
                 runs[recipe] = run_recipe(client, plan, args.app_id, recipe, args.legacy)

@@ -53,7 +53,7 @@ class ApiKeyVerifier:
         self._pepper = b""
         self._pool: AsyncConnectionPool | None = None
         self._reads: dict[str, _Read] = {}
-        self._pending: dict[str, asyncio.Future[_Read]] = {}
+        self._pending: dict[str, tuple[float, asyncio.Future[_Read]]] = {}  # prefix -> (started, read)
         self._touched: dict[str, float] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -117,23 +117,32 @@ class ApiKeyVerifier:
         if cached is not None and time.monotonic() - cached.started < CACHE_SECONDS:
             return cached
         pending = self._pending.get(prefix)
-        if pending is None:
-            pending = asyncio.ensure_future(self._fetch(prefix))
+        # A read in flight is joined only while it is young enough to be cached: one that started more than
+        # CACHE_SECONDS ago (a very slow database) may predate a revocation this request must see.
+        if pending is None or time.monotonic() - pending[0] >= CACHE_SECONDS:
+            started = time.monotonic()
+            future = asyncio.ensure_future(self._fetch(prefix, started))
+            pending = (started, future)
             self._pending[prefix] = pending
-            pending.add_done_callback(lambda _: self._pending.pop(prefix, None))
+            future.add_done_callback(lambda _: self._forget(prefix, future))
         # shield: one caller giving up (a client disconnecting) does not cancel the read the others wait for.
-        return await asyncio.shield(pending)
+        return await asyncio.shield(pending[1])
 
-    async def _fetch(self, prefix: str) -> _Read:
+    def _forget(self, prefix: str, future: asyncio.Future[_Read]) -> None:
+        if prefix in self._pending and self._pending[prefix][1] is future:
+            del self._pending[prefix]
+
+    async def _fetch(self, prefix: str, started: float) -> _Read:
         if self._pool is None:
             raise RuntimeError("ApiKeyVerifier.start() was not awaited (the app's lifespan starts it)")
-        started = time.monotonic()
         async with self._pool.connection() as conn:
             record = await read_key(conn, prefix)
         read = _Read(record, record.principal() if record else None, started)
         if len(self._reads) >= MAX_CACHED:
             self._evict(started)
-        self._reads[prefix] = read
+        current = self._reads.get(prefix)
+        if current is None or current.started < started:  # never replace a younger read with an older one
+            self._reads[prefix] = read
         return read
 
     def _evict(self, now: float) -> None:

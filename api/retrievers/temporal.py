@@ -53,7 +53,12 @@ class TemporalRetriever:
         if not found:
             return None
         async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute("SELECT valid_from FROM memories WHERE memory_id = %s", (found[0].memory_id,))
+            # Scoped like every read by id (the id came from a scoped search, but no lookup trusts that).
+            seen = query.visibility
+            await cur.execute(
+                "SELECT valid_from FROM memories WHERE memory_id = %s AND app_id = %s AND user_id = %s",
+                (found[0].memory_id, seen.app_id, seen.user_id),
+            )
             row = await cur.fetchone()
         if row is None:
             return None

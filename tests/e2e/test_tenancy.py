@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.gateway.principal import Scope as KeyScope
 from memory.settings import Settings
 from tests.e2e.conftest import RunningSystem
 from tests.e2e.tenants import (
@@ -30,7 +31,7 @@ from tests.e2e.tenants import (
     without_id,
     written,
 )
-from tests.support import bearer, unique
+from tests.support import bearer, issue_key, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -97,6 +98,8 @@ class World:
     carol: Tenant  # app B
     kept: str  # alice's memory that reads and updates use
     deletable: list[str]  # alice's memories the allowed deletes remove
+    bobs_kept: str  # bob's, for app-wide keys of app A
+    bobs_deletable: list[str]
 
     def client(self) -> httpx.Client:
         return client_without_credential(self.system)
@@ -117,11 +120,23 @@ def world(system: RunningSystem) -> World:
     carol = new_tenant(unique("app-"))
     with client_without_credential(system) as client:
         seed(client, alice, [f"{alice.marker}: I keep bees.", "I sail on Sundays.", "I paint in the mornings."])
-        seed(client, bob, [f"{bob.marker}: I keep bees too."])
+        seed(client, bob, [f"{bob.marker}: I keep bees too.", "I fence on Fridays.", "I bake bread."])
         seed(client, carol, [f"{carol.marker}: I keep bees as well."])
-        by_text = {m["memory"]: m["id"] for m in client.get("/v1/memories", headers=alice.headers).json()["results"]}
-    kept = by_text[f"{alice.marker}: I keep bees."]
-    return World(system, alice, bob, carol, kept, [by_text["I sail on Sundays."], by_text["I paint in the mornings."]])
+        ids = {
+            m["memory"]: m["id"]
+            for tenant in (alice, bob)
+            for m in client.get("/v1/memories", headers=tenant.headers).json()["results"]
+        }
+    return World(
+        system,
+        alice,
+        bob,
+        carol,
+        ids[f"{alice.marker}: I keep bees."],
+        [ids["I sail on Sundays."], ids["I paint in the mornings."]],
+        ids[f"{bob.marker}: I keep bees too."],
+        [ids["I fence on Fridays."], ids["I bake bread."]],
+    )
 
 
 @pytest.fixture
@@ -205,7 +220,7 @@ def test_another_tenants_memory_id_is_the_404_of_an_id_that_never_existed(
     world: World, route: Route, nothing_written: None
 ) -> None:
     credential = world.credential(route.needs)
-    bobs = next(iter(world.bob.memory_ids))
+    bobs = world.bobs_kept
     carols = next(iter(world.carol.memory_ids))
     with world.client() as client:
         answers = {memory_id: call(client, route, credential, memory_id=memory_id) for memory_id in (bobs, carols)}
@@ -233,3 +248,69 @@ def test_a_credential_naming_a_user_no_id_can_be_is_refused(world: World, nothin
         response = call(client, BY_NAME["list"], jwt_for(world.alice.app, "x/y", READ))
     assert response.status_code == 401, response.text
     assert "user id" in response.json()["detail"]
+
+
+# --- app-wide API keys: any user of their app, never another app ----------------------------------------------
+
+
+def app_wide_key(world: World, *scopes: str) -> str:
+    return issue_key(world.system.settings, world.alice.app, scopes=[KeyScope(scope) for scope in scopes])
+
+
+@pytest.mark.parametrize("named_app", [True, False], ids=["app-named", "app-left-to-the-key"])
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_an_app_wide_key_with_the_needed_scope_reaches_any_user_of_its_app(
+    world: World, route: Route, named_app: bool
+) -> None:
+    user = unique("erased-") if route.name == "erase" else world.bob.user
+    memory_id = world.bobs_deletable[named_app] if route.name == "delete" else world.bobs_kept
+    with world.client() as client:
+        response = call(
+            client, route, app_wide_key(world, route.needs), world.alice.app if named_app else None, user, memory_id
+        )
+    assert response.status_code == route.ok, response.text
+    if route.name in ("get", "lineage"):
+        assert (response.json()["app_id"], response.json()["user_id"]) == (world.bob.app, world.bob.user)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_an_app_wide_key_must_name_the_user(world: World, route: Route, nothing_written: None) -> None:
+    with world.client() as client:
+        response = call(client, route, app_wide_key(world, ADMIN), memory_id=world.bobs_kept)
+    assert response.status_code == 400, response.text
+    assert "user_id is required" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("scopes", [(ADMIN,), (READ, WRITE)], ids=["admin", "read-write"])
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_an_app_wide_key_never_reaches_another_app(
+    world: World, route: Route, scopes: tuple[str, ...], nothing_written: None
+) -> None:
+    key, never = app_wide_key(world, *scopes), unique("no-such-app-")
+    with world.client() as client:
+        existing = call(client, route, key, world.carol.app, world.carol.user, world.kept)
+        missing = call(client, route, key, never, world.carol.user, world.kept)
+    assert existing.status_code == missing.status_code == 403, existing.text
+    assert "not this credential's app" in existing.json()["detail"]
+    blanked = existing.json()["detail"].replace(world.carol.app, "<app>")
+    assert blanked == missing.json()["detail"].replace(never, "<app>")
+
+
+@pytest.mark.parametrize("route", WITH_ID, ids=lambda r: r.name)
+def test_for_an_app_wide_key_another_apps_memory_id_is_the_404_of_an_unknown_id(
+    world: World, route: Route, nothing_written: None
+) -> None:
+    # Even naming the other app's user (within its own app): that user there has no such memory.
+    key, carols = app_wide_key(world, ADMIN), next(iter(world.carol.memory_ids))
+    with world.client() as client:
+        answer = call(client, route, key, user=world.carol.user, memory_id=carols)
+        unknown = call(client, route, key, user=world.carol.user, memory_id=SOME_ID)
+    assert answer.status_code == unknown.status_code == 404, answer.text
+    assert without_id(answer.json(), carols) == without_id(unknown.json(), SOME_ID)
+
+
+def test_only_an_admin_key_erases_a_user(world: World, nothing_written: None) -> None:
+    with world.client() as client:
+        response = call(client, BY_NAME["erase"], app_wide_key(world, READ, WRITE), user=world.bob.user)
+    assert response.status_code == 403, response.text
+    assert "only 'admin' may erase a whole user" in response.json()["detail"]

@@ -226,7 +226,9 @@ def test_search_input_is_validated(system: RunningSystem) -> None:
         assert (
             client.post("/v1/memories/search", json={"query": "x", "user_id": "u", "top_k": 10_000}).status_code == 400
         )
-        assert client.get("/v1/memories", params={"app_id": "a"}).status_code == 400
+        # The client's key is app-wide: it must say whose memories (another app would be a 403 first).
+        missing_user = client.get("/v1/memories", params={"app_id": system.app_id})
+        assert missing_user.status_code == 400 and "user_id is required" in missing_user.text
 
 
 def test_poison_turn_is_dead_lettered_and_the_next_turn_gets_through(system: RunningSystem) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from api.app import create_app
 from api.errors import Forbidden, InvalidRequest, Unauthorized
 from api.gateway.authenticate import ANYONE
 from api.gateway.principal import Principal, Scope
 from api.gateway.tenancy import ADMIN, READ, WRITE, authorize
 from memory.contract.events import Scope as Tenant
+from memory.settings import Settings
 
 RW = frozenset({Scope.READ, Scope.WRITE})
 
@@ -68,3 +70,23 @@ def test_a_credential_naming_an_id_this_api_cannot_hold_is_refused() -> None:
         authorize(credential("app", "a/b"), READ, None, None)
     with pytest.raises(Unauthorized, match="app id"):
         authorize(credential("app/a", "b"), READ, None, None)
+
+
+@pytest.mark.parametrize("auth_enabled", [True, False])
+def test_the_schema_requires_user_id_and_leaves_app_id_to_the_credential(auth_enabled: bool) -> None:
+    # Required is the rule every caller meets (an app-wide key must name the user); the leniency for a
+    # user-bound credential is in the description, so a client following the schema is never refused.
+    openapi = create_app(Settings(auth_enabled=auth_enabled)).openapi_schema.to_schema()
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            parameters = {p["name"]: p for p in operation.get("parameters", [])}
+            if "user_id" in parameters:
+                assert parameters["user_id"]["required"] is True, (method, path)
+                assert parameters["user_id"]["schema"]["type"] == "string", (method, path)
+                assert not parameters["app_id"]["required"], (method, path)
+            if path.startswith(("/v1/memories", "/v1/context")):
+                assert "403" in operation["responses"], (method, path)
+    for body in ("AddMemoriesRequest", "SearchRequest", "ContextRequest", "UpdateMemoryRequest"):
+        schema = openapi["components"]["schemas"][body]
+        assert "user_id" in schema["required"] and "app_id" not in schema["required"], body
+        assert "user-bound" in schema["properties"]["user_id"]["description"], body
