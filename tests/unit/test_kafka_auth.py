@@ -4,6 +4,9 @@ broker's generated security configuration, and ``memstream produce`` refusing to
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +143,19 @@ def test_produce_without_a_credential_is_refused_before_touching_the_broker(
     assert "a password is missing" in capsys.readouterr().err
     assert main(["produce", str(SAMPLE), "--username", "acme", "--password-file", str(tmp_path / "none")]) == 2
     assert "cannot read the password file" in capsys.readouterr().err
+
+
+def test_a_broker_started_before_authentication_is_named_not_waited_for(tmp_path: Path) -> None:
+    kafka = Kafka(Settings(data_dir=tmp_path, kafka_password="x" * 20))
+    # Stands in for the JVM: a process whose command line names kafka.Kafka, as the PID check wants.
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "kafka.Kafka"])
+    try:
+        kafka.run_dir.mkdir(parents=True)
+        kafka.pid_file.write_text(f"{stand_in.pid}\n")
+        kafka.home.mkdir(parents=True)
+        kafka.config.write_text("listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093\n")
+        with pytest.raises(StackError, match=r"restart it once: python infra/local/stack\.py restart kafka"):
+            kafka.poll_ready(time.monotonic(), 60)
+    finally:
+        stand_in.kill()
+        stand_in.wait()

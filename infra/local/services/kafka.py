@@ -126,6 +126,16 @@ class Kafka(JavaService):
             str(self.config),
         ]
 
+    def poll_ready(self, started: float, timeout: float) -> bool:
+        # A broker started by an earlier version of this script (no authentication) would never answer the
+        # authenticated probe; say so instead of waiting out the timeout.
+        if self.running_pid() is not None and self.config.exists() and "PRODUCER://" not in self.config.read_text():
+            raise StackError(
+                f"kafka (pid {self.running_pid()}) was started without authentication by an earlier version of "
+                "the stack; restart it once: python infra/local/stack.py restart kafka"
+            )
+        return super().poll_ready(started, timeout)
+
     def healthy(self) -> bool:
         if not port_open(self.host, self.port):
             return False
