@@ -17,6 +17,7 @@ import httpx
 import jwt
 from confluent_kafka import Consumer, TopicPartition
 
+from adapters.kafka_auth import client_config
 from memory.settings import Settings
 from tests.e2e.conftest import RunningSystem, running_system
 from tests.support import bearer, unique, wait_until
@@ -109,7 +110,7 @@ def seed(client: httpx.Client, tenant: Tenant, texts: list[str], **body: Any) ->
 
 def written(settings: Settings) -> int:
     """How many records the API has produced: the turns and commands topics' end offsets, summed."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique("w-")})
+    consumer = Consumer(client_config(settings, **{"group.id": unique("w-")}))
     try:
         return sum(
             consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]

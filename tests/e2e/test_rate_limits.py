@@ -17,15 +17,18 @@ import httpx
 import jwt
 import pytest
 
+from api.gateway.principal import Scope as KeyScope
 from memory.settings import Settings
 from memstream_cli.processes import System, start_system
 from tests.e2e.conftest import RunningSystem, free_port, running_system
-from tests.support import unique
+from tests.support import bearer as key_bearer
+from tests.support import issue_key, unique
 
 SECRET = "rate-limit-test-secret-0123456789abcdef"
 DEFAULT_LIMIT = 1000
 SMALL_APP = unique("small-")
 SMALL_LIMIT = 5
+KEY_LIMIT = 3
 # Time the 1,001 requests need at most (about 4 s on the 2-core machine): a run starts with this much left.
 RUN_SECONDS = 20
 
@@ -135,8 +138,26 @@ def test_an_apps_own_limit_replaces_the_default_for_its_callers(limited: TwoApis
     assert other_app.status_code == 200 and other_app.headers["RateLimit-Limit"] == str(DEFAULT_LIMIT)
 
 
+def test_a_keys_own_limit_wins_and_is_shared_by_both_processes(limited: TwoApis) -> None:
+    """An API key issued with its own limit (``memstream keys create --rate-limit``): the key, not the app or
+    the default, sets what its holder may spend, counted once across both API processes."""
+    app = limited.system.app_id
+    key = issue_key(limited.system.settings, app, scopes=(KeyScope.READ,), rate_limit=KEY_LIMIT, name="limited")
+    clients = limited.clients()
+    try:
+        start_of_a_long_enough_window(clients[0], app, needed=5)
+        params = {"user_id": unique("kim-"), "limit": 1}
+        answers = [clients[n % 2].get("/v1/memories", params=params, headers=key_bearer(key)) for n in range(4)]
+    finally:
+        for client in clients:
+            client.close()
+    assert [a.status_code for a in answers] == [200] * KEY_LIMIT + [429], [a.text for a in answers]
+    assert {a.headers["RateLimit-Limit"] for a in answers} == {str(KEY_LIMIT)}
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+
+
 def test_an_unauthenticated_request_is_refused_before_it_is_counted(limited: TwoApis) -> None:
-    with limited.system.client() as client:
+    with httpx.Client(base_url=limited.system.system.base_url, timeout=30) as client:
         refused = client.get("/v1/memories", params={"app_id": "a", "user_id": "u"})
     assert refused.status_code == 401
     assert "RateLimit-Limit" not in refused.headers
