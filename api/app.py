@@ -13,6 +13,8 @@ from adapters.settings_loader import load_settings
 from api import schemas
 from api.allow import allow_every_method
 from api.controllers import ContextController, MemoriesController, health
+from api.conversations import schemas as conversation_schemas
+from api.conversations.routes import ConversationsController
 from api.cors import cors_config
 from api.docs import assets_router, openapi_config
 from api.erasure.desk import DESK_STATE_KEY, ErasureDesk
@@ -24,10 +26,15 @@ from api.gateway.authenticate import PUBLIC_PATHS, authentication, refuse_exposu
 from api.gateway.credentials import Credentials, build_credentials
 from api.gateway.rate_limit import rate_limiting
 from api.gateway.tenancy import caller
+from api.idempotency.middleware import IdempotencyMiddleware
+from api.idempotency.openapi import state_idempotency_key
+from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
 from api.openapi import state_bearer_security, state_body_rules, state_user_required
 from api.services import Services, build_services
+from api.tools import schemas as tool_schemas
+from api.tools.routes import ToolsController
 from memory.settings import Settings
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -38,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     refuse_exposure_without_authentication(resolved)
     credentials = build_credentials(resolved)
     holder: dict[str, Services] = {}
+    idempotency = IdempotencyStore(resolved.postgres_dsn)  # the live schema, like api_keys
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -45,9 +53,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             holder["services"] = await build_services(resolved)
             app.state[DESK_STATE_KEY] = await ErasureDesk.open(resolved)
+            await idempotency.open()
             try:
                 yield
             finally:
+                await idempotency.close()
                 await holder["services"].close()
         finally:
             await credentials.close()
@@ -58,18 +68,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def provide_credentials() -> Credentials:
         return credentials
 
-    # Authentication first: the rate limiter counts the principal it set (and is absent when it is off).
-    middleware: list[Middleware] = [
-        authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public)
-    ]
+    # Authentication first: the rate limiter counts the principal it set (and is absent when it is off); then
+    # idempotency keys, which belong to that principal, for requests the limiter let through.
+    middleware: list[Middleware] = [authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public)]
     limiter = rate_limiting(resolved)
     if limiter is not None:
         middleware.append(limiter)
+    middleware.append(IdempotencyMiddleware(idempotency, MAX_BODY_BYTES))
 
     app = Litestar(
         route_handlers=[
             MemoriesController,
             ContextController,
+            ConversationsController,
+            ToolsController,
             KeysController,
             ErasuresController,
             health,
@@ -91,8 +103,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )
-    state_body_rules(app.openapi_schema, resolved.max_content_chars, body_modules=(schemas, key_schemas))
+    body_modules = (schemas, key_schemas, conversation_schemas, tool_schemas)
+    state_body_rules(app.openapi_schema, resolved.max_content_chars, body_modules=body_modules)
     state_user_required(app.openapi_schema)
+    state_idempotency_key(app.openapi_schema, app)
     if resolved.auth_enabled:
         state_bearer_security(app.openapi_schema, public_paths=PUBLIC_PATHS)
     return app

@@ -80,7 +80,13 @@ class MemoriesController(Controller):
     path = "/v1/memories"
     tags = ["memories"]  # noqa: RUF012 - Litestar declares tags as a class attribute list
 
-    @post("/", status_code=202, summary="Add messages or text; extraction happens asynchronously", responses=WRITE)
+    @post(
+        "/",
+        status_code=202,
+        summary="Add messages or text; extraction happens asynchronously",
+        responses=WRITE,
+        opt={"idempotent": True},  # Idempotency-Key (api/idempotency): a retried add never adds twice
+    )
     async def add(
         self,
         data: JSONBody[AddMemoriesRequest],

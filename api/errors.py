@@ -45,8 +45,25 @@ class NotFound(ApiError):
     status_code = 404
 
 
+class Conflict(ApiError):
+    """The request cannot run now, or cannot run on what is stored; ``retry_after`` when a retry will do."""
+
+    status_code = 409
+
+    def __init__(self, detail: str, retry_after: int | None = None):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
+
+
+class Unprocessable(ApiError):
+    """Well-formed, but it cannot be done as asked (an idempotency key reused for another request, a tool's
+    arguments that do not fit the tool)."""
+
+    status_code = 422
 
 
 class Unavailable(ApiError):
@@ -62,7 +79,7 @@ def api_error_handler(_: Request, exc: ApiError) -> Response[dict[str, object]]:
     if isinstance(exc, Unauthorized):
         # RFC 6750: a 401 names the scheme the caller must use.
         headers = {"WWW-Authenticate": 'Bearer realm="memstream"'}
-    elif isinstance(exc, Unavailable):
+    elif isinstance(exc, Unavailable | Conflict) and exc.retry_after is not None:
         headers = {"Retry-After": str(exc.retry_after)}
     return Response(
         {"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code, headers=headers

@@ -52,6 +52,8 @@ ERRORS = {
     404: "No such memory for this user: the same answer whether the id is unknown or another user's.",
     413: "The body is larger than 2 MiB, or a text is longer than the text limit stated on the field.",
     415: "A body not sent as `Content-Type: application/json`.",
+    422: "Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the"
+    " tool, naming the argument).",
     429: "Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After`"
     " header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and"
     " `RateLimit-Reset` (seconds until the window resets).",
@@ -147,7 +149,14 @@ def _operations(item: object) -> list[Operation]:
 
 
 # The request bodies that name a user (api.gateway.tenancy fills it in for a user-bound credential).
-SCOPED_BODIES = ("AddMemoriesRequest", "SearchRequest", "ContextRequest", "UpdateMemoryRequest")
+SCOPED_BODIES = (
+    "AddMemoriesRequest",
+    "SearchRequest",
+    "ContextRequest",
+    "UpdateMemoryRequest",
+    "ConversationSearchRequest",
+    "ToolCallRequest",
+)
 
 
 def state_user_required(openapi: OpenAPI) -> None:

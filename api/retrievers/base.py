@@ -41,13 +41,18 @@ class SearchQuery:
         return self.intent.range
 
     def words(self) -> list[str]:
-        return _WORD.findall(self.text)
+        return words_of(self.text)
 
 
 class RetrieverImpl(Protocol):
     kind: Retriever
 
     async def retrieve(self, query: SearchQuery) -> list[Found]: ...
+
+
+def words_of(text: str) -> list[str]:
+    """The words a query searches for: letters and digits, with an apostrophe's tail (``Anna's``)."""
+    return _WORD.findall(text)
 
 
 def or_tsquery(words: list[str]) -> str:

@@ -1,0 +1,60 @@
+"""The body and answer of ``POST /v1/conversations/search``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from api.schemas import AppId, ConsistencyToken, NonEmptyId, Query, UserId, stated
+
+MAX_PAGE_SIZE = 50
+# Far beyond what anyone pages through; keeps OFFSET small enough that a page is always answered quickly.
+MAX_PAGE = 1_000
+BOUND = "an RFC 3339 date-time with a time zone (2026-03-01T09:15:00Z) or a date (2026-03-01, a day in UTC)"
+StartDate = Annotated[
+    str,
+    stated(f"turns said at or after it: {BOUND}", maxLength=64, anyOf=[{"format": "date"}, {"format": "date-time"}]),
+]
+EndDate = Annotated[
+    str,
+    stated(
+        f"turns said at or before it (a date includes its whole day): {BOUND}",
+        maxLength=64,
+        anyOf=[{"format": "date"}, {"format": "date-time"}],
+    ),
+]
+
+
+class ConversationSearchRequest(msgspec.Struct, forbid_unknown_fields=True):
+    query: Query
+    user_id: UserId | None = None
+    app_id: AppId | None = None
+    # Given: only the turns of this agent's conversations.
+    agent_id: NonEmptyId | None = None
+    start_date: StartDate | None = None
+    end_date: EndDate | None = None
+    page: Annotated[int, msgspec.Meta(ge=0, le=MAX_PAGE)] = 0
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE)] = 10
+    consistency_token: ConsistencyToken | None = None
+
+
+class ConversationHit(msgspec.Struct):
+    turn_id: str
+    conversation_id: str
+    role: str
+    # The speaker's name when the turn named one.
+    speaker: str | None
+    text: str
+    occurred_at: datetime
+    # PostgreSQL's ts_rank of the turn for the query: higher is better.
+    rank: float
+
+
+class ConversationSearchResponse(msgspec.Struct):
+    results: list[ConversationHit]
+    page: int
+    page_size: int
+    # How many turns match in all (every page).
+    total: int
