@@ -79,10 +79,12 @@ def conversation(system: RunningSystem) -> Conversation:
         token = inserted.json()["consistency_token"]
         # The turns topic is one log: the last write's token covers every turn written before it.
         wait_until(
-            lambda: client.post(
-                "/v1/conversations/search", json={"user_id": alice, "query": "Lisbon", "consistency_token": token}
-            ).status_code
-            == 200,
+            lambda: (
+                client.post(
+                    "/v1/conversations/search", json={"user_id": alice, "query": "Lisbon", "consistency_token": token}
+                ).status_code
+                == 200
+            ),
             timeout=120,
             what="the conversation to be projected",
         )
@@ -154,10 +156,10 @@ def test_archival_search_pages_by_five_with_ids_and_dates(system: RunningSystem)
             assert response.status_code == 200, response.text
             token = response.json()["consistency_token"]
         wait_until(
-            lambda: len(
-                client.get("/v1/memories", params={"user_id": user, "consistency_token": token}).json()["results"]
-            )
-            == 7,
+            lambda: (
+                len(client.get("/v1/memories", params={"user_id": user, "consistency_token": token}).json()["results"])
+                == 7
+            ),
             timeout=120,
             what="seven memories",
         )
@@ -165,7 +167,9 @@ def test_archival_search_pages_by_five_with_ids_and_dates(system: RunningSystem)
         pages: list[dict[str, Any]] = []
 
         def both_pages() -> bool:
-            pages[:] = [call(client, user, "archival_memory_search", query="tomatoes water", page=p).json() for p in (0, 1)]
+            pages[:] = [
+                call(client, user, "archival_memory_search", query="tomatoes water", page=p).json() for p in (0, 1)
+            ]
             return sum(len(p["data"]["results"]) for p in pages) == 7
 
         wait_until(both_pages, timeout=120, what="all seven memories to be searchable")
