@@ -63,6 +63,9 @@ ROUTES = [
     Route("update", WRITE, "PUT", "/v1/memories/{id}", {"pinned": True}, 202),
     Route("delete", WRITE, "DELETE", "/v1/memories/{id}", None, 202),
     Route("erase", ADMIN, "DELETE", "/v1/memories", None, 202),
+    Route("conversations", READ, "POST", "/v1/conversations/search", {"query": "bees"}),
+    Route("tool-read", READ, "POST", "/v1/tools/archival_memory_search", {"arguments": {"query": "bees"}}),
+    Route("tool-write", WRITE, "POST", "/v1/tools/archival_memory_insert", {"arguments": '{"content": "I skate."}'}),
 ]
 BY_NAME = {route.name: route for route in ROUTES}
 WITH_ID = [route for route in ROUTES if route.takes_id]
@@ -173,6 +176,11 @@ def test_the_needed_scope_is_enough(world: World, route: Route, named: bool) -> 
         assert {(m["app_id"], m["user_id"]) for m in body["results"]} == {(world.alice.app, world.alice.user)}
     if route.name == "search":
         assert body["results"] and world.alice.marker in body["results"][0]["memory"]
+    if route.name == "conversations":
+        assert body["results"] and world.alice.marker in body["results"][0]["text"]
+        assert all(world.bob.marker not in hit["text"] for hit in body["results"])
+    if route.name == "tool-read":
+        assert world.alice.marker in body["text"] and world.bob.marker not in body["text"]
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in ("delete", "erase")], ids=lambda r: r.name)
