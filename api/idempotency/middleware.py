@@ -139,7 +139,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
             elif message["type"] == "http.response.body" and start is not None and not settled:
                 chunk = message.get("body", b"")
                 size += len(chunk)
-                chunks.append(chunk)
+                if size <= MAX_STORED_ANSWER_BYTES:  # past it nothing is kept, so nothing more is held either
+                    chunks.append(chunk)
                 if not message.get("more_body", False):
                     whole = b"".join(chunks) if size <= MAX_STORED_ANSWER_BYTES else None
                     await settle(start["status"], response_headers(start), whole)

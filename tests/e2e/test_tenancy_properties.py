@@ -7,11 +7,12 @@ row fetch would find them, and each text carries a word of its tenant's alone (i
 
 Hypothesis draws sequences of steps, each by one tenant with its own credential: writes, corrections and
 deletes, searches (every recipe, state and metadata filters, ``as_of``, ``known_as_of``, ``include_archived``,
-cache on and off, consistency tokens), context blocks, lists, and get, history and lineage reads, with memory
-ids drawn from every tenant (the others' real ids too) and unknown ones, plus requests naming another tenant's
-app or user. After every step: an answer holds none of the other tenants' markers, memory ids, user ids (unless
-equal to the caller's) or app ids (likewise); another tenant's id gets exactly the 404 of an unknown id;
-naming another tenant's app or user is a 403 that is the same for a tenant that does not exist.
+cache on and off, consistency tokens), context blocks, conversation searches and the search tools, lists, and
+get, history and lineage reads, with memory ids drawn from every tenant (the others' real ids too) and unknown
+ones, plus requests naming another tenant's app or user. After every step: an answer holds none of the other
+tenants' markers, memory ids, user ids (unless equal to the caller's) or app ids (likewise); another tenant's id
+gets exactly the 404 of an unknown id; naming another tenant's app or user is a 403 that is the same for a
+tenant that does not exist.
 """
 
 from __future__ import annotations
@@ -161,6 +162,16 @@ class Read:
 
 
 @dataclass(frozen=True)
+class Recall:
+    """The conversation log's search (the route, or the conversation_search tool) or archival_memory_search."""
+
+    actor: int
+    query: int
+    via: str  # "conversations", or a tool's name
+    wait: bool
+
+
+@dataclass(frozen=True)
 class Trespass:
     """The actor's credential naming ``victim``'s app and user."""
 
@@ -213,10 +224,17 @@ STEPS = {
     ),
     "list": st.builds(List, TENANT, STATES, st.booleans()),
     "read": st.builds(Read, TENANT, st.sampled_from(["get", "history", "lineage"]), TARGET, st.booleans()),
+    "recall": st.builds(
+        Recall,
+        TENANT,
+        st.integers(min_value=0, max_value=len(QUERIES) - 1),
+        st.sampled_from(["conversations", "conversation_search", "archival_memory_search"]),
+        st.booleans(),
+    ),
     "trespass": st.builds(Trespass, TENANT, TENANT, st.sampled_from(["list", "search", "get", "delete", "erase"])),
 }
 # Searches have the most ways to go wrong, and reads by id the most ids to mix up: drawn most often.
-WEIGHTS = {"write": 2, "correct": 2, "delete": 1, "search": 6, "list": 2, "read": 4, "trespass": 2}
+WEIGHTS = {"write": 2, "correct": 2, "delete": 1, "search": 6, "recall": 3, "list": 2, "read": 4, "trespass": 2}
 STEP = st.sampled_from([kind for kind, weight in WEIGHTS.items() for _ in range(weight)]).flatmap(STEPS.__getitem__)
 
 
@@ -357,8 +375,26 @@ def run(world: World, client: httpx.Client, step: Any) -> None:
         assert_nothing_of_others(world, actor, answer.json(), step)
         actor.memory_ids.update(row["id"] for row in rows)
         world.seen["list rows"] += bool(rows)
+    elif isinstance(step, Recall):
+        recall(world, client, step)
     elif isinstance(step, Trespass):
         trespass(world, client, step)
+
+
+def recall(world: World, client: httpx.Client, step: Recall) -> None:
+    actor = world.tenants[step.actor]
+    query = QUERIES[step.query]
+    if step.via == "conversations":
+        body: dict[str, Any] = {"query": query, "page_size": 50}
+        if step.wait and world.latest_token:
+            body["consistency_token"] = world.latest_token
+        answer = client.post("/v1/conversations/search", json=body, headers=actor.headers)
+    else:
+        call = {"arguments": json.dumps({"query": query})}
+        answer = client.post(f"/v1/tools/{step.via}", json=call, headers=actor.headers)
+    assert answer.status_code == 200, f"{step}: {answer.status_code} {answer.text}"
+    assert_nothing_of_others(world, actor, answer.json(), step)
+    world.seen["recall hits"] += actor.marker in answer.text
 
 
 def trespass(world: World, client: httpx.Client, step: Trespass) -> None:
@@ -404,3 +440,4 @@ def test_the_property_was_not_met_by_answering_nothing(world: World) -> None:
         pytest.skip("counts what test_no_answer_holds_another_tenants_data saw: run the module")
     assert world.seen["search hits"] >= 5 and world.seen["list rows"] >= 2, world.seen
     assert world.seen["get"] + world.seen["history"] + world.seen["lineage"] >= 3, world.seen
+    assert world.seen["recall hits"] >= 2, world.seen
