@@ -2,8 +2,9 @@
 
 With no ``cors_origins`` the API sends no CORS header at all, so a browser lets no page of another origin
 read an answer or send the ``Authorization`` header (a preflight gets no ``Access-Control-Allow-Origin``).
-The origins named get exactly what a client of this API needs: the methods it serves, the ``Authorization``
-and ``Content-Type`` request headers, and the rate-limit headers readable from scripts. No cookies are
+The origins named get exactly what a client of this API needs: the methods it serves, the ``Authorization``,
+``Content-Type`` and ``Idempotency-Key`` request headers, and the rate-limit and ``Idempotent-Replayed``
+headers readable from scripts. No cookies are
 involved (credentials are bearer tokens), so ``Access-Control-Allow-Credentials`` is never sent.
 """
 
@@ -16,7 +17,14 @@ from litestar.config.cors import CORSConfig
 SETTING = "MEMSTREAM_CORS_ORIGINS"
 # What a browser sends in ``Origin``: scheme, host, optional port; no path, no trailing slash.
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\*$")
-EXPOSED = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After", "WWW-Authenticate"]
+EXPOSED = [
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Retry-After",
+    "WWW-Authenticate",
+    "Idempotent-Replayed",
+]
 
 
 class CorsSettingError(ValueError):
@@ -41,7 +49,7 @@ def cors_config(raw_origins: str) -> CORSConfig | None:
     return CORSConfig(
         allow_origins=origins,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],  # a retry-safe write from a page
         allow_credentials=False,
         expose_headers=EXPOSED,
     )

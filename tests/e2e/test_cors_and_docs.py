@@ -69,7 +69,7 @@ def preflight(client: httpx.Client, origin: str) -> httpx.Response:
         headers={
             "Origin": origin,
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization, content-type",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
         },
     )
 
@@ -81,6 +81,7 @@ def test_a_preflight_from_the_configured_origin_is_granted(open_to_one: httpx.Cl
     assert "POST" in granted.headers["Access-Control-Allow-Methods"]
     allowed_headers = granted.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed_headers and "content-type" in allowed_headers
+    assert "idempotency-key" in allowed_headers  # a page may make its writes safe to retry
     assert "Access-Control-Allow-Credentials" not in granted.headers
 
 
@@ -101,7 +102,8 @@ def test_answers_name_the_configured_origin_only(open_to_one: httpx.Client) -> N
     mine = write(ALLOWED)
     assert mine.status_code == 202, mine.text
     assert mine.headers["Access-Control-Allow-Origin"] == ALLOWED
-    assert "ratelimit-remaining" in mine.headers["Access-Control-Expose-Headers"].lower()  # readable by the page
+    exposed = mine.headers["Access-Control-Expose-Headers"].lower()
+    assert "ratelimit-remaining" in exposed and "idempotent-replayed" in exposed  # readable by the page
     assert "Access-Control-Allow-Origin" not in write(OTHER).headers
 
 
