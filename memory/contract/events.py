@@ -233,7 +233,13 @@ class MemoryCommandIssued(Event):
 
     command: str = ""
     memory_id: str | None = None
-    text: str | None = None
+    text: str | None = None  # update: the new text; block_create: the value; block_append: the content
+    # Core memory block commands (block_create|block_append|block_replace|block_delete); the block's agent is
+    # the scope's agent_id. Added in version 2 with defaults, so version 1 commands still decode.
+    label: str | None = None
+    old_text: str | None = None
+    new_text: str | None = None
+    limit: int | None = None
 
 
 def new_command(
@@ -244,6 +250,11 @@ def new_command(
     memory_id: str | None = None,
     text: str | None = None,
     correlation_id: str | None = None,
+    *,
+    label: str | None = None,
+    old_text: str | None = None,
+    new_text: str | None = None,
+    limit: int | None = None,
 ) -> MemoryCommandIssued:
     """A command that starts a chain (an API request, a timer tick): a fresh id, nothing caused it, both times
     ``at``. What the lifecycle agent decides from it derives its own ids, so the fresh id costs no idempotence."""
@@ -255,7 +266,37 @@ def new_command(
         command=command,
         memory_id=memory_id,
         text=text,
+        label=label,
+        old_text=old_text,
+        new_text=new_text,
+        limit=limit,
     )
+
+
+@dataclass(frozen=True)
+class CoreBlockChanged(Event):
+    """A core memory block after an edit; ``value`` is the whole block after it (empty after a delete)."""
+
+    SCHEMA_NAME: ClassVar[str] = "memstream.CoreBlockChanged"
+
+    label: str = ""
+    change: str = ""  # created | appended | replaced | deleted
+    value: str = ""
+    limit: int = 0
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class CoreBlockEditRefused(Event):
+    """A block command that could not apply to the block as it was (a race the API's precheck lost)."""
+
+    SCHEMA_NAME: ClassVar[str] = "memstream.CoreBlockEditRefused"
+
+    label: str = ""
+    command: str = ""
+    command_event_id: str = ""
+    reason: str = ""
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -332,6 +373,8 @@ MEMORY_EVENT_TYPES: tuple[type[Event], ...] = (
     MemoryUpdated,
     MemoryPinned,
     UserErased,
+    CoreBlockChanged,
+    CoreBlockEditRefused,
 )
 COMMAND_TYPES: tuple[type[Event], ...] = (MemoryCommandIssued,)
 ALL_RECORD_TYPES: tuple[type, ...] = (ConversationTurnReceived, *MEMORY_EVENT_TYPES, *COMMAND_TYPES, DeadLetter)

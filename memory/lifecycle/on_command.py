@@ -1,13 +1,21 @@
-"""The decision on a command a user or an operator issued: update, pin/unpin, delete, erase the user, tick.
+"""The decision on a command a user or an operator issued: update, pin/unpin, delete, erase the user, tick,
+and the core memory block edits (``memory.blocks.decide``).
 
 Separate because commands are the only decisions that can be refused (an unknown command or memory raises
 ``InvalidEventError`` and is dead-lettered) and whose event ids derive from the command, not the memory.
+
+A block edit depends on the block's value before it (an append adds to it), so the next command must see
+this one's effect even though its event has not come back from the log yet: a block decision folds its
+own event into the state at once. That stays safe because the agent sends a batch's events before it saves
+the state (``streams.agents.lifecycle``): a state that holds the edit implies its event is on the log, and
+the event folds again as a no-op (same version) when the agent reads it back.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from memory.blocks.decide import BLOCK_COMMANDS, decide_block_command
 from memory.contract.events import (
     Envelope,
     Event,
@@ -19,11 +27,11 @@ from memory.contract.events import (
 )
 from memory.contract.ids import derived_event_id
 from memory.errors import InvalidEventError
-from memory.lifecycle.decisions import LifecyclePolicy, lifecycle_envelope
+from memory.lifecycle.decisions import LifecyclePolicy, envelope_for, lifecycle_envelope
 from memory.lifecycle.on_tick import on_tick
-from memory.lifecycle.state import UserState
+from memory.lifecycle.state import UserState, fold
 
-COMMANDS = frozenset({"update", "pin", "unpin", "delete", "erase_user", "tick"})
+COMMANDS = frozenset({"update", "pin", "unpin", "delete", "erase_user", "tick"}) | BLOCK_COMMANDS
 
 
 def on_command(state: UserState, command: MemoryCommandIssued, policy: LifecyclePolicy) -> list[Event]:
@@ -34,6 +42,11 @@ def on_command(state: UserState, command: MemoryCommandIssued, policy: Lifecycle
     now = command.envelope.occurred_at
     if name == "tick":
         return on_tick(state, command, now, policy)
+    if name in BLOCK_COMMANDS:
+        decided = decide_block_command(state.blocks, command, envelope_for(command.scope, now, command))
+        for event in decided:
+            fold(state, event)
+        return decided
     if name == "erase_user":
         event_id = derived_event_id(command.event_id, "UserErased")
         return [

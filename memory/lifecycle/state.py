@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from memory.blocks.state import BlockKey, StoredBlock, fold_block
 from memory.contract.events import (
+    CoreBlockChanged,
+    CoreBlockEditRefused,
     EntitiesLinked,
     Event,
     MemoryAccessed,
@@ -102,10 +105,14 @@ def tracked_from_json(raw: bytes) -> Tracked:
 @dataclass
 class UserState:
     memories: dict[str, Tracked] = field(default_factory=dict)
+    # The user's core memory blocks (memory.blocks), one per (agent_id or "", label).
+    blocks: dict[BlockKey, StoredBlock] = field(default_factory=dict)
     # What changed since the store last saved this state (the agent keeps one table entry per memory, so a
     # user with thousands of memories never writes them all for one new event).
     dirty: set[str] = field(default_factory=set, compare=False, repr=False)
     removed: set[str] = field(default_factory=set, compare=False, repr=False)
+    dirty_blocks: set[BlockKey] = field(default_factory=set, compare=False, repr=False)
+    removed_blocks: set[BlockKey] = field(default_factory=set, compare=False, repr=False)
 
     def touch(self, memory_id: str) -> None:
         self.dirty.add(memory_id)
@@ -144,6 +151,16 @@ def fold(state: UserState, event: Event) -> bool:
     if isinstance(event, UserErased):
         for erased in list(state.memories):
             state.drop(erased)
+        state.removed_blocks.update(state.blocks)
+        state.dirty_blocks.clear()
+        state.blocks.clear()
+        return True
+    if isinstance(event, CoreBlockChanged | CoreBlockEditRefused):
+        changed = fold_block(state.blocks, event)
+        if changed is None:
+            return False
+        state.dirty_blocks.add(changed)
+        state.removed_blocks.discard(changed)
         return True
     if isinstance(event, MemoryExtracted):
         if event.memory_id in state.memories:

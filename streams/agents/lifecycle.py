@@ -7,9 +7,9 @@ It reads the memory log and the commands topic (both keyed by scope, so co-parti
   not from whether the event was new: a batch replayed after a crash decides again and produces the same
   derived ids, which collapse. So a decision is never lost between producing its events and committing the
   offsets.
-- Commands (update, pin, delete, erase, tick) come from the API, the SDKs and the timer below, which ticks
-  every user this worker holds; a tick evaluates decay and consolidation as of its ``occurred_at``, which
-  is how tests drive a simulated clock.
+- Commands (update, pin, delete, erase, tick, core memory block edits) come from the API, the SDKs and the
+  timer below, which ticks every user this worker holds; a tick evaluates decay and consolidation as of its
+  ``occurred_at``, which is how tests drive a simulated clock.
 The table is written once per changed memory per batch; its changelog writes and the produced events are
 acknowledged by the broker before the batch is settled (streams.settlement). An event that fails in a way
 no rule expects is dead-lettered and the batch decided again without it; a failed send or a Milvus outage
@@ -85,9 +85,7 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
     async def _recovered(*_: Any, **__: Any) -> None:
         store.forget_cache()  # the table is whole again: read users afresh from it
 
-    def decide(
-        decoded_batch: list[tuple[faust.EventT, Event]], neighbours: dict[str, dict[str, float]]
-    ) -> Decisions:
+    def decide(decoded_batch: list[tuple[faust.EventT, Event]], neighbours: dict[str, dict[str, float]]) -> Decisions:
         """Fold the batch into the users' states and decide; raises ``EventFailed`` for an unexpected error."""
         decisions = Decisions()
         for event, decoded in decoded_batch:
@@ -130,8 +128,11 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
 
     async def publish(decisions: Decisions) -> None:
         await dead_letters.send(decisions.rejected)
-        await store.send(decisions.changelog)  # the table is on the broker before this batch is settled
+        # The events before the table: a block decision folds its own event into the state at once
+        # (memory.lifecycle.on_command), so a saved state must never hold an edit whose event could be lost.
+        # Both are on the broker before this batch is settled.
         await send_all(memories, decisions.outputs, "lifecycle.send")
+        await store.send(decisions.changelog)
 
     @app.agent(source, name="lifecycle")
     async def lifecycle(stream: faust.StreamT[bytes]) -> None:

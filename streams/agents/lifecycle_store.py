@@ -1,5 +1,9 @@
 """The lifecycle agent's state in its Faust table: one entry per memory, a process cache per user.
 
+Core memory blocks are entries of the same table, ``<scope key>\x1fblock\x1e<agent id>\x1e<label>``: a memory
+id is a UUID and never holds ``\x1e``, so the two kinds of entries cannot be confused, and a table written
+before blocks existed (memory entries only) loads unchanged.
+
 One entry per user would grow past Kafka's message size limit (a user with a few thousand memories is over
 1 MB of JSON) and rewrite everything for each new event; one entry per memory writes only what changed.
 Keys are ``<scope key>\\x1f<memory id>``. The table's changelog partition is the current event's (the
@@ -20,9 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from memory.blocks.state import BlockKey, StoredBlock, stored_block_from_json, stored_block_to_json
 from memory.lifecycle.state import UserState, tracked_from_json, tracked_to_json
 
 SEPARATOR = "\x1f"
+BLOCK_MARK = "\x1e"
+BLOCK_PREFIX = f"block{BLOCK_MARK}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,15 @@ class ChangelogEntry:
 
 def table_key(scope_key: str, memory_id: str) -> bytes:
     return f"{scope_key}{SEPARATOR}{memory_id}".encode()
+
+
+def block_entry_id(key: BlockKey) -> str:
+    agent_id, label = key
+    return f"{BLOCK_PREFIX}{agent_id}{BLOCK_MARK}{label}"
+
+
+def is_block_entry(entry_id: str) -> bool:
+    return entry_id.startswith(BLOCK_PREFIX)
 
 
 class LifecycleStore:
@@ -56,17 +72,24 @@ class LifecycleStore:
         return index
 
     def scopes(self) -> list[str]:
-        return sorted(scope for scope, ids in self._memory_ids().items() if ids)
+        """Users with memories (what a tick is for; blocks alone need none)."""
+        return sorted(scope for scope, ids in self._memory_ids().items() if any(not is_block_entry(i) for i in ids))
 
     def load(self, scope_key: str) -> UserState:
         state = self._cache.get(scope_key)
         if state is None:
             memories = {}
-            for memory_id in self._memory_ids().get(scope_key, set()):
-                raw = self._table.get(table_key(scope_key, memory_id))
-                if raw is not None:
-                    memories[memory_id] = tracked_from_json(raw)
-            state = UserState(memories)
+            blocks: dict[BlockKey, StoredBlock] = {}
+            for entry_id in self._memory_ids().get(scope_key, set()):
+                raw = self._table.get(table_key(scope_key, entry_id))
+                if raw is None:
+                    continue
+                if is_block_entry(entry_id):
+                    block = stored_block_from_json(raw)
+                    blocks[(block.agent_id, block.label)] = block
+                else:
+                    memories[entry_id] = tracked_from_json(raw)
+            state = UserState(memories, blocks)
             if not self._rebalancing():
                 self._cache[scope_key] = state
         return state
@@ -83,14 +106,25 @@ class LifecycleStore:
                 self._table.data[key] = value
                 entries.append(ChangelogEntry(partition, key, value))
                 ids.add(memory_id)
-        for memory_id in state.removed:
-            key = table_key(scope_key, memory_id)
+        for block_key in state.dirty_blocks:
+            block = state.blocks.get(block_key)
+            if block is not None:
+                entry_id = block_entry_id(block_key)
+                key, value = table_key(scope_key, entry_id), stored_block_to_json(block)
+                self._table.data[key] = value
+                entries.append(ChangelogEntry(partition, key, value))
+                ids.add(entry_id)
+        removed = [*state.removed, *(block_entry_id(k) for k in state.removed_blocks)]
+        for entry_id in removed:
+            key = table_key(scope_key, entry_id)
             if key in self._table.data:
                 del self._table.data[key]
             entries.append(ChangelogEntry(partition, key, None))
-            ids.discard(memory_id)
+            ids.discard(entry_id)
         state.dirty.clear()
         state.removed.clear()
+        state.dirty_blocks.clear()
+        state.removed_blocks.clear()
         return entries
 
     async def send(self, entries: list[ChangelogEntry]) -> None:
