@@ -12,6 +12,8 @@ from litestar.types import Middleware
 from adapters.settings_loader import load_settings
 from api import schemas
 from api.allow import allow_every_method
+from api.blocks import schemas as block_schemas
+from api.blocks.routes import BlocksController
 from api.controllers import ContextController, MemoriesController, health
 from api.conversations import schemas as conversation_schemas
 from api.conversations.routes import ConversationsController
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ContextController,
             ConversationsController,
             ToolsController,
+            BlocksController,
             KeysController,
             ErasuresController,
             health,
@@ -103,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )
-    body_modules = (schemas, key_schemas, conversation_schemas, tool_schemas)
+    body_modules = (schemas, key_schemas, conversation_schemas, tool_schemas, block_schemas)
     state_body_rules(app.openapi_schema, resolved.max_content_chars, body_modules=body_modules)
     state_user_required(app.openapi_schema)
     state_idempotency_key(app.openapi_schema, app)

@@ -62,6 +62,25 @@ class ConsistencyWaiter:
         if lagging is not None:
             raise NotCaughtUp(f"{lagging} did not catch up with the write within the timeout")
 
+    async def wait_for_commands(self) -> None:
+        """Return once every command produced before this call is applied (the end of the commands topic, as
+        read now). For a write that must check against the latest state without a token from the caller: a
+        core memory block edit whose precheck refused may only have read a projection behind an earlier edit."""
+        asked_at = time.monotonic()
+        timeout = self._settings.consistency_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                ends = await self._ends.read(started_after=asked_at)
+        except TimeoutError as exc:
+            raise NotCaughtUp("the log's end offsets could not be read within the timeout") from exc
+        commands = self._settings.topics.commands
+        positions = [LogPosition(t, p, end - 1) for (t, p), end in ends.items() if t == commands and end > 0]
+        if not positions:
+            return
+        lagging = await self._poller.wait(positions, timeout - (time.monotonic() - asked_at))
+        if lagging is not None:
+            raise NotCaughtUp(f"{lagging} did not catch up with the earlier commands within the timeout")
+
     async def close(self) -> None:
         await self._poller.close()
 

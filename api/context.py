@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from api.errors import InvalidRequest
 from api.schemas import ContextRequest, ContextResponse, SearchRequest, SearchResponse
-from memory.retrieval.context_budget import MAX_TOKENS, MIN_TOKENS, ContextItem, build_context
+from memory.retrieval.context_budget import MAX_TOKENS, MIN_TOKENS, ContextItem, CoreBlockItem, build_context
 from models.tokens import TokenCounter
 
 # Enough candidates to fill generous budgets; the search's own top_k ceiling.
@@ -37,9 +39,11 @@ class ContextBuilder:
             known_as_of=body.known_as_of,
         )
 
-    def build(self, body: ContextRequest, found: SearchResponse) -> ContextResponse:
+    def build(
+        self, body: ContextRequest, found: SearchResponse, blocks: Sequence[CoreBlockItem] = ()
+    ) -> ContextResponse:
         items = [ContextItem(h.id, h.memory, h.valid_from) for h in found.results]
-        block = build_context(items, body.max_tokens, self._counter.count, self._counter.truncate)
+        block = build_context(items, body.max_tokens, self._counter.count, self._counter.truncate, blocks)
         return ContextResponse(
             context=block.text,
             token_count=block.tokens,
@@ -47,4 +51,5 @@ class ContextBuilder:
             memory_ids=list(block.memory_ids),
             omitted=block.omitted,
             tokenizer=TOKENIZER,
+            block_labels=list(block.block_labels),
         )

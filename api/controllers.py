@@ -8,8 +8,9 @@ from typing import Annotated
 import psycopg
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
+from api.blocks.reader import BlockReader, shown
 from api.context import ContextBuilder
 from api.erasure.desk import ErasureDesk
 from api.erasure.routes import ERASURES
@@ -20,12 +21,10 @@ from api.gateway import tenancy
 from api.gateway.principal import Principal
 from api.gateway.tenancy import authorize
 from api.openapi import READ, READ_ONE, WRITE, WRITE_ONE
+from api.params import AppId, MemoryId, OptionalId, Token, UserId
 from api.reader import not_found
 from api.refusals import answered_as_http
 from api.schemas import (
-    APP_ID_DEFAULT,
-    TOKEN_PATTERN,
-    USER_ID_DEFAULT,
     AddMemoriesRequest,
     AddMemoriesResponse,
     CommandAccepted,
@@ -41,33 +40,12 @@ from api.schemas import (
 )
 from api.search import validate
 from api.services import Services
-from memory.contract.positions import MAX_TOKEN_CHARS
-from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS, check_text
+from memory.contract.validation import check_text
 from memory.lifecycle.machine import SEARCHABLE_BY_DEFAULT
+from memory.retrieval.context_budget import CoreBlockItem
 from replay.audit import Lineage, NotFoundError, Owner, lineage
 
 DEFAULT_STATES = sorted(s.value for s in SEARCHABLE_BY_DEFAULT)
-# Ids in the query and the path follow memory.contract.validation's rule, as in bodies (a 400 naming the parameter).
-# Omitted, user and app are the credential's (api.gateway.tenancy.authorize, called first by every route).
-UserId = Annotated[
-    str | None,
-    QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=USER_ID_DEFAULT),
-]
-AppId = Annotated[
-    str | None,
-    QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=APP_ID_DEFAULT),
-]
-OptionalId = Annotated[str | None, QueryParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
-MemoryId = Annotated[str, PathParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
-# The token's shape is stated, not enforced here: memory.contract.positions refuses a bad one with the reason.
-Token = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=MAX_TOKEN_CHARS,
-        description="from a write: wait until it is applied",
-        schema_extra={"pattern": TOKEN_PATTERN},
-    ),
-]
 # Far beyond any list a person pages through; PostgreSQL's OFFSET is a bigint, a query's integer is not bounded.
 MAX_OFFSET = 1_000_000
 MAX_LIMIT = 500
@@ -260,7 +238,12 @@ class ContextController(Controller):
     path = "/v1/context"
     tags = ["context"]  # noqa: RUF012 - Litestar declares tags as a class attribute list
 
-    @post("/", status_code=200, summary="Prompt-ready <user_memories> block within a token budget", responses=WRITE)
+    @post(
+        "/",
+        status_code=200,
+        summary="Prompt-ready <user_memories> block (after <core_memory> with include_blocks) within a token budget",
+        responses=WRITE,
+    )
     async def context(
         self, data: JSONBody[ContextRequest], caller: NamedDependency[Principal], services: NamedDependency[Services]
     ) -> ContextResponse:
@@ -269,8 +252,13 @@ class ContextController(Controller):
         search = validate(ContextBuilder.search_request(data), scope)
         if data.consistency_token:
             await services.consistency.wait(data.consistency_token)
-        found = await (await services.view()).search.search(search)
-        return services.context.build(data, found)
+        view = await services.view()
+        found = await view.search.search(search)
+        blocks: list[CoreBlockItem] = []
+        if data.include_blocks:
+            rows = await BlockReader(view.pool).rows(scope, as_of=data.as_of)
+            blocks = [CoreBlockItem(b.label, b.value) for b in shown(scope, rows) if b.value]
+        return services.context.build(data, found, blocks)
 
 
 @get("/health", tags=["ops"], summary="Liveness")

@@ -50,10 +50,12 @@ ERRORS = {
     403: "The credential is valid but does not allow this: `detail` names the rule (another app, another user,"
     " a missing scope), decided from the request and the credential alone, never from what is stored.",
     404: "No such memory for this user: the same answer whether the id is unknown or another user's.",
+    409: "The request contradicts what is stored: `detail` says what (a block label that exists, old text that is"
+    " not in the block).",
     413: "The body is larger than 2 MiB, or a text is longer than the text limit stated on the field.",
     415: "A body not sent as `Content-Type: application/json`.",
     422: "Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the"
-    " tool, naming the argument).",
+    " tool, naming the argument; a core memory block edit that would exceed the block's limit, naming the lengths).",
     429: "Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After`"
     " header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and"
     " `RateLimit-Reset` (seconds until the window resets).",
@@ -156,6 +158,9 @@ SCOPED_BODIES = (
     "UpdateMemoryRequest",
     "ConversationSearchRequest",
     "ToolCallRequest",
+    "CreateBlockRequest",
+    "AppendBlockRequest",
+    "ReplaceBlockRequest",
 )
 
 

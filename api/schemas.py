@@ -76,8 +76,16 @@ Query = Annotated[
 STATE_NAMES = sorted([s.value for s in MemoryState] + list(RETIRED_STATE_NAMES))
 # The same names as a type, so a query parameter's schema lists them (tests/unit check it equals STATE_NAMES).
 StateName = Literal[
-    "accessed", "active", "archived", "consolidating", "decaying", "embedding", "extracted", "forgotten",
-    "recalled", "stored",
+    "accessed",
+    "active",
+    "archived",
+    "consolidating",
+    "decaying",
+    "embedding",
+    "extracted",
+    "forgotten",
+    "recalled",
+    "stored",
 ]
 RecipeName = Annotated[str, stated("a named search recipe", enum=sorted(RECIPES))]
 ConsistencyToken = Annotated[
@@ -330,6 +338,8 @@ class ContextRequest(msgspec.Struct, forbid_unknown_fields=True):
     as_of: Timestamp | None = None
     known_as_of: Timestamp | None = None
     consistency_token: ConsistencyToken | None = None
+    # The user's (or the agent's) non-empty core memory blocks first, as <core_memory>, in the same budget.
+    include_blocks: bool = False
 
     def __post_init__(self) -> None:
         check_timestamps(reference_time=self.reference_time, as_of=self.as_of, known_as_of=self.known_as_of)
@@ -343,6 +353,8 @@ class ContextResponse(msgspec.Struct):
     # Memories that matched but did not fit the budget.
     omitted: int
     tokenizer: str
+    # The core memory blocks included (include_blocks), in the order they appear.
+    block_labels: list[str] = msgspec.field(default_factory=list)
 
 
 class UpdateMemoryRequest(msgspec.Struct, forbid_unknown_fields=True):

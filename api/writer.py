@@ -11,7 +11,14 @@ from api.errors import InvalidRequest
 from api.refusals import answered_as_http
 from api.schemas import AddMemoriesRequest, AddMemoriesResponse, CommandAccepted
 from memory.contract.codec import Codec
-from memory.contract.events import ConversationTurnReceived, Envelope, Producer, Scope, new_command
+from memory.contract.events import (
+    ConversationTurnReceived,
+    Envelope,
+    MemoryCommandIssued,
+    Producer,
+    Scope,
+    new_command,
+)
 from memory.contract.positions import encode_token
 from memory.contract.validation import check_name, check_text
 from memory.ingest.derivation import validate_turn
@@ -106,6 +113,10 @@ class CommandWriter:
             new_command(scope, command, now, COMPONENT, memory_id, text, correlation_id=request_id)
             for command, memory_id, text in commands
         ]
+        return await self.send(scope, events)
+
+    async def send(self, scope: Scope, events: list[MemoryCommandIssued]) -> CommandAccepted:
+        """Produce commands built by the caller (e.g. ``api.blocks.writer``), in order, under the user's key."""
         topic = self._settings.topics.commands
         messages = [(topic, scope.key.encode(), self._codec.encode(e)) for e in events]
         positions = await asyncio.to_thread(self._producer.produce_all, messages)

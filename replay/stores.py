@@ -28,6 +28,8 @@ PG_TABLES = (
     "memory_tombstones",
     "user_erasures",
     "conversation_turns",
+    "core_blocks",
+    "core_block_versions",
     "projection_checkpoints",
 )
 
@@ -44,6 +46,8 @@ _KEYED_TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
     "memory_lineage": lambda r: f"lineage/{r['relation']}/{r['from_memory_id']}/{r['to_memory_id']}",
     "memory_tombstones": lambda r: f"tombstone/{r['memory_id']}",
     "user_erasures": lambda r: f"erasure/{r['event_id']}",
+    "core_blocks": lambda r: f"block/{r['app_id']}/{r['user_id']}/{r['agent_id']}/{r['label']}",
+    "core_block_versions": lambda r: f"block_version/{r['event_id']}",
 }
 
 

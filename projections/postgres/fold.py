@@ -53,6 +53,7 @@ from memory.contract.events import (
 from memory.lifecycle.machine import MemoryState
 from memory.lifecycle.transitions import moves, target_state
 from projections.base import PoisonEventError, Positioned
+from projections.postgres.block_fold import BLOCK_EVENTS, BlockPlan, fold_block
 from projections.postgres.rows import (
     AccessRow,
     LineageRow,
@@ -131,6 +132,7 @@ class Plan:
     lineage: dict[tuple[str, str, str], LineageRow] = field(default_factory=dict)  # first writer of a link wins
     forgotten: dict[str, TombstoneRow] = field(default_factory=dict)  # memory id → its tombstone
     erased: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (app, user) → last erasure's known_at
+    blocks: BlockPlan = field(default_factory=BlockPlan)  # core memory blocks (projections.postgres.block_fold)
 
     def created_rows(self) -> list[MemoryRow]:
         return [memory_row(m.created, m) for m in self.memories.values() if m.created is not None]
@@ -149,9 +151,10 @@ class Touched:
     memories: set[str] = field(default_factory=set)
     referenced: set[str] = field(default_factory=set)  # every memory id named (tombstones to check)
     scopes: set[tuple[str, str]] = field(default_factory=set)  # (app, user) of every event (erasures to check)
+    blocks: bool = False  # block events need nothing looked up but their users' erasures
 
     def __bool__(self) -> bool:
-        return bool(self.versions or self.turns or self.accesses or self.referenced)
+        return bool(self.versions or self.turns or self.accesses or self.referenced or self.blocks)
 
 
 def segments(items: Sequence[Positioned]) -> list[tuple[list[Positioned], UserErased | None]]:
@@ -180,6 +183,8 @@ def touched(items: Iterable[Positioned]) -> Touched:
             keys.scopes.add((event.scope.app_id, event.scope.user_id))
         if isinstance(event, ConversationTurnReceived):
             keys.turns.append(event.event_id)
+        elif isinstance(event, BLOCK_EVENTS):
+            keys.blocks = True
         elif isinstance(event, MemoryAccessed):
             keys.accesses.append(event.event_id)
             keys.referenced.add(event.memory_id)
@@ -212,6 +217,8 @@ def fold(plan: Plan, item: Positioned) -> None:
             plan.accesses.append(access_row(event))
     elif isinstance(event, MemoryForgotten):
         _forget(plan, event)
+    elif isinstance(event, BLOCK_EVENTS):
+        fold_block(plan.blocks, item)
     elif isinstance(event, VERSIONED):
         _change(plan, item)
     elif isinstance(event, EntitiesLinked):

@@ -1,4 +1,5 @@
-"""PostgreSQL projection: current memories, their versions and lineage, tombstones, the conversation log, checkpoints.
+"""PostgreSQL projection: current memories, their versions and lineage, tombstones, the conversation log, core
+memory blocks and their versions (``block_fold``), checkpoints.
 
 Rows and the checkpoint commit in one transaction, so a crash can never leave one without the other.
 Duplicates are caught twice over: positions at or below the checkpoint are skipped, and every memory
@@ -28,7 +29,7 @@ from memory.ingest.derivation import MAX_TURN_CHARS, is_valid_turn
 from memory.lifecycle.machine import MemoryState
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 from projections.postgres.fold import Memory, Plan, fold, segments, touched
-from projections.postgres.rows import RECORDS, LineageRow, TombstoneRow, columns
+from projections.postgres.rows import RECORDS, columns
 
 SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
 
@@ -112,6 +113,53 @@ INSERT_TOMBSTONES = _insert_unnest(
     "(memory_id) DO NOTHING",
 )
 
+# A block event applied before keeps its history row; the block moves only to a higher version, so an event
+# applied twice, or an older one after a newer (a redelivery), changes nothing.
+INSERT_BLOCK_VERSIONS = _insert_unnest(
+    "core_block_versions",
+    {
+        "event_id": "text",
+        "app_id": "text",
+        "user_id": "text",
+        "agent_id": "text",
+        "label": "text",
+        "change": "text",
+        "value": "text",
+        "char_limit": "int",
+        "version": "bigint",
+        "written": "boolean",
+        "reason": "text",
+        "valid_from": "timestamptz",
+        "known_at": "timestamptz",
+        "causation_id": "text",
+        "log_topic": "text",
+        "log_partition": "int",
+        "log_offset": "bigint",
+    },
+    "(event_id) DO NOTHING",
+)
+UPSERT_BLOCKS = (
+    _insert_unnest(
+        "core_blocks",
+        {
+            "app_id": "text",
+            "user_id": "text",
+            "agent_id": "text",
+            "label": "text",
+            "value": "text",
+            "char_limit": "int",
+            "version": "bigint",
+            "written": "boolean",
+            "updated_at": "timestamptz",
+            "event_id": "text",
+        },
+        "(app_id, user_id, agent_id, label) DO UPDATE SET value = EXCLUDED.value, char_limit = EXCLUDED.char_limit,"
+        " version = EXCLUDED.version, written = EXCLUDED.written, updated_at = EXCLUDED.updated_at,"
+        " event_id = EXCLUDED.event_id",
+    )
+    + " WHERE core_blocks.version < EXCLUDED.version"
+)
+
 # A forgotten memory leaves no row in this schema but its tombstone.
 REMOVE_MEMORIES = """
 WITH versions AS (DELETE FROM memory_versions WHERE memory_id = ANY(%(ids)s::text[])),
@@ -135,7 +183,9 @@ WITH ids AS (SELECT memory_id FROM memories WHERE app_id = %(app)s AND user_id =
      lineage AS (DELETE FROM memory_lineage WHERE from_memory_id IN (SELECT memory_id FROM ids)
                                               OR to_memory_id IN (SELECT memory_id FROM ids)),
      memories AS (DELETE FROM memories WHERE memory_id IN (SELECT memory_id FROM ids)),
-     turns AS (DELETE FROM conversation_turns WHERE app_id = %(app)s AND user_id = %(user)s)
+     turns AS (DELETE FROM conversation_turns WHERE app_id = %(app)s AND user_id = %(user)s),
+     blocks AS (DELETE FROM core_blocks WHERE app_id = %(app)s AND user_id = %(user)s),
+     block_versions AS (DELETE FROM core_block_versions WHERE app_id = %(app)s AND user_id = %(user)s)
 INSERT INTO memory_tombstones (memory_id, app_id, user_id, forgotten_at, reason)
 SELECT memory_id, %(app)s, %(user)s, %(at)s, 'user erased' FROM ids
 ON CONFLICT (memory_id) DO NOTHING
@@ -273,6 +323,10 @@ class PostgresProjector:
         if plan.accesses:
             # After the memories are written: an access may arrive in the same batch as its memory.
             cur.execute(COUNT_ACCESSES, ([row.event_id for row in plan.accesses],))
+        if plan.blocks:
+            cur.execute(INSERT_BLOCK_VERSIONS, _column_arrays(list(plan.blocks.versions.values())))
+            if plan.blocks.current:
+                cur.execute(UPSERT_BLOCKS, _column_arrays(list(plan.blocks.current.values())))
         if plan.forgotten:
             # Last: this also removes the rows the batch wrote above for a memory it then forgot.
             cur.execute(REMOVE_MEMORIES, {"ids": list(plan.forgotten)})
@@ -302,6 +356,6 @@ def _adapt(row: NamedTuple) -> tuple[Any, ...]:
     return tuple(Jsonb(value) if isinstance(value, dict) else value for value in row)
 
 
-def _column_arrays(rows: Sequence[LineageRow | TombstoneRow]) -> tuple[list[Any], ...]:
+def _column_arrays(rows: Sequence[NamedTuple]) -> tuple[list[Any], ...]:
     """The rows turned into one array per column, in field order: the parameters of an ``_insert_unnest``."""
     return tuple(list(column) for column in zip(*rows, strict=True))

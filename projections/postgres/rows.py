@@ -113,6 +113,43 @@ class TombstoneRow(NamedTuple):
     reason: str
 
 
+class BlockRow(NamedTuple):
+    """``core_blocks``: a core memory block as its latest change left it (``agent_id`` '' = no agent)."""
+
+    app_id: str
+    user_id: str
+    agent_id: str
+    label: str
+    value: str
+    char_limit: int
+    version: int
+    written: bool
+    updated_at: datetime
+    event_id: str
+
+
+class BlockVersionRow(NamedTuple):
+    """``core_block_versions``: one change of a block (or a refused edit), with its times and log position."""
+
+    event_id: str
+    app_id: str
+    user_id: str
+    agent_id: str
+    label: str
+    change: str
+    value: str
+    char_limit: int
+    version: int
+    written: bool
+    reason: str | None
+    valid_from: datetime
+    known_at: datetime
+    causation_id: str | None
+    log_topic: str
+    log_partition: int
+    log_offset: int
+
+
 RECORDS: dict[str, type[Any]] = {
     "conversation_turns": TurnRow,
     "memory_accesses": AccessRow,
@@ -120,6 +157,8 @@ RECORDS: dict[str, type[Any]] = {
     "memories": MemoryRow,
     "memory_lineage": LineageRow,
     "memory_tombstones": TombstoneRow,
+    "core_blocks": BlockRow,
+    "core_block_versions": BlockVersionRow,
 }
 
 

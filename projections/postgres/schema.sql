@@ -125,3 +125,43 @@ CREATE INDEX IF NOT EXISTS user_erasures_scope_idx ON user_erasures (app_id, use
 
 -- BM25 (api/retrievers/sparse.py) needs every candidate memory's length; stored, it costs no tsvector decoding.
 ALTER TABLE memories ADD COLUMN IF NOT EXISTS tsv_len integer GENERATED ALWAYS AS (length(to_tsvector('english', text))) STORED;
+
+-- Core memory blocks (CoreBlockChanged): each block's value now, per app, user, agent ('' = the user's blocks
+-- shared by every agent) and label. A deleted block keeps its row (written = false) so its version keeps
+-- counting and a late, older event cannot bring it back (an upsert only ever raises the version).
+CREATE TABLE IF NOT EXISTS core_blocks (
+    app_id      text NOT NULL,
+    user_id     text NOT NULL,
+    agent_id    text NOT NULL,
+    label       text NOT NULL,
+    value       text NOT NULL,
+    char_limit  int NOT NULL,
+    version     bigint NOT NULL,
+    written     boolean NOT NULL,
+    updated_at  timestamptz NOT NULL,
+    event_id    text NOT NULL,
+    PRIMARY KEY (app_id, user_id, agent_id, label)
+);
+-- Every change of a block, and every refused edit (change = 'refused', the value unchanged), by event: the
+-- history and as-of reads. Valid time is the edit's occurred_at, known time its recorded_at.
+CREATE TABLE IF NOT EXISTS core_block_versions (
+    event_id      text PRIMARY KEY,
+    app_id        text NOT NULL,
+    user_id       text NOT NULL,
+    agent_id      text NOT NULL,
+    label         text NOT NULL,
+    change        text NOT NULL CHECK (change IN ('created', 'appended', 'replaced', 'deleted', 'refused')),
+    value         text NOT NULL,
+    char_limit    int NOT NULL,
+    version       bigint NOT NULL,
+    written       boolean NOT NULL,
+    reason        text,
+    valid_from    timestamptz NOT NULL,
+    known_at      timestamptz NOT NULL,
+    causation_id  text,
+    log_topic     text NOT NULL,
+    log_partition int NOT NULL,
+    log_offset    bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS core_block_versions_block_idx
+    ON core_block_versions (app_id, user_id, agent_id, label, log_offset);

@@ -34,6 +34,8 @@ ZERO = {
     "postgres.memory_accesses": 0,
     "postgres.memory_lineage": 0,
     "postgres.conversation_turns": 0,
+    "postgres.core_blocks": 0,
+    "postgres.core_block_versions": 0,
     "milvus.rows": 0,
     "neo4j.nodes": 0,
     "redis.keys": 0,
