@@ -9,7 +9,8 @@ read or fill the cache while any writer has ``s != f`` (a commit in flight):
 - a result computed while the commit is in flight is never cached;
 - a writer that crashes between the two steps leaves its scope uncached until its next batch for that scope
   (it replays the same events after a restart), never stale.
-Accesses (MemoryAccessed) do not bump: they change no result set, and every search records them.
+Accesses (MemoryAccessed) do not bump: they change no result set, and every search records them. Nor do core
+memory block events: blocks are never in a search result (``/v1/context`` reads them apart, uncached).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from collections.abc import Iterable
 
 from redis import Redis
 
-from memory.contract.events import ConversationTurnReceived, MemoryAccessed
+from memory.contract.events import ConversationTurnReceived, CoreBlockChanged, CoreBlockEditRefused, MemoryAccessed
 
 # Events that change no search result: writing them must not invalidate the cache.
-_NEUTRAL = (MemoryAccessed, ConversationTurnReceived)
+_NEUTRAL = (MemoryAccessed, ConversationTurnReceived, CoreBlockChanged, CoreBlockEditRefused)
 
 
 def epoch_key(prefix: str, scope_key: str) -> str:
