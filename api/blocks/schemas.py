@@ -12,9 +12,9 @@ from memory.blocks.rules import DEFAULT_LIMIT, LABEL_PATTERN, MAX_LIMIT, MIN_LIM
 
 Label = Annotated[str, msgspec.Meta(pattern=LABEL_PATTERN, max_length=64, description="lowercase, digits, _")]
 Limit = Annotated[int, msgspec.Meta(ge=MIN_LIMIT, le=MAX_LIMIT, description="the block's size limit in characters")]
-# Far beyond any limit; what is longer than the block's limit is a 422 naming both lengths.
+# Far beyond any limit; what is longer than the block's limit is a 422 naming both lengths. An empty content or
+# old text is refused by memory.blocks.rules with a 400 that names the field ("old must not be empty").
 BlockText = Annotated[str, msgspec.Meta(max_length=4 * MAX_LIMIT)]
-NonEmptyBlockText = Annotated[str, msgspec.Meta(min_length=1, max_length=4 * MAX_LIMIT)]
 ChangeName = Literal["created", "appended", "replaced", "deleted", "refused"]
 
 
@@ -59,14 +59,14 @@ class CreateBlockRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AppendBlockRequest(msgspec.Struct, forbid_unknown_fields=True):
-    content: NonEmptyBlockText
+    content: BlockText
     user_id: UserId | None = None
     app_id: AppId | None = None
     agent_id: NonEmptyId | None = None
 
 
 class ReplaceBlockRequest(msgspec.Struct, forbid_unknown_fields=True):
-    old: NonEmptyBlockText
+    old: BlockText
     new: BlockText
     user_id: UserId | None = None
     app_id: AppId | None = None

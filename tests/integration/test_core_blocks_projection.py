@@ -21,6 +21,7 @@ from memory.lifecycle.decisions import LifecyclePolicy
 from memory.lifecycle.on_command import on_command
 from memory.lifecycle.state import UserState
 from memory.settings import Settings
+from projections.postgres.projector import SCHEMA_SQL, PostgresProjector
 from replay.erasure import holdings
 from replay.stores import postgres_rows
 from tests.integration.test_erasure import ZERO, Stores, stores  # noqa: F401 - the fixture, by name
@@ -120,3 +121,26 @@ async def test_as_of_and_history_read_the_blocks_as_they_were(
         assert all(e.reason is None for e in history.entries if e.change != "refused")
         # Another agent's blocks are apart from the user's.
         assert await reader.rows(Scope(scope.app_id, scope.user_id, agent_id="other")) == {}
+
+
+def test_a_schema_from_before_blocks_gains_their_tables_when_the_projector_opens_it(settings: Settings) -> None:
+    """A database the previous projector made (every table but the blocks') is migrated by the idempotent DDL
+    the projector runs at every start, keeping what it held."""
+    before_blocks = SCHEMA_SQL.split("-- Core memory blocks")[0]
+    assert "core_blocks" not in before_blocks
+    with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+        conn.execute(before_blocks)
+        conn.execute(
+            "INSERT INTO projection_checkpoints (projection, topic, partition, log_offset) VALUES ('old', 't', 0, 41)"
+        )
+    PostgresProjector(settings.postgres_dsn, (settings.topics.memories,)).close()
+    with psycopg.connect(settings.postgres_dsn) as conn:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            ).fetchall()
+        }
+        kept = conn.execute("SELECT log_offset FROM projection_checkpoints WHERE projection = 'old'").fetchone()
+    assert {"core_blocks", "core_block_versions"} <= tables
+    assert kept == (41,)
