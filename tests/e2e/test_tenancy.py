@@ -66,6 +66,13 @@ ROUTES = [
     Route("conversations", READ, "POST", "/v1/conversations/search", {"query": "bees"}),
     Route("tool-read", READ, "POST", "/v1/tools/archival_memory_search", {"arguments": {"query": "bees"}}),
     Route("tool-write", WRITE, "POST", "/v1/tools/archival_memory_insert", {"arguments": '{"content": "I skate."}'}),
+    # Core memory blocks: human always exists, so these answer the same however often they run. Create and
+    # replace (which would conflict on a second run) are checked by tests/e2e/test_core_blocks.py.
+    Route("blocks", READ, "GET", "/v1/blocks"),
+    Route("block", READ, "GET", "/v1/blocks/human"),
+    Route("block_history", READ, "GET", "/v1/blocks/human/history"),
+    Route("block_append", WRITE, "POST", "/v1/blocks/human/append", {"content": "Keeps bees."}, 202),
+    Route("block_delete", WRITE, "DELETE", "/v1/blocks/human", None, 202),
 ]
 BY_NAME = {route.name: route for route in ROUTES}
 WITH_ID = [route for route in ROUTES if route.takes_id]
@@ -170,8 +177,10 @@ def test_the_needed_scope_is_enough(world: World, route: Route, named: bool) -> 
         )
     assert response.status_code == route.ok, response.text
     body = response.json()
-    if route.name in ("get", "lineage"):
+    if route.name in ("get", "lineage", "block"):
         assert (body["app_id"], body["user_id"]) == (world.alice.app, world.alice.user)
+    if route.name == "blocks":
+        assert {(b["app_id"], b["user_id"]) for b in body["blocks"]} == {(world.alice.app, world.alice.user)}
     if route.name == "list":
         assert {(m["app_id"], m["user_id"]) for m in body["results"]} == {(world.alice.app, world.alice.user)}
     if route.name == "search":

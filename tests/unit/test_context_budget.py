@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.retrieval.context_budget import CLOSE, ELLIPSIS, OPEN, ContextItem, build_context
+from memory.retrieval.context_budget import (
+    CLOSE,
+    CORE_CLOSE,
+    CORE_OPEN,
+    ELLIPSIS,
+    OPEN,
+    ContextItem,
+    CoreBlockItem,
+    build_context,
+)
 from models.tokens import TokenCounter
 
 WHEN = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
@@ -87,3 +96,41 @@ def test_never_over_budget_on_random_inputs(counter: TokenCounter) -> None:
 def test_budget_out_of_range_is_refused(counter: TokenCounter, budget: int) -> None:
     with pytest.raises(ValueError, match="max_tokens must be between"):
         build_context([], budget, counter.count, counter.truncate)
+
+
+# --- core memory blocks before the memories, in the same budget ------------------------------------------------
+
+
+def test_blocks_come_first_empty_ones_are_left_out(counter: TokenCounter) -> None:
+    blocks = [CoreBlockItem("persona", ""), CoreBlockItem("human", "Name: Alice\nLikes: tea")]
+    block = build_context([item("a", "Alice lives in Paris.")], 200, counter.count, counter.truncate, blocks)
+    assert block.text.splitlines() == [
+        CORE_OPEN,
+        "<human>",
+        "Name: Alice",
+        "Likes: tea",
+        "</human>",
+        CORE_CLOSE,
+        OPEN,
+        "- [2023-05-08] Alice lives in Paris.",
+        CLOSE,
+    ]
+    assert block.block_labels == ("human",) and block.memory_ids == ("a",)
+    assert block.tokens == counter.count(block.text) <= 200
+
+
+def test_blocks_take_the_budget_before_memories_and_one_too_big_is_skipped_whole(counter: TokenCounter) -> None:
+    big = CoreBlockItem("notes", " ".join(["a long standing note about the project"] * 30))
+    small = CoreBlockItem("human", "Name: Alice")
+    items = [item(str(i), f"Alice visited museum number {i} in Paris.") for i in range(40)]
+    for budget in (24, 40, 80, 160, 400):
+        block = build_context(items, budget, counter.count, counter.truncate, [big, small])
+        assert block.tokens == counter.count(block.text) <= budget
+        # Never cut: whole, or left out (it needs about 200 tokens).
+        assert ("notes" in block.block_labels) == (big.value in block.text) == (budget == 400)
+        if "human" in block.block_labels:
+            assert block.text.index("Name: Alice") < block.text.index(OPEN)
+    tight = build_context(items, 40, counter.count, counter.truncate, [small])  # the block alone needs 32
+    assert tight.block_labels == ("human",) and tight.tokens <= 40  # the block first, then what fits
+    nothing_fits = build_context(items, 31, counter.count, counter.truncate, [small])
+    assert nothing_fits.block_labels == () and CORE_OPEN not in nothing_fits.text
