@@ -9,12 +9,20 @@ import msgspec
 
 from api.schemas import AppId, NonEmptyId, UserId
 from memory.blocks.rules import DEFAULT_LIMIT, LABEL_PATTERN, MAX_LIMIT, MIN_LIMIT
+from memory.contract.validation import BLOCK_TEXT_PATTERN
 
 Label = Annotated[str, msgspec.Meta(pattern=LABEL_PATTERN, max_length=64, description="lowercase, digits, _")]
 Limit = Annotated[int, msgspec.Meta(ge=MIN_LIMIT, le=MAX_LIMIT, description="the block's size limit in characters")]
 # Far beyond any limit; what is longer than the block's limit is a 422 naming both lengths. An empty content or
 # old text is refused by memory.blocks.rules with a 400 that names the field ("old must not be empty").
-BlockText = Annotated[str, msgspec.Meta(max_length=4 * MAX_LIMIT)]
+BlockText = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=4 * MAX_LIMIT,
+        description="no control characters but tab and line breaks",
+        extra_json_schema={"extra": {"pattern": BLOCK_TEXT_PATTERN}},
+    ),
+]
 ChangeName = Literal["created", "appended", "replaced", "deleted", "refused"]
 
 

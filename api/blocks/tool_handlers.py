@@ -19,6 +19,7 @@ from api.errors import Unprocessable
 from api.services import Services
 from memory.blocks.rules import LABEL_PATTERN, MAX_LIMIT
 from memory.contract.events import Scope
+from memory.contract.validation import InvalidInput, check_block_text
 
 ToolResult = tuple[str, dict[str, Any], str]
 _LABEL = re.compile(LABEL_PATTERN)
@@ -35,8 +36,10 @@ def _string(arguments: dict[str, Any], name: str, *, may_be_empty: bool = False)
         raise Unprocessable(f"argument {name!r} must not be empty")
     if len(value) > MAX_ARGUMENT_CHARS:
         raise Unprocessable(f"argument {name!r} is longer than {MAX_ARGUMENT_CHARS} characters")
-    if "\x00" in value:
-        raise Unprocessable(f"argument {name!r} must not contain NUL characters")
+    try:
+        check_block_text(value, f"argument {name!r}")
+    except InvalidInput as invalid:
+        raise Unprocessable(str(invalid)) from None
     return value
 
 

@@ -15,10 +15,12 @@ from api.blocks.reader import BlockReader
 from api.blocks.schemas import BlockOut, BlockWriteAccepted
 from api.consistency import ConsistencyWaiter
 from api.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from api.refusals import answered_as_http
 from api.writer import COMPONENT, CommandWriter
 from memory.blocks import rules
 from memory.blocks.rules import BlockView, Edit, EditRefused, RefusalKind
 from memory.contract.events import Scope, new_command
+from memory.contract.validation import check_block_text
 
 Decide = Callable[[BlockView], Edit]
 
@@ -36,9 +38,8 @@ def as_http(refused: EditRefused) -> Exception:
 
 
 def check_text(text: str, field: str) -> None:
-    """PostgreSQL stores no NUL character; everything else a model may write is a block's business."""
-    if "\x00" in text:
-        raise InvalidRequest(f"{field} must not contain NUL characters")
+    with answered_as_http():
+        check_block_text(text, field)
 
 
 class BlockWriter:

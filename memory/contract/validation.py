@@ -42,6 +42,8 @@ TEXT_PATTERN = rf"^[^{_TEXT_CONTROLS}]*[^{_TEXT_CONTROLS}{_SPACES}][^{_TEXT_CONT
 NAME_PATTERN = rf"^[^{_LINE_CONTROLS}]*$(?!\n)"
 METADATA_KEY_PATTERN = rf"^[^{_LINE_CONTROLS}]*[^{_LINE_CONTROLS}{_SPACES}][^{_LINE_CONTROLS}]*$(?!\n)"
 METADATA_VALUE_PATTERN = rf"^[^{_TEXT_CONTROLS}]*$"
+# A core memory block's text (a value, content to append, a replacement): text's rule, but it may be empty or blank.
+BLOCK_TEXT_PATTERN = rf"^[^{_TEXT_CONTROLS}]*$"
 
 MAX_NAME_CHARS = 200
 MAX_METADATA_KEYS = 50
@@ -92,6 +94,13 @@ def check_text(value: str, field: str, max_chars: int) -> None:
         raise InvalidInput(field, "is empty")
     if len(value) > max_chars:
         raise TooLong(field, f"has {len(value)} characters; the limit is {max_chars}")
+    if found := _TEXT_FORBIDDEN.search(value):
+        raise InvalidInput(field, f"contains {_describe(found.group())} at position {found.start()}")
+
+
+def check_block_text(value: str, field: str) -> None:
+    """A core memory block's text: may be empty; no control characters but tab and line breaks (its length is
+    the block's limit, ``memory.blocks.rules``)."""
     if found := _TEXT_FORBIDDEN.search(value):
         raise InvalidInput(field, f"contains {_describe(found.group())} at position {found.start()}")
 
