@@ -21,20 +21,26 @@ from api.blocks.schemas import (
     ReplaceBlockRequest,
 )
 from api.blocks.writer import BlockWriter
-from api.errors import InvalidRequest, NotFound
+from api.errors import NotFound
 from api.gateway import tenancy
 from api.gateway.principal import Principal
 from api.gateway.tenancy import authorize
 from api.openapi import READ, READ_ONE, WRITE_ONE, error_responses
 from api.params import AppId, OptionalId, Token, UserId
-from api.schemas import check_timestamps
+from api.refusals import answered_as_http
+from api.schemas import TIMESTAMP_PATTERN
 from api.services import Services
 from memory.blocks.rules import LABEL_PATTERN, is_default
+from memory.contract.validation import EARLIEST, LATEST, check_timestamp
 
 LabelPath = Annotated[str, PathParameter(pattern=LABEL_PATTERN, max_length=64, description="the block's label")]
 AsOf = Annotated[
     datetime | None,
-    QueryParameter(description="valid time (RFC 3339 with an offset): the blocks as they were then"),
+    QueryParameter(
+        description=f"valid time, RFC 3339 with a time zone ('Z' or '+02:00'), between {EARLIEST.isoformat()} and"
+        f" {LATEST.isoformat()}: the blocks as they were then",
+        schema_extra={"pattern": TIMESTAMP_PATTERN},
+    ),
 ]
 # Writes: 404 unknown label, 409 a conflict with the block, 422 over its limit.
 BLOCK_WRITE = {**WRITE_ONE, **error_responses(409, 422)}
@@ -46,9 +52,8 @@ def not_found(label: str) -> NotFound:
 
 
 def checked_as_of(as_of: datetime | None) -> datetime | None:
-    if as_of is not None and as_of.tzinfo is None:
-        raise InvalidRequest("as_of needs a UTC offset (e.g. 2026-12-04T12:00:00Z)")
-    check_timestamps(as_of=as_of)
+    with answered_as_http():  # a 400 naming as_of and the rule
+        check_timestamp(as_of, "as_of")
     return as_of
 
 

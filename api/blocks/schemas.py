@@ -23,6 +23,15 @@ BlockText = Annotated[
         extra_json_schema={"extra": {"pattern": BLOCK_TEXT_PATTERN}},
     ),
 ]
+# Stated, not enforced while decoding: the rules refuse an empty one with a message naming the field.
+NonEmptyBlockText = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=4 * MAX_LIMIT,
+        description="not empty; no control characters but tab and line breaks",
+        extra_json_schema={"extra": {"pattern": BLOCK_TEXT_PATTERN, "minLength": 1}},
+    ),
+]
 ChangeName = Literal["created", "appended", "replaced", "deleted", "refused"]
 
 
@@ -67,14 +76,14 @@ class CreateBlockRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AppendBlockRequest(msgspec.Struct, forbid_unknown_fields=True):
-    content: BlockText
+    content: NonEmptyBlockText
     user_id: UserId | None = None
     app_id: AppId | None = None
     agent_id: NonEmptyId | None = None
 
 
 class ReplaceBlockRequest(msgspec.Struct, forbid_unknown_fields=True):
-    old: BlockText
+    old: NonEmptyBlockText
     new: BlockText
     user_id: UserId | None = None
     app_id: AppId | None = None

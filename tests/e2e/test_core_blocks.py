@@ -22,6 +22,7 @@ from memory.contract.codec import Codec
 from memory.contract.events import Scope, new_command
 from memory.contract.positions import encode_token
 from projections.targets import settings_for_target
+from replay.deadletters import read_dead_letters
 from replay.verify import verify
 from tests.e2e.conftest import RunningSystem
 from tests.support import issue_key, unique
@@ -419,3 +420,13 @@ def test_commands_the_api_did_not_check_are_decided_by_the_lifecycle_agent_in_or
         "appending 8 characters to block 'notes' (8 characters now) would exceed its limit of 12 characters"
     )
     assert history[2]["value"] == "first 8c"
+
+
+def test_no_component_dead_lettered_a_block_event_or_command(system: RunningSystem) -> None:
+    """After every test above, the lifecycle agent and all four projectors took every block command and event:
+    nothing of this system reached the dead-letter topic."""
+    blocks = Blocks(system)
+    blocks.append("human", "One more edit, projected by every store")
+    blocks.get("human")  # every projector has applied the log up to here
+    letters = list(read_dead_letters(system.settings, timeout=5))
+    assert letters == [], [(letter.component, letter.reason) for _, letter in letters]
