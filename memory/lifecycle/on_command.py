@@ -7,8 +7,9 @@ Separate because commands are the only decisions that can be refused (an unknown
 A block edit depends on the block's value before it (an append adds to it), so the next command must see
 this one's effect even though its event has not come back from the log yet: a block decision folds its
 own event into the state at once. That stays safe because the agent sends a batch's events before it saves
-the state (``streams.agents.lifecycle``): a state that holds the edit implies its event is on the log, and
-the event folds again as a no-op (same version) when the agent reads it back.
+the state, and drops what it folded when the sends fail (``streams.agents.lifecycle``): a saved state that
+holds the edit implies its event is on the log, and the event folds again as a no-op (same version) when the
+agent reads it back.
 """
 
 from __future__ import annotations

@@ -157,7 +157,12 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                 for scope_key, state in decisions.states.items():
                     partition = decisions.last_event[scope_key].message.partition
                     decisions.changelog.extend(store.save(scope_key, state, partition))
-                await retrying(f"{COMPONENT}: sending a batch's events", partial(publish, decisions))
+                try:
+                    await retrying(f"{COMPONENT}: sending a batch's events", partial(publish, decisions))
+                except Exception:
+                    store.forget_cache()  # states folded ahead of events that were not sent: read the table again
+                    raise
+                store.apply(decisions.changelog)
 
     if ctx.settings.lifecycle_tick_seconds > 0:
 

@@ -95,37 +95,40 @@ class LifecycleStore:
         return state
 
     def save(self, scope_key: str, state: UserState, partition: int) -> list[ChangelogEntry]:
-        """Write what changed to the local store; returns the changelog entries for ``send`` (``partition``:
-        the user's). Sending is separate so that a failed send can be repeated with the same entries."""
+        """The changelog entries of what changed (``partition``: the user's), for ``send`` and then ``apply``.
+        Nothing is written yet: the local table takes them only once the batch's events and entries are on the
+        broker (``apply``), so a batch whose sends failed leaves the table as it was (block decisions fold
+        their own events ahead of the log, and must not survive their lost events)."""
         ids = self._memory_ids().setdefault(scope_key, set())
         entries = []
         for memory_id in state.dirty:
             tracked = state.memories.get(memory_id)
             if tracked is not None:
-                key, value = table_key(scope_key, memory_id), tracked_to_json(tracked)
-                self._table.data[key] = value
-                entries.append(ChangelogEntry(partition, key, value))
+                entries.append(ChangelogEntry(partition, table_key(scope_key, memory_id), tracked_to_json(tracked)))
                 ids.add(memory_id)
         for block_key in state.dirty_blocks:
             block = state.blocks.get(block_key)
             if block is not None:
                 entry_id = block_entry_id(block_key)
-                key, value = table_key(scope_key, entry_id), stored_block_to_json(block)
-                self._table.data[key] = value
-                entries.append(ChangelogEntry(partition, key, value))
+                entries.append(ChangelogEntry(partition, table_key(scope_key, entry_id), stored_block_to_json(block)))
                 ids.add(entry_id)
         removed = [*state.removed, *(block_entry_id(k) for k in state.removed_blocks)]
         for entry_id in removed:
-            key = table_key(scope_key, entry_id)
-            if key in self._table.data:
-                del self._table.data[key]
-            entries.append(ChangelogEntry(partition, key, None))
+            entries.append(ChangelogEntry(partition, table_key(scope_key, entry_id), None))
             ids.discard(entry_id)
         state.dirty.clear()
         state.removed.clear()
         state.dirty_blocks.clear()
         state.removed_blocks.clear()
         return entries
+
+    def apply(self, entries: list[ChangelogEntry]) -> None:
+        """Write sent entries into the local table."""
+        for entry in entries:
+            if entry.value is not None:
+                self._table.data[entry.key] = entry.value
+            elif entry.key in self._table.data:
+                del self._table.data[entry.key]
 
     async def send(self, entries: list[ChangelogEntry]) -> None:
         """Send changelog entries and wait for the broker. Faust's own table writes are fire-and-forget, and
