@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from api.blocks.tool_handlers import core_memory_append, core_memory_replace
 from api.gateway.principal import Scope as Permission
 from api.services import Services
 from api.tools import archival, definitions, recall
@@ -36,9 +37,9 @@ class Tool:
 
 
 TOOLS = (
-    # core_memory_append and core_memory_replace (definitions.CORE_MEMORY_APPEND/_REPLACE, needing WRITE) are
-    # not registered yet: their handlers are api.blocks.tool_handlers (the core memory blocks' change), which
-    # the integrator wires in here. Until then they are neither listed nor callable (404), never a stub.
+    # The core memory tools edit the user's (or agent's) core memory blocks (api.blocks).
+    Tool(definitions.CORE_MEMORY_APPEND, Permission.WRITE, core_memory_append),
+    Tool(definitions.CORE_MEMORY_REPLACE, Permission.WRITE, core_memory_replace),
     Tool(definitions.ARCHIVAL_MEMORY_INSERT, Permission.WRITE, archival.insert),
     Tool(definitions.ARCHIVAL_MEMORY_SEARCH, Permission.READ, archival.search),
     Tool(definitions.CONVERSATION_SEARCH, Permission.READ, recall.search),

@@ -350,12 +350,12 @@ def test_the_core_memory_tool_handlers_edit_through_the_pipeline(system: Running
     assert data["block"]["value"] == "Likes tea" and token == data["consistency_token"]
     assert replaced[0].endswith("It now reads (12/2000 characters):\nLikes coffee")
     assert errors == [
-        (422, "argument 'content' is required"),
-        (422, "argument 'label' must match ^[a-z][a-z0-9_]{0,63}$ (e.g. 'human' or 'persona')"),
-        (422, "argument 'content' must be a string, got int"),
-        (422, "argument 'new' is required"),
-        (422, "unknown argument 'extra'; expected label, old, new"),
-        (409, "'milk' is not in core memory block 'human'"),
+        (422, "core_memory_append: argument 'content' is required"),
+        (422, "core_memory_append: argument 'label' must match ^[a-z][a-z0-9_]{0,63}$ (e.g. 'human' or 'persona')"),
+        (422, "core_memory_append: argument 'content' must be a string, got int"),
+        (422, "core_memory_replace: argument 'new' is required"),
+        (422, "core_memory_replace: unknown argument 'extra'; the arguments are label, old, new"),
+        (422, "core_memory_replace: 'milk' is not in core memory block 'human'"),
     ]
     blocks = Blocks(system, user)
     blocks.token = replaced[2]
@@ -430,3 +430,30 @@ def test_no_component_dead_lettered_a_block_event_or_command(system: RunningSyst
     blocks.get("human")  # every projector has applied the log up to here
     letters = list(read_dead_letters(system.settings, timeout=5))
     assert letters == [], [(letter.component, letter.reason) for _, letter in letters]
+
+
+def test_a_models_tool_calls_edit_core_memory_through_the_tools_route(system: RunningSystem) -> None:
+    """The tool calls as an OpenAI-compatible model emits them (arguments as JSON text), through POST /v1/tools."""
+    blocks = Blocks(system)
+    with system.client() as client:
+
+        def call(name: str, arguments: str) -> httpx.Response:
+            return client.post(f"/v1/tools/{name}", json={"arguments": arguments, **blocks.scope})
+
+        appended = call("core_memory_append", '{"label": "human", "content": "The user is called Sam."}')
+        assert appended.status_code == 200, appended.text
+        body = appended.json()
+        assert body["name"] == "core_memory_append" and body["consistency_token"]
+        assert body["text"].endswith("It now reads (23/2000 characters):\nThe user is called Sam.")
+        blocks.token = body["consistency_token"]
+        blocks.get("human")
+        replaced = call("core_memory_replace", '{"label": "human", "old": "Sam", "new": "Samantha"}')
+        assert replaced.status_code == 200, replaced.text
+        blocks.token = replaced.json()["consistency_token"]
+        assert blocks.get("human")["value"] == "The user is called Samantha."
+        missing = call("core_memory_replace", '{"label": "human", "old": "Bob", "new": "Rob"}')
+        assert missing.status_code == 422, missing.text
+        assert missing.json()["detail"] == "core_memory_replace: 'Bob' is not in core memory block 'human'"
+        unknown = call("core_memory_append", '{"label": "diary", "content": "x"}')
+        assert unknown.status_code == 422
+        assert unknown.json()["detail"].startswith("core_memory_append: core memory block 'diary' does not exist")

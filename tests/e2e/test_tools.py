@@ -103,8 +103,9 @@ def test_the_tools_are_listed_as_openai_function_tools(system: RunningSystem) ->
         response = client.get("/v1/tools")
     assert response.status_code == 200, response.text
     tools = response.json()["tools"]
-    # core_memory_append and core_memory_replace come with the core memory blocks (api.tools.registry).
     assert [t["function"]["name"] for t in tools] == [
+        "core_memory_append",
+        "core_memory_replace",
         "archival_memory_insert",
         "archival_memory_search",
         "conversation_search",
@@ -114,7 +115,11 @@ def test_the_tools_are_listed_as_openai_function_tools(system: RunningSystem) ->
         parameters = tool["function"]["parameters"]
         assert parameters["type"] == "object" and parameters["additionalProperties"] is False
         assert set(parameters["required"]) <= set(parameters["properties"])
-        assert "query" in parameters["required"] or parameters["required"] == ["content"]
+        assert "query" in parameters["required"] or parameters["required"] in (
+            ["content"],
+            ["label", "content"],
+            ["label", "old", "new"],
+        )
 
 
 def test_listing_the_tools_needs_the_read_scope(system: RunningSystem) -> None:

@@ -107,3 +107,15 @@ def test_an_idempotency_key_is_visible_ascii_sent_once() -> None:
             key_of(scope(bad))
     with pytest.raises(InvalidRequest, match="send one Idempotency-Key header, not 2"):
         key_of(scope(b"a", b"b"))
+
+
+@pytest.mark.parametrize("name", ["core_memory_append", "core_memory_replace"])
+def test_the_core_memory_tools_schemas_name_the_arguments_their_handlers_read(name: str) -> None:
+    from api.blocks.tool_handlers import ARGUMENTS
+
+    parameters: dict[str, Any] = REGISTRY[name].definition["function"]["parameters"]
+    assert list(parameters["properties"]) == list(ARGUMENTS[name])
+    assert parameters["required"] == list(ARGUMENTS[name])
+    assert {p["type"] for p in parameters["properties"].values()} == {"string"}
+    assert parameters["additionalProperties"] is False
+    assert REGISTRY[name].needs.value == "memories:write"
