@@ -457,3 +457,18 @@ def test_a_models_tool_calls_edit_core_memory_through_the_tools_route(system: Ru
         unknown = call("core_memory_append", '{"label": "diary", "content": "x"}')
         assert unknown.status_code == 422
         assert unknown.json()["detail"].startswith("core_memory_append: core memory block 'diary' does not exist")
+
+
+def test_a_retried_append_with_its_idempotency_key_appends_once(system: RunningSystem) -> None:
+    blocks = Blocks(system)
+    body = {"content": "Allergic to peanuts", **blocks.scope}
+    headers = {"Idempotency-Key": unique("append-")}
+    with system.client() as client:
+        first = client.post("/v1/blocks/human/append", json=body, headers=headers)
+        again = client.post("/v1/blocks/human/append", json=body, headers=headers)
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    blocks.token = first.json()["consistency_token"]
+    assert blocks.get("human")["value"] == "Allergic to peanuts"
+    assert [e["change"] for e in blocks.history("human")] == ["appended"]
