@@ -8,11 +8,12 @@ STACK  := $(BIN)/python infra/local/stack.py
 
 setup: $(VENV)/.installed
 
-# Reinstall when the dependencies change; otherwise reuse the environment.
-$(VENV)/.installed: pyproject.toml
+# Reinstall when the dependencies change; otherwise reuse the environment. The Python SDK (sdk/python, its own
+# distribution) goes into the same environment, editable: its tests and the examples import it.
+$(VENV)/.installed: pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e sdk/python
 	touch $@
 
 # Kafka and Neo4j jars from Maven Central, PostgreSQL and Redis from Debian, Milvus Lite from PyPI; then start.
@@ -26,6 +27,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/mypy --python-version 3.10 sdk/python/src/memstream_client   # the SDK supports Python 3.10
 	$(BIN)/lint-imports --no-cache
 
 unit: setup
