@@ -14,8 +14,6 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-
-from api.gateway.principal import Scope as KeyScope
 from memstream_client import (
     AsyncMemstream,
     AuthenticationError,
@@ -25,6 +23,8 @@ from memstream_client import (
     PermissionDenied,
     RateLimited,
 )
+
+from api.gateway.principal import Scope as KeyScope
 from tests.e2e.conftest import RunningSystem
 from tests.support import issue_key, unique, wait_until
 
@@ -317,15 +317,15 @@ def test_errors_carry_the_status_and_the_apis_message(system: RunningSystem, cli
         client.add("   ", user_id=user)
     assert blank.value.status_code == 400 and "text" in blank.value.message
 
-    with Memstream(api_key="ms_notakey_" + "x" * 43, base_url=system.system.base_url) as stranger:
-        with pytest.raises(AuthenticationError) as unknown:
-            stranger.get_all(user_id=user)
+    stranger = Memstream(api_key="ms_notakey_" + "x" * 43, base_url=system.system.base_url)
+    with stranger, pytest.raises(AuthenticationError) as unknown:
+        stranger.get_all(user_id=user)
     assert unknown.value.status_code == 401 and unknown.value.message
 
     reader = issue_key(system.settings, system.app_id, scopes=(KeyScope.READ,), name="sdk reader")
-    with Memstream(api_key=reader, base_url=system.system.base_url) as read_only:
-        with pytest.raises(PermissionDenied) as denied:
-            read_only.add("I like jazz", user_id=user)
+    read_only = Memstream(api_key=reader, base_url=system.system.base_url)
+    with read_only, pytest.raises(PermissionDenied) as denied:
+        read_only.add("I like jazz", user_id=user)
     assert denied.value.status_code == 403 and "memories:write" in denied.value.message
 
 
@@ -354,7 +354,8 @@ def test_blocks_every_method(system: RunningSystem, client: Memstream) -> None:
 
 def openai_tool_call(name: str, arguments: dict[str, object]) -> dict[str, object]:
     """A tool call exactly as OpenAI's chat completions return it: the arguments as a JSON string."""
-    return {"id": f"call_{unique('')}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+    function = {"name": name, "arguments": json.dumps(arguments)}
+    return {"id": f"call_{unique('')}", "type": "function", "function": function}
 
 
 def test_the_tool_schemas_and_each_tool_through_the_dispatcher(system: RunningSystem, client: Memstream) -> None:

@@ -10,7 +10,6 @@ from email.utils import format_datetime
 from types import SimpleNamespace
 
 import pytest
-
 from memstream_client import AsyncMemstream, Memstream
 from memstream_client.consistency import Scope, TokenBook, Topic
 from memstream_client.models import parse_time
@@ -61,7 +60,8 @@ def test_backoff_is_full_jitter_capped_and_bounded_in_count_and_time() -> None:
 
 def test_a_tool_call_is_read_from_a_dict_its_function_part_or_an_object() -> None:
     arguments = '{"content": "likes tea"}'
-    as_dict = {"id": "call_1", "type": "function", "function": {"name": "archival_memory_insert", "arguments": arguments}}
+    function = {"name": "archival_memory_insert", "arguments": arguments}
+    as_dict = {"id": "call_1", "type": "function", "function": function}
     as_object = SimpleNamespace(id="call_1", type="function", function=SimpleNamespace(name="x", arguments=arguments))
     assert tool_call_parts(as_dict) == ("archival_memory_insert", arguments)
     assert tool_call_parts(as_dict["function"]) == ("archival_memory_insert", arguments)
