@@ -26,7 +26,7 @@ from memstream_client import (
 
 from api.gateway.principal import Scope as KeyScope
 from tests.e2e.conftest import RunningSystem
-from tests.support import issue_key, unique, wait_until
+from tests.support import issue_key, unique
 
 
 class Recording(httpx.BaseTransport):
@@ -394,14 +394,12 @@ def test_the_tool_schemas_and_each_tool_through_the_dispatcher(system: RunningSy
     )
     assert "Lyon" in found
 
+    # Read your writes reaches the tools too: the search waits until the turn is in the conversation log.
     client.add([{"role": "user", "content": "We booked the ferry to Naxos"}], user_id=user)
-    wait_until(
-        lambda: "Naxos" in client.execute_tool_call(
-            openai_tool_call("conversation_search", {"query": "ferry"}), user_id=user
-        ),
-        timeout=30,
-        what="the turn in the conversation log",
+    found_turn = client.execute_tool_call(
+        openai_tool_call("conversation_search", {"query": "ferry", "start_date": "2020-01-01"}), user_id=user
     )
+    assert "Naxos" in found_turn
 
     # What the model can correct comes back as text for it; the API's message, verbatim.
     missing = client.execute_tool_call(
@@ -429,3 +427,30 @@ def test_the_tool_methods_and_conversation_search(system: RunningSystem, client:
     page = client.search_conversations("dinner party", user_id=user)
     assert [t.text for t in page] == ["Let's plan the dinner party for Friday"] and page.total == 1
     assert "dinner party" in client.conversation_search("dinner", user_id=user).text
+
+
+async def test_blocks_and_tools_async(system: RunningSystem) -> None:
+    needs_routes(system, "/v1/tools", "/v1/blocks")
+    user = unique("async-agent-")
+    async with AsyncMemstream(
+        api_key=system.admin_key, base_url=system.system.base_url, read_your_writes=True
+    ) as client:
+        assert len(await client.tools()) == 5
+        call = openai_tool_call("core_memory_append", {"label": "human", "content": "Prefers short answers."})
+        assert not (await client.execute_tool_call(call, user_id=user)).startswith("Error")
+        blocks = {b.label: b for b in await client.list_blocks(user_id=user)}
+        assert blocks["human"].value == "Prefers short answers." and blocks["human"].version >= 1
+        await client.create_block("projects", "memstream", user_id=user)
+        await client.append_block("projects", "sdk", user_id=user)
+        await client.replace_block("projects", "sdk", "python sdk", user_id=user)
+        assert (await client.get_block("projects", user_id=user)).value == "memstream\npython sdk"
+        assert len(await client.block_history("projects", user_id=user)) == 3
+        await client.delete_block("projects", user_id=user)
+        refused = await client.execute_tool_call(
+            openai_tool_call("core_memory_append", {"label": "projects", "content": "x"}), user_id=user
+        )
+        assert refused.startswith("Error: ")
+        inserted = await client.archival_memory_insert("Ana plays the cello", user_id=user)
+        assert inserted.consistency_token
+        assert "cello" in (await client.archival_memory_search("music", user_id=user)).text
+        assert (await client.conversation_search("cello", user_id=user)).text

@@ -1,6 +1,6 @@
 """``AsyncMemstream``: the asyncio client, ``Memstream``'s twin. The same ``Call`` builders and the same ``Engine``;
-this class only sends with ``httpx.AsyncClient`` and sleeps with ``asyncio.sleep``. Its methods and signatures
-are ``Memstream``'s (a unit test checks it); the documentation is on ``Memstream``'s methods."""
+this class only sends with ``httpx.AsyncClient`` and sleeps with ``asyncio.sleep``. Its methods, signatures and
+docstrings are ``Memstream``'s (a unit test checks the signatures)."""
 
 from __future__ import annotations
 
