@@ -58,6 +58,9 @@ class Call(Generic[T]):
     reads: bool = False
     token_in: Literal["query", "body"] | None = None
     consistency_token: str | None = None  # given by the caller: passed as is, the book is not consulted
+    # A write the API checks against what is stored (a block's text and limit, a memory that must exist): with
+    # read-your-writes it waits first for the scope's pending writes, so that it is checked against them.
+    checked_against_stored: bool = False
     read_your_writes: bool | None = None  # None: the client's setting
 
     @property
@@ -258,6 +261,7 @@ def update(
         Scope(app_id, user_id),
         body=body,
         writes=Topic.COMMANDS,
+        checked_against_stored=True,
     )
 
 
@@ -269,6 +273,7 @@ def delete(memory_id: str, *, user_id: str | None, app_id: str | None) -> Call[A
         Scope(app_id, user_id),
         params=present(user_id=user_id, app_id=app_id),
         writes=Topic.COMMANDS,
+        checked_against_stored=True,
     )
 
 
@@ -423,7 +428,13 @@ def create_block(
 ) -> Call[BlockWriteAccepted]:
     body = _block_params(user_id, app_id, agent_id, label=label, value=value, limit=limit)
     return Call(
-        "POST", "/v1/blocks", BlockWriteAccepted.from_json, Scope(app_id, user_id), body=body, writes=Topic.COMMANDS
+        "POST",
+        "/v1/blocks",
+        BlockWriteAccepted.from_json,
+        Scope(app_id, user_id),
+        body=body,
+        writes=Topic.COMMANDS,
+        checked_against_stored=True,
     )
 
 
@@ -438,6 +449,7 @@ def append_block(
         Scope(app_id, user_id),
         body=body,
         writes=Topic.COMMANDS,
+        checked_against_stored=True,
     )
 
 
@@ -452,6 +464,7 @@ def replace_block(
         Scope(app_id, user_id),
         body=body,
         writes=Topic.COMMANDS,
+        checked_against_stored=True,
     )
 
 
@@ -465,6 +478,7 @@ def delete_block(
         Scope(app_id, user_id),
         params=_block_params(user_id, app_id, agent_id),
         writes=Topic.COMMANDS,
+        checked_against_stored=True,
     )
 
 
@@ -519,6 +533,7 @@ def call_tool(
         body=body,
         writes=writes,
         reads=writes is None,
+        checked_against_stored=writes is Topic.COMMANDS,  # the core memory tools edit blocks
         read_your_writes=read_your_writes,
     )
 

@@ -64,6 +64,13 @@ class Engine:
         waited: list[str] = []
         if call.consistency_token is not None:
             call = call.with_token(call.consistency_token) if call.token_in else call
+        elif call.checked_against_stored and self._wants_own_writes(call):
+            # Checked against the stored state by the API: let that state include this client's earlier writes
+            # (a block appended to right after it was deleted is refused, not accepted against the old block).
+            pending = self.book.pending(call.scope)
+            for token in pending:
+                yield from self._attempts(wait_for(token, call.scope))
+            self.book.seen(call.scope, pending)
         elif call.reads and self._wants_own_writes(call):
             pending = self.book.pending(call.scope)
             if pending:
