@@ -231,19 +231,18 @@ def test_a_write_then_an_immediate_read_sees_it_and_later_reads_do_not_wait(syst
 
 
 def test_a_read_after_writes_to_both_topics_waits_for_both(system: RunningSystem) -> None:
-    """An add (turns topic) then an update (commands topic): the read waits for the add first, then carries the
-    update's token, and sees both."""
+    """An add (turns topic) then an update (commands topic), by a client that does not wait by default: a read
+    that asks for its writes waits for the add first, then carries the update's token, and sees both."""
     transport = Recording()
     user = unique("ryw2-")
-    with Memstream(
-        api_key=system.admin_key, base_url=system.system.base_url, read_your_writes=True, transport=transport
-    ) as client:
+    with Memstream(api_key=system.admin_key, base_url=system.system.base_url, transport=transport) as client:
         client.add("I drive a blue car", user_id=user, infer=False)
-        memory_id = client.get_all(user_id=user).results[0].id
+        memory_id = client.get_all(user_id=user, read_your_writes=True).results[0].id
         client.add("I own a bicycle", user_id=user, infer=False)
         updated = client.update(memory_id, "I drive a red car", user_id=user)
-        texts = sorted(m.memory for m in client.get_all(user_id=user))
+        texts = sorted(m.memory for m in client.get_all(user_id=user, read_your_writes=True))
     assert texts == ["I drive a red car", "I own a bicycle"]
+    assert transport.exchanges[-3][0].method == "PUT", "the update was sent without waiting for the add"
     last_two = [request for request, _ in transport.exchanges[-2:]]
     assert last_two[0].url.params["limit"] == "1" and "consistency_token" in last_two[0].url.params  # wait_for
     assert last_two[1].url.params["consistency_token"] == updated.consistency_token

@@ -285,6 +285,9 @@ def delete_all(*, user_id: str | None, app_id: str | None) -> Call[ErasureAccept
         Scope(app_id, user_id),
         params=present(user_id=user_id, app_id=app_id),
         writes=Topic.COMMANDS,
+        # The erase applies to what is stored when the worker reaches it: an add sent just before could still be
+        # on its way through extraction and land after it.
+        checked_against_stored=True,
     )
 
 
