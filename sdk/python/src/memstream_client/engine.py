@@ -61,32 +61,30 @@ class Engine:
 
     def run(self, call: Call[T]) -> Exchange[T]:
         """Send ``call`` (with the tokens read-your-writes asks for), remember a write's token, parse the answer."""
-        waited: list[str] = []
-        if call.consistency_token is not None:
-            call = call.with_token(call.consistency_token) if call.token_in else call
-        elif call.checked_against_stored and self._wants_own_writes(call):
-            # Checked against the stored state by the API: let that state include this client's earlier writes
-            # (a block appended to right after it was deleted is refused, not accepted against the old block).
-            pending = self.book.pending(call.scope)
-            for token in pending:
-                yield from self._attempts(wait_for(token, call.scope))
-            self.book.seen(call.scope, pending)
-        elif call.reads and self._wants_own_writes(call):
-            pending = self.book.pending(call.scope)
-            if pending:
-                carried = pending[-1] if call.token_in else None
-                for token in pending:
-                    if token != carried:
-                        yield from self._attempts(wait_for(token, call.scope))
-                if carried is not None:
-                    call = call.with_token(carried)
-                waited = pending
+        call, waited = yield from self._after_own_writes(call)
         data = yield from self._attempts(call)
         if waited:
             self.book.seen(call.scope, waited)  # visible now: later reads need not wait for them
         if call.writes is not None and isinstance(data, dict) and data.get("consistency_token"):
             self.book.wrote(call.scope, call.writes, data["consistency_token"])
         return call.parse(data)
+
+    def _after_own_writes(self, call: Call[T]) -> Exchange[tuple[Call[T], list[str]]]:
+        """The call as read-your-writes wants it sent (carrying a token), once the waits it needs first are done;
+        and the tokens it will have seen once it is answered."""
+        if call.consistency_token is not None:  # the caller's own: sent as is, the book is not consulted
+            return (call.with_token(call.consistency_token) if call.token_in else call), []
+        if not (call.reads or call.checked_against_stored) or not self._wants_own_writes(call):
+            return call, []
+        pending = self.book.pending(call.scope)
+        # A read carries one pending token (the API waits for it); the others, and every one for a write the API
+        # checks against what is stored (a block appended to right after it was deleted is then refused, not
+        # accepted against the old block), are waited for first.
+        carried = pending[-1] if pending and call.reads and call.token_in else None
+        for token in pending:
+            if token != carried:
+                yield from self._attempts(wait_for(token, call.scope))
+        return (call.with_token(carried) if carried is not None else call), pending
 
     def wait(self, token: str, scope: Scope | None) -> Exchange[None]:
         """``wait_for``: the scope given, else the one this client wrote the token in, else the credential's."""
