@@ -200,9 +200,7 @@ async def test_every_memory_method_async(system: RunningSystem) -> None:
 
 async def test_the_async_client_retries_a_refused_connection(system: RunningSystem) -> None:
     transport = RefusesTheFirstConnection()
-    async with AsyncMemstream(
-        api_key=system.admin_key, base_url=system.system.base_url, transport=transport
-    ) as client:
+    async with AsyncMemstream(api_key=system.admin_key, base_url=system.system.base_url, transport=transport) as client:
         page = await client.get_all(user_id=unique("nobody-"))
     assert page.total == 0 and transport.attempts == 2
 
@@ -357,7 +355,49 @@ def openai_tool_call(name: str, arguments: dict[str, object]) -> dict[str, objec
     return {"id": f"call_{unique('')}", "type": "function", "function": function}
 
 
-def test_the_tool_schemas_and_each_tool_through_the_dispatcher(system: RunningSystem, client: Memstream) -> None:
+def test_the_archival_and_conversation_tools_through_the_dispatcher(system: RunningSystem, client: Memstream) -> None:
+    needs_routes(system, "/v1/tools")
+    names = [tool["function"]["name"] for tool in client.tools()]
+    assert names[-3:] == ["archival_memory_insert", "archival_memory_search", "conversation_search"]
+    user = unique("agent-")
+    inserted = client.execute_tool_call(
+        openai_tool_call("archival_memory_insert", {"content": "Ana's sister lives in Lyon"}), user_id=user
+    )
+    assert not inserted.startswith("Error")
+    # The openai package's object shape (attributes, not keys), duck-typed; read your writes reaches the tools.
+    search_call = SimpleNamespace(
+        id="call_2",
+        type="function",
+        function=SimpleNamespace(
+            name="archival_memory_search", arguments='{"query": "where does the sister live", "page": 0}'
+        ),
+    )
+    assert "Lyon" in client.execute_tool_call(search_call, user_id=user)
+
+    # The search waits until the turn is in the conversation log (the tool route takes no token: wait_for first).
+    client.add([{"role": "user", "content": "We booked the ferry to Naxos"}], user_id=user)
+    found_turn = client.execute_tool_call(
+        openai_tool_call("conversation_search", {"query": "ferry", "start_date": "2020-01-01"}), user_id=user
+    )
+    assert "Naxos" in found_turn
+
+    # What the model can correct comes back as text for it: the API's message, verbatim.
+    unknown = client.execute_tool_call(openai_tool_call("send_email", {"to": "x"}), user_id=user)
+    with system.client() as raw:
+        expected = raw.post("/v1/tools/send_email", json={"arguments": {}, "user_id": user}).json()["detail"]
+    assert unknown == f"Error: {expected}"
+    malformed = client.execute_tool_call(
+        {"id": "call_3", "type": "function", "function": {"name": "archival_memory_search", "arguments": "{"}},
+        user_id=user,
+    )
+    assert malformed.startswith("Error: ")
+    wrong_argument = client.execute_tool_call(
+        openai_tool_call("archival_memory_search", {"query": "x", "page": 99}), user_id=user
+    )
+    assert wrong_argument.startswith("Error: ") and "page" in wrong_argument
+
+
+def test_the_core_memory_tools_through_the_dispatcher(system: RunningSystem, client: Memstream) -> None:
     needs_routes(system, "/v1/tools", "/v1/blocks")
     names = [tool["function"]["name"] for tool in client.tools()]
     assert names == [
@@ -367,13 +407,12 @@ def test_the_tool_schemas_and_each_tool_through_the_dispatcher(system: RunningSy
         "archival_memory_search",
         "conversation_search",
     ]
-    user = unique("agent-")
+    user = unique("core-")
     appended = client.execute_tool_call(
         openai_tool_call("core_memory_append", {"label": "human", "content": "Name: Ana. Likes hiking."}),
         user_id=user,
     )
     assert appended and not appended.startswith("Error")
-    # The openai package's object shape (attributes, not keys), duck-typed.
     replace_call = SimpleNamespace(
         id="call_2",
         type="function",
@@ -383,49 +422,36 @@ def test_the_tool_schemas_and_each_tool_through_the_dispatcher(system: RunningSy
     )
     assert not client.execute_tool_call(replace_call, user_id=user).startswith("Error")
     assert client.get_block("human", user_id=user).value == "Name: Ana. Likes climbing."
-
-    inserted = client.execute_tool_call(
-        openai_tool_call("archival_memory_insert", {"content": "Ana's sister lives in Lyon"}), user_id=user
-    )
-    assert not inserted.startswith("Error")
-    found = client.execute_tool_call(
-        openai_tool_call("archival_memory_search", {"query": "where does the sister live", "page": 0}), user_id=user
-    )
-    assert "Lyon" in found
-
-    # Read your writes reaches the tools too: the search waits until the turn is in the conversation log.
-    client.add([{"role": "user", "content": "We booked the ferry to Naxos"}], user_id=user)
-    found_turn = client.execute_tool_call(
-        openai_tool_call("conversation_search", {"query": "ferry", "start_date": "2020-01-01"}), user_id=user
-    )
-    assert "Naxos" in found_turn
-
-    # What the model can correct comes back as text for it; the API's message, verbatim.
     missing = client.execute_tool_call(
         openai_tool_call("core_memory_replace", {"label": "human", "old": "sailing", "new": "x"}), user_id=user
     )
     assert missing.startswith("Error: ") and "sailing" in missing
-    unknown = client.execute_tool_call(openai_tool_call("send_email", {"to": "x"}), user_id=user)
-    assert unknown.startswith("Error: ")
-    malformed = client.execute_tool_call(
-        {"id": "call_3", "type": "function", "function": {"name": "archival_memory_search", "arguments": "{"}},
-        user_id=user,
-    )
-    assert malformed.startswith("Error: ")
 
 
 def test_the_tool_methods_and_conversation_search(system: RunningSystem, client: Memstream) -> None:
-    needs_routes(system, "/v1/tools", "/v1/conversations/search", "/v1/blocks")
+    needs_routes(system, "/v1/tools", "/v1/conversations/search")
     user = unique("tools-")
-    assert client.core_memory_append("persona", "I am a helpful travel agent.", user_id=user).text
-    assert client.core_memory_replace("persona", "travel", "cooking", user_id=user).text
     inserted = client.archival_memory_insert("The user is vegetarian", user_id=user)
-    assert inserted.consistency_token
-    assert "vegetarian" in client.archival_memory_search("diet", user_id=user).text
+    assert inserted.name == "archival_memory_insert" and inserted.consistency_token
+    found = client.archival_memory_search("diet", user_id=user)
+    assert "vegetarian" in found.text and found.data is not None and found.consistency_token is None
     client.add([{"role": "user", "content": "Let's plan the dinner party for Friday"}], user_id=user)
     page = client.search_conversations("dinner party", user_id=user)
     assert [t.text for t in page] == ["Let's plan the dinner party for Friday"] and page.total == 1
+    assert page.results[0].role == "user" and page.results[0].occurred_at.tzinfo is not None
     assert "dinner party" in client.conversation_search("dinner", user_id=user).text
+
+
+def test_the_core_memory_tool_methods(system: RunningSystem, client: Memstream) -> None:
+    needs_routes(system, "/v1/tools", "/v1/blocks")
+    user = unique("core-methods-")
+    assert (
+        "helpful travel agent"
+        in client.core_memory_append("persona", "I am a helpful travel agent.", user_id=user).text
+    )
+    replaced = client.core_memory_replace("persona", "travel", "cooking", user_id=user)
+    assert replaced.consistency_token and "cooking" in replaced.text
+    assert client.get_block("persona", user_id=user).value == "I am a helpful cooking agent."
 
 
 async def test_blocks_and_tools_async(system: RunningSystem) -> None:
