@@ -25,6 +25,7 @@ import type {
   ConversationSearchRequest,
   ConversationSearchResponse,
   DeleteMemoryQuery,
+  DistributiveOmit,
   EraseUserQuery,
   ErasureAccepted,
   GetMemoryQuery,
@@ -67,7 +68,7 @@ export interface MemstreamOptions {
 /** A method's fields and the call's own options, in one object. */
 export type Options<T> = T & CallOptions;
 
-export type AddOptions = Options<UserOptional<Omit<AddMemoriesRequest, "messages" | "text">>>;
+export type AddOptions = Options<UserOptional<DistributiveOmit<AddMemoriesRequest, "messages" | "text">>>;
 /** ``limit`` is mem0's name for ``top_k`` (``top_k`` wins when both are given). */
 export type SearchOptions = Options<UserOptional<Omit<SearchRequest, "query">> & { limit?: number }>;
 export type GetOptions = Options<UserOptional<GetMemoryQuery>>;

@@ -31,7 +31,11 @@ export type EraseUserQuery = NonNullable<operations["V1MemoriesEraseUser"]["para
 
 /** The schema states ``user_id`` as required, the rule every caller meets; a credential bound to one user may
  * leave it out (its own user), which the client's parameters allow. */
-export type UserOptional<T> = Omit<T, "user_id"> & { user_id?: string | null };
+export type UserOptional<T> = DistributiveOmit<T, "user_id"> & { user_id?: string | null };
+
+/** ``Omit`` of each member of a union (the generated bodies with a ``oneOf``/``anyOf`` rule are unions: a plain
+ * ``Omit`` would keep only the keys they share and lose ``text``/``pinned``). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 // ---- Core memory blocks, tools and conversation search (issue 13's contract).
 // Written by hand until the API's document states them; then they become aliases of the generated schemas.
