@@ -15,20 +15,24 @@ import type {
   AddMemoriesResponse,
   Block,
   BlockHistory,
+  BlockHistoryQuery,
   BlockList,
-  BlockReadQuery,
   BlockScope,
   BlockWriteAccepted,
   CommandAccepted,
   ContextRequest,
   ContextResponse,
   ConversationSearchRequest,
+  CreateBlockRequest,
   ConversationSearchResponse,
+  DeleteBlockQuery,
   DeleteMemoryQuery,
   DistributiveOmit,
   EraseUserQuery,
   ErasureAccepted,
+  GetBlockQuery,
   GetMemoryQuery,
+  ListBlocksQuery,
   ListMemoriesQuery,
   MemoryHistory,
   MemoryHistoryQuery,
@@ -37,6 +41,7 @@ import type {
   Message,
   SearchRequest,
   SearchResponse,
+  ToolCallRequest,
   ToolList,
   ToolResult,
   ToolSchema,
@@ -80,10 +85,14 @@ export type HistoryOptions = Options<UserOptional<MemoryHistoryQuery>>;
 export type ContextOptions = Options<UserOptional<Omit<ContextRequest, "query">>>;
 export type WaitOptions = Options<Scope>;
 export type BlockOptions = Options<BlockScope>;
-export type BlockReadOptions = Options<BlockReadQuery>;
-export type CreateBlockOptions = Options<BlockScope & { value?: string; limit?: number }>;
-export type ArchivalSearchOptions = Options<BlockScope & { page?: number }>;
-export type ConversationSearchOptions = Options<Omit<ConversationSearchRequest, "query">>;
+export type ListBlocksOptions = Options<UserOptional<ListBlocksQuery>>;
+export type GetBlockOptions = Options<UserOptional<GetBlockQuery>>;
+export type CreateBlockOptions = Options<UserOptional<Omit<CreateBlockRequest, "label">>>;
+export type DeleteBlockOptions = Options<UserOptional<DeleteBlockQuery>>;
+export type BlockHistoryOptions = Options<UserOptional<BlockHistoryQuery>>;
+export type ToolOptions = Options<UserOptional<Omit<ToolCallRequest, "arguments">>>;
+export type ArchivalSearchOptions = ToolOptions & { page?: number };
+export type ConversationSearchOptions = Options<UserOptional<Omit<ConversationSearchRequest, "query">>>;
 
 const CALL_OPTION_KEYS = ["readYourWrites", "signal", "idempotencyKey", "timeoutMs", "retry"] as const;
 
@@ -214,12 +223,12 @@ export class Memstream {
   // ---- core memory blocks
 
   /** A user's blocks (the agent's with ``agent_id``): ``persona`` and ``human`` first, then by label. */
-  listBlocks(options: BlockReadOptions = {}): Promise<BlockList> {
+  listBlocks(options: ListBlocksOptions = {}): Promise<BlockList> {
     const { fields, call } = split(options);
     return this.read("GET", "/v1/blocks", { query: fields, scope: scopeOf(fields), call });
   }
 
-  getBlock(label: string, options: BlockReadOptions = {}): Promise<Block> {
+  getBlock(label: string, options: GetBlockOptions = {}): Promise<Block> {
     const { fields, call } = split(options);
     return this.read("GET", `/v1/blocks/${segment(label)}`, { query: fields, scope: scopeOf(fields), call });
   }
@@ -256,14 +265,14 @@ export class Memstream {
   }
 
   /** Delete a block (``persona`` and ``human`` go back to empty). */
-  deleteBlock(label: string, options: BlockOptions = {}): Promise<BlockWriteAccepted> {
+  deleteBlock(label: string, options: DeleteBlockOptions = {}): Promise<BlockWriteAccepted> {
     const { fields, call } = split(options);
     const path = `/v1/blocks/${segment(label)}`;
     return this.write("DELETE", path, { query: fields, scope: scopeOf(fields), topic: "commands", call });
   }
 
   /** Every version of a block, oldest first. */
-  blockHistory(label: string, options: BlockOptions = {}): Promise<BlockHistory> {
+  blockHistory(label: string, options: BlockHistoryOptions = {}): Promise<BlockHistory> {
     const { fields, call } = split(options);
     const path = `/v1/blocks/${segment(label)}/history`;
     return this.read("GET", path, { query: fields, scope: scopeOf(fields), call });
@@ -280,8 +289,8 @@ export class Memstream {
   /** Run one tool by name; ``arguments`` as an object or as the JSON string a model emits. */
   async runTool(
     name: string,
-    args: Record<string, unknown> | string,
-    options: Options<BlockScope> = {},
+    args: ToolCallRequest["arguments"],
+    options: ToolOptions = {},
   ): Promise<ToolResult> {
     const { fields, call } = split(options);
     const scope = scopeOf(fields);
@@ -297,7 +306,7 @@ export class Memstream {
   }
 
   /** Store ``content`` as a memory as it is (no extraction). */
-  archivalMemoryInsert(content: string, options: Options<BlockScope> = {}): Promise<ToolResult> {
+  archivalMemoryInsert(content: string, options: ToolOptions = {}): Promise<ToolResult> {
     return this.runTool("archival_memory_insert", { content }, options);
   }
 
@@ -320,7 +329,7 @@ export class Memstream {
    * tool or label, text that is not in the block, a limit) comes back as ``"Error: <the API's message>"``; a
    * refused credential, a rate limit, an outage or no answer at all is the application's problem and throws.
    */
-  async executeToolCall(toolCall: ToolCall, options: Options<BlockScope> = {}): Promise<string> {
+  async executeToolCall(toolCall: ToolCall, options: ToolOptions = {}): Promise<string> {
     const { name, arguments: args } = toolCallParts(toolCall);
     try {
       return (await this.runTool(name, args, options)).text;

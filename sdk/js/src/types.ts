@@ -37,92 +37,27 @@ export type UserOptional<T> = DistributiveOmit<T, "user_id"> & { user_id?: strin
  * ``Omit`` would keep only the keys they share and lose ``text``/``pinned``). */
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-// ---- Core memory blocks, tools and conversation search (issue 13's contract).
-// Written by hand until the API's document states them; then they become aliases of the generated schemas.
+// ---- Core memory blocks, the agent's tools and conversation search
 
-export interface Block {
-  label: string;
-  value: string;
-  limit: number;
-  version: number;
-  updated_at: string | null;
-  app_id: string;
-  user_id: string;
-  agent_id: string | null;
-}
-export interface BlockList {
-  blocks: Block[];
-}
-export interface BlockWriteAccepted {
-  status: string;
-  event_ids: string[];
-  consistency_token: string;
-  block: Block;
-}
-export interface BlockHistoryEntry {
-  version: number;
-  change: "created" | "appended" | "replaced" | "deleted" | "refused";
-  value: string;
-  limit: number;
-  reason: string | null;
-  event_id: string;
-  occurred_at: string;
-  recorded_at: string;
-}
-export interface BlockHistory {
-  label: string;
-  entries: BlockHistoryEntry[];
-}
-export interface BlockScope {
-  user_id?: string | null;
-  app_id?: string | null;
-  agent_id?: string | null;
-}
-export interface BlockReadQuery extends BlockScope {
-  as_of?: string | null;
-  consistency_token?: string | null;
-}
-export interface CreateBlockRequest extends BlockScope {
-  label: string;
-  value?: string;
-  limit?: number;
-}
-export interface ToolSchema {
-  type: "function";
-  function: { name: string; description: string; parameters: Record<string, unknown> };
-}
-export interface ToolList {
-  tools: ToolSchema[];
-}
-export interface ToolCallRequest extends BlockScope {
-  arguments: Record<string, unknown> | string;
-}
-export interface ToolResult {
-  name: string;
-  text: string;
-  data: unknown;
-  consistency_token: string | null;
-}
-export interface ConversationSearchRequest extends BlockScope {
-  query: string;
-  start_date?: string | null;
-  end_date?: string | null;
-  page?: number;
-  page_size?: number;
-  consistency_token?: string | null;
-}
-export interface ConversationHit {
-  turn_id: string;
-  conversation_id: string;
-  role: string;
-  speaker: string;
-  text: string;
-  occurred_at: string;
-  rank: number;
-}
-export interface ConversationSearchResponse {
-  results: ConversationHit[];
-  page: number;
-  page_size: number;
-  total: number;
-}
+export type Block = Schemas["BlockOut"];
+export type BlockList = Schemas["BlockList"];
+export type BlockWriteAccepted = Schemas["BlockWriteAccepted"];
+export type BlockHistory = Schemas["BlockHistory"];
+export type BlockHistoryEntry = Schemas["BlockHistoryEntry"];
+export type CreateBlockRequest = Schemas["CreateBlockRequest"];
+export type AppendBlockRequest = Schemas["AppendBlockRequest"];
+export type ReplaceBlockRequest = Schemas["ReplaceBlockRequest"];
+export type ListBlocksQuery = NonNullable<operations["V1BlocksListBlocks"]["parameters"]["query"]>;
+export type GetBlockQuery = NonNullable<operations["V1BlocksLabelGetBlock"]["parameters"]["query"]>;
+export type DeleteBlockQuery = NonNullable<operations["V1BlocksLabelDeleteBlock"]["parameters"]["query"]>;
+export type BlockHistoryQuery = NonNullable<operations["V1BlocksLabelHistoryHistory"]["parameters"]["query"]>;
+/** Whose blocks: the fields every block write shares besides its own. */
+export type BlockScope = UserOptional<Omit<AppendBlockRequest, "content">>;
+
+export type ToolSchema = Schemas["FunctionTool"];
+export type ToolList = Schemas["ToolList"];
+export type ToolCallRequest = Schemas["ToolCallRequest"];
+export type ToolResult = Schemas["ToolResult"];
+export type ConversationSearchRequest = Schemas["ConversationSearchRequest"];
+export type ConversationSearchResponse = Schemas["ConversationSearchResponse"];
+export type ConversationHit = Schemas["ConversationHit"];

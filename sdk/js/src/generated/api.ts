@@ -102,8 +102,146 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Prompt-ready <user_memories> block within a token budget */
+        /** Prompt-ready <user_memories> block (after <core_memory> with include_blocks) within a token budget */
         post: operations["V1ContextContext"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Full-text search over a user's conversation log, by date range, paged */
+        post: operations["V1ConversationsSearchSearch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tools/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a model's tool call; the answer's text is the tool result to hand back to the model */
+        post: operations["V1ToolsNameCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The memory tools as OpenAI function-tool schemas, to give a model */
+        get: operations["V1ToolsListTools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/blocks/{label}/append": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Append to a block (a newline between) */
+        post: operations["V1BlocksLabelAppendAppend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's core memory blocks: persona, human, then the others by label */
+        get: operations["V1BlocksListBlocks"];
+        put?: never;
+        /** Create a block; applied asynchronously */
+        post: operations["V1BlocksCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/blocks/{label}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One core memory block */
+        get: operations["V1BlocksLabelGetBlock"];
+        put?: never;
+        post?: never;
+        /** Delete a block (persona and human: empty them) */
+        delete: operations["V1BlocksLabelDeleteBlock"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/blocks/{label}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every change of a block, and every refused edit, oldest first */
+        get: operations["V1BlocksLabelHistoryHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/blocks/{label}/replace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace every occurrence of old text in a block */
+        post: operations["V1BlocksLabelReplaceReplace"];
         delete?: never;
         options?: never;
         head?: never;
@@ -220,6 +358,58 @@ export interface components {
                 [key: string]: number | string;
             }[];
         };
+        /** AppendBlockRequest */
+        AppendBlockRequest: {
+            /** @description no control characters but tab and line breaks */
+            content: string;
+            /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            user_id: string;
+            /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            app_id?: string | null;
+            /** @description letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            agent_id?: string | null;
+        };
+        /** BlockHistory */
+        BlockHistory: {
+            label: string;
+            entries: components["schemas"]["BlockHistoryEntry"][];
+        };
+        /** BlockHistoryEntry */
+        BlockHistoryEntry: {
+            version: number;
+            /** @enum {string} */
+            change: "created" | "appended" | "replaced" | "deleted" | "refused";
+            value: string;
+            limit: number;
+            reason: string | null;
+            event_id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** Format: date-time */
+            recorded_at: string;
+        };
+        /** BlockList */
+        BlockList: {
+            blocks: components["schemas"]["BlockOut"][];
+        };
+        /** BlockOut */
+        BlockOut: {
+            label: string;
+            value: string;
+            limit: number;
+            version: number;
+            updated_at: string | null;
+            app_id: string;
+            user_id: string;
+            agent_id: string | null;
+        };
+        /** BlockWriteAccepted */
+        BlockWriteAccepted: {
+            status: string;
+            event_ids: string[];
+            consistency_token: string;
+            block: components["schemas"]["BlockOut"];
+        };
         /** CommandAccepted */
         CommandAccepted: {
             status: string;
@@ -254,6 +444,8 @@ export interface components {
             known_as_of?: string | null;
             /** @description the consistency_token a write returned, unchanged: the read waits until that write is applied */
             consistency_token?: string | null;
+            /** @default false */
+            include_blocks?: boolean;
         };
         /** ContextResponse */
         ContextResponse: {
@@ -263,6 +455,67 @@ export interface components {
             memory_ids: string[];
             omitted: number;
             tokenizer: string;
+            block_labels?: string[];
+        };
+        /** ConversationHit */
+        ConversationHit: {
+            turn_id: string;
+            conversation_id: string;
+            role: string;
+            speaker: string | null;
+            text: string;
+            /** Format: date-time */
+            occurred_at: string;
+            rank: number;
+        };
+        /** ConversationSearchRequest */
+        ConversationSearchRequest: {
+            /** @description what to search for: not blank, no control characters */
+            query: string;
+            /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            user_id: string;
+            /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            app_id?: string | null;
+            /** @description letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            agent_id?: string | null;
+            /** @description turns said at or after it: an RFC 3339 date-time with a time zone (2026-03-01T09:15:00Z) or a date (2026-03-01, a day in UTC) */
+            start_date?: (unknown | unknown) | string | null;
+            /** @description turns said at or before it (a date includes its whole day): an RFC 3339 date-time with a time zone (2026-03-01T09:15:00Z) or a date (2026-03-01, a day in UTC) */
+            end_date?: (unknown | unknown) | string | null;
+            /** @default 0 */
+            page?: number;
+            /** @default 10 */
+            page_size?: number;
+            /** @description the consistency_token a write returned, unchanged: the read waits until that write is applied */
+            consistency_token?: string | null;
+        };
+        /** ConversationSearchResponse */
+        ConversationSearchResponse: {
+            results: components["schemas"]["ConversationHit"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        /** CreateBlockRequest */
+        CreateBlockRequest: {
+            /** @description lowercase, digits, _ */
+            label: string;
+            /**
+             * @description no control characters but tab and line breaks
+             * @default
+             */
+            value?: string;
+            /**
+             * @description the block's size limit in characters
+             * @default 2000
+             */
+            limit?: number;
+            /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            user_id: string;
+            /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            app_id?: string | null;
+            /** @description letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            agent_id?: string | null;
         };
         /** CreateKeyRequest */
         CreateKeyRequest: {
@@ -335,6 +588,20 @@ export interface components {
             extra?: {
                 [key: string]: string;
             }[] | null;
+        };
+        /** FunctionSpec */
+        FunctionSpec: {
+            name: string;
+            description: string;
+            parameters: {
+                [key: string]: unknown;
+            };
+        };
+        /** FunctionTool */
+        FunctionTool: {
+            /** @constant */
+            type: "function";
+            function: components["schemas"]["FunctionSpec"];
         };
         /** HistoryEntry */
         HistoryEntry: {
@@ -458,6 +725,19 @@ export interface components {
             /** @description one line: no control characters */
             name?: string | null;
         };
+        /** ReplaceBlockRequest */
+        ReplaceBlockRequest: {
+            /** @description no control characters but tab and line breaks */
+            old: string;
+            /** @description no control characters but tab and line breaks */
+            new: string;
+            /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            user_id: string;
+            /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            app_id?: string | null;
+            /** @description letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            agent_id?: string | null;
+        };
         /** SearchFilters */
         SearchFilters: {
             /** @description at most 50 string pairs; keys up to 100 characters, values up to 1000; no control characters (values may hold tabs and line breaks) */
@@ -560,6 +840,32 @@ export interface components {
             expression: string;
             start: string | null;
             end: string | null;
+        };
+        /** ToolCallRequest */
+        ToolCallRequest: {
+            /** @description the tool's arguments: a JSON object, or the JSON text of one as a model emits it (a 422 names a bad one) */
+            arguments: {
+                [key: string]: unknown;
+            } | string;
+            /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            user_id: string;
+            /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            app_id?: string | null;
+            /** @description letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            agent_id?: string | null;
+        };
+        /** ToolList */
+        ToolList: {
+            tools: components["schemas"]["FunctionTool"][];
+        };
+        /** ToolResult */
+        ToolResult: {
+            name: string;
+            text: string;
+            data: {
+                [key: string]: unknown;
+            } | null;
+            consistency_token: string | null;
         };
         /** TopicRetention */
         TopicRetention: {
@@ -670,7 +976,10 @@ export interface operations {
     V1MemoriesAdd: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request (method, path, query and body bytes) from the same credential answers the first answer again, with the same status and body and the header `Idempotent-Replayed: true`, and does nothing new. Keys are remembered for at least 24 hours. 1 to 255 visible ASCII characters; a UUID per logical request is a good key. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -683,6 +992,8 @@ export interface operations {
             /** @description Request accepted, processing continues off-line */
             202: {
                 headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -716,6 +1027,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A request with this `Idempotency-Key` is still being processed; retry after the `Retry-After` header's seconds. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than 2 MiB, or a text is longer than the text limit stated on the field. */
             413: {
                 headers: {
@@ -727,6 +1047,15 @@ export interface operations {
             };
             /** @description A body not sent as `Content-Type: application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1433,6 +1762,1005 @@ export interface operations {
             };
             /** @description A body not sent as `Content-Type: application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1ConversationsSearchSearch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationSearchResponse"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 2 MiB, or a text is longer than the text limit stated on the field. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body not sent as `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1ToolsNameCall: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request (method, path, query and body bytes) from the same credential answers the first answer again, with the same status and body and the header `Idempotent-Replayed: true`, and does nothing new. Keys are remembered for at least 24 hours. 1 to 255 visible ASCII characters; a UUID per logical request is a good key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description a tool's name, from GET /v1/tools */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ToolCallRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolResult"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No tool of that name: `detail` lists the tools. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A request with this `Idempotency-Key` is still being processed; retry after the `Retry-After` header's seconds. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 2 MiB, or a text is longer than the text limit stated on the field. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body not sent as `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1ToolsListTools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolList"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1BlocksLabelAppendAppend: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request (method, path, query and body bytes) from the same credential answers the first answer again, with the same status and body and the header `Idempotent-Replayed: true`, and does nothing new. Keys are remembered for at least 24 hours. 1 to 255 visible ASCII characters; a UUID per logical request is a good key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description the block's label */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppendBlockRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockWriteAccepted"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such memory for this user: the same answer whether the id is unknown or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request contradicts what is stored: `detail` says what (a block label that exists, old text that is not in the block). Or: A request with this `Idempotency-Key` is still being processed; retry after the `Retry-After` header's seconds. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 2 MiB, or a text is longer than the text limit stated on the field. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body not sent as `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1BlocksListBlocks: {
+        parameters: {
+            query: {
+                /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). */
+                user_id: string;
+                /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
+                app_id?: string | null;
+                agent_id?: string | null;
+                /** @description valid time (RFC 3339 with an offset): the blocks as they were then */
+                as_of?: string | null;
+                /** @description from a write: wait until it is applied */
+                consistency_token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockList"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1BlocksCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request (method, path, query and body bytes) from the same credential answers the first answer again, with the same status and body and the header `Idempotent-Replayed: true`, and does nothing new. Keys are remembered for at least 24 hours. 1 to 255 visible ASCII characters; a UUID per logical request is a good key. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBlockRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockWriteAccepted"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such memory for this user: the same answer whether the id is unknown or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request contradicts what is stored: `detail` says what (a block label that exists, old text that is not in the block). Or: A request with this `Idempotency-Key` is still being processed; retry after the `Retry-After` header's seconds. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 2 MiB, or a text is longer than the text limit stated on the field. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body not sent as `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1BlocksLabelGetBlock: {
+        parameters: {
+            query: {
+                /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). */
+                user_id: string;
+                /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
+                app_id?: string | null;
+                agent_id?: string | null;
+                /** @description valid time (RFC 3339 with an offset): the blocks as they were then */
+                as_of?: string | null;
+                /** @description from a write: wait until it is applied */
+                consistency_token?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the block's label */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockOut"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such memory for this user: the same answer whether the id is unknown or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1BlocksLabelDeleteBlock: {
+        parameters: {
+            query: {
+                /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). */
+                user_id: string;
+                /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
+                app_id?: string | null;
+                agent_id?: string | null;
+            };
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request (method, path, query and body bytes) from the same credential answers the first answer again, with the same status and body and the header `Idempotent-Replayed: true`, and does nothing new. Keys are remembered for at least 24 hours. 1 to 255 visible ASCII characters; a UUID per logical request is a good key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description the block's label */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockWriteAccepted"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such memory for this user: the same answer whether the id is unknown or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request contradicts what is stored: `detail` says what (a block label that exists, old text that is not in the block). Or: A request with this `Idempotency-Key` is still being processed; retry after the `Retry-After` header's seconds. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 2 MiB, or a text is longer than the text limit stated on the field. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body not sent as `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1BlocksLabelHistoryHistory: {
+        parameters: {
+            query: {
+                /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). */
+                user_id: string;
+                /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
+                app_id?: string | null;
+                agent_id?: string | null;
+                /** @description from a write: wait until it is applied */
+                consistency_token?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the block's label */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockHistory"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1BlocksLabelReplaceReplace: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request (method, path, query and body bytes) from the same credential answers the first answer again, with the same status and body and the header `Idempotent-Replayed: true`, and does nothing new. Keys are remembered for at least 24 hours. 1 to 255 visible ASCII characters; a UUID per logical request is a good key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description the block's label */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplaceBlockRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockWriteAccepted"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such memory for this user: the same answer whether the id is unknown or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request contradicts what is stored: `detail` says what (a block label that exists, old text that is not in the block). Or: A request with this `Idempotency-Key` is still being processed; retry after the `Retry-After` header's seconds. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 2 MiB, or a text is longer than the text limit stated on the field. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body not sent as `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
