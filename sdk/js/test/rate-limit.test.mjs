@@ -13,10 +13,19 @@ const LIMIT = Number(required("MEMSTREAM_TEST_LIMITED_KEY_RATE"));
 it("waits for Retry-After on a 429, then succeeds; without retries it is a RateLimitError", async () => {
   const user_id = newUser();
   const impatient = client({ apiKey: LIMITED_KEY, retry: { maxRetries: 0 } });
-  /** @type {RateLimitError | undefined} */
-  let refused;
-  for (let i = 0; i <= LIMIT && refused === undefined; i += 1) {
-    refused = await impatient.getAll({ user_id }).then(() => undefined, (e) => e);
+  /** Requests until the first 429; the limit's windows are the clock's minutes. */
+  async function spendTheWindow() {
+    for (let i = 0; i <= LIMIT; i += 1) {
+      const refused = await impatient.getAll({ user_id }).then(() => undefined, (e) => e);
+      if (refused !== undefined) return refused;
+    }
+    return undefined;
+  }
+  let refused = await spendTheWindow();
+  if (refused instanceof RateLimitError && (refused.retryAfterSeconds ?? 0) < 5) {
+    // Too close to the minute's end: the patient client below could start in a fresh window. Spend the next one.
+    await new Promise((resolve) => setTimeout(resolve, ((refused.retryAfterSeconds ?? 0) + 1) * 1000));
+    refused = await spendTheWindow();
   }
   assert.ok(refused instanceof RateLimitError, `a 429 within ${LIMIT + 1} requests: ${refused}`);
   assert.equal(refused.status, 429);
