@@ -252,7 +252,12 @@ export class Memstream {
   }
 
   /** Replace every occurrence of ``oldText`` in the block by ``newText`` (empty deletes it). */
-  replaceBlock(label: string, oldText: string, newText: string, options: BlockOptions = {}): Promise<BlockWriteAccepted> {
+  replaceBlock(
+    label: string,
+    oldText: string,
+    newText: string,
+    options: BlockOptions = {},
+  ): Promise<BlockWriteAccepted> {
     const { fields, call } = split(options);
     const path = `/v1/blocks/${segment(label)}/replace`;
     const body = { ...fields, old: oldText, new: newText };
@@ -260,7 +265,12 @@ export class Memstream {
   }
 
   /** Letta's name for ``replaceBlock``. */
-  coreMemoryReplace(label: string, oldText: string, newText: string, options: BlockOptions = {}): Promise<BlockWriteAccepted> {
+  coreMemoryReplace(
+    label: string,
+    oldText: string,
+    newText: string,
+    options: BlockOptions = {},
+  ): Promise<BlockWriteAccepted> {
     return this.replaceBlock(label, oldText, newText, options);
   }
 
@@ -282,7 +292,8 @@ export class Memstream {
 
   /** The five tools as OpenAI function-tool schemas, to hand to a model as they are. */
   async tools(options: CallOptions = {}): Promise<ToolSchema[]> {
-    const list = await this.transport.request<ToolList>({ method: "GET", path: "/v1/tools", write: false, call: options });
+    const request = { method: "GET", path: "/v1/tools", write: false, call: options } as const;
+    const list = await this.transport.request<ToolList>(request);
     return list.tools;
   }
 
@@ -299,7 +310,8 @@ export class Memstream {
     const topic = WRITING_TOOLS[name];
     if (topic !== undefined) return this.write("POST", path, { body, scope, topic, call });
     // The tool routes take no consistency token: reading one's writes waits for them first.
-    const waited = this.wantsOwnWrites(call) ? await this.waitForPending(scope, this.tokens.tokensFor(scope), call) : [];
+    const pending = this.wantsOwnWrites(call) ? this.tokens.tokensFor(scope) : [];
+    const waited = await this.waitForPending(scope, pending, call);
     const result = await this.transport.request<ToolResult>({ method: "POST", path, body, write: false, call });
     this.tokens.seen(scope, waited);
     return result;
@@ -350,7 +362,8 @@ export class Memstream {
     path: string,
     how: { body?: unknown; query?: Query; scope: Scope; topic: Topic; call: CallOptions },
   ): Promise<T> {
-    const answer = await this.transport.request<T>({ method, path, body: how.body, query: how.query, write: true, call: how.call });
+    const { body, query, call } = how;
+    const answer = await this.transport.request<T>({ method, path, body, query, write: true, call });
     this.tokens.wrote(how.scope, how.topic, answer.consistency_token);
     return answer;
   }

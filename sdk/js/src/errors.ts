@@ -6,6 +6,14 @@
  */
 import type { ErrorBody } from "./types.js";
 
+export interface MemstreamErrorOptions {
+  status?: number;
+  detail?: string;
+  extra?: ReadonlyArray<Record<string, string>>;
+  headers?: Headers;
+  cause?: unknown;
+}
+
 export class MemstreamError extends Error {
   override name = "MemstreamError";
   /** The HTTP status; ``undefined`` when no answer arrived (``MemstreamConnectionError``). */
@@ -17,7 +25,7 @@ export class MemstreamError extends Error {
   /** The answer's headers (``Retry-After``, ``RateLimit-*``), when there was an answer. */
   readonly headers: Headers | undefined;
 
-  constructor(message: string, options: { status?: number; detail?: string; extra?: ReadonlyArray<Record<string, string>>; headers?: Headers; cause?: unknown } = {}) {
+  constructor(message: string, options: MemstreamErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = options.status;
     this.detail = options.detail ?? message;

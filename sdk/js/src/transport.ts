@@ -87,7 +87,8 @@ export class Transport {
     const url = new URL(this.options.baseUrl.replace(/\/+$/, "") + path);
     for (const [name, value] of Object.entries(query ?? {})) {
       if (value === undefined || value === null) continue;
-      for (const item of Array.isArray(value) ? (value as unknown[]) : [value]) url.searchParams.append(name, String(item));
+      const items = Array.isArray(value) ? (value as unknown[]) : [value];
+      for (const item of items) url.searchParams.append(name, String(item));
     }
     return url.toString();
   }
