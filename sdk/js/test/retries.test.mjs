@@ -42,11 +42,12 @@ describe("a retried write", () => {
     const memstream = client({ fetch: recorder.fetch });
     const user_id = newUser();
     await memstream.add("I read at night.", { user_id, infer: false });
-    await memstream.add("I read at night.", { user_id, infer: false, idempotencyKey: "my-key-1" });
+    const mine = `my-key-${user_id}`;
+    await memstream.add("I read at night.", { user_id, infer: false, idempotencyKey: mine });
     await memstream.getAll({ user_id });
     const keys = recorder.requests.map((r) => r.headers.get("idempotency-key"));
     assert.match(String(keys[0]), /^[0-9a-f-]{36}$/);
-    assert.deepEqual(keys.slice(1), ["my-key-1", null]); // reads carry none
+    assert.deepEqual(keys.slice(1), [mine, null]); // reads carry none
   });
 });
 
