@@ -148,7 +148,7 @@ export class Memstream {
   add(messages: string | Message[], options: AddOptions): Promise<AddMemoriesResponse> {
     const { fields, call } = split(options);
     const body = typeof messages === "string" ? { ...fields, text: messages } : { ...fields, messages };
-    return this.write("POST", "/v1/memories", { body, scope: scopeOf(fields), topic: "turns", call });
+    return this.write("POST", "/v1/memories", { body, scope: scopeOf(fields), topic: "turns", checked: false, call });
   }
 
   /** Hybrid search over a user's memories, best first. */
@@ -174,20 +174,20 @@ export class Memstream {
   update(memoryId: string, options: UpdateOptions): Promise<CommandAccepted> {
     const { fields, call } = split(options);
     const path = `/v1/memories/${segment(memoryId)}`;
-    return this.write("PUT", path, { body: fields, scope: scopeOf(fields), topic: "commands", call });
+    return this.edit("PUT", path, { body: fields, scope: scopeOf(fields), call });
   }
 
   /** Forget one memory everywhere; applied asynchronously. */
   delete(memoryId: string, options: DeleteOptions): Promise<CommandAccepted> {
     const { fields, call } = split(options);
     const path = `/v1/memories/${segment(memoryId)}`;
-    return this.write("DELETE", path, { query: fields, scope: scopeOf(fields), topic: "commands", call });
+    return this.edit("DELETE", path, { query: fields, scope: scopeOf(fields), call });
   }
 
   /** Erase everything of one user in every store (an admin credential); ``erasure_id`` names the receipt. */
   deleteAll(options: DeleteAllOptions): Promise<ErasureAccepted> {
     const { fields, call } = split(options);
-    return this.write("DELETE", "/v1/memories", { query: fields, scope: scopeOf(fields), topic: "commands", call });
+    return this.edit("DELETE", "/v1/memories", { query: fields, scope: scopeOf(fields), call });
   }
 
   /** Every state and text change of a memory, with valid and known time. */
@@ -236,14 +236,14 @@ export class Memstream {
   createBlock(label: string, options: CreateBlockOptions = {}): Promise<BlockWriteAccepted> {
     const { fields, call } = split(options);
     const body = { ...fields, label };
-    return this.write("POST", "/v1/blocks", { body, scope: scopeOf(fields), topic: "commands", call });
+    return this.edit("POST", "/v1/blocks", { body, scope: scopeOf(fields), call });
   }
 
   /** Add ``content`` at the end of the block (on a new line when it is not empty). */
   appendBlock(label: string, content: string, options: BlockOptions = {}): Promise<BlockWriteAccepted> {
     const { fields, call } = split(options);
     const path = `/v1/blocks/${segment(label)}/append`;
-    return this.write("POST", path, { body: { ...fields, content }, scope: scopeOf(fields), topic: "commands", call });
+    return this.edit("POST", path, { body: { ...fields, content }, scope: scopeOf(fields), call });
   }
 
   /** Letta's name for ``appendBlock``. */
@@ -261,7 +261,7 @@ export class Memstream {
     const { fields, call } = split(options);
     const path = `/v1/blocks/${segment(label)}/replace`;
     const body = { ...fields, old: oldText, new: newText };
-    return this.write("POST", path, { body, scope: scopeOf(fields), topic: "commands", call });
+    return this.edit("POST", path, { body, scope: scopeOf(fields), call });
   }
 
   /** Letta's name for ``replaceBlock``. */
@@ -278,7 +278,7 @@ export class Memstream {
   deleteBlock(label: string, options: DeleteBlockOptions = {}): Promise<BlockWriteAccepted> {
     const { fields, call } = split(options);
     const path = `/v1/blocks/${segment(label)}`;
-    return this.write("DELETE", path, { query: fields, scope: scopeOf(fields), topic: "commands", call });
+    return this.edit("DELETE", path, { query: fields, scope: scopeOf(fields), call });
   }
 
   /** Every version of a block, oldest first. */
@@ -308,7 +308,10 @@ export class Memstream {
     const path = `/v1/tools/${segment(name)}`;
     const body = { ...fields, arguments: args };
     const topic = WRITING_TOOLS[name];
-    if (topic !== undefined) return this.write("POST", path, { body, scope, topic, call });
+    // The core memory tools edit blocks, checked against them; an archival insert adds, like ``add``.
+    if (topic !== undefined) {
+      return this.write("POST", path, { body, scope, topic, checked: topic === "commands", call });
+    }
     // The tool routes take no consistency token: reading one's writes waits for them first.
     const pending = this.wantsOwnWrites(call) ? this.tokens.tokensFor(scope) : [];
     const waited = await this.waitForPending(scope, pending, call);
@@ -357,11 +360,32 @@ export class Memstream {
     return call.readYourWrites ?? this.readYourWrites;
   }
 
+  /** A write to the commands topic that the API checks against what is stored (see ``write``). */
+  private edit<T extends { consistency_token?: string | null }>(
+    method: Method,
+    path: string,
+    how: { body?: unknown; query?: Query; scope: Scope; call: CallOptions },
+  ): Promise<T> {
+    return this.write(method, path, { ...how, topic: "commands", checked: true });
+  }
+
+  /**
+   * A write, remembered for read-your-writes. ``checked``: the API decides it against what is stored (a block's
+   * value and limit, whether a memory exists) and an erasure must come after the user's earlier writes, so with
+   * read-your-writes it first waits for this client's pending writes of the user: back-to-back edits are then
+   * checked against each other, not against a state from before them, and an ``add`` just before ``deleteAll``
+   * cannot land after the erasure.
+   */
   private async write<T extends { consistency_token?: string | null }>(
     method: Method,
     path: string,
-    how: { body?: unknown; query?: Query; scope: Scope; topic: Topic; call: CallOptions },
+    how: { body?: unknown; query?: Query; scope: Scope; topic: Topic; checked: boolean; call: CallOptions },
   ): Promise<T> {
+    if (how.checked && this.wantsOwnWrites(how.call)) {
+      const pending = this.tokens.tokensFor(how.scope);
+      await this.waitForPending(how.scope, pending, how.call);
+      this.tokens.seen(how.scope, pending);
+    }
     const { body, query, call } = how;
     const answer = await this.transport.request<T>({ method, path, body, query, write: true, call });
     this.tokens.wrote(how.scope, how.topic, answer.consistency_token);

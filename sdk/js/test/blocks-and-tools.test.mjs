@@ -30,11 +30,10 @@ describe("core memory blocks", () => {
     assert.deepEqual([created.block.label, created.block.value, created.block.limit], ["notes", "likes tea", 40]);
     assert.equal((await memstream.getBlock("notes", { user_id })).version, 1);
 
-    // Each write's answer shows the block as the API checked it (the last one applied) plus the edit, so each
-    // edit here follows a read of the one before.
+    // Back to back: with read-your-writes each edit waits for the one before, so the API checks it against
+    // the block as that one left it (and its answer shows the block as it will read).
     const appended = await memstream.appendBlock("notes", "plays chess", { user_id });
     assert.equal(appended.block.value, "likes tea\nplays chess");
-    assert.equal((await memstream.getBlock("notes", { user_id })).value, "likes tea\nplays chess");
     const replaced = await memstream.replaceBlock("notes", "tea", "green tea", { user_id });
     assert.equal(replaced.block.value, "likes green tea\nplays chess");
     const read = await memstream.getBlock("notes", { user_id });
@@ -60,7 +59,6 @@ describe("core memory blocks", () => {
     const memstream = client({ readYourWrites: true });
     const user_id = newUser();
     await memstream.createBlock("notes", { user_id, value: "likes tea", limit: 40 });
-    await memstream.getBlock("notes", { user_id }); // applied: the next create is checked against it
 
     const exists = await memstream.createBlock("notes", { user_id }).catch((e) => e);
     assert.ok(exists instanceof ConflictError && exists.status === 409, String(exists));
@@ -80,7 +78,6 @@ describe("core memory blocks", () => {
     const memstream = client({ readYourWrites: true });
     const user_id = newUser();
     await memstream.coreMemoryAppend("human", "Name: Ada", { user_id });
-    await memstream.getBlock("human", { user_id });
     const replaced = await memstream.coreMemoryReplace("human", "Ada", "Ada Lovelace", { user_id });
     assert.equal(replaced.block.value, "Name: Ada Lovelace");
     const context = await memstream.getContext("who am I talking to?", { user_id, max_tokens: 200, include_blocks: true });
@@ -133,7 +130,6 @@ describe("memory tools", () => {
     const user_id = newUser();
     const appended = await memstream.executeToolCall(toolCall("core_memory_append", { label: "human", content: "Name: Ada" }), { user_id });
     assert.match(appended, /Name: Ada$/);
-    await memstream.getBlock("human", { user_id });
     const replaced = await memstream.executeToolCall(
       toolCall("core_memory_replace", { label: "human", old: "Ada", new: "Ada Lovelace" }),
       { user_id },

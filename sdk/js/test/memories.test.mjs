@@ -57,12 +57,14 @@ describe("memories", () => {
     assert.equal(page.results[0].memory, "I run on Mondays."); // newest first: the second page is the first added
   });
 
-  it("erases a whole user with deleteAll", async () => {
-    const memstream = client({ readYourWrites: true });
+  it("erases a whole user with deleteAll, after the user's pending writes", async () => {
+    const recorder = recordingFetch();
+    const memstream = client({ fetch: recorder.fetch, readYourWrites: true });
     const user_id = newUser();
-    await memstream.add("I like green tea.", { user_id, infer: false });
-    assert.equal((await memstream.getAll({ user_id })).total, 1);
+    const added = await memstream.add("I like green tea.", { user_id, infer: false });
     const erased = await memstream.deleteAll({ user_id });
+    const [waited] = recorder.requests.filter((r) => r.method === "GET");
+    assert.equal(waited?.url.searchParams.get("consistency_token"), added.consistency_token, "waited for the add");
     assert.ok(erased.erasure_id);
     assert.equal((await memstream.getAll({ user_id })).total, 0);
   });
