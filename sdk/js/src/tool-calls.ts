@@ -7,7 +7,7 @@
 
 export interface OpenAIToolCall {
   id?: string;
-  type?: "function";
+  type?: string; // "function"
   function: { name: string; arguments?: string | Record<string, unknown> | null };
 }
 export interface BareToolCall {
