@@ -360,7 +360,7 @@ export interface components {
         };
         /** AppendBlockRequest */
         AppendBlockRequest: {
-            /** @description no control characters but tab and line breaks */
+            /** @description not empty; no control characters but tab and line breaks */
             content: string;
             /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
             user_id: string;
@@ -727,7 +727,7 @@ export interface components {
         };
         /** ReplaceBlockRequest */
         ReplaceBlockRequest: {
-            /** @description no control characters but tab and line breaks */
+            /** @description not empty; no control characters but tab and line breaks */
             old: string;
             /** @description no control characters but tab and line breaks */
             new: string;
@@ -1969,7 +1969,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; a core memory block edit that would exceed the block's limit, naming the lengths). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2156,7 +2156,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; a core memory block edit that would exceed the block's limit, naming the lengths). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2193,7 +2193,7 @@ export interface operations {
                 /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
                 app_id?: string | null;
                 agent_id?: string | null;
-                /** @description valid time (RFC 3339 with an offset): the blocks as they were then */
+                /** @description valid time, RFC 3339 with a time zone ('Z' or '+02:00'), between 1900-01-01T00:00:00+00:00 and 2999-12-31T23:59:59.999999+00:00: the blocks as they were then */
                 as_of?: string | null;
                 /** @description from a write: wait until it is applied */
                 consistency_token?: string | null;
@@ -2350,7 +2350,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; a core memory block edit that would exceed the block's limit, naming the lengths). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2387,7 +2387,7 @@ export interface operations {
                 /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
                 app_id?: string | null;
                 agent_id?: string | null;
-                /** @description valid time (RFC 3339 with an offset): the blocks as they were then */
+                /** @description valid time, RFC 3339 with a time zone ('Z' or '+02:00'), between 1900-01-01T00:00:00+00:00 and 2999-12-31T23:59:59.999999+00:00: the blocks as they were then */
                 as_of?: string | null;
                 /** @description from a write: wait until it is applied */
                 consistency_token?: string | null;
@@ -2561,7 +2561,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; a core memory block edit that would exceed the block's limit, naming the lengths). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2759,7 +2759,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; the lengths and the block's limit an edit would exceed). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
+            /** @description Well-formed, but it cannot be done as asked: `detail` says why (a tool's arguments that do not fit the tool, naming the argument; a core memory block edit that would exceed the block's limit, naming the lengths). Or: This `Idempotency-Key` was already used for a different request (method, path, query or body). */
             422: {
                 headers: {
                     [name: string]: unknown;
