@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  := $(BIN)/python infra/local/stack.py
 
-.PHONY: setup stack run test unit lint stop status bench clean-data
+.PHONY: setup sdk-js stack run test unit lint stop status bench clean-data
 
 setup: $(VENV)/.installed
 
@@ -14,6 +14,15 @@ $(VENV)/.installed: pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]' -e sdk/python
+	touch $@
+
+# The TypeScript SDK's dependencies (npm registry), reinstalled when its lock file changes (tests/e2e/test_sdk_js.py).
+SDK_JS := sdk/js
+sdk-js: $(SDK_JS)/node_modules/.installed
+
+$(SDK_JS)/node_modules/.installed: $(SDK_JS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: the TypeScript SDK's tests need Node.js 20+ and npm" >&2; exit 1; }
+	cd $(SDK_JS) && npm ci --no-audit --no-fund
 	touch $@
 
 # Kafka and Neo4j jars from Maven Central, PostgreSQL and Redis from Debian, Milvus Lite from PyPI; then start.
@@ -33,7 +42,7 @@ lint: setup
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q
 
-test: stack lint
+test: stack lint sdk-js
 	$(BIN)/python -m pytest -q -ra
 
 stop:
