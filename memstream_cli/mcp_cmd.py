@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from memory.settings import Settings
 from memstream_client.integrations.mcp import cli
+
+from memory.settings import Settings
 
 
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
@@ -21,7 +22,7 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     mcp = sub.add_parser(
         "mcp",
-        help="serve memories, core memory and the memory tools over MCP (stdio, or streamable HTTP with --transport http)",
+        help="serve memories, core memory and the memory tools over MCP (stdio, or --transport http)",
     )
     cli.add_arguments(mcp)
     mcp.set_defaults(handler=cmd_mcp)

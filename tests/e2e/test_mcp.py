@@ -286,7 +286,7 @@ def test_http_refuses_requests_without_a_credential_the_api_accepts(system: Runn
 
 
 async def test_http_client_without_a_credential_cannot_even_initialize(http_server: str) -> None:
-    with pytest.raises(Exception) as raised:  # noqa: PT011 (what the client raises for a 401 is its own affair)
+    with pytest.raises(Exception) as raised:  # what the client raises for a 401 is its own affair
         async with http_session(http_server, None):
             pass
     # the client reports the server's 401 as an error response (the status itself: the test above)

@@ -36,9 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user-id", help="the user tools and resources act for when a call names none")
     parser.add_argument("--agent-id", help="the agent scope tools act in when a call names none")
     parser.add_argument("--app-id", help="the app (default: the credential's own)")
-    parser.add_argument("--host", default=DEFAULT_HTTP_HOST, help=f"http: address to bind (default {DEFAULT_HTTP_HOST})")
+    parser.add_argument(
+        "--host", default=DEFAULT_HTTP_HOST, help=f"http: address to bind (default {DEFAULT_HTTP_HOST})"
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_HTTP_PORT, help=f"http: port (default {DEFAULT_HTTP_PORT})")
-    parser.add_argument("--path", default=DEFAULT_HTTP_PATH, help=f"http: the endpoint's path (default {DEFAULT_HTTP_PATH})")
+    parser.add_argument(
+        "--path", default=DEFAULT_HTTP_PATH, help=f"http: the endpoint's path (default {DEFAULT_HTTP_PATH})"
+    )
 
 
 def config_from(args: argparse.Namespace) -> ServerConfig:

@@ -37,7 +37,8 @@ def build_server(config: ServerConfig, clients: Clients | None = None) -> tuple[
     """The server and the clients it calls the API with (close them with ``Clients.aclose`` when done)."""
     clients = clients or Clients(config.base_url)
     per_request = config.transport is Transport.HTTP
-    fixed_key = None if per_request else (config.api_key if config.api_key is not None else os.environ.get("MEMSTREAM_API_KEY"))
+    own_key = config.api_key if config.api_key is not None else os.environ.get("MEMSTREAM_API_KEY")
+    fixed_key = None if per_request else own_key  # over HTTP a key of the server's own must never be used
     scoping = Scoping(clients, CallerCredential(fixed_key, per_request), config.user_id, config.agent_id, config.app_id)
     http_auth: dict[str, Any] = {}
     if per_request:

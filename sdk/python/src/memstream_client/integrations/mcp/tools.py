@@ -7,6 +7,7 @@ answer the API's own text for the model. A refusal of the API is the tool's erro
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from mcp.server.mcpserver.tools import Tool
@@ -66,9 +67,7 @@ def memory_tools(scoping: Scoping) -> list[Tool]:
         plans, people or projects."""
         caller = scoping.caller(user_id, agent_id)
         added = await from_api(
-            caller.client.add(
-                text, user_id=caller.user_id, agent_id=caller.agent_id, app_id=caller.app_id, infer=infer
-            )
+            caller.client.add(text, user_id=caller.user_id, agent_id=caller.agent_id, app_id=caller.app_id, infer=infer)
         )
         data = plain(added)
         return answer(data, f"Accepted: memstream is remembering it ({len(added.event_ids)} event(s) recorded).")
@@ -280,7 +279,7 @@ def memory_tools(scoping: Scoping) -> list[Tool]:
         )
         return tool_answer(result)
 
-    kinds = [
+    kinds: list[tuple[Callable[..., Awaitable[CallToolResult]], ToolAnnotations]] = [
         (add_memory, ADDS),
         (search_memories, READS),
         (get_context, READS),
