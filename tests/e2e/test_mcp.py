@@ -376,3 +376,22 @@ async def test_http_session_belongs_to_the_key_that_opened_it(system: RunningSys
         timeout=30,
     )
     assert hijack.status_code == 404
+
+
+# --- the example ------------------------------------------------------------------------------------------------
+
+
+def test_the_example_runs_against_the_api(system: RunningSystem) -> None:
+    env = {**os.environ, "MEMSTREAM_URL": system.system.base_url, "MEMSTREAM_API_KEY": system.admin_key}
+    done = subprocess.run(
+        [sys.executable, "examples/mcp_memory.py"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "add_memory" in done.stdout and "I am allergic to peanuts" in done.stdout
+    assert "core memory 'human': ['Allergic to peanuts.']" in done.stdout
+    assert "an error is a tool result: True" in done.stdout and "404" in done.stdout
