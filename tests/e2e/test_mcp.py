@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 import httpx
 import httpx2
 import pytest
@@ -395,3 +396,20 @@ def test_the_example_runs_against_the_api(system: RunningSystem) -> None:
     assert "add_memory" in done.stdout and "I am allergic to peanuts" in done.stdout
     assert "core memory 'human': ['Allergic to peanuts.']" in done.stdout
     assert "an error is a tool result: True" in done.stdout and "404" in done.stdout
+
+
+async def test_http_a_key_revoked_mid_session_is_refused_by_the_api_at_once(
+    system: RunningSystem, http_server: str
+) -> None:
+    """The door remembers a verified key for 30 s, but each tool call still carries it to the API, which refuses a
+    revoked key within a second: the session's next calls are tool errors, though the session itself was open."""
+    user = unique("mcp-revoked-")
+    key = issue_key(system.settings, system.app_id, scopes=(KeyScope.READ,), name="mcp revoked")
+    async with http_session(http_server, key) as session:
+        await call(session, "list_memories", user_id=user)
+        assert system.cli("keys", "revoke", key.split("_")[1]).returncode == 0
+        deadline = time.monotonic() + 10
+        while not (result := await session.call_tool("list_memories", {"user_id": user})).is_error:
+            assert time.monotonic() < deadline, "the revoked key still worked through the MCP server after 10 s"
+            await anyio.sleep(0.2)
+        assert "401" in text_of(result) and "revoked" in text_of(result)

@@ -64,7 +64,7 @@ def run(config: ServerConfig) -> int:
         from memstream_client.integrations.mcp.server import serve
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in {"mcp", "mcp_types", "starlette", "uvicorn"}:
-            print(f"memstream mcp: {INSTALL_HINT} ({exc.name} is missing)", file=sys.stderr)
+            print(f"{INSTALL_HINT} ({exc.name} is missing)", file=sys.stderr)
             return 2
         raise
     serve(config)
