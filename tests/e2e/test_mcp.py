@@ -62,8 +62,8 @@ def memstream_mcp(system: RunningSystem, *args: str) -> list[str]:
 async def stdio_session(system: RunningSystem, key: str, *args: str) -> AsyncIterator[ClientSession]:
     """``memstream mcp`` over stdio, started by the MCP client, its credential in MEMSTREAM_API_KEY."""
     env = {**os.environ, **system.settings.to_env(), "MEMSTREAM_API_KEY": key}
-    server = StdioServerParameters(command=memstream_mcp(system)[0], args=memstream_mcp(system, *args)[1:], env=env)
-    server.cwd = str(PROJECT_ROOT)
+    command, *arguments = memstream_mcp(system, *args)
+    server = StdioServerParameters(command=command, args=arguments, env=env, cwd=PROJECT_ROOT)
     async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         yield session
