@@ -37,19 +37,26 @@ Token = Annotated[
 
 # A JSON object in one query parameter: metadata pairs every listed memory must carry (equality, like a search's
 # filters.metadata). JSON rather than one parameter per pair: metadata keys may hold any printable character.
+# Smaller than metadata itself: the whole request line must fit the HTTP server's 16 KiB, and the largest filter
+# the schema admits, JSON- and URL-escaped (8 characters for one), does: enough to name an item or a topic.
+MAX_FILTER_PAIRS = 4
+MAX_FILTER_KEY_CHARS = 64
+MAX_FILTER_VALUE_CHARS = 128
 MAX_METADATA_FILTER_CHARS = 8_000
 MetadataFilter = Annotated[
     str | None,
     QueryParameter(
         max_length=MAX_METADATA_FILTER_CHARS,
-        description='a JSON object of string pairs, e.g. {"topic": "travel"}: memories whose metadata has them all',
+        description=f"a JSON object of at most {MAX_FILTER_PAIRS} string pairs (keys up to {MAX_FILTER_KEY_CHARS}"
+        f' characters, values up to {MAX_FILTER_VALUE_CHARS}), e.g. {{"topic": "travel"}}: memories whose metadata'
+        " has them all",
     ),
 ]
 
 
 def metadata_filter(text: str | None) -> dict[str, str] | None:
     """The ``metadata`` query parameter as pairs; a 400 naming the problem when it is not a JSON object of strings
-    within the metadata limits."""
+    within the filter's limits."""
     if text is None:
         return None
     try:
@@ -58,8 +65,17 @@ def metadata_filter(text: str | None) -> dict[str, str] | None:
         raise InvalidRequest('metadata must be a JSON object of string pairs, e.g. {"topic": "travel"}') from None
     if not isinstance(pairs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()):
         raise InvalidRequest("metadata must be a JSON object whose keys and values are strings")
+    if len(pairs) > MAX_FILTER_PAIRS:
+        raise InvalidRequest(f"metadata has {len(pairs)} pairs; a filter takes at most {MAX_FILTER_PAIRS}")
+    for key, value in pairs.items():
+        if len(key) > MAX_FILTER_KEY_CHARS or len(value) > MAX_FILTER_VALUE_CHARS:
+            raise InvalidRequest(
+                f"metadata[{key[:MAX_FILTER_KEY_CHARS]!r}]: a filter's keys take at most {MAX_FILTER_KEY_CHARS}"
+                f" characters and its values at most {MAX_FILTER_VALUE_CHARS}"
+            )
     try:
         check_metadata(pairs, "metadata")
-    except InvalidInput as exc:
-        raise InvalidRequest(str(exc)) from None
+        json.dumps(pairs, ensure_ascii=False).encode()  # a lone surrogate ("\ud800") is no text PostgreSQL holds
+    except (InvalidInput, UnicodeEncodeError) as exc:
+        raise InvalidRequest(f"metadata: {exc}") from None
     return pairs

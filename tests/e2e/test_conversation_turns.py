@@ -113,7 +113,10 @@ def test_list_memories_by_metadata(system: RunningSystem) -> None:
             ("not json", "JSON object"),
             ('["a"]', "JSON object"),
             ('{"topic": 3}', "strings"),
-            (json.dumps({"k" * 101: "v"}), "metadata"),
+            (json.dumps({f"k{i}": "v" for i in range(5)}), "at most 4"),
+            (json.dumps({"k" * 65: "v"}), "at most 64"),
+            (json.dumps({"k": "v" * 129}), "at most 128"),
+            (json.dumps({"k": "bell\u0007"}), "metadata"),
         ):
             answer = client.get("/v1/memories", params={"user_id": user, "metadata": bad})
             assert answer.status_code == 400 and said in answer.json()["detail"], (bad, answer.text)

@@ -945,8 +945,8 @@ export interface operations {
                 state?: ("accessed" | "active" | "archived" | "consolidating" | "decaying" | "embedding" | "extracted" | "forgotten" | "recalled" | "stored")[] | null;
                 limit?: number;
                 offset?: number;
-                /** @description a JSON object of string pairs, e.g. {"topic": "travel"}: memories whose metadata has them all */
-                metadata?: string | null;
+                /** @description a JSON object of at most 4 string pairs (keys up to 64 characters, values up to 128), e.g. {"topic": "travel"}: memories whose metadata has them all */
+                metadata?: string;
                 /** @description from a write: wait until it is applied */
                 consistency_token?: string | null;
             };

@@ -2,9 +2,12 @@
 
 An item ``(namespace, key) -> value`` is one memory of the user the namespace names, stored verbatim
 (``infer=False``). Its metadata identifies it: ``langgraph`` marks store items, ``langgraph.ns`` is the whole
-namespace (JSON), ``langgraph.ns.<i>`` each label (so a namespace prefix is a metadata-equality filter the API
-applies, in a list and in a search) and ``langgraph.key`` the key. The API cannot change a memory's metadata,
-only its text, so the identity is fixed at the first ``put`` and the value lives in the text:
+namespace (JSON) and ``langgraph.key`` the key, to read an item back; ``langgraph.id`` (a digest of both) finds
+it by key, and ``langgraph.prefix.<n>`` (a digest of the namespace's first n labels, for every n) finds what is
+under a prefix: one metadata-equality pair each, which the API applies in a list and in a search. Digests,
+because a list's filter travels in the URL and takes short values (``api.params.MetadataFilter``) while labels
+and keys may be long. The API cannot change a memory's metadata, only its text, so the identity is fixed at
+the first ``put`` and the value lives in the text:
 
     <namespace/key> #<12 digits>
     <the value as JSON>
@@ -28,15 +31,18 @@ MARKER_KEY = "langgraph"
 MARKER_VALUE = "item"
 NAMESPACE_KEY = "langgraph.ns"
 KEY_KEY = "langgraph.key"
-# memstream keeps at most 50 metadata pairs and 1000 characters a value: 3 for the identity, one per label.
+ID_KEY = "langgraph.id"
+PREFIX_KEY = "langgraph.prefix"
+# memstream keeps at most 50 metadata pairs and 1000 characters a value: 5 for the identity and the marker of
+# turns that are not conversation, one per label.
 MAX_DEPTH = 40
 MAX_LABEL_CHARS = 1000
 # Every state but forgotten: an item stays readable by key while it fades, and after consolidation.
 ITEM_STATES = ["extracted", "stored", "active", "decaying", "consolidating", "archived", "recalled"]
 
 
-def label_key(index: int) -> str:
-    return f"{NAMESPACE_KEY}.{index}"
+def digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
 
 
 def check_namespace(namespace: Sequence[str], key: str | None = None) -> None:
@@ -53,13 +59,18 @@ def check_namespace(namespace: Sequence[str], key: str | None = None) -> None:
 
 
 def prefix_metadata(prefix: Sequence[str]) -> dict[str, str]:
-    """The metadata every item under ``prefix`` carries (the marker, and each label of the prefix)."""
-    return {MARKER_KEY: MARKER_VALUE, **{label_key(i): label for i, label in enumerate(prefix)}}
+    """The pairs every item under ``prefix`` carries (the marker only, for the empty prefix)."""
+    wanted = {MARKER_KEY: MARKER_VALUE}
+    if prefix:
+        wanted[f"{PREFIX_KEY}.{len(prefix)}"] = digest(list(prefix))
+    return wanted
 
 
 def item_metadata(namespace: Sequence[str], key: str) -> dict[str, str]:
+    prefixes = {f"{PREFIX_KEY}.{n}": digest(list(namespace[:n])) for n in range(1, len(namespace) + 1)}
     return {
-        **prefix_metadata(namespace),
+        **identity_metadata(namespace, key),
+        **prefixes,
         NAMESPACE_KEY: json.dumps(list(namespace), ensure_ascii=False),
         KEY_KEY: key,
     }
@@ -67,12 +78,11 @@ def item_metadata(namespace: Sequence[str], key: str) -> dict[str, str]:
 
 def identity_metadata(namespace: Sequence[str], key: str) -> dict[str, str]:
     """The pairs that find one item (``get`` by key)."""
-    return {MARKER_KEY: MARKER_VALUE, NAMESPACE_KEY: json.dumps(list(namespace), ensure_ascii=False), KEY_KEY: key}
+    return {MARKER_KEY: MARKER_VALUE, ID_KEY: digest(list(namespace), key)}
 
 
 def item_code(namespace: Sequence[str], key: str) -> str:
-    digest = hashlib.sha256(json.dumps([list(namespace), key], ensure_ascii=False).encode()).hexdigest()
-    return str(int(digest[:15], 16) % 10**12).zfill(12)
+    return str(int(digest(list(namespace), key)[:15], 16) % 10**12).zfill(12)
 
 
 def item_text(namespace: Sequence[str], key: str, value: Mapping[str, Any]) -> str:

@@ -246,10 +246,8 @@ class MemstreamStore(BaseStore):
         prefixes = [c.path for c in conditions if c.match_type == "prefix"]
         longest = max(prefixes, key=len, default=())
         scope = {**self._scope(tuple(longest), "list_namespaces' prefix"), "agent_id": self.agent_id}
-        wanted = {
-            **{items.label_key(i): label for i, label in enumerate(longest) if label != "*"},
-            items.MARKER_KEY: items.MARKER_VALUE,
-        }
+        leading = list(longest)[: list(longest).index("*")] if "*" in longest else list(longest)
+        wanted = items.prefix_metadata(leading)  # the rest of the conditions are checked here
         namespaces: set[tuple[str, ...]] = set()
         offset = 0
         while True:
