@@ -13,7 +13,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e 'sdk/python[mcp]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e 'sdk/python[mcp,langchain,langgraph]'
 	touch $@
 
 # The TypeScript SDK's dependencies (npm registry), reinstalled when its lock file changes (tests/e2e/test_sdk_js.py).

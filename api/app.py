@@ -33,7 +33,7 @@ from api.idempotency.openapi import state_idempotency_key
 from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
-from api.openapi import state_bearer_security, state_body_rules, state_user_required
+from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
 from api.services import Services, build_services
 from api.tools import schemas as tool_schemas
 from api.tools.routes import ToolsController
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     body_modules = (schemas, key_schemas, conversation_schemas, tool_schemas, block_schemas)
     state_body_rules(app.openapi_schema, resolved.max_content_chars, body_modules=body_modules)
     state_user_required(app.openapi_schema)
+    state_metadata_filter(app.openapi_schema)
     state_idempotency_key(app.openapi_schema, app)
     if resolved.auth_enabled:
         state_bearer_security(app.openapi_schema, public_paths=PUBLIC_PATHS)

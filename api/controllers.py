@@ -21,7 +21,7 @@ from api.gateway import tenancy
 from api.gateway.principal import Principal
 from api.gateway.tenancy import authorize
 from api.openapi import READ, READ_ONE, WRITE, WRITE_ONE
-from api.params import AppId, MemoryId, OptionalId, Token, UserId
+from api.params import AppId, MemoryId, MetadataFilter, OptionalId, Token, UserId, metadata_filter
 from api.reader import not_found
 from api.refusals import answered_as_http
 from api.schemas import (
@@ -222,15 +222,17 @@ class MemoriesController(Controller):
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
+        metadata: MetadataFilter = None,
         consistency_token: Token = None,
     ) -> MemoryList:
         scope = authorize(caller, tenancy.READ, app_id, user_id, agent_id, run_id)
         wanted = sorted(set(states_named(list(states), "state"))) if states else DEFAULT_STATES  # a 400 before any wait
+        having = metadata_filter(metadata)
         if consistency_token:
             await services.consistency.wait(consistency_token)
         reader = (await services.view()).reader
         return await reader.list_for_user(
-            scope.app_id, scope.user_id, scope.agent_id, scope.run_id, wanted, limit, offset
+            scope.app_id, scope.user_id, scope.agent_id, scope.run_id, wanted, limit, offset, having
         )
 
 

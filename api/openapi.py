@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 import msgspec
+from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Components,
@@ -37,7 +38,9 @@ from litestar.openapi.spec import (
 )
 
 from api import schemas
+from api.params import MAX_FILTER_KEY_CHARS, MAX_FILTER_PAIRS, MAX_FILTER_VALUE_CHARS
 from api.schemas import ErrorBody
+from memory.contract.validation import METADATA_KEY_PATTERN, METADATA_VALUE_PATTERN
 
 BEARER = "bearer"
 UNAUTHORIZED = (
@@ -178,6 +181,29 @@ def state_user_required(openapi: OpenAPI) -> None:
                 if parameter.name == "user_id":
                     parameter.required = True
                     _as_string(parameter.schema)
+
+
+def state_metadata_filter(openapi: OpenAPI) -> None:
+    """The ``metadata`` query parameter (``api.params.MetadataFilter``) is JSON: stated as a parameter with
+    ``content: application/json`` and the object's own limits, so a client (and the fuzzer) sends JSON."""
+    pairs = Schema(
+        type=OpenAPIType.OBJECT,
+        max_properties=MAX_FILTER_PAIRS,
+        property_names=Schema(min_length=1, max_length=MAX_FILTER_KEY_CHARS, pattern=METADATA_KEY_PATTERN),
+        additional_properties=Schema(
+            type=OpenAPIType.STRING, max_length=MAX_FILTER_VALUE_CHARS, pattern=METADATA_VALUE_PATTERN
+        ),
+    )
+    for item in (openapi.paths or {}).values():
+        for operation in _operations(item):
+            for parameter in operation.parameters or []:
+                if isinstance(parameter, Reference) or (parameter.name, parameter.param_in) != (
+                    "metadata",
+                    ParamType.QUERY,
+                ):
+                    continue
+                parameter.schema = None
+                parameter.content = {"application/json": OpenAPIMediaType(schema=pairs)}
 
 
 def _as_string(schema: Schema) -> None:

@@ -3,13 +3,15 @@ the parameter); omitted, user and app are the credential's (api.gateway.tenancy.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from litestar.params import PathParameter, QueryParameter
 
+from api.errors import InvalidRequest
 from api.schemas import APP_ID_DEFAULT, TOKEN_PATTERN, USER_ID_DEFAULT
 from memory.contract.positions import MAX_TOKEN_CHARS
-from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS
+from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS, InvalidInput, check_metadata
 
 # Ids in the query and the path follow memory.contract.validation's rule, as in bodies (a 400 naming the parameter).
 # Omitted, user and app are the credential's (api.gateway.tenancy.authorize, called first by every route).
@@ -32,3 +34,48 @@ Token = Annotated[
         schema_extra={"pattern": TOKEN_PATTERN},
     ),
 ]
+
+# A JSON object in one query parameter: metadata pairs every listed memory must carry (equality, like a search's
+# filters.metadata). JSON rather than one parameter per pair: metadata keys may hold any printable character.
+# Smaller than metadata itself: the whole request line must fit the HTTP server's 16 KiB, and the largest filter
+# the schema admits, JSON- and URL-escaped (8 characters for one), does: enough to name an item or a topic.
+MAX_FILTER_PAIRS = 4
+MAX_FILTER_KEY_CHARS = 64
+MAX_FILTER_VALUE_CHARS = 128
+MAX_METADATA_FILTER_CHARS = 8_000
+MetadataFilter = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=MAX_METADATA_FILTER_CHARS,
+        description=f"a JSON object of at most {MAX_FILTER_PAIRS} string pairs (keys up to {MAX_FILTER_KEY_CHARS}"
+        f' characters, values up to {MAX_FILTER_VALUE_CHARS}), e.g. {{"topic": "travel"}}: memories whose metadata'
+        " has them all",
+    ),
+]
+
+
+def metadata_filter(text: str | None) -> dict[str, str] | None:
+    """The ``metadata`` query parameter as pairs; a 400 naming the problem when it is not a JSON object of strings
+    within the filter's limits."""
+    if text is None:
+        return None
+    try:
+        pairs = json.loads(text)
+    except ValueError:
+        raise InvalidRequest('metadata must be a JSON object of string pairs, e.g. {"topic": "travel"}') from None
+    if not isinstance(pairs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()):
+        raise InvalidRequest("metadata must be a JSON object whose keys and values are strings")
+    if len(pairs) > MAX_FILTER_PAIRS:
+        raise InvalidRequest(f"metadata has {len(pairs)} pairs; a filter takes at most {MAX_FILTER_PAIRS}")
+    for key, value in pairs.items():
+        if len(key) > MAX_FILTER_KEY_CHARS or len(value) > MAX_FILTER_VALUE_CHARS:
+            raise InvalidRequest(
+                f"metadata[{key[:MAX_FILTER_KEY_CHARS]!r}]: a filter's keys take at most {MAX_FILTER_KEY_CHARS}"
+                f" characters and its values at most {MAX_FILTER_VALUE_CHARS}"
+            )
+    try:
+        check_metadata(pairs, "metadata")
+        json.dumps(pairs, ensure_ascii=False).encode()  # a lone surrogate ("\ud800") is no text PostgreSQL holds
+    except (InvalidInput, UnicodeEncodeError) as exc:
+        raise InvalidRequest(f"metadata: {exc}") from None
+    return pairs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -100,9 +101,13 @@ class MemoryReader:
         states: list[str],
         limit: int,
         offset: int,
+        metadata: dict[str, str] | None = None,
     ) -> MemoryList:
         where = ["app_id = %s", "user_id = %s", "state = ANY(%s)", "valid_to IS NULL"]
         params: list[Any] = [app_id, user_id, states]
+        if metadata:
+            where.append("metadata @> %s::jsonb")
+            params.append(json.dumps(metadata))
         if agent_id is not None:
             where.append("agent_id = %s")
             params.append(agent_id)

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from litestar import Controller, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from typing import Annotated
 
-from api.conversations.schemas import ConversationSearchRequest, ConversationSearchResponse
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from api.conversations.log import read_turns
+from api.conversations.schemas import (
+    MAX_TURNS_PAGE,
+    ConversationSearchRequest,
+    ConversationSearchResponse,
+    ConversationTurns,
+)
 from api.conversations.search import read_query, search_conversations
 from api.gateway import tenancy
 from api.gateway.principal import Principal
 from api.gateway.tenancy import authorize
-from api.openapi import WRITE
+from api.openapi import READ, WRITE
+from api.params import AppId, OptionalId, Token, UserId
 from api.services import Services
+from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS
+
+# Far beyond any conversation paged through; keeps OFFSET cheap.
+MAX_TURNS_OFFSET = 1_000_000
+ConversationId = Annotated[str, PathParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 
 
 class ConversationsController(Controller):
@@ -36,3 +50,27 @@ class ConversationsController(Controller):
         if data.consistency_token:
             await services.consistency.wait(data.consistency_token)
         return await search_conversations((await services.view()).pool, query)
+
+    @get(
+        "/{conversation_id:str}/turns",
+        summary="One conversation's turns in the order they were said, paged",
+        responses=READ,
+    )
+    async def turns(
+        self,
+        conversation_id: ConversationId,
+        caller: NamedDependency[Principal],
+        services: NamedDependency[Services],
+        user_id: UserId = None,
+        app_id: AppId = None,
+        agent_id: OptionalId = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_TURNS_PAGE)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_TURNS_OFFSET)] = 0,
+        consistency_token: Token = None,
+    ) -> ConversationTurns:
+        """An unknown conversation (or another user's) is an empty page, not a 404: a conversation exists only
+        through its turns, and the answer must not tell whether another tenant has one by that id."""
+        scope = authorize(caller, tenancy.READ, app_id, user_id, agent_id)
+        if consistency_token:
+            await services.consistency.wait(consistency_token)
+        return await read_turns((await services.view()).pool, scope, conversation_id, limit, offset)

@@ -58,3 +58,27 @@ class ConversationSearchResponse(msgspec.Struct):
     page_size: int
     # How many turns match in all (every page).
     total: int
+
+
+MAX_TURNS_PAGE = 500
+
+
+class ConversationTurn(msgspec.Struct):
+    turn_id: str
+    conversation_id: str
+    role: str
+    # The speaker's name when the turn named one.
+    speaker: str | None
+    text: str
+    # The metadata the turn was added with.
+    metadata: dict[str, str]
+    occurred_at: datetime
+
+
+class ConversationTurns(msgspec.Struct):
+    # Oldest first: in the order they were said.
+    results: list[ConversationTurn]
+    # How many turns the conversation has in all (every page).
+    total: int
+    limit: int
+    offset: int

@@ -64,6 +64,8 @@ ROUTES = [
     Route("delete", WRITE, "DELETE", "/v1/memories/{id}", None, 202),
     Route("erase", ADMIN, "DELETE", "/v1/memories", None, 202),
     Route("conversations", READ, "POST", "/v1/conversations/search", {"query": "bees"}),
+    # The seeds are added without a conversation id: the API files them under "default".
+    Route("turns", READ, "GET", "/v1/conversations/default/turns"),
     Route("tool-read", READ, "POST", "/v1/tools/archival_memory_search", {"arguments": {"query": "bees"}}),
     Route("tool-write", WRITE, "POST", "/v1/tools/archival_memory_insert", {"arguments": '{"content": "I skate."}'}),
     # Core memory blocks: human always exists, so these answer the same however often they run. Create and
@@ -188,6 +190,9 @@ def test_the_needed_scope_is_enough(world: World, route: Route, named: bool) -> 
     if route.name == "conversations":
         assert body["results"] and world.alice.marker in body["results"][0]["text"]
         assert all(world.bob.marker not in hit["text"] for hit in body["results"])
+    if route.name == "turns":
+        assert any(world.alice.marker in turn["text"] for turn in body["results"])
+        assert all(world.bob.marker not in turn["text"] for turn in body["results"])
     if route.name == "tool-read":
         assert world.alice.marker in body["text"] and world.bob.marker not in body["text"]
 

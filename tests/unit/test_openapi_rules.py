@@ -86,9 +86,14 @@ def test_the_bearer_scheme_is_stated_and_the_public_paths_need_none(openapi: dic
 
 
 def test_list_parameters_state_their_bounds(openapi: dict[str, Any]) -> None:
-    parameters = {p["name"]: p["schema"] for p in openapi["paths"]["/v1/memories"]["get"]["parameters"]}
-    assert (parameters["offset"]["minimum"], parameters["offset"]["maximum"]) == (0, 1_000_000)
-    assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 500)
+    parameters = {p["name"]: p for p in openapi["paths"]["/v1/memories"]["get"]["parameters"]}
+    assert (parameters["offset"]["schema"]["minimum"], parameters["offset"]["schema"]["maximum"]) == (0, 1_000_000)
+    assert (parameters["limit"]["schema"]["minimum"], parameters["limit"]["schema"]["maximum"]) == (1, 500)
+    # The metadata filter is JSON, stated as such with its own limits (api.params.MetadataFilter).
+    metadata = parameters["metadata"]["content"]["application/json"]["schema"]
+    assert "schema" not in parameters["metadata"]
+    assert (metadata["type"], metadata["maxProperties"]) == ("object", 4)
+    assert metadata["propertyNames"]["maxLength"] == 64 and metadata["additionalProperties"]["maxLength"] == 128
 
 
 def test_the_state_names_a_query_may_use_are_the_machines_and_the_retired_ones() -> None:

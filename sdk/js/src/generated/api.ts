@@ -127,6 +127,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversation_id}/turns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversation's turns in the order they were said, paged */
+        get: operations["V1ConversationsConversationIdTurnsTurns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tools/{name}": {
         parameters: {
             query?: never;
@@ -495,6 +512,26 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        /** ConversationTurn */
+        ConversationTurn: {
+            turn_id: string;
+            conversation_id: string;
+            role: string;
+            speaker: string | null;
+            text: string;
+            metadata: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            occurred_at: string;
+        };
+        /** ConversationTurns */
+        ConversationTurns: {
+            results: components["schemas"]["ConversationTurn"][];
+            total: number;
+            limit: number;
+            offset: number;
         };
         /** CreateBlockRequest */
         CreateBlockRequest: {
@@ -908,6 +945,8 @@ export interface operations {
                 state?: ("accessed" | "active" | "archived" | "consolidating" | "decaying" | "embedding" | "extracted" | "forgotten" | "recalled" | "stored")[] | null;
                 limit?: number;
                 offset?: number;
+                /** @description a JSON object of at most 4 string pairs (keys up to 64 characters, values up to 128), e.g. {"topic": "travel"}: memories whose metadata has them all */
+                metadata?: string;
                 /** @description from a write: wait until it is applied */
                 consistency_token?: string | null;
             };
@@ -1849,6 +1888,83 @@ export interface operations {
             };
             /** @description A body not sent as `Content-Type: application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1ConversationsConversationIdTurnsTurns: {
+        parameters: {
+            query: {
+                /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). */
+                user_id: string;
+                /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
+                app_id?: string | null;
+                agent_id?: string | null;
+                limit?: number;
+                offset?: number;
+                /** @description from a write: wait until it is applied */
+                consistency_token?: string | null;
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationTurns"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -23,6 +23,7 @@ from memstream_client.models import (
     BlockHistory,
     BlockWriteAccepted,
     Context,
+    ConversationLog,
     ConversationPage,
     ErasureAccepted,
     Memory,
@@ -203,10 +204,12 @@ class AsyncMemstream:
         states: Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        metadata: Mapping[str, str] | None = None,
         consistency_token: str | None = None,
         read_your_writes: bool | None = None,
     ) -> MemoryPage:
-        """A page of a user's memories, newest first (default: the searchable states, 100 a page)."""
+        """A page of a user's memories, newest first (default: the searchable states, 100 a page); ``metadata``:
+        only memories carrying all these pairs."""
         return await self._run(
             calls.get_all(
                 user_id=user_id,
@@ -216,6 +219,7 @@ class AsyncMemstream:
                 states=states,
                 limit=limit,
                 offset=offset,
+                metadata=metadata,
                 consistency_token=consistency_token,
                 read_your_writes=read_your_writes,
             )
@@ -532,6 +536,33 @@ class AsyncMemstream:
                 end_date=end_date,
                 page=page,
                 page_size=page_size,
+                consistency_token=consistency_token,
+                read_your_writes=read_your_writes,
+            )
+        )
+
+    async def conversation_turns(
+        self,
+        conversation_id: str,
+        *,
+        user_id: str | None = None,
+        app_id: str | None = None,
+        agent_id: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        consistency_token: str | None = None,
+        read_your_writes: bool | None = None,
+    ) -> ConversationLog:
+        """One conversation's turns in the order they were said (``GET /v1/conversations/{id}/turns``), a page
+        of ``limit`` (default 100, at most 500) from ``offset``; an unknown conversation is an empty page."""
+        return await self._run(
+            calls.conversation_turns(
+                conversation_id,
+                user_id=user_id,
+                app_id=app_id,
+                agent_id=agent_id,
+                limit=limit,
+                offset=offset,
                 consistency_token=consistency_token,
                 read_your_writes=read_your_writes,
             )

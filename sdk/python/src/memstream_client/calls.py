@@ -7,6 +7,7 @@ as None are not sent, so the API's own defaults apply (and an older API never se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from memstream_client.models import (
     BlockHistory,
     BlockWriteAccepted,
     Context,
+    ConversationLog,
     ConversationPage,
     ErasureAccepted,
     Memory,
@@ -224,6 +226,7 @@ def get_all(
     states: Sequence[str] | None,
     limit: int | None,
     offset: int | None,
+    metadata: Mapping[str, str] | None,
     consistency_token: str | None,
     read_your_writes: bool | None,
 ) -> Call[MemoryPage]:
@@ -235,6 +238,8 @@ def get_all(
         state=list(states) if states else None,  # repeated: ?state=active&state=archived
         limit=limit,
         offset=offset,
+        # One JSON object: metadata keys may hold characters a parameter name could not.
+        metadata=json.dumps(dict(metadata), separators=(",", ":")) if metadata else None,
         consistency_token=consistency_token,
     )
     return Call(
@@ -624,3 +629,35 @@ def conversation_search(
 ) -> Call[ToolResult]:
     arguments = present(query=query, start_date=when(start_date), end_date=when(end_date), page=page)
     return call_tool("conversation_search", arguments, user_id=user_id, app_id=app_id, agent_id=agent_id)
+
+
+def conversation_turns(
+    conversation_id: str,
+    *,
+    user_id: str | None,
+    app_id: str | None,
+    agent_id: str | None,
+    limit: int | None,
+    offset: int | None,
+    consistency_token: str | None,
+    read_your_writes: bool | None,
+) -> Call[ConversationLog]:
+    params = present(
+        user_id=user_id,
+        app_id=app_id,
+        agent_id=agent_id,
+        limit=limit,
+        offset=offset,
+        consistency_token=consistency_token,
+    )
+    return Call(
+        "GET",
+        f"/v1/conversations/{segment(conversation_id)}/turns",
+        ConversationLog.from_json,
+        Scope(app_id, user_id),
+        params=params,
+        reads=True,
+        token_in="query",
+        consistency_token=consistency_token,
+        read_your_writes=read_your_writes,
+    )

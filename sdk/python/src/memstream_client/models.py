@@ -421,3 +421,53 @@ class ToolResult:
     @classmethod
     def from_json(cls, data: Json) -> ToolResult:
         return cls(data["name"], data["text"], data.get("data"), data.get("consistency_token"))
+
+
+@dataclass(frozen=True)
+class LoggedTurn:
+    """A turn of the conversation log as it was said (``conversation_turns``)."""
+
+    turn_id: str
+    conversation_id: str
+    role: str  # user | assistant | system | tool
+    speaker: str | None
+    text: str
+    metadata: dict[str, str]
+    occurred_at: datetime
+
+    @classmethod
+    def from_json(cls, data: Json) -> LoggedTurn:
+        return cls(
+            turn_id=data["turn_id"],
+            conversation_id=data["conversation_id"],
+            role=data["role"],
+            speaker=data.get("speaker"),
+            text=data["text"],
+            metadata=dict(data.get("metadata") or {}),
+            occurred_at=parse_time(data["occurred_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class ConversationLog:
+    """``conversation_turns``: a page of one conversation's turns, oldest first. Iterating yields the turns."""
+
+    results: list[LoggedTurn]
+    total: int
+    limit: int
+    offset: int
+
+    def __iter__(self) -> Iterator[LoggedTurn]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @classmethod
+    def from_json(cls, data: Json) -> ConversationLog:
+        return cls(
+            [LoggedTurn.from_json(t) for t in data["results"]],
+            int(data["total"]),
+            int(data["limit"]),
+            int(data["offset"]),
+        )
