@@ -1,18 +1,45 @@
-"""``POST /v1/conversations/search``."""
+"""``POST /v1/conversations/search`` and ``GET /v1/conversations/{conversation_id}/turns``."""
 
 from __future__ import annotations
 
-from litestar import Controller, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from typing import Annotated
 
-from api.conversations.schemas import ConversationSearchRequest, ConversationSearchResponse
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from api.conversations.schemas import (
+    MAX_TURNS_OFFSET,
+    MAX_TURNS_PAGE,
+    ConversationSearchRequest,
+    ConversationSearchResponse,
+    TurnList,
+)
 from api.conversations.search import read_query, search_conversations
+from api.conversations.turns import TurnsQuery, read_turns
 from api.gateway import tenancy
 from api.gateway.principal import Principal
 from api.gateway.tenancy import authorize
-from api.openapi import WRITE
+from api.openapi import READ, WRITE
+from api.params import AppId, OptionalId, Token, UserId
 from api.services import Services
+from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS
+
+ConversationId = Annotated[
+    str,
+    PathParameter(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="the conversation_id the turns were added with (POST /v1/memories; default: the run_id, else"
+        " 'default')",
+    ),
+]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_TURNS_PAGE, description="at most this many turns")]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_TURNS_OFFSET, description="skip this many turns first")]
+NewestFirst = Annotated[
+    bool, QueryParameter(description="true: the latest turns first (the last N turns: limit=N, then reverse)")
+]
 
 
 class ConversationsController(Controller):
@@ -36,3 +63,27 @@ class ConversationsController(Controller):
         if data.consistency_token:
             await services.consistency.wait(data.consistency_token)
         return await search_conversations((await services.view()).pool, query)
+
+    @get(
+        "/{conversation_id:str}/turns",
+        summary="A conversation's turns in the order they were said, paged (an empty page: no such conversation)",
+        responses=READ,
+    )
+    async def turns(
+        self,
+        conversation_id: ConversationId,
+        caller: NamedDependency[Principal],
+        services: NamedDependency[Services],
+        user_id: UserId = None,
+        app_id: AppId = None,
+        agent_id: OptionalId = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+        newest_first: NewestFirst = False,
+        consistency_token: Token = None,
+    ) -> TurnList:
+        scope = authorize(caller, tenancy.READ, app_id, user_id, agent_id)
+        if consistency_token:
+            await services.consistency.wait(consistency_token)
+        query = TurnsQuery(scope, conversation_id, limit, offset, newest_first)
+        return await read_turns((await services.view()).pool, query)

@@ -1,4 +1,5 @@
-"""The body and answer of ``POST /v1/conversations/search``."""
+"""The body and answer of ``POST /v1/conversations/search``, and the answer of
+``GET /v1/conversations/{conversation_id}/turns``."""
 
 from __future__ import annotations
 
@@ -58,3 +59,28 @@ class ConversationSearchResponse(msgspec.Struct):
     page_size: int
     # How many turns match in all (every page).
     total: int
+
+
+# GET /v1/conversations/{conversation_id}/turns
+MAX_TURNS_PAGE = 1_000
+# Far beyond one conversation's length; keeps OFFSET small enough that a page is always answered quickly.
+MAX_TURNS_OFFSET = 1_000_000
+
+
+class ConversationTurn(msgspec.Struct):
+    turn_id: str
+    conversation_id: str
+    role: str
+    # The speaker's name when the turn named one.
+    speaker: str | None
+    text: str
+    # The metadata the turn was written with (POST /v1/memories).
+    metadata: dict[str, str]
+    occurred_at: datetime
+
+
+class TurnList(msgspec.Struct):
+    # Oldest first, or newest first with newest_first=true.
+    turns: list[ConversationTurn]
+    limit: int
+    offset: int

@@ -64,6 +64,7 @@ ROUTES = [
     Route("delete", WRITE, "DELETE", "/v1/memories/{id}", None, 202),
     Route("erase", ADMIN, "DELETE", "/v1/memories", None, 202),
     Route("conversations", READ, "POST", "/v1/conversations/search", {"query": "bees"}),
+    Route("turns", READ, "GET", "/v1/conversations/default/turns"),
     Route("tool-read", READ, "POST", "/v1/tools/archival_memory_search", {"arguments": {"query": "bees"}}),
     Route("tool-write", WRITE, "POST", "/v1/tools/archival_memory_insert", {"arguments": '{"content": "I skate."}'}),
     # Core memory blocks: human always exists, so these answer the same however often they run. Create and
