@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from memstream_client import Memstream
 
 from api.gateway.principal import Scope as KeyScope
 from tests.e2e.conftest import RunningSystem
@@ -52,7 +53,11 @@ def test_turns_come_back_in_the_order_they_were_said(system: RunningSystem) -> N
         assert listed[0]["turn_id"] and listed[0]["occurred_at"]
 
         # The last N: newest first, limited; and pages oldest first.
-        assert texts(turns(client, chat, user_id=user, newest_first="true", limit=3)) == ["line 11", "line 10", "line 9"]
+        assert texts(turns(client, chat, user_id=user, newest_first="true", limit=3)) == [
+            "line 11",
+            "line 10",
+            "line 9",
+        ]
         assert texts(turns(client, chat, user_id=user, limit=5, offset=10)) == many[8:13]
         assert turns(client, unique("never-"), user_id=user) == []
 
@@ -100,3 +105,24 @@ def test_bad_parameters_are_a_400_naming_them(
         answer = client.get(path, params=params)
     assert answer.status_code == 400, answer.text
     assert named in answer.text
+
+
+def test_the_python_sdk_reads_a_conversation_in_order(system: RunningSystem) -> None:
+    user, chat = unique("sdk-turns-"), unique("chat-")
+    with Memstream(api_key=system.admin_key, base_url=system.system.base_url, read_your_writes=True) as sdk:
+        sdk.add(
+            [{"role": "user", "content": "one"}, {"role": "assistant", "content": "two"}],
+            user_id=user,
+            conversation_id=chat,
+            infer=False,
+            metadata={"kind": "chat"},
+        )
+        sdk.add("three", user_id=user, conversation_id=chat, infer=False)
+        page = sdk.conversation_turns(chat, user_id=user)
+        assert [(t.role, t.text) for t in page] == [("user", "one"), ("assistant", "two"), ("user", "three")]
+        assert page.turns[0].metadata == {"kind": "chat"} and page.turns[2].metadata == {}
+        assert [t.text for t in sdk.conversation_turns(chat, user_id=user, newest_first=True, limit=2)] == [
+            "three",
+            "two",
+        ]
+        assert len(sdk.conversation_turns(chat, user_id=user, offset=3)) == 0

@@ -42,6 +42,7 @@ from memstream_client.models import (
     SearchResults,
     TimeRange,
     ToolResult,
+    TurnPage,
 )
 from memstream_client.version import __version__
 
@@ -77,5 +78,6 @@ __all__ = [
     "ServerError",
     "TimeRange",
     "ToolResult",
+    "TurnPage",
     "__version__",
 ]

@@ -30,6 +30,7 @@ from memstream_client.models import (
     MemoryPage,
     SearchResults,
     ToolResult,
+    TurnPage,
 )
 from memstream_client.retry import RetryPolicy
 from memstream_client.tool_calls import tool_call_parts
@@ -532,6 +533,35 @@ class AsyncMemstream:
                 end_date=end_date,
                 page=page,
                 page_size=page_size,
+                consistency_token=consistency_token,
+                read_your_writes=read_your_writes,
+            )
+        )
+
+    async def conversation_turns(
+        self,
+        conversation_id: str,
+        *,
+        user_id: str | None = None,
+        app_id: str | None = None,
+        agent_id: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        newest_first: bool | None = None,
+        consistency_token: str | None = None,
+        read_your_writes: bool | None = None,
+    ) -> TurnPage:
+        """One conversation's turns in the order they were said (``GET /v1/conversations/{id}/turns``), 100 a
+        page by default (at most 1000); ``newest_first=True`` reads from the end (the last N: ``limit=N``)."""
+        return await self._run(
+            calls.conversation_turns(
+                conversation_id,
+                user_id=user_id,
+                app_id=app_id,
+                agent_id=agent_id,
+                limit=limit,
+                offset=offset,
+                newest_first=newest_first,
                 consistency_token=consistency_token,
                 read_your_writes=read_your_writes,
             )

@@ -28,6 +28,7 @@ from memstream_client.models import (
     MemoryPage,
     SearchResults,
     ToolResult,
+    TurnPage,
 )
 
 T = TypeVar("T")
@@ -573,6 +574,40 @@ def search_conversations(
         body=body,
         reads=True,
         token_in="body",
+        consistency_token=consistency_token,
+        read_your_writes=read_your_writes,
+    )
+
+
+def conversation_turns(
+    conversation_id: str,
+    *,
+    user_id: str | None,
+    app_id: str | None,
+    agent_id: str | None,
+    limit: int | None,
+    offset: int | None,
+    newest_first: bool | None,
+    consistency_token: str | None,
+    read_your_writes: bool | None,
+) -> Call[TurnPage]:
+    params = present(
+        user_id=user_id,
+        app_id=app_id,
+        agent_id=agent_id,
+        limit=limit,
+        offset=offset,
+        newest_first=None if newest_first is None else str(newest_first).lower(),
+        consistency_token=consistency_token,
+    )
+    return Call(
+        "GET",
+        f"/v1/conversations/{segment(conversation_id)}/turns",
+        TurnPage.from_json,
+        Scope(app_id, user_id),
+        params=params,
+        reads=True,
+        token_in="query",
         consistency_token=consistency_token,
         read_your_writes=read_your_writes,
     )

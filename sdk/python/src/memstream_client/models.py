@@ -360,13 +360,17 @@ class BlockHistory:
 
 @dataclass(frozen=True)
 class ConversationTurn:
+    """A turn of the conversation log. ``rank``: the full-text match of a search (0.0 in ``conversation_turns``);
+    ``metadata``: what the turn was added with (``conversation_turns`` only; empty in a search)."""
+
     turn_id: str
     conversation_id: str
     role: str
     speaker: str | None
     text: str
     occurred_at: datetime
-    rank: float
+    rank: float = 0.0
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Json) -> ConversationTurn:
@@ -378,6 +382,7 @@ class ConversationTurn:
             text=data["text"],
             occurred_at=parse_time(data["occurred_at"]),
             rank=float(data.get("rank", 0.0)),
+            metadata=dict(data.get("metadata") or {}),
         )
 
 
@@ -404,6 +409,25 @@ class ConversationPage:
             int(data["page_size"]),
             int(data["total"]),
         )
+
+
+@dataclass(frozen=True)
+class TurnPage:
+    """``conversation_turns``: a page of one conversation's turns, oldest first (newest first when asked)."""
+
+    turns: list[ConversationTurn]
+    limit: int
+    offset: int
+
+    def __iter__(self) -> Iterator[ConversationTurn]:
+        return iter(self.turns)
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    @classmethod
+    def from_json(cls, data: Json) -> TurnPage:
+        return cls([ConversationTurn.from_json(t) for t in data["turns"]], int(data["limit"]), int(data["offset"]))
 
 
 @dataclass(frozen=True)
