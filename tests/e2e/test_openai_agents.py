@@ -113,6 +113,17 @@ async def test_every_session_method(client: AsyncMemstream) -> None:
     assert not any("withdrawn" in m or "cleared" in m for m in memories)
 
 
+async def test_withdrawals_reaching_past_one_page_of_the_log(client: AsyncMemstream) -> None:
+    # pop_item reads pages of 10 turns from the end; after five pops the last ten turns are five markers and the
+    # five turns they withdraw, so the sixth pop and the reads after it must go on to the next page.
+    session = MemstreamSession(unique("chat-"), client=client, user_id=unique("agents-pages-"))
+    await session.add_items([{"role": "user", "content": f"line {i}"} for i in range(12)])
+    popped = [await session.pop_item() for _ in range(6)]
+    assert [item["content"] for item in popped if item] == [f"line {i}" for i in range(11, 5, -1)]  # type: ignore[typeddict-item]
+    assert texts(await session.get_items(limit=1)) == [("user", "line 5")]
+    assert texts(await session.get_items()) == [("user", f"line {i}") for i in range(6)]
+
+
 async def test_session_settings_limit_what_the_runner_reads(client: AsyncMemstream) -> None:
     session = MemstreamSession(
         unique("chat-"), client=client, user_id=unique("agents-"), session_settings=SessionSettings(limit=2)

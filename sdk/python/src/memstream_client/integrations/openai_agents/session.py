@@ -77,7 +77,7 @@ class MemstreamSession:
         if limit is not None and limit <= 0:
             return []
         newest_first: list[TResponseInputItem] = []
-        async for turn in self._live_turns():
+        async for turn in self._live_turns(wanted=limit):
             newest_first.append(as_item(turn))
             if limit is not None and len(newest_first) >= limit:
                 break
@@ -95,7 +95,7 @@ class MemstreamSession:
     async def pop_item(self) -> TResponseInputItem | None:
         """The latest item, withdrawn from the session (a marker turn records it; the turn itself stays in the
         log). None if the session is empty."""
-        async for turn in self._live_turns():
+        async for turn in self._live_turns(wanted=1):
             await self._mark(POPPED, {POPPED_TURN_KEY: turn.turn_id})
             return as_item(turn)
         return None
@@ -126,9 +126,11 @@ class MemstreamSession:
             metadata={SESSION_KEY: what, **more},
         )
 
-    async def _live_turns(self) -> AsyncIterator[ConversationTurn]:
+    async def _live_turns(self, wanted: int | None) -> AsyncIterator[ConversationTurn]:
         """The session's messages, newest first: the log read backwards up to the latest "cleared" marker,
-        without markers, withdrawn turns and turns that are not conversation."""
+        without markers, withdrawn turns and turns that are not conversation. ``wanted``: how many the caller
+        will take (None: all), which sizes the pages (a few more, for the markers and what they withdraw)."""
+        size = PAGE if wanted is None else min(PAGE, 2 * wanted + 8)
         withdrawn: set[str] = set()
         seen: set[str] = set()
         offset = 0
@@ -138,7 +140,7 @@ class MemstreamSession:
                 user_id=self._user_id,
                 app_id=self._app_id,
                 agent_id=self._agent_id,
-                limit=PAGE,
+                limit=size,
                 offset=offset,
                 newest_first=True,
                 read_your_writes=True,
@@ -154,9 +156,9 @@ class MemstreamSession:
                     withdrawn.add(turn.metadata.get(POPPED_TURN_KEY, ""))
                 elif turn.turn_id not in withdrawn and is_conversation(turn):
                     yield turn
-            if len(page) < PAGE:
+            if len(page) < size:
                 return
-            offset += PAGE
+            offset += size
 
 
 def is_conversation(turn: ConversationTurn) -> bool:
