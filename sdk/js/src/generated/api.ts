@@ -127,6 +127,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversation_id}/turns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A conversation's turns in the order they were said, paged (an empty page: no such conversation) */
+        get: operations["V1ConversationsConversationIdTurnsTurns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tools/{name}": {
         parameters: {
             query?: never;
@@ -495,6 +512,19 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        /** ConversationTurn */
+        ConversationTurn: {
+            turn_id: string;
+            conversation_id: string;
+            role: string;
+            speaker: string | null;
+            text: string;
+            metadata: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            occurred_at: string;
         };
         /** CreateBlockRequest */
         CreateBlockRequest: {
@@ -871,6 +901,12 @@ export interface components {
         TopicRetention: {
             topic: string;
             retention_ms: number | null;
+        };
+        /** TurnList */
+        TurnList: {
+            turns: components["schemas"]["ConversationTurn"][];
+            limit: number;
+            offset: number;
         };
         /** UpdateMemoryRequest */
         UpdateMemoryRequest: {
@@ -1849,6 +1885,88 @@ export interface operations {
             };
             /** @description A body not sent as `Content-Type: application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1ConversationsConversationIdTurnsTurns: {
+        parameters: {
+            query: {
+                /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). */
+                user_id: string;
+                /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
+                app_id?: string | null;
+                agent_id?: string | null;
+                /** @description at most this many turns */
+                limit?: number;
+                /** @description skip this many turns first */
+                offset?: number;
+                /** @description true: the latest turns first (the last N turns: limit=N, then reverse) */
+                newest_first?: boolean;
+                /** @description from a write: wait until it is applied */
+                consistency_token?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the conversation_id the turns were added with (POST /v1/memories; default: the run_id, else 'default') */
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TurnList"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
