@@ -9,11 +9,12 @@ STACK  := $(BIN)/python infra/local/stack.py
 setup: $(VENV)/.installed
 
 # Reinstall when the dependencies change; otherwise reuse the environment. The Python SDK (sdk/python, its own
-# distribution) goes into the same environment, editable: its tests and the examples import it.
+# distribution) goes into the same environment, editable, with the framework integrations' extras: its tests and the
+# examples import them.
 $(VENV)/.installed: pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e 'sdk/python[mcp,langchain,langgraph]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e 'sdk/python[mcp,langchain,langgraph,openai-agents]'
 	touch $@
 
 # The TypeScript SDK's dependencies (npm registry), reinstalled when its lock file changes (tests/e2e/test_sdk_js.py).

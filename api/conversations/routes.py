@@ -1,4 +1,4 @@
-"""``POST /v1/conversations/search``."""
+"""``POST /v1/conversations/search`` and ``GET /v1/conversations/{conversation_id}/turns``."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from api.conversations.log import read_turns
 from api.conversations.schemas import (
+    MAX_TURNS_OFFSET,
     MAX_TURNS_PAGE,
     ConversationSearchRequest,
     ConversationSearchResponse,
     ConversationTurns,
 )
 from api.conversations.search import read_query, search_conversations
+from api.conversations.turns import TurnsQuery, read_turns
 from api.gateway import tenancy
 from api.gateway.principal import Principal
 from api.gateway.tenancy import authorize
@@ -24,9 +25,21 @@ from api.params import AppId, OptionalId, Token, UserId
 from api.services import Services
 from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS
 
-# Far beyond any conversation paged through; keeps OFFSET cheap.
-MAX_TURNS_OFFSET = 1_000_000
-ConversationId = Annotated[str, PathParameter(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+ConversationId = Annotated[
+    str,
+    PathParameter(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="the conversation_id the turns were added with (POST /v1/memories; default: the run_id, else"
+        " 'default')",
+    ),
+]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_TURNS_PAGE, description="at most this many turns")]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_TURNS_OFFSET, description="skip this many turns first")]
+NewestFirst = Annotated[
+    bool, QueryParameter(description="true: the latest turns first (the last N turns: limit=N, then reverse)")
+]
 
 
 class ConversationsController(Controller):
@@ -53,7 +66,7 @@ class ConversationsController(Controller):
 
     @get(
         "/{conversation_id:str}/turns",
-        summary="One conversation's turns in the order they were said, paged",
+        summary="A conversation's turns in the order they were said, paged (an empty page: no such conversation)",
         responses=READ,
     )
     async def turns(
@@ -64,8 +77,9 @@ class ConversationsController(Controller):
         user_id: UserId = None,
         app_id: AppId = None,
         agent_id: OptionalId = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_TURNS_PAGE)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0, le=MAX_TURNS_OFFSET)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
+        newest_first: NewestFirst = False,
         consistency_token: Token = None,
     ) -> ConversationTurns:
         """An unknown conversation (or another user's) is an empty page, not a 404: a conversation exists only
@@ -73,4 +87,5 @@ class ConversationsController(Controller):
         scope = authorize(caller, tenancy.READ, app_id, user_id, agent_id)
         if consistency_token:
             await services.consistency.wait(consistency_token)
-        return await read_turns((await services.view()).pool, scope, conversation_id, limit, offset)
+        query = TurnsQuery(scope, conversation_id, limit, offset, newest_first)
+        return await read_turns((await services.view()).pool, query)

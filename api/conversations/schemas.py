@@ -1,4 +1,5 @@
-"""The body and answer of ``POST /v1/conversations/search``."""
+"""The body and answer of ``POST /v1/conversations/search``, and the answer of
+``GET /v1/conversations/{conversation_id}/turns``."""
 
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ class ConversationSearchResponse(msgspec.Struct):
     total: int
 
 
-MAX_TURNS_PAGE = 500
+# GET /v1/conversations/{conversation_id}/turns
+MAX_TURNS_PAGE = 1_000
+# Far beyond one conversation's length; keeps OFFSET small enough that a page is always answered quickly.
+MAX_TURNS_OFFSET = 1_000_000
 
 
 class ConversationTurn(msgspec.Struct):
@@ -70,13 +74,13 @@ class ConversationTurn(msgspec.Struct):
     # The speaker's name when the turn named one.
     speaker: str | None
     text: str
-    # The metadata the turn was added with.
+    # The metadata the turn was written with (POST /v1/memories).
     metadata: dict[str, str]
     occurred_at: datetime
 
 
 class ConversationTurns(msgspec.Struct):
-    # Oldest first: in the order they were said.
+    # Oldest first (the order they were said), or newest first with newest_first=true.
     results: list[ConversationTurn]
     # How many turns the conversation has in all (every page).
     total: int

@@ -134,7 +134,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One conversation's turns in the order they were said, paged */
+        /** A conversation's turns in the order they were said, paged (an empty page: no such conversation) */
         get: operations["V1ConversationsConversationIdTurnsTurns"];
         put?: never;
         post?: never;
@@ -1923,13 +1923,18 @@ export interface operations {
                 /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
                 app_id?: string | null;
                 agent_id?: string | null;
+                /** @description at most this many turns */
                 limit?: number;
+                /** @description skip this many turns first */
                 offset?: number;
+                /** @description true: the latest turns first (the last N turns: limit=N, then reverse) */
+                newest_first?: boolean;
                 /** @description from a write: wait until it is applied */
                 consistency_token?: string | null;
             };
             header?: never;
             path: {
+                /** @description the conversation_id the turns were added with (POST /v1/memories; default: the run_id, else 'default') */
                 conversation_id: string;
             };
             cookie?: never;

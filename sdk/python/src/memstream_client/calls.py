@@ -583,6 +583,40 @@ def search_conversations(
     )
 
 
+def conversation_turns(
+    conversation_id: str,
+    *,
+    user_id: str | None,
+    app_id: str | None,
+    agent_id: str | None,
+    limit: int | None,
+    offset: int | None,
+    newest_first: bool | None,
+    consistency_token: str | None,
+    read_your_writes: bool | None,
+) -> Call[ConversationLog]:
+    params = present(
+        user_id=user_id,
+        app_id=app_id,
+        agent_id=agent_id,
+        limit=limit,
+        offset=offset,
+        newest_first=None if newest_first is None else str(newest_first).lower(),
+        consistency_token=consistency_token,
+    )
+    return Call(
+        "GET",
+        f"/v1/conversations/{segment(conversation_id)}/turns",
+        ConversationLog.from_json,
+        Scope(app_id, user_id),
+        params=params,
+        reads=True,
+        token_in="query",
+        consistency_token=consistency_token,
+        read_your_writes=read_your_writes,
+    )
+
+
 def core_memory_append(
     label: str, content: str, *, user_id: str | None, app_id: str | None, agent_id: str | None
 ) -> Call[ToolResult]:
@@ -630,34 +664,3 @@ def conversation_search(
     arguments = present(query=query, start_date=when(start_date), end_date=when(end_date), page=page)
     return call_tool("conversation_search", arguments, user_id=user_id, app_id=app_id, agent_id=agent_id)
 
-
-def conversation_turns(
-    conversation_id: str,
-    *,
-    user_id: str | None,
-    app_id: str | None,
-    agent_id: str | None,
-    limit: int | None,
-    offset: int | None,
-    consistency_token: str | None,
-    read_your_writes: bool | None,
-) -> Call[ConversationLog]:
-    params = present(
-        user_id=user_id,
-        app_id=app_id,
-        agent_id=agent_id,
-        limit=limit,
-        offset=offset,
-        consistency_token=consistency_token,
-    )
-    return Call(
-        "GET",
-        f"/v1/conversations/{segment(conversation_id)}/turns",
-        ConversationLog.from_json,
-        Scope(app_id, user_id),
-        params=params,
-        reads=True,
-        token_in="query",
-        consistency_token=consistency_token,
-        read_your_writes=read_your_writes,
-    )

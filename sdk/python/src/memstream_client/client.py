@@ -544,11 +544,13 @@ class Memstream:
         agent_id: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        newest_first: bool | None = None,
         consistency_token: str | None = None,
         read_your_writes: bool | None = None,
     ) -> ConversationLog:
-        """One conversation's turns in the order they were said (``GET /v1/conversations/{id}/turns``), a page
-        of ``limit`` (default 100, at most 500) from ``offset``; an unknown conversation is an empty page."""
+        """One conversation's turns in the order they were said (``GET /v1/conversations/{id}/turns``), a page of
+        ``limit`` (default 100, at most 1000) from ``offset``; ``newest_first=True`` reads from the end (the last N:
+        ``limit=N``). An unknown conversation is an empty page."""
         return self._run(
             calls.conversation_turns(
                 conversation_id,
@@ -557,6 +559,7 @@ class Memstream:
                 agent_id=agent_id,
                 limit=limit,
                 offset=offset,
+                newest_first=newest_first,
                 consistency_token=consistency_token,
                 read_your_writes=read_your_writes,
             )

@@ -360,6 +360,8 @@ class BlockHistory:
 
 @dataclass(frozen=True)
 class ConversationTurn:
+    """A hit of ``search_conversations``: a turn of the conversation log and its full-text ``rank``."""
+
     turn_id: str
     conversation_id: str
     role: str
@@ -450,7 +452,8 @@ class LoggedTurn:
 
 @dataclass(frozen=True)
 class ConversationLog:
-    """``conversation_turns``: a page of one conversation's turns, oldest first. Iterating yields the turns."""
+    """``conversation_turns``: a page of one conversation's turns, oldest first (newest first when asked);
+    ``total``: the conversation's length. Iterating yields the turns."""
 
     results: list[LoggedTurn]
     total: int
