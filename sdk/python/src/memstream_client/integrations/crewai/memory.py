@@ -36,6 +36,8 @@ from memstream_client.integrations.crewai.records import Draft, visible
 from memstream_client.integrations.crewai.storage import CrewScope, MemstreamStorage
 
 SOURCE_TYPE = "memstream"  # the events' source_type: CrewAI's own Memory says "unified_memory"
+# memstream's ids (memory/contract/validation.py): checked when the memory is made, not at its first save.
+ID = r"^[A-Za-z0-9_.:@\-]{1,200}$"
 
 
 class MemstreamMemory(Memory):
@@ -47,9 +49,11 @@ class MemstreamMemory(Memory):
     its ``llm`` and ``embedder`` are never used.
     """
 
-    crew_id: str = Field(description="The crew whose memory this is: memstream's agent_id.")
-    user_id: str | None = Field(default=None, description="The user: memstream's user_id (None: the key's own).")
-    app_id: str | None = Field(default=None, description="The app (None: the credential's).")
+    crew_id: str = Field(pattern=ID, description="The crew whose memory this is: memstream's agent_id.")
+    user_id: str | None = Field(
+        default=None, pattern=ID, description="The user: memstream's user_id (None: the key's own)."
+    )
+    app_id: str | None = Field(default=None, pattern=ID, description="The app (None: the credential's).")
 
     def __init__(
         self,
