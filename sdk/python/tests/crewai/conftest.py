@@ -37,7 +37,7 @@ def _loopback_only(sock: socket.socket, address: Any) -> None:
     _connect(sock, address)
 
 
-socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+socket.socket.connect = _loopback_only  # type: ignore[method-assign, assignment]
 
 
 def required(name: str) -> str:
@@ -72,3 +72,9 @@ def user() -> str:
 @pytest.fixture
 def crew() -> str:
     return f"crew-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def user_keys() -> dict[str, str]:
+    """Two users, each with a key bound to it (the bridge module issued them): user id -> key."""
+    return {required(f"MEMSTREAM_TEST_USER_{name}"): required(f"MEMSTREAM_TEST_USER_{name}_KEY") for name in "AB"}

@@ -16,13 +16,11 @@ class ScriptedLLM(BaseLLM):
     _prompts: list[str] = PrivateAttr(default_factory=list)
 
     def __init__(self, *replies: str, **data: Any) -> None:
-        super().__init__(model="scripted-stand-in-llm", replies=list(replies) or None, **data)
+        fields: dict[str, Any] = {"model": "scripted-stand-in-llm", **({"replies": list(replies)} if replies else {})}
+        super().__init__(**fields, **data)
 
     def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
-        if isinstance(messages, str):
-            prompt = messages
-        else:
-            prompt = "\n".join(str(m.get("content", "")) for m in messages)
+        prompt = messages if isinstance(messages, str) else "\n".join(str(m.get("content", "")) for m in messages)
         self._prompts.append(prompt)
         return self.replies[min(len(self._prompts), len(self.replies)) - 1]
 

@@ -65,7 +65,9 @@ class MemstreamMemory(Memory):
         **options: Any,
     ) -> None:
         storage = MemstreamStorage(client or Memstream(), CrewScope(crew_id, user_id, app_id))
-        super().__init__(crew_id=crew_id, user_id=user_id, app_id=app_id, storage=storage, **options)
+        # As a dict: mypy reads Memory's __init__ from its fields, which do not include this class's.
+        fields: dict[str, Any] = {"crew_id": crew_id, "user_id": user_id, "app_id": app_id, "storage": storage}
+        super().__init__(**fields, **options)
 
     def model_post_init(self, context: Any) -> None:
         # Built from a dict (a CrewAI checkpoint restored by model_validate), there is no storage yet: never let
@@ -130,7 +132,12 @@ class MemstreamMemory(Memory):
         metadata or importance is refused (``ValueError``) rather than silently dropped."""
         unchangeable = [
             name
-            for name, value in (("scope", scope), ("categories", categories), ("metadata", metadata), ("importance", importance))
+            for name, value in (
+                ("scope", scope),
+                ("categories", categories),
+                ("metadata", metadata),
+                ("importance", importance),
+            )
             if value is not None
         ]
         if unchangeable:

@@ -44,7 +44,9 @@ class Draft:
 
 def stored_metadata(draft: Draft, batch: str) -> dict[str, str]:
     """The memory's metadata in memstream: the caller's (non-string values as JSON) and the ``crewai_*`` keys."""
-    metadata = {str(key): value if isinstance(value, str) else json.dumps(value) for key, value in draft.metadata.items()}
+    metadata = {
+        str(key): value if isinstance(value, str) else json.dumps(value) for key, value in draft.metadata.items()
+    }
     metadata.update({SCOPE: draft.scope, CATEGORIES: json.dumps(draft.categories), BATCH: batch})
     if draft.importance is not None:
         metadata[IMPORTANCE] = repr(float(draft.importance))
