@@ -59,8 +59,8 @@ class MemstreamStorage:
         self.scope = scope
 
     def __deepcopy__(self, memo: dict[int, Any]) -> MemstreamStorage:
-        # CrewAI deep-copies a Memory (and so its storage) when it copies a crew or an agent; the copy is the same
-        # crew's memory, and the client (a connection pool with locks) is shared, not duplicated.
+        # A copy of a memory holding this storage is the same crew's memory: the client (a connection pool with
+        # locks, which cannot be deep-copied) is shared, as is the scope (immutable).
         return self
 
     # --- writing -----------------------------------------------------------------------------------------------
