@@ -141,6 +141,26 @@ def test_remember_many_saves_in_the_background_and_recall_waits_for_it(memory: M
     assert memory.list_categories() == {"ownership": 2}
 
 
+def test_a_batch_larger_than_one_request_is_stored_whole(memory: MemstreamMemory) -> None:
+    facts = [f"Room {n} has {n % 7 + 2} chairs." for n in range(101)]  # the API takes 100 messages an add
+    memory.remember_many(facts, scope="/rooms")
+    memory.drain_writes()
+    assert contents(memory.list_records(limit=500)) == set(facts)  # two pages of the API's listing, too
+    assert memory.info("/rooms").record_count == 101
+
+
+def test_close_closes_only_a_client_the_memory_made(client: Memstream, crew: str, user: str) -> None:
+    own = MemstreamMemory(crew_id=crew, user_id=user)  # its client from MEMSTREAM_API_KEY and MEMSTREAM_URL
+    assert own.remember("Made with the environment's client.") is not None
+    own.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        own.memstream.client.get_all(user_id=user)
+
+    borrowed = MemstreamMemory(crew_id=crew, user_id=user, client=client)
+    borrowed.close()
+    assert [m.memory for m in client.get_all(user_id=user, agent_id=crew)] == ["Made with the environment's client."]
+
+
 def test_root_scope_nests_what_is_remembered_and_bounds_what_is_recalled(
     client: Memstream, crew: str, user: str
 ) -> None:

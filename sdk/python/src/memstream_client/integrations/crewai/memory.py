@@ -64,7 +64,8 @@ class MemstreamMemory(Memory):
         client: Memstream | None = None,
         **options: Any,
     ) -> None:
-        storage = MemstreamStorage(client or Memstream(), CrewScope(crew_id, user_id, app_id))
+        scope = CrewScope(crew_id, user_id, app_id)
+        storage = MemstreamStorage(client or Memstream(), scope, owns_client=client is None)
         # As a dict: mypy reads Memory's __init__ from its fields, which do not include this class's.
         fields: dict[str, Any] = {"crew_id": crew_id, "user_id": user_id, "app_id": app_id, "storage": storage}
         super().__init__(**fields, **options)
@@ -73,7 +74,8 @@ class MemstreamMemory(Memory):
         # Built from a dict (a CrewAI checkpoint restored by model_validate), there is no storage yet: never let
         # CrewAI's default, a local LanceDB, stand in for memstream.
         if not isinstance(self.storage, MemstreamStorage):
-            self.storage = MemstreamStorage(Memstream(), CrewScope(self.crew_id, self.user_id, self.app_id))
+            scope = CrewScope(self.crew_id, self.user_id, self.app_id)
+            self.storage = MemstreamStorage(Memstream(), scope, owns_client=True)
         super().model_post_init(context)
 
     @property
@@ -177,9 +179,10 @@ class MemstreamMemory(Memory):
         )
         start = time.perf_counter()
         try:
-            # Categories and privacy are filtered here: ask for more candidates when they may drop some.
-            wanted = limit * 3 if (categories or not include_private) else limit
-            hits = self.memstream.search_text(query, effective_scope, wanted)
+            # Scope prefixes, categories and privacy are filtered here, after the search: when they may drop
+            # candidates, ask for three times as many (CrewAI's own storage oversamples the same way).
+            filtered = bool(categories) or not include_private or bool(effective_scope and effective_scope.strip("/"))
+            hits = self.memstream.search_text(query, effective_scope, limit * 3 if filtered else limit)
             results = [
                 MemoryMatch(record=record, score=hit.score, match_reasons=sorted(hit.retrievers))
                 for hit, record in hits

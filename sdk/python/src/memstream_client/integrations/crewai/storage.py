@@ -54,9 +54,10 @@ class MemstreamStorage:
     """CrewAI's storage protocol for one crew of one user. Every read waits for this client's earlier writes
     (read your writes), so a record remembered or forgotten is seen so by the next call."""
 
-    def __init__(self, client: Memstream, scope: CrewScope) -> None:
+    def __init__(self, client: Memstream, scope: CrewScope, *, owns_client: bool = False) -> None:
         self.client = client
         self.scope = scope
+        self.owns_client = owns_client  # close() closes only a client made for this storage, not the caller's
 
     def __deepcopy__(self, memo: dict[int, Any]) -> MemstreamStorage:
         # A copy of a memory holding this storage is the same crew's memory: the client (a connection pool with
@@ -88,10 +89,14 @@ class MemstreamStorage:
     def _records_of_batch(self, batch: str, contents: list[str]) -> list[MemoryRecord]:
         """The memories one add made, in the order of ``contents`` (memstream strips each text; it assigns ids
         from the events the API recorded, which the answer names only as events: the batch key finds them)."""
-        found = [m for m in self._memories() if batch_of(m) == batch]
         by_text: dict[str, list[MemoryRecord]] = {}
-        for memory in found:
-            by_text.setdefault(memory.memory, []).append(record_from(memory))
+        found = 0
+        for memory in self._memories():  # newest first: the batch is on the first page unless others wrote since
+            if batch_of(memory) == batch:
+                by_text.setdefault(memory.memory, []).append(record_from(memory))
+                found += 1
+                if found == len(contents):
+                    break
         records = []
         for content in contents:
             candidates = by_text.get(content.strip())
@@ -153,10 +158,9 @@ class MemstreamStorage:
     def list_records(self, scope_prefix: str | None = None, limit: int = 200, offset: int = 0) -> list[MemoryRecord]:
         return self._records(scope_prefix)[offset : offset + limit]
 
-    def search_text(self, query: str, scope_prefix: str | None, limit: int) -> list[tuple[SearchHit, MemoryRecord]]:
-        """memstream's hybrid search over this crew's memories, best first, within ``scope_prefix``. With a prefix
-        to apply here, more candidates than ``limit`` are asked for (three times, at most the API's 100)."""
-        top_k = limit if scope_prefix is None or not scope_prefix.strip("/") else min(limit * 3, MAX_CANDIDATES)
+    def search_text(self, query: str, scope_prefix: str | None, top_k: int) -> list[tuple[SearchHit, MemoryRecord]]:
+        """memstream's hybrid search over this crew's memories: its best ``top_k`` (at most the API's 100), best
+        first, those within ``scope_prefix`` kept."""
         results = self.client.search(
             query,
             user_id=self.scope.user_id,
@@ -236,7 +240,8 @@ class MemstreamStorage:
         self.delete(scope_prefix=scope_prefix)
 
     def close(self) -> None:
-        self.client.close()
+        if self.owns_client:
+            self.client.close()
 
     # --- the protocol's async variants: the sync calls, on a worker thread -------------------------------------
 
