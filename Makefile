@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  := $(BIN)/python infra/local/stack.py
 
-.PHONY: setup sdk-js stack run test unit lint stop status bench clean-data
+.PHONY: setup sdk-js crewai-env stack run test unit lint stop status bench clean-data
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,18 @@ $(SDK_JS)/node_modules/.installed: $(SDK_JS)/package-lock.json
 	cd $(SDK_JS) && npm ci --no-audit --no-fund
 	touch $@
 
+# The CrewAI integration's environment (PyPI): CrewAI 1.15.30 pins mcp<2, openai<3, pyjwt>=2.15 and pydantic<2.13,
+# which the server's environment cannot hold, so memstream-client[crewai] gets a virtualenv of its own. Its tests
+# run there (tests/e2e/test_crewai.py drives them) and lint type-checks the integration with its mypy.
+CREWAI_VENV := .venv-crewai
+crewai-env: $(CREWAI_VENV)/.installed
+
+$(CREWAI_VENV)/.installed: sdk/python/pyproject.toml
+	test -x $(CREWAI_VENV)/bin/python || $(PYTHON) -m venv $(CREWAI_VENV)
+	$(CREWAI_VENV)/bin/pip install --quiet --upgrade pip
+	$(CREWAI_VENV)/bin/pip install --quiet -e 'sdk/python[crewai]' 'pytest>=8' 'mypy>=1.11'
+	touch $@
+
 # Kafka and Neo4j jars from Maven Central, PostgreSQL and Redis from Debian, Milvus Lite from PyPI; then start.
 stack: setup
 	$(STACK) install
@@ -34,16 +46,17 @@ stack: setup
 run: setup
 	$(BIN)/memstream run
 
-lint: setup
+lint: setup crewai-env
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/mypy --python-version 3.10 sdk/python/src/memstream_client   # the SDK supports Python 3.10
+	$(CREWAI_VENV)/bin/mypy --config-file sdk/python/mypy-crewai.ini   # CrewAI is only installed there
 	$(BIN)/lint-imports --no-cache
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q
 
-test: stack lint sdk-js
+test: stack lint sdk-js crewai-env
 	$(BIN)/python -m pytest -q -ra
 
 stop:
