@@ -154,3 +154,26 @@ def wait_until(check: Callable[[], T], timeout: float = 60.0, interval: float = 
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
+
+
+def wait_while_progressing(
+    measure: Callable[[], int], target: int, stall: float, what: str, interval: float = 0.5, limit: float = 900.0
+) -> int:
+    """Wait until ``measure()`` reaches ``target``, for as long as it keeps moving: fail only when it has not grown
+    for ``stall`` seconds (or after ``limit`` in all). A busy machine or a cold stack makes the pipeline slower, not
+    stuck; a fixed deadline would fail it for being slow, this fails it for stopping."""
+    started = time.monotonic()
+    best, moved = -1, started
+    while True:
+        value = measure()
+        now = time.monotonic()
+        if value >= target:
+            return value
+        if value > best:
+            best, moved = value, now
+        if now - moved > stall or now - started > limit:
+            raise AssertionError(
+                f"waiting for {what}: {value} of {target}, no progress for {now - moved:.0f}s"
+                f" ({now - started:.0f}s in all)"
+            )
+        time.sleep(interval)
