@@ -92,6 +92,10 @@ class SyncProducer:
     def __init__(self, producer: Producer):
         self._producer = producer
 
+    def reachable(self, timeout: float) -> None:
+        """A metadata round trip to the broker (api/readiness.py); raises KafkaException when none answers."""
+        self._producer.list_topics(timeout=timeout)
+
     def produce_all(
         self, messages: Sequence[tuple[str, bytes | None, bytes]], timeout: float = 30.0
     ) -> list[LogPosition]:
