@@ -37,7 +37,7 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
             time.sleep(0.5)
     configs = {settings.topics.deadletter: dead_letters.TOPIC_CONFIG}
     missing = [
-        NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=1, config=configs.get(t, {}))
+        NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=settings.kafka_replication_factor, config=configs.get(t, {}))
         for t in wanted
         if t not in existing
     ]

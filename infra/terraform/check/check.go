@@ -80,7 +80,20 @@ func (m *Module) target(call *moduleCall, modules map[string]*Module) *Module {
 	if !strings.HasPrefix(call.source, "./") && !strings.HasPrefix(call.source, "../") {
 		return nil
 	}
-	return modules[filepath.Clean(filepath.Join(m.Dir, call.source))]
+	dir := filepath.Clean(filepath.Join(m.Dir, call.source))
+	if loaded, ok := modules[dir]; ok {
+		return loaded
+	}
+	// A module outside the checked tree (tfcheck run on one module): read its declarations, report nothing of it.
+	if tf, _ := filepath.Glob(filepath.Join(dir, "*.tf")); len(tf) == 0 {
+		return nil
+	}
+	loaded, _, err := loadModule(dir)
+	if err != nil {
+		return nil
+	}
+	modules[dir] = loaded
+	return loaded
 }
 
 func (m *Module) references(modules map[string]*Module) []Finding {
@@ -105,7 +118,7 @@ func (m *Module) walk(block *hclsyntax.Block, isVariable bool, scope map[string]
 			continue
 		case (name == "provider" && (block.Type == "resource" || block.Type == "data")) ||
 			(name == "providers" && block.Type == "module"):
-			findings = append(findings, m.providerRefs(attr)...)
+			findings = append(findings, m.providerRefs(attr, block, modules)...)
 			continue
 		}
 		for _, traversal := range attr.Expr.Variables() {
@@ -184,13 +197,36 @@ func (m *Module) resolve(t hcl.Traversal, scope map[string]bool, modules map[str
 	return ""
 }
 
-// providerRefs checks `provider = aws.dr` and the values of `providers = { aws = aws.dr }`.
-func (m *Module) providerRefs(attr *hclsyntax.Attribute) []Finding {
+// providerRefs checks `provider = aws.dr`, and `providers = { aws.primary = aws.dr }` of a module call: each
+// value must be a configuration of this module, each aliased key one the called module declares.
+func (m *Module) providerRefs(attr *hclsyntax.Attribute, block *hclsyntax.Block, modules map[string]*Module) []Finding {
 	var findings []Finding
-	for _, traversal := range attr.Expr.Variables() {
-		name := traversalName(traversal)
-		if strings.Contains(name, ".") && !m.aliases[name] {
-			findings = append(findings, at(traversal.SourceRange(), "provider", "provider configuration %s is not declared", name))
+	check := func(expr hclsyntax.Expression, in *Module, where string) {
+		for _, traversal := range expr.Variables() {
+			name := traversalName(traversal)
+			if strings.Contains(name, ".") && !in.aliases[name] {
+				findings = append(findings, at(traversal.SourceRange(), "provider",
+					"provider configuration %s is not declared%s", name, where))
+			}
+		}
+	}
+	object, isMap := attr.Expr.(*hclsyntax.ObjectConsExpr)
+	if !isMap {
+		check(attr.Expr, m, "")
+		return findings
+	}
+	var target *Module
+	if call, ok := m.calls[label(block, 0)]; ok {
+		target = m.target(call, modules)
+	}
+	for _, item := range object.Items {
+		check(item.ValueExpr, m, "")
+		if target != nil {
+			key := item.KeyExpr
+			if wrapped, ok := key.(*hclsyntax.ObjectConsKeyExpr); ok {
+				key = wrapped.Wrapped
+			}
+			check(key, target, " in "+target.Dir+" (configuration_aliases)")
 		}
 	}
 	return findings
