@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from memory.settings import PROJECT_ROOT, Settings, Topics
+from tests.unit.infra_tools import api_routes
 
 COMPOSE_DIR = PROJECT_ROOT / "infra" / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"
@@ -562,14 +563,6 @@ def _haproxy_sections(text: str) -> dict[str, list[list[str]]]:
     return sections
 
 
-def _api_routes() -> set[str]:
-    from api.app import create_app
-
-    # Building the app connects to nothing (stores are reached in its lifespan); the secrets only let it build.
-    app = create_app(Settings(api_key_pepper="p" * 32, token_secret="t" * 32))
-    return set(app.route_handler_method_map)
-
-
 def _load_balancer_problems(compose: dict[str, Any], cfg: str, routes: set[str]) -> list[str]:
     """What would make the balancer route nowhere, to the wrong processes, or by a check that proves nothing."""
     problems = []
@@ -620,7 +613,7 @@ def test_the_load_balancer_fronts_the_api_replicas(
     assert lb["image"].startswith("haproxy:")
     assert f"./{HAPROXY_CFG.name}:{HAPROXY_CFG_IN_CONTAINER}:ro" in lb["volumes"]
     assert set(_depends_on(lb)) == set(API_REPLICAS)
-    assert not _load_balancer_problems(compose, HAPROXY_CFG.read_text(), _api_routes())
+    assert not _load_balancer_problems(compose, HAPROXY_CFG.read_text(), api_routes())
     for name in API_REPLICAS:  # every request goes through the balancer; the replicas check the same route
         assert not services[name].get("ports"), f"{name} publishes a port beside the balancer"
         assert "/ready" in services[name]["healthcheck"]["test"][-1]
@@ -631,7 +624,7 @@ def test_the_load_balancer_fronts_the_api_replicas(
 def test_the_load_balancer_checks_catch_mistakes(compose: dict[str, Any]) -> None:
     """Guards the guard: each mistake, made in a copy, is reported."""
     cfg = HAPROXY_CFG.read_text()
-    routes = _api_routes()
+    routes = api_routes()
     one_replica = json.loads(json.dumps(compose))
     del one_replica["services"]["api-2"]
     mistakes = {
