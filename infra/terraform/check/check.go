@@ -46,6 +46,9 @@ func Check(root string) ([]Finding, error) {
 	sort.Strings(dirs)
 	for _, dir := range dirs {
 		m := modules[dir]
+		if m.parseFailed {
+			continue
+		}
 		findings = append(findings, m.references(modules)...)
 		findings = append(findings, m.moduleInputs(modules)...)
 		findings = append(findings, m.pinned()...)

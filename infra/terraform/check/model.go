@@ -51,6 +51,8 @@ type Module struct {
 	aliases map[string]bool
 	// Provider local name -> whether required_providers gives it a version constraint.
 	required map[string]bool
+	// A file did not parse: the declarations are incomplete, so only the parse findings are reported.
+	parseFailed bool
 }
 
 func newModule(dir string) *Module {
@@ -85,6 +87,7 @@ func loadModule(dir string) (*Module, []Finding, error) {
 					findings = append(findings, Finding{File: name, Line: 1, Rule: "parse", Msg: d.Error()})
 				}
 			}
+			m.parseFailed = true
 			continue
 		}
 		findings = append(findings, formatFindings(name, src)...)
