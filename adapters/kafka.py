@@ -37,11 +37,16 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
             time.sleep(0.5)
     configs = {settings.topics.deadletter: dead_letters.TOPIC_CONFIG}
     missing = [
-        NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=settings.kafka_replication_factor, config=configs.get(t, {}))
+        NewTopic(
+            t,
+            num_partitions=settings.kafka_partitions,
+            replication_factor=settings.kafka_replication_factor,
+            config=configs.get(t, {}),
+        )
         for t in wanted
         if t not in existing
     ]
-    for topic, future in (admin.create_topics(missing, operation_timeout=10).items() if missing else ()):
+    for topic, future in admin.create_topics(missing, operation_timeout=10).items() if missing else ():
         try:
             future.result()
         except KafkaException as exc:
