@@ -119,6 +119,8 @@ class Settings:
     faust_app_id: str = "memstream-streams"
     # Projector consumer groups are "<prefix>.projection.<store>[.<target>]": one system per prefix on a broker.
     consumer_group_prefix: str = "memstream"
+    # How often the stream worker and the projectors touch their liveness file (adapters/heartbeat.py).
+    heartbeat_seconds: float = 10.0
     # Read-your-writes: how long a read carrying a consistency token may wait for the projections.
     consistency_timeout_seconds: float = 10.0
     # Signs consistency tokens (adapters.token_key); empty: a key generated once under data_dir/secrets.

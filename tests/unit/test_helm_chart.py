@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from adapters.heartbeat import PROCESSES
 from memory.settings import PROJECT_ROOT, Settings, Topics
 from projections.wiring import PROJECTION_NAMES
 from tests.unit.infra_tools import api_routes, run_tool
@@ -93,6 +94,13 @@ def _workload_problems(objects: list[dict[str, Any]]) -> list[str]:
                 problems.append(f"{name}: {probe} asks {http['path']}, which is no route of the API")
             if http["port"] not in ports:
                 problems.append(f"{name}: {probe} on port {http['port']}, which the container does not name")
+    for d in deployments.values():  # the processes without HTTP: their heartbeat (adapters/heartbeat.py)
+        if _component(d) in PROCESSES:
+            (container,) = d["spec"]["template"]["spec"]["containers"]
+            for probe in ("livenessProbe", "startupProbe"):
+                command = container.get(probe, {}).get("exec", {}).get("command", [])
+                if command[:4] != ["python", "-m", "adapters.heartbeat", _component(d)] or len(command) != 5:
+                    problems.append(f"{d['metadata']['name']}: {probe} is not its heartbeat check: {command}")
     api = [d for d in deployments.values() if _component(d) == "api"]
     for d in api:
         (container,) = d["spec"]["template"]["spec"]["containers"]
@@ -380,6 +388,10 @@ def test_the_project_checks_catch_each_mistake(rendered: list[dict[str, Any]]) -
             name="memstream-streams"
         ),
         "a wrong entry point": lambda o: container(o, "streams").update(command=["python", "-m", "api"]),
+        "another process's heartbeat": lambda o: container(o, "projections")["livenessProbe"]["exec"].update(
+            command=["python", "-m", "adapters.heartbeat", "streams", "300"]
+        ),
+        "no liveness for the workers": lambda o: container(o, "streams").pop("livenessProbe"),
     }  # fmt: skip
     for name, change in cases.items():
         assert mistake(change), name
