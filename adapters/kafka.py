@@ -46,7 +46,7 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
         for t in wanted
         if t not in existing
     ]
-    for topic, future in admin.create_topics(missing, operation_timeout=10).items() if missing else ():
+    for topic, future in (admin.create_topics(missing, operation_timeout=10).items() if missing else ()):
         try:
             future.result()
         except KafkaException as exc:
