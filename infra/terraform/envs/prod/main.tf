@@ -9,12 +9,15 @@
 
 locals {
   name = "memstream-${var.environment}"
+  # Zones per region: each region has one private route table per zone, which the peering routes go into.
+  az_count = 3
 }
 
 module "primary" {
   source           = "../../modules/region"
   name             = "${local.name}-primary"
   cidr_block       = var.primary_cidr
+  az_count         = local.az_count
   peer_cidr_blocks = [var.dr_cidr] # MirrorMaker 2 in the DR region reads this region's Kafka
   eks              = { public_endpoint_cidrs = var.eks_public_endpoint_cidrs }
 }
@@ -24,6 +27,7 @@ module "dr" {
   providers  = { aws = aws.dr }
   name       = "${local.name}-dr"
   cidr_block = var.dr_cidr
+  az_count   = local.az_count
   eks        = { public_endpoint_cidrs = var.eks_public_endpoint_cidrs, node_desired = 2 }
 }
 
@@ -42,7 +46,7 @@ resource "aws_vpc_peering_connection_accepter" "regions" {
 }
 
 resource "aws_route" "primary_to_dr" {
-  count                     = 3
+  count                     = local.az_count
   route_table_id            = module.primary.private_route_table_ids[count.index]
   destination_cidr_block    = var.dr_cidr
   vpc_peering_connection_id = aws_vpc_peering_connection.regions.id
@@ -50,7 +54,7 @@ resource "aws_route" "primary_to_dr" {
 
 resource "aws_route" "dr_to_primary" {
   provider                  = aws.dr
-  count                     = 3
+  count                     = local.az_count
   route_table_id            = module.dr.private_route_table_ids[count.index]
   destination_cidr_block    = var.primary_cidr
   vpc_peering_connection_id = aws_vpc_peering_connection.regions.id

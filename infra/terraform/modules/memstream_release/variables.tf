@@ -105,8 +105,8 @@ variable "neo4j" {
 
 variable "keda_chart_version" {
   type        = string
-  description = "Version of the KEDA chart (the operator that scales the stream workers on Kafka lag)."
-  default     = "2.17.2"
+  description = "Version of the KEDA chart (the operator that scales the stream workers on Kafka lag); the chart's ScaledObject is checked against KEDA v2.20.2's API types."
+  default     = "2.20.2"
 }
 
 variable "api_replicas" {
