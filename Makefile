@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  := $(BIN)/python infra/local/stack.py
 
-.PHONY: setup sdk-js crewai-env stack run test unit lint stop status bench clean-data
+.PHONY: setup sdk-js crewai-env iac-tools stack run test unit lint stop status bench clean-data
 
 setup: $(VENV)/.installed
 
@@ -38,6 +38,22 @@ $(CREWAI_VENV)/.installed: sdk/python/pyproject.toml
 	$(CREWAI_VENV)/bin/pip install --quiet -e 'sdk/python[crewai]' 'pytest>=8' 'mypy>=1.11'
 	touch $@
 
+# The project's own Go checkers of infra/ (tests/unit/test_helm_chart.py, tests/unit/test_terraform.py), built
+# from the Go module proxy into .tools/bin and rebuilt only when their sources change. helmcheck renders the chart
+# with Helm's engine and decodes every object into its Kubernetes/KEDA type (first build: a few minutes, ~400 MB
+# of modules); tfcheck checks infra/terraform (seconds). GOTOOLCHAIN=local: use the installed Go, never fetch one.
+TOOLS := .tools/bin
+GO_BUILD = @command -v go >/dev/null || { echo "go not found: the infra checks need Go 1.26+ (modules from its proxy)" >&2; exit 1; }; \
+	cd $(<D) && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go build -trimpath -o $(CURDIR)/$@ .
+
+iac-tools: $(TOOLS)/helmcheck $(TOOLS)/tfcheck
+
+$(TOOLS)/helmcheck: infra/helm/check/go.mod infra/helm/check/go.sum infra/helm/check/main.go
+	$(GO_BUILD)
+
+$(TOOLS)/tfcheck: infra/terraform/check/go.mod infra/terraform/check/go.sum $(wildcard infra/terraform/check/*.go)
+	$(GO_BUILD)
+
 # Kafka and Neo4j jars from Maven Central, PostgreSQL and Redis from Debian, Milvus Lite from PyPI; then start.
 stack: setup
 	$(STACK) install
@@ -52,11 +68,12 @@ lint: setup crewai-env
 	$(BIN)/mypy --python-version 3.10 sdk/python/src/memstream_client   # the SDK supports Python 3.10
 	$(CREWAI_VENV)/bin/mypy --config-file sdk/python/mypy-crewai.ini   # CrewAI is only installed there
 	$(BIN)/lint-imports --no-cache
+	@test -z "$$(gofmt -l infra/helm/check infra/terraform/check)" || { gofmt -l infra/helm/check infra/terraform/check; echo "gofmt: the files above are not formatted" >&2; exit 1; }
 
-unit: setup
+unit: setup iac-tools
 	$(BIN)/python -m pytest tests/unit -q
 
-test: stack lint sdk-js crewai-env
+test: stack lint sdk-js crewai-env iac-tools
 	$(BIN)/python -m pytest -q -ra
 
 stop:

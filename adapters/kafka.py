@@ -37,7 +37,12 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
             time.sleep(0.5)
     configs = {settings.topics.deadletter: dead_letters.TOPIC_CONFIG}
     missing = [
-        NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=1, config=configs.get(t, {}))
+        NewTopic(
+            t,
+            num_partitions=settings.kafka_partitions,
+            replication_factor=settings.kafka_replication_factor,
+            config=configs.get(t, {}),
+        )
         for t in wanted
         if t not in existing
     ]
@@ -91,6 +96,10 @@ class SyncProducer:
 
     def __init__(self, producer: Producer):
         self._producer = producer
+
+    def reachable(self, timeout: float) -> None:
+        """A metadata round trip to the broker (api/readiness.py); raises KafkaException when none answers."""
+        self._producer.list_topics(timeout=timeout)
 
     def produce_all(
         self, messages: Sequence[tuple[str, bytes | None, bytes]], timeout: float = 30.0

@@ -34,6 +34,7 @@ from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
+from api.readiness import ready
 from api.services import Services, build_services
 from api.tools import schemas as tool_schemas
 from api.tools.routes import ToolsController
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             KeysController,
             ErasuresController,
             health,
+            ready,
             assets_router(),
         ],
         # ``caller``: the verified principal, which every memory route hands to api.gateway.tenancy.authorize first.

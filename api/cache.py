@@ -27,6 +27,10 @@ class SearchCache:
         self._prefix = prefix
         self._ttl = ttl_seconds
 
+    async def ping(self) -> None:
+        """A round trip to Redis (api/readiness.py); raises when it does not answer."""
+        await self._redis.ping()
+
     async def epoch(self, scope_key: str) -> str | None:
         """A digest of the scope's epochs, or None when a projector is mid-commit (or Redis is away)."""
         try:

@@ -64,6 +64,8 @@ class Services:
     cache: SearchCache
     access: AccessRecorder
     context: ContextBuilder
+    # The write path's producer, also asked by /ready whether the broker answers (api/readiness.py).
+    producer: SyncProducer
     # Bounded fan-out: at most this many retriever calls in flight across all requests of this process.
     fanout: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(FANOUT))
     _pools: dict[str, AsyncConnectionPool] = field(default_factory=dict)
@@ -140,6 +142,7 @@ async def build_services(settings: Settings, embedder: Embedder | None = None) -
         # Its own producer: access records must never queue behind (or slow) the write path's acknowledgements.
         access=AccessRecorder(make_producer(settings), codec, settings.topics.memories),
         context=ContextBuilder(TokenCounter()),
+        producer=producer,
     )
     await services.view()  # fail at start-up, not on the first request, if PostgreSQL is unreachable
     return services

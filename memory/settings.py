@@ -31,6 +31,9 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / ".data"
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_partitions: int = 4
+    # Replicas of each topic the project creates (adapters/kafka.py: ensure_topics): 1 on the single-broker local
+    # stack; 3 on a managed cluster (the Helm chart sets it from kafka.replicationFactor).
+    kafka_replication_factor: int = 1
     # How the pipeline's own clients (worker, projectors, API, CLI, replay) authenticate to the broker
     # (adapters/kafka_auth.py). The local stack's internal listener takes SASL/PLAIN with this principal, a super
     # user; a managed broker (MSK) takes SASL_SSL with SCRAM-SHA-512. PLAINTEXT: a broker without authentication.
@@ -116,6 +119,8 @@ class Settings:
     faust_app_id: str = "memstream-streams"
     # Projector consumer groups are "<prefix>.projection.<store>[.<target>]": one system per prefix on a broker.
     consumer_group_prefix: str = "memstream"
+    # How often the stream worker and the projectors touch their liveness file (adapters/heartbeat.py).
+    heartbeat_seconds: float = 10.0
     # Read-your-writes: how long a read carrying a consistency token may wait for the projections.
     consistency_timeout_seconds: float = 10.0
     # Signs consistency tokens (adapters.token_key); empty: a key generated once under data_dir/secrets.

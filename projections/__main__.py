@@ -15,6 +15,7 @@ import threading
 import time
 from types import FrameType
 
+from adapters.heartbeat import beat, heartbeat_path
 from adapters.kafka import ensure_topics
 from adapters.settings_loader import load_settings
 from memory.contract.codec import Codec
@@ -36,6 +37,12 @@ class Supervisor:
         self.codec = codec
         self.stopping = threading.Event()
         self.runner: ProjectorRunner | None = None
+        self.started = time.time()
+
+    @property
+    def last_turn(self) -> float:
+        """When this store's projector last went round its loop (a runner being built counts from now)."""
+        return self.runner.last_turn if self.runner is not None else self.started
 
     def _target(self, fallback: str) -> str:
         try:
@@ -90,7 +97,10 @@ def main() -> None:
     codec = Codec()
     supervisors = [Supervisor(name, settings, codec) for name in names]
 
+    stopping = threading.Event()
+
     def stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
         for supervisor in supervisors:
             supervisor.stop()
 
@@ -100,6 +110,12 @@ def main() -> None:
     for thread in threads:
         thread.start()
     log.info("projectors running: %s", ", ".join(names))
+    # Liveness (adapters/heartbeat.py): the file's time is the *oldest* projector's last turn, so the probe's
+    # maximum age bounds how long any one of them may be stuck.
+    heartbeat = heartbeat_path(settings, "projections")
+    while not stopping.is_set() and any(thread.is_alive() for thread in threads):
+        beat(heartbeat, at=min(s.last_turn for s in supervisors))
+        stopping.wait(settings.heartbeat_seconds)
     for thread in threads:
         thread.join()
 

@@ -53,6 +53,8 @@ class ProjectorRunner:
         """``start_offset`` picks where a partition without a checkpoint starts (rebuild from an offset or a
         time); ``handover`` is asked every few seconds whether this runner should stop for another target."""
         self._factory = factory
+        # When the consume loop last went round (wall clock); the projectors' liveness (projections/__main__.py).
+        self.last_turn = time.time()
         self._settings = settings
         self._codec = codec
         self._batch_size = batch_size
@@ -125,6 +127,7 @@ class ProjectorRunner:
         next_check = 0.0
         try:
             while not self.stop_event.is_set():
+                self.last_turn = time.time()  # liveness: the projectors' heartbeat is their oldest last turn
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + CHECK_SECONDS
                     self.lag = self._measure_lag()

@@ -9,9 +9,11 @@ At-least-once, so every consumer downstream is idempotent (deterministic ids).
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import faust
 
+from adapters.heartbeat import beat, heartbeat_path
 from adapters.kafka_auth import uses_sasl
 from memory.settings import Settings
 from streams.agents.embedding import register_embedding
@@ -46,7 +48,7 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=settings.kafka_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.kafka_replication_factor,  # its changelog topics
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
@@ -61,4 +63,13 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
     register_embedding(app, ctx)
     register_lifecycle(app, ctx)
     watch_for_stalls(app)
+    beat_while_running(app, heartbeat_path(settings, "streams"), settings.heartbeat_seconds)
     return app
+
+
+def beat_while_running(app: faust.App, path: Path, seconds: float) -> None:
+    """Liveness (adapters/heartbeat.py): a timer on the worker's event loop, so a blocked loop goes stale."""
+
+    @app.timer(interval=seconds)
+    async def heartbeat() -> None:
+        beat(path)

@@ -23,12 +23,14 @@ import pytest
 import yaml
 
 from memory.settings import PROJECT_ROOT, Settings, Topics
+from tests.unit.infra_tools import api_routes
 
 COMPOSE_DIR = PROJECT_ROOT / "infra" / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"
 DEFAULTS = Settings()
 
-PROJECT_SERVICES = ("streams", "projections", "api")
+PROJECT_SERVICES = ("streams", "projections", "api-1", "api-2")
+API_REPLICAS = ("api-1", "api-2")
 # Settings field holding each store's address -> compose service, and the port the service listens on inside.
 STORE_ENDPOINTS = {
     "kafka_bootstrap": ("kafka", 9092),
@@ -41,9 +43,10 @@ STORE_ENDPOINTS = {
 NEEDS = {
     "streams": {"kafka"},
     "projections": {"kafka", "postgres", "neo4j", "redis", "milvus"},
-    "api": {"kafka", "postgres", "neo4j", "redis", "milvus"},
+    "api-1": {"kafka", "postgres", "neo4j", "redis", "milvus"},
+    "api-2": {"kafka", "postgres", "neo4j", "redis", "milvus"},
 }
-REQUIRED_SERVICES = {"kafka", "neo4j", "postgres", "redis", "milvus", "etcd", "minio", *PROJECT_SERVICES}
+REQUIRED_SERVICES = {"kafka", "neo4j", "postgres", "redis", "milvus", "etcd", "minio", "lb", *PROJECT_SERVICES}
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +135,7 @@ def test_the_schema_rejects_a_broken_file(compose: dict[str, Any]) -> None:
     schema = _compose_schema()
     broken = json.loads(json.dumps(compose))
     broken["services"]["redis"]["healthcheck"]["intervall"] = "5s"
-    broken["services"]["api"]["depends_on"] = "kafka"
+    broken["services"]["api-1"]["depends_on"] = "kafka"
     assert len(list(validator_for(schema)(schema).iter_errors(broken))) >= 2
 
 
@@ -150,7 +153,7 @@ def test_published_ports_are_the_settings_defaults_on_loopback(services: dict[st
         "postgres": (5432, _host_port(DEFAULTS.postgres_dsn)[1]),
         "redis": (6379, _host_port(DEFAULTS.redis_url)[1]),
         "milvus": (19530, _host_port(DEFAULTS.milvus_uri)[1]),
-        "api": (DEFAULTS.api_port, DEFAULTS.api_port),
+        "lb": (DEFAULTS.api_port, DEFAULTS.api_port),  # the API's port is the load balancer's
     }
     for name, (target, host_port) in expected.items():
         published = _published(services[name])
@@ -366,14 +369,14 @@ def test_the_credential_checks_catch_the_old_file(compose: dict[str, Any]) -> No
     services = broken["services"]
     services["minio"]["environment"] = {"MINIO_ROOT_USER": "minioadmin", "MINIO_ROOT_PASSWORD": "minioadmin"}
     services["postgres"]["environment"]["POSTGRES_HOST_AUTH_METHOD"] = "trust"
-    services["api"]["environment"]["MEMSTREAM_NEO4J_PASSWORD"] = "memstream-local"
+    services["api-1"]["environment"]["MEMSTREAM_NEO4J_PASSWORD"] = "memstream-local"
     problems = "\n".join(_credential_problems(broken))
     for expected in ("'minioadmin'", "'trust'", "'memstream-local'", "MINIO_ROOT_PASSWORD=", "NEO4J_PASSWORD="):
         assert expected in problems, expected
-    del services["api"]["secrets"]
+    del services["api-1"]["secrets"]
     services["redis"]["secrets"] = ["redis_password", "nowhere"]
     problems = "\n".join(_unmounted_secrets(broken))
-    assert "api reads secret postgres_password without mounting it" in problems
+    assert "api-1 reads secret postgres_password without mounting it" in problems
     assert "redis mounts undeclared secret nowhere" in problems
 
 
@@ -426,9 +429,7 @@ def test_the_app_connects_with_the_passwords_compose_mounts(
 
     generate(tmp_path)
     env = {
-        k: v.replace(RUN_SECRETS, f"{tmp_path}/")
-        for k, v in _environment(services["api"]).items()
-        if "${" not in v
+        k: v.replace(RUN_SECRETS, f"{tmp_path}/") for k, v in _environment(services["api-1"]).items() if "${" not in v
     }
     settings = fill_store_credentials(Settings.from_env(env))
     secret = {name: (tmp_path / f"{name}_password").read_text().strip() for name in ("postgres", "redis", "neo4j")}
@@ -463,7 +464,8 @@ def test_project_services_run_the_project_entry_points(services: dict[str, dict[
     expected = {
         "streams": ["python", "-m", "streams", "worker"],
         "projections": ["python", "-m", "projections"],
-        "api": ["python", "-m", "api"],
+        "api-1": ["python", "-m", "api"],
+        "api-2": ["python", "-m", "api"],
     }
     for name, command in expected.items():
         service = services[name]
@@ -473,8 +475,10 @@ def test_project_services_run_the_project_entry_points(services: dict[str, dict[
         context = (COMPOSE_DIR / build["context"]).resolve()
         assert context == PROJECT_ROOT.resolve()
         assert (context / build["dockerfile"]).is_file()
-    assert _environment(services["api"])["MEMSTREAM_API_HOST"] == "0.0.0.0"  # reachable through the published port
-    assert int(_environment(services["api"]).get("MEMSTREAM_API_PORT", DEFAULTS.api_port)) == DEFAULTS.api_port
+    for name in API_REPLICAS:
+        env = _environment(services[name])
+        assert env["MEMSTREAM_API_HOST"] == "0.0.0.0"  # reachable from the load balancer's container
+        assert int(env.get("MEMSTREAM_API_PORT", DEFAULTS.api_port)) == DEFAULTS.api_port
 
 
 def test_dockerfile_installs_the_project_with_its_schemas() -> None:
@@ -535,3 +539,107 @@ def test_container_images_follow_the_compose_file(services: dict[str, dict[str, 
     assert services["postgres"]["image"] == containers.POSTGRES_IMAGE
     assert services["redis"]["image"] == containers.REDIS_IMAGE
     assert services["milvus"]["image"] == containers.MILVUS_IMAGE
+
+
+# ------------------------------------------------------------------------------- the load balancer
+
+HAPROXY_CFG = COMPOSE_DIR / "haproxy.cfg"
+HAPROXY_CFG_IN_CONTAINER = "/usr/local/etc/haproxy/haproxy.cfg"
+
+
+def _haproxy_sections(text: str) -> dict[str, list[list[str]]]:
+    """``"backend api_replicas"`` -> its directives, each split into words (comments and blank lines dropped)."""
+    sections: dict[str, list[list[str]]] = {}
+    current: list[list[str]] = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        words = line.split()
+        if not raw[0].isspace():  # a section header starts at the margin
+            current = sections.setdefault(" ".join(words), [])
+        else:
+            current.append(words)
+    return sections
+
+
+def _load_balancer_problems(compose: dict[str, Any], cfg: str, routes: set[str]) -> list[str]:
+    """What would make the balancer route nowhere, to the wrong processes, or by a check that proves nothing."""
+    problems = []
+    services = compose["services"]
+    replicas = {name for name, s in services.items() if s.get("command") == ["python", "-m", "api"]}
+    if len(replicas) < 2:
+        problems.append(f"{len(replicas)} API replica(s), not two or more")
+    sections = _haproxy_sections(cfg)
+    frontends = [words for name, body in sections.items() if name.startswith("frontend ") for words in body]
+    binds = {int(words[1].rsplit(":", 1)[1]) for words in frontends if words[0] == "bind"}
+    if binds != {DEFAULTS.api_port}:
+        problems.append(f"the frontend binds {sorted(binds)}, not the API's port {DEFAULTS.api_port}")
+    backends = {name.split()[1]: body for name, body in sections.items() if name.startswith("backend ")}
+    used = {words[1] for words in frontends if words[0] == "default_backend"}
+    for name in sorted(used - set(backends)):
+        problems.append(f"default_backend {name} is not defined")
+    for name in sorted(used & set(backends)):
+        body = backends[name]
+        servers = {words[2].rsplit(":", 1)[0]: words for words in body if words[0] == "server"}
+        if set(servers) != replicas:
+            problems.append(f"backend {name} serves {sorted(servers)}, the API replicas are {sorted(replicas)}")
+        for host, words in servers.items():
+            port = int(words[2].rsplit(":", 1)[1])
+            if host in services and port != int(_environment(services[host]).get("MEMSTREAM_API_PORT", "0")):
+                problems.append(f"server {host} at port {port}, which it does not listen on")
+        checked = all("check" in words for words in servers.values()) or any(
+            words[:2] == ["default-server", "check"] or (words[0] == "default-server" and "check" in words)
+            for words in body
+        )
+        if not checked:
+            problems.append(f"backend {name}: servers are not health-checked")
+        sends = [words for words in body if words[:2] == ["http-check", "send"]]
+        paths = [words[words.index("uri") + 1] for words in sends if "uri" in words]
+        if paths != ["/ready"]:
+            problems.append(f"backend {name} checks {paths}, not /ready")
+        problems += [
+            f"backend {name} checks {path}, which is no route of the API" for path in paths if path not in routes
+        ]
+        if ["http-check", "expect", "status", "200"] not in body:
+            problems.append(f"backend {name}: a check that accepts any status")
+    return problems
+
+
+def test_the_load_balancer_fronts_the_api_replicas(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    lb = services["lb"]
+    assert lb["image"].startswith("haproxy:")
+    assert f"./{HAPROXY_CFG.name}:{HAPROXY_CFG_IN_CONTAINER}:ro" in lb["volumes"]
+    assert set(_depends_on(lb)) == set(API_REPLICAS)
+    assert not _load_balancer_problems(compose, HAPROXY_CFG.read_text(), api_routes())
+    for name in API_REPLICAS:  # every request goes through the balancer; the replicas check the same route
+        assert not services[name].get("ports"), f"{name} publishes a port beside the balancer"
+        assert "/ready" in services[name]["healthcheck"]["test"][-1]
+        assert "secrets:/data/secrets" in services[name]["volumes"]  # one pepper, one token key for all
+    assert "/ready" in lb["healthcheck"]["test"][-1]
+
+
+def test_the_load_balancer_checks_catch_mistakes(compose: dict[str, Any]) -> None:
+    """Guards the guard: each mistake, made in a copy, is reported."""
+    cfg = HAPROXY_CFG.read_text()
+    routes = api_routes()
+    one_replica = json.loads(json.dumps(compose))
+    del one_replica["services"]["api-2"]
+    mistakes = {
+        "a backend server that is not a replica": (
+            compose,
+            cfg.replace("server api-2 api-2:", "server x projections:"),
+        ),
+        "a replica left out": (one_replica, cfg),
+        "a checked path that is no route": (compose, cfg.replace("uri /ready", "uri /readyz")),
+        "the liveness route as the check": (compose, cfg.replace("uri /ready", "uri /health")),
+        "a wrong port": (compose, cfg.replace("api-1:18080", "api-1:8080")),
+        "any status accepted": (compose, cfg.replace("http-check expect status 200\n", "")),
+        "no checks": (compose, cfg.replace("default-server check ", "default-server ")),
+        "another frontend port": (compose, cfg.replace("bind :18080", "bind :8080")),
+    }
+    for mistake, (broken_compose, broken_cfg) in mistakes.items():
+        assert broken_cfg != cfg or broken_compose is not compose, mistake
+        assert _load_balancer_problems(broken_compose, broken_cfg, routes), mistake
