@@ -58,8 +58,8 @@ from infra.local.services.base import Service  # noqa: E402
 from infra.local.services.common import ServiceStatus, StackError, apt_install, log  # noqa: E402
 from infra.local.services.kafka import Kafka  # noqa: E402
 from infra.local.services.kafka_region_b import RegionBKafka  # noqa: E402
-from infra.local.services.mirror_maker import MirrorMaker  # noqa: E402
 from infra.local.services.milvus import MilvusLite  # noqa: E402
+from infra.local.services.mirror_maker import MirrorMaker  # noqa: E402
 from infra.local.services.neo4j import Neo4j  # noqa: E402
 from infra.local.services.postgres import Postgres  # noqa: E402
 from infra.local.services.redis import Redis  # noqa: E402

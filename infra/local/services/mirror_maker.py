@@ -77,10 +77,7 @@ class MirrorMaker(JavaService):
         module = _LOGIN_MODULES.get(s.kafka_sasl_mechanism.upper())
         if module is None:
             raise StackError(f"mirror-maker: no JAAS login module for SASL mechanism {s.kafka_sasl_mechanism!r}")
-        jaas = (
-            f"{module} required "
-            f'username="{s.kafka_username}" password="{s.kafka_password}";'
-        )
+        jaas = f'{module} required username="{s.kafka_username}" password="{s.kafka_password}";'
         props = {"clusters": f"{SOURCE}, {TARGET}"}
         for alias, bootstrap in ((SOURCE, self.source), (TARGET, self.target)):
             props |= {
