@@ -277,9 +277,22 @@ def topics_exist(settings: Settings, topics: list[str]) -> bool:
     return all(t in found and found[t].error is None and found[t].partitions for t in topics)
 
 
+def delete_groups(settings: Settings) -> None:
+    """The drill's consumer groups (its pipeline's, its rebuild's, those MirrorMaker 2 synced)."""
+    admin = make_admin(settings)
+    listed = admin.list_consumer_groups(request_timeout=30).result()
+    prefixes = (settings.consumer_group_prefix, settings.faust_app_id)
+    mine = [g.group_id for g in listed.valid if g.group_id.startswith(prefixes)]
+    if mine:
+        for future in admin.delete_consumer_groups(mine, request_timeout=30).values():
+            with contextlib.suppress(Exception):  # a group still winding down: harmless, it holds offsets only
+                future.result(timeout=30)
+
+
 def delete_topics(settings: Settings) -> None:
     t = settings.topics
-    futures = make_admin(settings).delete_topics([t.turns, t.commands, t.memories, t.deadletter], operation_timeout=30)
+    admin = make_admin(settings)  # held while the futures resolve: a collected client cancels them
+    futures = admin.delete_topics([t.turns, t.commands, t.memories, t.deadletter], operation_timeout=30)
     for future in futures.values():
         with contextlib.suppress(Exception):  # a topic never created (no dead letters) is nothing to clean up
             future.result(timeout=30)
@@ -292,6 +305,7 @@ def run_drill(
     *,
     keep: bool = False,
     keep_region_b: bool = False,
+    keep_groups: bool = False,
     out: TextIO = sys.stderr,
 ) -> DrillReport:
     tag = secrets.token_hex(4)
@@ -366,7 +380,7 @@ def run_drill(
             if system is not None:
                 system.stop()
         if not keep:
-            _clean_up(region_a, region_b_kafka, target)
+            _clean_up(region_a, region_b_kafka, target, groups=not keep_groups)
         started_here = [s for s in (region_b.MIRROR_MAKER, region_b.KAFKA_B) if not was_up.get(s)]
         if not keep_region_b and started_here:
             region_b.stop(region_a, *started_here)
@@ -382,9 +396,11 @@ def _wait_found(client: httpx.Client, probe: Probe) -> list[str]:
     return wait_for(found_all, 60, f"region B's search for {probe.query!r} to find region A's memories")
 
 
-def _clean_up(region_a: Settings, region_b_kafka: Settings, target: str) -> None:
-    for settings, whole_schema in ((region_a, True), (settings_for_target(region_a, target), True)):
+def _clean_up(region_a: Settings, region_b_kafka: Settings, target: str, groups: bool) -> None:
+    for settings in (region_a, settings_for_target(region_a, target)):
         for store in STORES:
-            drop(settings, store, whole_schema=whole_schema)
-    delete_topics(region_a)
-    delete_topics(region_b_kafka)
+            drop(settings, store, whole_schema=True)
+    for cluster in (region_a, region_b_kafka):
+        delete_topics(cluster)
+        if groups:
+            delete_groups(cluster)
