@@ -31,10 +31,10 @@ from typing import Any, TextIO, TypeVar
 
 import httpx
 import psycopg
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from adapters.api_key_pepper import api_key_pepper
-from adapters.kafka import make_admin
+from adapters.kafka import ensure_topics, make_admin
 from adapters.kafka_auth import client_config, region_b_bootstrap
 from api.gateway.key_store import create_key, ensure_table
 from api.gateway.principal import Scope as KeyScope
@@ -43,13 +43,14 @@ from memstream_cli.dr import region_b
 from memstream_cli.processes import System, start_system
 from projections.targets import LIVE, STORES, group_id, settings_for_target, with_search_path
 from replay.rebuild import projected_topics, rebuild
-from replay.replication_lag import LagReport, LagSampler
+from replay.replication_lag import LagReport, LagSampler, counting_consumer, record_counts
 from replay.stores import drop
 from replay.verify import StoreDiff, verify
 
 T = TypeVar("T")
 APP_ID = "dr-drill"
 USERS = 3  # turns spread over a few users, so several partitions carry them
+WARM_UP_TURNS = 1  # written before the measured turns, to see MirrorMaker 2 copy (``warm_up``)
 # Facts whose words a search can find again; the drill numbers them so each turn is its own memory.
 FACTS = (
     "I keep {n} beehives on the roof of the old mill in Tavira.",
@@ -104,6 +105,7 @@ class DrillReport:
         return {
             "passed": self.passed,
             "turns": self.turns,
+            "warm_up_turns": WARM_UP_TURNS,
             "region_a": {"kafka_bootstrap": self.region_a_bootstrap},
             "region_b": {"kafka_bootstrap": self.region_b_bootstrap, "target": self.target},
             "region_a_gone_at": self.region_a_gone_at,
@@ -135,7 +137,8 @@ class DrillReport:
     def text(self) -> str:
         rp = self.replication
         lines = [
-            f"disaster-recovery drill: {'PASSED' if self.passed else 'FAILED'} ({self.turns} turns)",
+            f"disaster-recovery drill: {'PASSED' if self.passed else 'FAILED'} "
+            f"({self.turns} turns after {WARM_UP_TURNS} warm-up)",
             f"  region A kafka {self.region_a_bootstrap} -> MirrorMaker 2 -> region B kafka {self.region_b_bootstrap}",
             f"  recovery point (replication lag, sampled every {rp.period_seconds:g}s, {rp.samples} samples): "
             f"at most {rp.max_records_behind} records / {rp.max_seconds_behind:.2f}s behind",
@@ -248,6 +251,28 @@ def ingest(system: System, key: str, turns: int, tag: str) -> list[Probe]:
     return list(probes.values())
 
 
+def warm_up(system: System, key: str, tag: str) -> None:
+    """One turn of a user of its own (``WARM_UP_TURNS``), through region A's API like the others."""
+    body = {"user_id": f"dr-{tag}-warm-up", "app_id": APP_ID, "text": "I water the plants on Sundays."}
+    with _client(system, key) as client:
+        response = client.post("/v1/memories", json=body)
+    if response.status_code != 202:
+        raise DrillError(f"region A refused the warm-up write ({response.status_code}): {response.text[:500]}")
+
+
+def copied(source: Settings, copy: Settings, topics: list[str]) -> bool:
+    """The copy holds at least what the source holds, and the source holds something."""
+    consumers = [counting_consumer(source, "source"), counting_consumer(copy, "copy")]
+    try:
+        have, got = (record_counts(c, topics) for c in consumers)
+    except KafkaException:
+        return False  # a topic being created answers "not leader" for a moment
+    finally:
+        for consumer in consumers:
+            consumer.close()
+    return all(0 < have[t] <= got[t] for t in topics)
+
+
 def projections_caught_up(settings: Settings) -> bool:
     """Every live projector's consumer group has committed the end of the topics it projects."""
     for store in STORES:
@@ -317,6 +342,9 @@ def run_drill(
     say = lambda message: print(f"[dr drill] {message}", file=out, flush=True)  # noqa: E731
 
     was_up = region_b.running(region_a)
+    # The topics exist before MirrorMaker 2 starts, so its first task assignment already copies them: a topic it
+    # discovers later costs a task reconfiguration of several seconds, which would be measured as lag.
+    ensure_topics(region_a)
     say(f"starting region B (kafka-b, mirror-maker) and region A's processes; namespace dr.{tag}")
     starting_b = region_b.start_async(region_a)
     system_a: System | None = None
@@ -326,13 +354,16 @@ def run_drill(
         system_a = start_system(replace(region_a, api_port=free_port()), logs / "region-a")
         system_a.wait_ready()
         region_b.wait_started(starting_b)
-        # MirrorMaker 2 finds new topics within a second and creates them in region B: from then on it copies
-        # them, and the lag sampled below is its steady replication lag, not its start-up.
-        wait_for(lambda: topics_exist(region_b_kafka, topics), 120, "MirrorMaker 2 to create the topics in region B")
+        key_a = admin_key(region_a)
+        # MirrorMaker 2's Connect worker rebalances a few times after it starts (its connectors create their
+        # tasks one after the other), so "started" is not yet "copying": one warm-up turn crossing to region B
+        # is. Without it the drill would measure MirrorMaker's start-up as replication lag.
+        warm_up(system_a, key_a, tag)
+        wait_for(lambda: copied(region_a, region_b_kafka, [region_a.topics.turns]), 120, "MirrorMaker 2 to copy")
         sampler = LagSampler(region_a, region_b_kafka, topics).start()
 
-        say(f"ingesting {turns} turns into region A")
-        report.probes = ingest(system_a, admin_key(region_a), turns, tag)
+        say(f"MirrorMaker 2 is copying; ingesting {turns} turns into region A")
+        report.probes = ingest(system_a, key_a, turns, tag)
         wait_for(lambda: projections_caught_up(region_a), 120, "region A's projectors to commit the end of the log")
         say("region A's projections have every turn; waiting for MirrorMaker 2 to copy the log to region B")
         sampler.wait_caught_up(timeout=120)
