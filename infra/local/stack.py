@@ -4,6 +4,7 @@
 Usage::
 
     python infra/local/stack.py {install,start,stop,restart,status} [kafka neo4j postgres redis milvus] [--timeout S]
+    python infra/local/stack.py start kafka-b mirror-maker    # region B of the DR drill, only when named
 
 Importable too: ``install(settings)``, ``start(settings)``, ``stop(settings)``, ``restart(settings)`` and
 ``status(settings)`` each take an optional ``services`` list (default: all five). Standard library only;
@@ -17,7 +18,10 @@ stopped) is its own module in ``infra/local/services/``.
 
 Everything lives under ``Settings.data_dir`` (``.data`` by default, ignored by git)::
 
-    jars/kafka, jars/neo4j      jars resolved by Maven from infra/local/maven/*-pom.xml (redone on pom change)
+    jars/kafka, jars/neo4j,     jars resolved by Maven from infra/local/maven/*-pom.xml (redone on pom change)
+    jars/mirror-maker
+    region-b/kafka/             region B's Kafka (kafka-b): its own server.properties, cluster-id, data/
+    region-b/mirror-maker/      MirrorMaker 2's mm2.properties (0600: the pipeline's password), log4j2.properties
     kafka/                      server.properties (0600: the listeners' passwords), log4j2.properties, cluster-id,
                                 data/ (KRaft log dirs)
     secrets/                    generated passwords, 0600: kafka-pipeline, kafka-broker, kafka-producer-<name>
