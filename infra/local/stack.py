@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             action = start if args.command == "start" else restart
             took = action(settings, args.services, args.timeout)
             for name, secs in took.items():
-                print(f"{name:9} {'already running' if secs == 0.0 else f'ready in {secs:.1f}s'}")
+                print(f"{name:12} {'already running' if secs == 0.0 else f'ready in {secs:.1f}s'}")
         elif args.command == "stop":
             stop(settings, args.services, args.timeout)
         else:
@@ -252,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     st = states[name]
                     pid = f"pid {st.pid}" if st.pid else "-"
                     state = "up" if st.up else "down"
-                    print(f"{name:9} {state:5} {pid:11} {st.endpoint}  {st.detail}".rstrip())
+                    print(f"{name:12} {state:5} {pid:11} {st.endpoint}  {st.detail}".rstrip())
             return 0 if all(st.up for st in states.values()) else 1
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,9 +4,11 @@ stores rebuilt from region B's log alone, compared by memory id, and an API in r
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from confluent_kafka.admin import AdminClient
 
 from adapters.kafka_auth import client_config, region_b_bootstrap
@@ -24,6 +26,10 @@ def group_ids(settings: Settings) -> set[str]:
     return {group.group_id for group in listed.valid}
 
 
+@pytest.mark.skipif(
+    os.environ.get("MEMSTREAM_TEST_STACK", "local") != "local",
+    reason="region B and MirrorMaker 2 are processes of the local stack (infra/local/stack.py)",
+)
 def test_region_b_recovers_from_its_copy_of_the_log(stack_settings: Settings, tmp_path: Path) -> None:
     b_settings = replace(stack_settings, kafka_bootstrap=region_b_bootstrap(stack_settings))
     was_up = region_b.running(stack_settings)
@@ -63,7 +69,11 @@ def test_region_b_recovers_from_its_copy_of_the_log(stack_settings: Settings, tm
 
     # The recovery time: from region A gone to region B answering, made of the phases it reports.
     assert 0.0 < report.recovery_seconds < 120.0
-    assert set(report.phases) == {"rebuild from region B's log", "start region B's API", "first search answered"}
+    assert set(report.phases) == {
+        "rebuild from region B's log",
+        "start region B's API",
+        "region B's searches answered",
+    }
     assert sum(report.phases.values()) <= report.recovery_seconds + 0.01
     as_json = report.as_dict()
     assert as_json["passed"] is True and as_json["recovery_time_seconds"] > 0
