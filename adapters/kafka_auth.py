@@ -27,6 +27,8 @@ PIPELINE_PASSWORD_FILE = SECRETS_DIR / "kafka-pipeline.password"
 BROKER_USERNAME = "memstream-broker"
 # The local stack's producer listener is the internal one's port + 2 (the controller has + 1).
 PRODUCER_PORT_OFFSET = 2
+# Region B's Kafka of the local stack (the disaster-recovery drill) listens at the internal port + 10.
+REGION_B_PORT_OFFSET = 10
 
 
 def uses_sasl(protocol: str) -> bool:
@@ -57,6 +59,17 @@ def producer_bootstrap(settings: Settings) -> str:
     parts = urlsplit(f"//{first}")
     host, port = parts.hostname or "127.0.0.1", parts.port or 19092
     return f"{host}:{port + PRODUCER_PORT_OFFSET}"
+
+
+def region_b_bootstrap(settings: Settings) -> str:
+    """Region B's Kafka (the disaster-recovery drill): the setting, or the local stack's second cluster at
+    kafka_bootstrap's port + 10, clear of region A's three listeners."""
+    if settings.dr_kafka_bootstrap:
+        return settings.dr_kafka_bootstrap
+    first = settings.kafka_bootstrap.split(",")[0].strip()
+    parts = urlsplit(f"//{first}")
+    host, port = parts.hostname or "127.0.0.1", parts.port or 19092
+    return f"{host}:{port + REGION_B_PORT_OFFSET}"
 
 
 def security_config(protocol: str, mechanism: str, username: str, password: str) -> dict[str, Any]:

@@ -48,6 +48,10 @@ class Settings:
     kafka_producer_bootstrap: str = ""
     kafka_producer_security_protocol: str = "SASL_PLAINTEXT"
     kafka_producer_sasl_mechanism: str = "SCRAM-SHA-512"
+    # Region B of the disaster-recovery drill (`memstream dr drill`, docs/disaster-recovery.md): the second Kafka
+    # cluster MirrorMaker 2 copies the topics into, with the same security settings. Empty: the local stack's,
+    # kafka_bootstrap's host at its port + 10 (region A takes port .. port + 2).
+    dr_kafka_bootstrap: str = ""
     # An external producer's credential, for `memstream produce` (its flags win).
     producer_username: str = ""
     producer_password: str = field(default="", repr=False)

@@ -51,7 +51,8 @@ class RebuildReport:
         return self.events.get(store, 0) / self.seconds if self.seconds else 0.0
 
 
-def _topics(settings: Settings, store: str) -> list[str]:
+def projected_topics(settings: Settings, store: str) -> list[str]:
+    """The topics the projector of ``store`` reads."""
     if store == "postgres":
         return [settings.topics.turns, settings.topics.memories]
     return [settings.topics.memories]
@@ -139,7 +140,7 @@ def rebuild(
         )
         for store in stores
     }
-    totals = {store: log_size(settings, _topics(settings, store)) for store in stores}
+    totals = {store: log_size(settings, projected_topics(settings, store)) for store in stores}
     threads = [threading.Thread(target=r.run, name=f"rebuild-{s}", daemon=True) for s, r in runners.items()]
     started = time.monotonic()
     for thread in threads:

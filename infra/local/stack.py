@@ -4,6 +4,7 @@
 Usage::
 
     python infra/local/stack.py {install,start,stop,restart,status} [kafka neo4j postgres redis milvus] [--timeout S]
+    python infra/local/stack.py start kafka-b mirror-maker    # region B of the DR drill, only when named
 
 Importable too: ``install(settings)``, ``start(settings)``, ``stop(settings)``, ``restart(settings)`` and
 ``status(settings)`` each take an optional ``services`` list (default: all five). Standard library only;
@@ -17,7 +18,10 @@ stopped) is its own module in ``infra/local/services/``.
 
 Everything lives under ``Settings.data_dir`` (``.data`` by default, ignored by git)::
 
-    jars/kafka, jars/neo4j      jars resolved by Maven from infra/local/maven/*-pom.xml (redone on pom change)
+    jars/kafka, jars/neo4j,     jars resolved by Maven from infra/local/maven/*-pom.xml (redone on pom change)
+    jars/mirror-maker
+    region-b/kafka/             region B's Kafka (kafka-b): its own server.properties, cluster-id, data/
+    region-b/mirror-maker/      MirrorMaker 2's mm2.properties (0600: the pipeline's password), log4j2.properties
     kafka/                      server.properties (0600: the listeners' passwords), log4j2.properties, cluster-id,
                                 data/ (KRaft log dirs)
     secrets/                    generated passwords, 0600: kafka-pipeline, kafka-broker, kafka-producer-<name>
@@ -57,7 +61,9 @@ from adapters.store_credentials import with_generated_store_passwords  # noqa: E
 from infra.local.services.base import Service  # noqa: E402
 from infra.local.services.common import ServiceStatus, StackError, apt_install, log  # noqa: E402
 from infra.local.services.kafka import Kafka  # noqa: E402
+from infra.local.services.kafka_region_b import RegionBKafka  # noqa: E402
 from infra.local.services.milvus import MilvusLite  # noqa: E402
+from infra.local.services.mirror_maker import MirrorMaker  # noqa: E402
 from infra.local.services.neo4j import Neo4j  # noqa: E402
 from infra.local.services.postgres import Postgres  # noqa: E402
 from infra.local.services.redis import Redis  # noqa: E402
@@ -78,7 +84,10 @@ __all__ = [
 
 # Start order: the slow JVMs launch first so their start-ups overlap with the rest (stop runs in reverse).
 SERVICES: tuple[str, ...] = ("neo4j", "kafka", "postgres", "redis", "milvus")
-CLI_ORDER: tuple[str, ...] = ("kafka", "neo4j", "postgres", "redis", "milvus")
+# Region B of the disaster-recovery drill (docs/disaster-recovery.md): started only when named, after region A's
+# Kafka (MirrorMaker 2 reads it), and stopped by a bare ``stop`` too.
+REGION_B: tuple[str, ...] = ("kafka-b", "mirror-maker")
+CLI_ORDER: tuple[str, ...] = ("kafka", "neo4j", "postgres", "redis", "milvus", *REGION_B)
 
 
 _CLASSES: dict[str, Callable[[Settings], Service]] = {
@@ -87,16 +96,20 @@ _CLASSES: dict[str, Callable[[Settings], Service]] = {
     "postgres": Postgres,
     "redis": Redis,
     "milvus": MilvusLite,
+    "kafka-b": RegionBKafka,
+    "mirror-maker": MirrorMaker,
 }
 
 
-def _services(settings: Settings | None, services: Iterable[str] | None) -> list[Service]:
+def _services(
+    settings: Settings | None, services: Iterable[str] | None, default: tuple[str, ...] = SERVICES
+) -> list[Service]:
     settings = settings or load_settings()
-    wanted = list(services) if services else list(SERVICES)
+    wanted = list(services) if services else list(default)
     unknown = [s for s in wanted if s not in _CLASSES]
     if unknown:
         raise StackError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(CLI_ORDER)}")
-    return [_CLASSES[name](settings) for name in SERVICES if name in wanted]
+    return [_CLASSES[name](settings) for name in (*SERVICES, *REGION_B) if name in wanted]
 
 
 # ----------------------------------------------------------------------------------------------- public API
@@ -133,6 +146,10 @@ def _start(settings: Settings, services: Iterable[str] | None, timeout: float | 
     for svc in svcs:
         limit = timeout or svc.default_timeout
         pid = svc.running_pid()
+        if pid is not None and svc.stale():
+            log.info("%s: pid %d runs another configuration; restarting it", svc.name, pid)
+            svc.stop(svc.stop_timeout)
+            pid = None
         if pid is not None:
             svc.adopt()
         if pid is not None and svc.healthy():
@@ -158,7 +175,7 @@ def _start(settings: Settings, services: Iterable[str] | None, timeout: float | 
 
 
 def _stop(settings: Settings, services: Iterable[str] | None, timeout: float | None) -> None:
-    for svc in reversed(_services(settings, services)):
+    for svc in reversed(_services(settings, services, default=(*SERVICES, *REGION_B))):
         svc.stop(timeout or svc.stop_timeout)
 
 
@@ -204,7 +221,12 @@ def status(settings: Settings | None = None, services: Iterable[str] | None = No
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="memstream local service stack (no Docker)")
     parser.add_argument("command", choices=["install", "start", "stop", "restart", "status"])
-    parser.add_argument("services", nargs="*", metavar="service", help=f"any of {', '.join(CLI_ORDER)}")
+    parser.add_argument(
+        "services",
+        nargs="*",
+        metavar="service",
+        help=f"any of {', '.join(CLI_ORDER)} (default: all but {', '.join(REGION_B)}, which stop too)",
+    )
     parser.add_argument("--timeout", type=float, default=None, help="seconds per service (start/stop)")
     parser.add_argument("--json", action="store_true", help="status: print {service: up} as JSON")
     args = parser.parse_args(argv)
@@ -217,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             action = start if args.command == "start" else restart
             took = action(settings, args.services, args.timeout)
             for name, secs in took.items():
-                print(f"{name:9} {'already running' if secs == 0.0 else f'ready in {secs:.1f}s'}")
+                print(f"{name:12} {'already running' if secs == 0.0 else f'ready in {secs:.1f}s'}")
         elif args.command == "stop":
             stop(settings, args.services, args.timeout)
         else:
@@ -230,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     st = states[name]
                     pid = f"pid {st.pid}" if st.pid else "-"
                     state = "up" if st.up else "down"
-                    print(f"{name:9} {state:5} {pid:11} {st.endpoint}  {st.detail}".rstrip())
+                    print(f"{name:12} {state:5} {pid:11} {st.endpoint}  {st.detail}".rstrip())
             return 0 if all(st.up for st in states.values()) else 1
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)

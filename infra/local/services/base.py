@@ -82,6 +82,11 @@ class Service:
     def ready_hook(self) -> None:
         """Runs once the service answers (e.g. create roles); must be idempotent."""
 
+    def stale(self) -> bool:
+        """True when the running process serves another configuration than these settings want, so the
+        orchestrator restarts it instead of reusing it (MirrorMaker 2 mirroring other topics)."""
+        return False
+
     def adopt(self) -> None:
         """Runs before a service found running is probed: brings one that an earlier version of this stack
         started up to what this version configures (e.g. its password), without a restart. Idempotent, and

@@ -41,6 +41,7 @@ class Kafka(JavaService):
         self.storage = self.home / "data"
         # JVM stdout/stderr (crashes, early config errors) go to kafka.out; log4j2 writes kafka.log.
         self.stdout_file = self.logs_dir / "kafka.out"
+        self.broker_password_file = self.data / BROKER_PASSWORD_FILE
 
     def endpoint(self) -> str:
         return f"{self.host}:{self.port}"
@@ -73,7 +74,7 @@ class Kafka(JavaService):
                 out = run_checked([*tool, "random-uuid"], "kafka-storage random-uuid").stdout
                 id_file.write_text(out.strip().splitlines()[-1] + "\n")
             cluster_id = id_file.read_text().strip()
-            log.info("kafka: formatting KRaft storage %s (cluster id %s)", self.storage, cluster_id)
+            log.info("%s: formatting KRaft storage %s (cluster id %s)", self.name, self.storage, cluster_id)
             fmt = [*tool, "format", "-t", cluster_id, "-c", str(self.config), "--standalone"]
             run_checked(fmt, "kafka-storage format")
 
@@ -108,7 +109,7 @@ class Kafka(JavaService):
             "CONTROLLER": f"{h}:{self.controller_port}",
             "PRODUCER": f"{h}:{self.producer_port}",
         }
-        broker_password = generated_secret(self.data / BROKER_PASSWORD_FILE)
+        broker_password = generated_secret(self.broker_password_file)
         return security_properties(self.settings, broker_password, listen=addresses, advertise=addresses)
 
     def command(self) -> list[str]:
