@@ -33,6 +33,7 @@ from api.idempotency.openapi import state_idempotency_key
 from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
+from api.metrics import RequestTimer, metrics
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
 from api.readiness import ready
 from api.services import Services, build_services
@@ -73,7 +74,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     # Authentication first: the rate limiter counts the principal it set (and is absent when it is off); then
     # idempotency keys, which belong to that principal, for requests the limiter let through.
-    middleware: list[Middleware] = [authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public)]
+    # The request timer outermost, so refusals are timed with their status (api/metrics.py).
+    middleware: list[Middleware] = [
+        RequestTimer(),
+        authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public),
+    ]
     limiter = rate_limiting(resolved)
     if limiter is not None:
         middleware.append(limiter)
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ErasuresController,
             health,
             ready,
+            metrics,
             assets_router(),
         ],
         # ``caller``: the verified principal, which every memory route hands to api.gateway.tenancy.authorize first.

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from adapters.metrics import SEARCH_CACHE, SEARCH_RETRIEVER_SECONDS
 from api.access import AccessRecorder
 from api.cache import SearchCache
 from api.errors import InvalidRequest
@@ -120,6 +121,7 @@ class SearchEngine:
             if epoch is not None:
                 cache_key = self.cache.key(scope.key, epoch, fingerprint(body, reference))
                 cached = await self.cache.get(cache_key)
+                SEARCH_CACHE.labels("miss" if cached is None else "hit").inc()
                 if cached is not None:
                     response = _RESPONSE_DECODER.decode(cached)
                     response.cache_hit = True
@@ -204,6 +206,7 @@ class SearchEngine:
             async with self.fanout:
                 started = time.perf_counter()
                 found = await retriever.retrieve(query)
+                SEARCH_RETRIEVER_SECONDS.labels(retriever.kind.value).observe(time.perf_counter() - started)
                 timings[retriever.kind.value] = _elapsed(started)
                 return found
 

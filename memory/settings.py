@@ -123,6 +123,11 @@ class Settings:
     faust_app_id: str = "memstream-streams"
     # Projector consumer groups are "<prefix>.projection.<store>[.<target>]": one system per prefix on a broker.
     consumer_group_prefix: str = "memstream"
+    # Metrics in the Prometheus text format (adapters/metrics.py): the API serves them at its own /metrics; the
+    # stream worker and the projectors, which have no HTTP port otherwise, each on their own port here (0: none).
+    metrics_host: str = "127.0.0.1"
+    streams_metrics_port: int = 18090
+    projections_metrics_port: int = 18091
     # How often the stream worker and the projectors touch their liveness file (adapters/heartbeat.py).
     heartbeat_seconds: float = 10.0
     # Read-your-writes: how long a read carrying a consistency token may wait for the projections.

@@ -17,6 +17,7 @@ from types import FrameType
 
 from adapters.heartbeat import beat, heartbeat_path
 from adapters.kafka import ensure_topics
+from adapters.metrics import serve
 from adapters.settings_loader import load_settings
 from memory.contract.codec import Codec
 from memory.settings import Settings
@@ -94,6 +95,7 @@ def main() -> None:
     logging.getLogger("neo4j").setLevel(logging.WARNING)
     settings = load_settings()
     ensure_topics(settings)
+    serve(settings, settings.projections_metrics_port, "projections")
     codec = Codec()
     supervisors = [Supervisor(name, settings, codec) for name in names]
 

@@ -21,6 +21,7 @@ from adapters import faults
 from adapters.dead_letters import MAX_DEAD_LETTER_BYTES, bounded_key, dead_letter
 from adapters.kafka import SyncProducer, make_producer
 from adapters.kafka_auth import client_config
+from adapters.metrics import BATCH_SECONDS, BATCH_SIZE, CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, reason_of
 from memory.contract.codec import Codec
 from memory.contract.positions import LogPosition
 from memory.errors import DecodeError
@@ -121,6 +122,8 @@ class ProjectorRunner:
         self._commit()  # what this runner finished there, before the partitions move on
         self._done.forget(partitions)
         consumer.incremental_unassign(partitions)
+        for tp in partitions:  # another consumer reports these now: no stale series of ours (absent ones: no-op)
+            CONSUMER_LAG.remove(self.group_id, tp.topic, str(tp.partition))
 
     def run(self) -> None:
         self._consumer.subscribe(list(self.projector.topics), on_assign=self._on_assign, on_revoke=self._on_revoke)
@@ -141,7 +144,9 @@ class ProjectorRunner:
                     self._commit()
                     continue
                 rest = self._consumer.consume(num_messages=self._batch_size - 1, timeout=0)
-                self.process([first, *rest])
+                started = time.perf_counter()
+                if self.process([first, *rest]):
+                    self._record_batch(1 + len(rest), time.perf_counter() - started)
         finally:
             self._commit()  # the done batches' offsets, before leaving the group; never an unfinished one
             self._consumer.close()
@@ -153,22 +158,31 @@ class ProjectorRunner:
             assignment = self._consumer.assignment()
             if not assignment:
                 return None
-            lag = 0
+            behind: dict[TopicPartition, int] = {}
             for tp in self._consumer.position(assignment):
                 # From the fetch responses: no broker round trip. Unknown (negative) until the first fetch.
                 low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=True)
                 if high < 0 or (tp.offset < 0 and low < 0):
                     return None
                 position = tp.offset if tp.offset >= 0 else low
-                lag += max(high - position, 0)
-            return lag
+                behind[tp] = max(high - position, 0)
+            for tp, lag in behind.items():
+                CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(lag)
+            return sum(behind.values())
         except KafkaException as exc:
             log.warning("%s: cannot measure lag (%s)", self.projector.name, exc)
             return None
 
-    def process(self, messages: Sequence[Message]) -> None:
+    def _record_batch(self, size: int, seconds: float) -> None:
+        component = f"projection.{self.projector.name}"
+        EVENTS_CONSUMED.labels(component).inc(size)
+        BATCH_SIZE.labels(component).observe(size)
+        BATCH_SECONDS.labels(component).observe(seconds)
+
+    def process(self, messages: Sequence[Message]) -> bool:
         """Apply a batch. Its offsets count as done only once every event in it was applied or
-        dead-lettered; a batch cut short (stop, or an error escaping) is read again from the last done one."""
+        dead-lettered; a batch cut short (stop, or an error escaping) is read again from the last done one.
+        True when the batch is done."""
         items: list[Positioned] = []
         for msg in messages:
             error = msg.error()
@@ -181,13 +195,14 @@ class ProjectorRunner:
                 event = self._codec.decode(msg.value())
             except DecodeError as exc:
                 if not self._dead_letter(position, msg.key(), msg.value(), str(exc), exc):
-                    return
+                    return False
                 continue
             items.append(Positioned(event, position))
         if items and not self._apply_with_retry(items):
-            return
+            return False
         self._done.record(messages)
         self._commit()
+        return True
 
     def _commit(self) -> None:
         """Commit the offsets of the batches that are done; on failure (broker restarting, coordinator
@@ -269,6 +284,7 @@ class ProjectorRunner:
                 faults.trip("deadletter.send")
                 self._dlq.produce_all([(self._settings.topics.deadletter, bounded_key(key), record)])
                 self.dead_lettered += 1
+                DEAD_LETTERS.labels(f"projection.{self.projector.name}", reason_of(error)).inc()
                 return True
             except Exception as exc:
                 log.warning("%s: dead letter not sent (%s); retrying in %.1fs", self.projector.name, exc, delay)

@@ -15,6 +15,7 @@ import faust
 
 from adapters import faults
 from adapters.dead_letters import bounded_key, dead_letter
+from adapters.metrics import DEAD_LETTERS, EVENTS_PRODUCED, reason_of
 from memory.contract.codec import Codec
 from streams.topics import raw_topic
 
@@ -51,10 +52,15 @@ class DeadLetterSender:
             )
             futures.append(await self._topic.send(key=bounded_key(msg.key), value=record))
         await asyncio.gather(*futures)
+        for item in rejected:
+            DEAD_LETTERS.labels(self._component, reason_of(item.error)).inc()
 
 
-async def send_all(topic: faust.TopicT, messages: list[tuple[bytes, bytes]], fault_point: str) -> None:
+async def send_all(
+    topic: faust.TopicT, messages: list[tuple[bytes, bytes]], fault_point: str, component: str
+) -> None:
     """Send ``messages`` (key, value) and wait until the broker has acknowledged every one."""
     faults.trip(fault_point)
     futures = [await topic.send(key=key, value=value) for key, value in messages]
     await asyncio.gather(*futures)
+    EVENTS_PRODUCED.labels(component).inc(len(messages))

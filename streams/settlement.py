@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 from faust.types import TP
+
+from adapters.metrics import BATCH_SECONDS, BATCH_SIZE, EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
 SEND_ATTEMPTS = 5
@@ -96,15 +99,18 @@ class Settling:
         self._settlement = settlement
         self._events = events
         self._component = component
+        self._started = time.perf_counter()
 
     async def __aenter__(self) -> None:
         self._settlement.take(self._events)
+        self._started = time.perf_counter()
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _tb: TracebackType | None
     ) -> bool:
         if error is None:
             self._settlement.finish(self._events)
+            record_batch(self._component, len(self._events), time.perf_counter() - self._started)
             return False
         self._settlement.fail(self._events)
         if not isinstance(error, Exception):
@@ -134,3 +140,10 @@ async def retrying(what: str, send: Callable[[], Awaitable[None]], attempts: int
                         attempt + 1, attempts, delay)
             await asyncio.sleep(delay)
             delay *= 2
+
+
+def record_batch(component: str, size: int, seconds: float) -> None:
+    """A settled batch in the metrics (adapters/metrics.py): only settled ones, so a failed attempt is not counted."""
+    EVENTS_CONSUMED.labels(component).inc(size)
+    BATCH_SIZE.labels(component).observe(size)
+    BATCH_SECONDS.labels(component).observe(seconds)

@@ -64,7 +64,8 @@ def isolated_settings(base: Settings, **overrides: Any) -> Settings:
         redis_prefix=f"test:{tag}:",
         faust_app_id=f"memstream-test-{tag}",
         consumer_group_prefix=f"memstream-test-{tag}",
-        **overrides,
+        # No metrics ports unless a test picks free ones (tests/e2e/conftest.py): two systems must never collide.
+        **{"streams_metrics_port": 0, "projections_metrics_port": 0, **overrides},
     )
 
 

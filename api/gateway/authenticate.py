@@ -19,8 +19,9 @@ from api.errors import Unauthorized
 from api.gateway.principal import Principal, Scope
 from memory.settings import Settings
 
-# Everyone may ask whether the process is alive or ready; nothing else is public.
-PUBLIC_PATHS = ["^/health$", "^/ready$"]
+# Everyone may ask whether the process is alive or ready, and scrape its metrics (api/metrics.py: no tenant's data
+# in them); nothing else is public.
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$"]
 DOCS_PATHS = ["^/schema"]
 # The caller when authentication is off (local experiments, loopback only): every app, every user, every scope.
 ANYONE = Principal(app_id=None, user_id=None, scopes=frozenset(Scope), credential="auth-off")

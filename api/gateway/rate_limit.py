@@ -35,6 +35,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.metrics import RATE_LIMIT_REFUSALS
 from api.gateway.principal import Principal
 from api.gateway.rate_policy import RatePolicy
 from memory.settings import Settings
@@ -153,6 +154,7 @@ class RateLimitMiddleware(ASGIMiddleware):
             return
         count = await self._counter.hit(principal.rate_key, self._policy.limit_for(principal))
         if not count.allowed:
+            RATE_LIMIT_REFUSALS.inc()
             await too_many_requests(count)(scope, receive, send)
             return
         headers = [(name.encode(), value.encode()) for name, value in count.headers()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -19,6 +20,7 @@ import faust
 import numpy as np
 
 from adapters import faults
+from adapters.metrics import EMBEDDED_TEXTS, EMBEDDING_SECONDS
 from memory.contract.events import MemoryExtracted, MemoryUpdated
 from memory.errors import DecodeError
 from memory.ingest.derivation import embedding_events, embedding_text
@@ -69,7 +71,7 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
 
     async def publish(outputs: list[tuple[bytes, bytes]], rejected: list[Rejected]) -> None:
         await dead_letters.send(rejected)
-        await send_all(memories, outputs, "embedding.send")
+        await send_all(memories, outputs, "embedding.send", COMPONENT)
 
     @app.agent(memories, name="embedding")
     async def embed(stream: faust.StreamT[bytes]) -> None:
@@ -92,7 +94,10 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
                 embedder = ctx.embedder
                 texts = [embedding_text(memory) for _, memory in extracted]
                 own_texts = [memory.text for _, memory in extracted]
+                embedding_started = time.perf_counter()
                 vectors = await loop.run_in_executor(None, embed_each, embedder, texts, own_texts)
+                EMBEDDING_SECONDS.observe(time.perf_counter() - embedding_started)
+                EMBEDDED_TEXTS.inc(len(texts))
                 now = datetime.now(UTC)
                 outputs: list[tuple[bytes, bytes]] = []
                 rejected: list[Rejected] = []

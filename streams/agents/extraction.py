@@ -61,7 +61,7 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
 
     async def publish(outputs: list[tuple[bytes, bytes]], rejected: list[Rejected]) -> None:
         await dead_letters.send(rejected)
-        await send_all(memories, outputs, "extraction.send")  # acknowledged before the turns' offsets commit
+        await send_all(memories, outputs, "extraction.send", COMPONENT)  # acknowledged before the turns' offsets commit
 
     @app.agent(turns, name="extraction")
     async def extract(stream: faust.StreamT[bytes]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -28,6 +29,7 @@ from typing import Any
 import faust
 
 from adapters import faults
+from adapters.metrics import LIFECYCLE_DECISIONS
 from memory.contract.events import (
     Event,
     MemoryAccessed,
@@ -103,6 +105,7 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
             except Exception as exc:
                 raise EventFailed(event, exc) from exc
             decisions.outputs.extend((scope_key.encode(), ctx.codec.encode(e)) for e in produced)
+            decisions.kinds.update(type(e).__name__ for e in produced)
         return decisions
 
     def decide_around_failures(
@@ -131,7 +134,7 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         # The events before the table: a block decision folds its own event into the state at once
         # (memory.lifecycle.on_command), so a saved state must never hold an edit whose event could be lost.
         # Both are on the broker before this batch is settled.
-        await send_all(memories, decisions.outputs, "lifecycle.send")
+        await send_all(memories, decisions.outputs, "lifecycle.send", COMPONENT)
         await store.send(decisions.changelog)
 
     @app.agent(source, name="lifecycle")
@@ -162,6 +165,8 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                 except Exception:
                     store.forget_cache()  # states folded ahead of events that were not sent: read the table again
                     raise
+                for kind, count in decisions.kinds.items():
+                    LIFECYCLE_DECISIONS.labels(kind).inc(count)
                 store.apply(decisions.changelog)
 
     if ctx.settings.lifecycle_tick_seconds > 0:
@@ -187,6 +192,7 @@ class Decisions:
     outputs: list[tuple[bytes, bytes]] = field(default_factory=list)
     changelog: list[ChangelogEntry] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)  # the decided events by type, for the metrics
 
 
 class EventFailed(Exception):

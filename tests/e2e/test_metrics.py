@@ -1,0 +1,202 @@
+"""Each process's ``/metrics`` (adapters/metrics.py) after a few turns and searches, scraped from the real API, stream
+worker and projectors: the counters moved by exactly what the system did, as the log itself counts it.
+
+The system is isolated (its own topics), so the log's end offsets are the ground truth: every event the worker wrote
+is on the memory topic, and every projector handled every event of the topics it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from adapters.kafka_auth import client_config
+from memory.settings import Settings
+from tests.e2e.conftest import RunningSystem, running_system
+from tests.support import unique, wait_until
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+TURNS = (
+    "I moved to Lisbon last spring.",
+    "My sister Ana is a marine biologist.",
+    "I am allergic to peanuts.",
+)
+PROJECTORS = ("postgres", "milvus", "neo4j", "redis")
+
+
+@pytest.fixture(scope="module")
+def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    logs: Path = tmp_path_factory.mktemp("logs")
+    with running_system(stack_settings, logs) as running:
+        yield running
+
+
+def scrape(url: str) -> Samples:
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum over every series of ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, have), v in samples.items() if n == name and wanted <= have)
+
+
+def urls(system: RunningSystem) -> dict[str, str]:
+    s = system.settings
+    return {
+        "api": f"{system.system.base_url}/metrics",
+        "streams": f"http://{s.metrics_host}:{s.streams_metrics_port}/metrics",
+        "projections": f"http://{s.metrics_host}:{s.projections_metrics_port}/metrics",
+    }
+
+
+def end_offsets(settings: Settings, topic: str) -> int:
+    consumer = Consumer(client_config(settings, **{"group.id": unique("metrics-")}))
+    try:
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(settings.kafka_partitions)
+        )
+    finally:
+        consumer.close()
+
+
+def add_turns(system: RunningSystem, user: str) -> None:
+    with system.client() as client:
+        for text in TURNS:
+            answer = client.post("/v1/memories", json={"user_id": user, "app_id": system.app_id, "text": text})
+            assert answer.status_code == 202, answer.text
+
+
+def memory_count(system: RunningSystem, user: str) -> int:
+    with system.client() as client:
+        answer = client.get("/v1/memories", params={"user_id": user, "app_id": system.app_id})
+        assert answer.status_code == 200, answer.text
+        count: int = answer.json()["total"]
+        return count
+
+
+def test_every_process_serves_its_metrics_and_the_counters_follow_the_log(system: RunningSystem) -> None:
+    where = urls(system)
+    # The worker serves once it has started; every scrape below is of a process that did nothing before this test.
+    wait_until(lambda: _answers(where["streams"]) and _answers(where["projections"]), timeout=120, what="metrics")
+    user = unique("u-")
+    add_turns(system, user)
+    wait_until(lambda: memory_count(system, user) >= len(TURNS), timeout=120, what="the turns' memories")
+
+    settings = system.settings
+    turns_written = end_offsets(settings, settings.topics.turns)
+    assert turns_written == len(TURNS)
+
+    def settled() -> tuple[Samples, Samples] | None:
+        """The projectors' counts once they have handled the whole log (which stops growing once the worker is done:
+        no search has run yet, so nothing else writes)."""
+        memory_events = end_offsets(settings, settings.topics.memories)
+        streams, projections = scrape(where["streams"]), scrape(where["projections"])
+        produced = total(streams, "memstream_events_produced_total")
+        handled = {
+            p: value(projections, "memstream_events_consumed_total", component=f"projection.{p}") for p in PROJECTORS
+        }
+        wanted = {p: memory_events + (turns_written if p == "postgres" else 0) for p in PROJECTORS}
+        return (streams, projections) if produced == memory_events and handled == wanted else None
+
+    # Each process has its own registry (the families it never moves read 0), so the two are read apart.
+    found = wait_until(settled, timeout=120, what="the worker's and projectors' counts to match the log")
+    assert found is not None
+    samples, projected = found
+    memories = memory_count(system, user)
+
+    # The worker: the three turns in, every event on the memory topic out, one embedding per memory, one activation
+    # per memory (three unrelated facts: nothing repeats or contradicts another).
+    assert value(samples, "memstream_events_consumed_total", component="streams.extraction") == len(TURNS)
+    assert value(samples, "memstream_embedded_texts_total") == memories
+    assert value(samples, "memstream_lifecycle_decisions_total", kind="MemoryActivated") == memories
+    assert total(samples, "memstream_lifecycle_decisions_total") == value(
+        samples, "memstream_events_produced_total", component="streams.lifecycle"
+    )
+    assert value(samples, "memstream_batch_size_count", component="streams.extraction") >= 1
+    assert value(samples, "memstream_batch_size_sum", component="streams.extraction") == len(TURNS)
+    assert total(samples, "memstream_dead_letters_total") == 0
+    # The projectors: handled in batches that add up, and nothing left behind on any partition of the memory log.
+    assert total(projected, "memstream_dead_letters_total") == 0
+    for projector in PROJECTORS:
+        component = f"projection.{projector}"
+        assert value(projected, "memstream_batch_size_sum", component=component) == value(
+            projected, "memstream_events_consumed_total", component=component
+        )
+        assert value(projected, "memstream_batch_duration_seconds_count", component=component) >= 1
+
+    def caught_up() -> bool:
+        lags = {
+            labels: v for (name, labels), v in scrape(where["projections"]).items() if name == "memstream_consumer_lag"
+        }
+        groups = {dict(labels)["group"] for labels in lags}
+        partitions = {(dict(labels)["group"], dict(labels)["partition"]) for labels in lags}
+        # Every projector's group reports every partition of what it reads, and none is behind.
+        return (
+            len(groups) == len(PROJECTORS)
+            and len(partitions) >= len(PROJECTORS) * settings.kafka_partitions
+            and not any(lags.values())
+        )
+
+    wait_until(caught_up, timeout=30, what="every projector's lag to read 0")
+
+    # The API: the three writes timed under their route template; a search computed once (a miss, each retriever
+    # timed once) and then answered from the cache (a hit).
+    api_before = scrape(where["api"])
+    search = {"query": "where do I live", "user_id": user, "app_id": system.app_id, "recipe": "hybrid"}
+    with system.client() as client:
+        for _ in range(2):
+            answer = client.post("/v1/memories/search", json=search)
+            assert answer.status_code == 200, answer.text
+        assert client.get("/v1/memories", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    api = scrape(where["api"])
+    writes = value(
+        api, "memstream_http_request_duration_seconds_count", route="/v1/memories", method="POST", status="202"
+    )
+    assert writes == len(TURNS)
+    searches = (
+        "memstream_http_request_duration_seconds_count",
+        {"route": "/v1/memories/search", "method": "POST", "status": "200"},
+    )
+    assert value(api, searches[0], **searches[1]) - value(api_before, searches[0], **searches[1]) == 2
+    assert (
+        value(api, "memstream_http_request_duration_seconds_count", route="/v1/memories", method="GET", status="401")
+        == 1
+    )
+    assert (
+        value(api, "memstream_search_cache_lookups_total", result="miss")
+        - value(api_before, "memstream_search_cache_lookups_total", result="miss")
+        == 1
+    )
+    assert (
+        value(api, "memstream_search_cache_lookups_total", result="hit")
+        - value(api_before, "memstream_search_cache_lookups_total", result="hit")
+        == 1
+    )
+    for retriever in ("dense", "sparse", "graph"):
+        timed = value(api, "memstream_search_retriever_duration_seconds_count", retriever=retriever)
+        assert timed - value(api_before, "memstream_search_retriever_duration_seconds_count", retriever=retriever) == 1
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
