@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from api.log_offsets import LogOffsets, Partition
+from adapters.log_offsets import LogOffsets, Partition
 from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from projections.targets import STORES, group_id

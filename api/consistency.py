@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from adapters.log_offsets import CachedEnds, LogOffsets
 from api.catch_up import CatchUpPoller
-from api.log_offsets import CachedEnds, LogOffsets
 from memory.contract.positions import InvalidTokenError, LogPosition, decode_token
 from memory.settings import Settings
 from projections.targets import active_targets

@@ -8,6 +8,7 @@ At-least-once, so every consumer downstream is idempotent (deterministic ids).
 
 from __future__ import annotations
 
+import logging
 import ssl
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import faust
 
 from adapters.heartbeat import beat, heartbeat_path
 from adapters.kafka_auth import uses_sasl
+from adapters.log_offsets import LogOffsets, group_lag
+from adapters.metrics import CONSUMER_LAG
 from memory.settings import Settings
 from streams.agents.embedding import register_embedding
 from streams.agents.extraction import register_extraction
@@ -64,7 +67,30 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
     register_lifecycle(app, ctx)
     watch_for_stalls(app)
     beat_while_running(app, heartbeat_path(settings, "streams"), settings.heartbeat_seconds)
+    if settings.streams_metrics_port > 0:
+        report_lag(app, settings)
     return app
+
+
+LAG_SECONDS = 5.0
+log = logging.getLogger(__name__)
+
+
+def report_lag(app: faust.App, settings: Settings) -> None:
+    """The worker's consumer lag per partition (adapters/metrics.py), from the group's committed offsets: what a
+    restart would read again, the same for every worker of the group (each reports the whole group's lag)."""
+    offsets = LogOffsets(settings)
+    topics = (settings.topics.turns, settings.topics.commands, settings.topics.memories)
+
+    @app.timer(interval=LAG_SECONDS)
+    async def measure_lag() -> None:
+        try:
+            lags = await group_lag(offsets, settings.faust_app_id, topics)
+        except Exception as exc:  # the broker away: keep the last values, the next tick tries again
+            log.warning("cannot measure the worker's lag (%s)", exc)
+            return
+        for (topic, partition), lag in lags.items():
+            CONSUMER_LAG.labels(settings.faust_app_id, topic, str(partition)).set(lag)
 
 
 def beat_while_running(app: faust.App, path: Path, seconds: float) -> None:

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 from litestar.datastructures import State
 
+from adapters.log_offsets import LogOffsets
 from adapters.token_key import token_key
 from api.erasure.ledger import ErasureLedger, ErasureRequest
 from api.erasure.retention import TopicRetentions
 from api.erasure.schemas import ErasureAccepted, ErasureCommand, ErasureReceipt, StoreErasure
-from api.log_offsets import LogOffsets
 from api.schemas import CommandAccepted
 from memory.contract.positions import decode_token
 from memory.settings import Settings

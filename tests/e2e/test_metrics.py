@@ -157,6 +157,16 @@ def test_every_process_serves_its_metrics_and_the_counters_follow_the_log(system
 
     wait_until(caught_up, timeout=30, what="every projector's lag to read 0")
 
+    def worker_caught_up() -> bool:
+        """The worker's group reports every partition of the three topics it reads, none behind."""
+        lags = {labels: v for (name, labels), v in scrape(where["streams"]).items() if name == "memstream_consumer_lag"}
+        groups = {dict(labels)["group"] for labels in lags}
+        return (
+            groups == {settings.faust_app_id} and len(lags) == 3 * settings.kafka_partitions and not any(lags.values())
+        )
+
+    wait_until(worker_caught_up, timeout=30, what="the worker's lag to read 0")
+
     # The API: the three writes timed under their route template; a search computed once (a miss, each retriever
     # timed once) and then answered from the cache (a hit).
     api_before = scrape(where["api"])

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 
 import pytest
 
+from adapters.log_offsets import LogOffsets, Partition
 from api.catch_up import CatchUpPoller
-from api.log_offsets import LogOffsets, Partition
 from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from projections.targets import LIVE, STORES, group_id

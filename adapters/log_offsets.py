@@ -1,4 +1,4 @@
-"""Kafka offsets the read-your-writes wait needs, read without holding a thread.
+"""Kafka offsets, read without holding a thread: the read-your-writes wait, consumer lag (metrics, status).
 
 The AdminClient answers with concurrent futures that librdkafka's own background thread resolves; awaiting
 them through ``asyncio.wrap_future`` keeps every Python thread (and the event loop) free while Kafka answers.
@@ -79,3 +79,11 @@ class CachedEnds:
                 self._ends = await self._offsets.topic_ends(self._topics)
                 self._read_at = started
         return self._ends
+
+
+async def group_lag(offsets: LogOffsets, group: str, topics: Iterable[str]) -> dict[Partition, int]:
+    """How far ``group`` is behind on every partition of ``topics``: the end minus its committed offset (a partition
+    it never committed counts from 0: the pipeline's groups start from the earliest record, and the log is kept)."""
+    ends = await offsets.topic_ends(topics)
+    committed = await offsets.committed(group, ends)
+    return {partition: max(end - committed.get(partition, 0), 0) for partition, end in ends.items()}
