@@ -6,6 +6,7 @@ import sys
 
 import uvicorn
 
+from adapters.logs import configure_logging, logging_config
 from adapters.settings_loader import load_settings
 from api.app import create_app
 from api.gateway.authenticate import ExposedWithoutAuthentication
@@ -14,12 +15,20 @@ from api.gateway.credentials import CredentialSettingsError
 
 def main() -> int:
     settings = load_settings()
+    configure_logging("api", settings.log_level)
     try:
         app = create_app(settings)
     except (ExposedWithoutAuthentication, CredentialSettingsError) as exc:
         print(f"memstream api: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
+    # uvicorn's own lines as JSON too; no access log: api/request_ids.py writes one line per request, with its id.
+    uvicorn.run(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=logging_config("api", settings.log_level),
+        access_log=False,
+    )
     return 0
 
 

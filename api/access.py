@@ -14,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from adapters.logs import REQUEST_ID
 from memory.contract.codec import Codec
 from memory.contract.events import Envelope, MemoryAccessed, Scope
 from memory.contract.events import Producer as EventProducer
@@ -37,7 +38,7 @@ def access_events(
                 occurred_at=now,
                 recorded_at=now,
                 causation_id=None,
-                correlation_id=request_id,
+                correlation_id=REQUEST_ID.get() or request_id,  # the search's HTTP request (adapters/logs.py)
                 producer=EventProducer(COMPONENT),
             ),
             memory_id=memory_id,

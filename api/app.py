@@ -36,6 +36,7 @@ from api.json_only import json_only
 from api.metrics import RequestTimer, metrics
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
 from api.readiness import ready
+from api.request_ids import RequestIds
 from api.services import Services, build_services
 from api.tools import schemas as tool_schemas
 from api.tools.routes import ToolsController
@@ -74,8 +75,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     # Authentication first: the rate limiter counts the principal it set (and is absent when it is off); then
     # idempotency keys, which belong to that principal, for requests the limiter let through.
-    # The request timer outermost, so refusals are timed with their status (api/metrics.py).
+    # The request's id and the timer outermost, so every log line of a request names it and refusals are timed
+    # with their status (api/request_ids.py, api/metrics.py).
     middleware: list[Middleware] = [
+        RequestIds(),
         RequestTimer(),
         authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public),
     ]

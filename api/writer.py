@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from adapters.kafka import SyncProducer
+from adapters.logs import REQUEST_ID
 from api.errors import InvalidRequest
 from api.refusals import answered_as_http
 from api.schemas import AddMemoriesRequest, AddMemoriesResponse, CommandAccepted
@@ -65,7 +66,8 @@ class MemoryWriter:
                         occurred_at=occurred_at,
                         recorded_at=now,
                         causation_id=None,
-                        correlation_id=request_id,
+                        # The HTTP request's id (adapters/logs.py), which the worker's and projectors' logs name.
+                        correlation_id=REQUEST_ID.get() or request_id,
                         producer=Producer(COMPONENT),
                     ),
                     conversation_id=conversation_id,
@@ -110,7 +112,7 @@ class CommandWriter:
         now = datetime.now(UTC)
         request_id = str(uuid.uuid4())
         events = [
-            new_command(scope, command, now, COMPONENT, memory_id, text, correlation_id=request_id)
+            new_command(scope, command, now, COMPONENT, memory_id, text, correlation_id=REQUEST_ID.get() or request_id)
             for command, memory_id, text in commands
         ]
         return await self.send(scope, events)

@@ -126,6 +126,8 @@ class Settings:
     # Metrics in the Prometheus text format (adapters/metrics.py): the API serves them at its own /metrics; the
     # stream worker and the projectors, which have no HTTP port otherwise, each on their own port here (0: none).
     metrics_host: str = "127.0.0.1"
+    # The level of the project's own loggers; every process logs JSON lines to stderr (adapters/logs.py).
+    log_level: str = "INFO"
     streams_metrics_port: int = 18090
     projections_metrics_port: int = 18091
     # How often the stream worker and the projectors touch their liveness file (adapters/heartbeat.py).

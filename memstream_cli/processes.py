@@ -17,8 +17,9 @@ from pathlib import Path
 from memory.settings import PROJECT_ROOT, Settings
 
 COMPONENTS: dict[str, list[str]] = {
-    # --without-web: the CLI overrides the app's web_enabled, and every worker would bind port 6066.
-    "streams": [sys.executable, "-m", "streams", "worker", "--without-web", "--loglevel", "warn"],
+    # --without-web: the CLI overrides the app's web_enabled, and every worker would bind port 6066. --quiet: no banner
+    # on stdout, whose log is JSON lines only (adapters/logs.py).
+    "streams": [sys.executable, "-m", "streams", "--quiet", "worker", "--without-web", "--loglevel", "warn"],
     "projections": [sys.executable, "-m", "projections"],
     "api": [sys.executable, "-m", "api"],
 }

@@ -17,6 +17,7 @@ from types import FrameType
 
 from adapters.heartbeat import beat, heartbeat_path
 from adapters.kafka import ensure_topics
+from adapters.logs import configure_logging
 from adapters.metrics import serve
 from adapters.settings_loader import load_settings
 from memory.contract.codec import Codec
@@ -91,9 +92,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown projections {sorted(unknown)}; choose from {PROJECTION_NAMES}")
     names = args.names or list(PROJECTION_NAMES)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("neo4j").setLevel(logging.WARNING)
     settings = load_settings()
+    configure_logging("projections", settings.log_level)  # JSON lines (adapters/logs.py); drivers at WARNING
     ensure_topics(settings)
     serve(settings, settings.projections_metrics_port, "projections")
     codec = Codec()

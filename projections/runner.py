@@ -21,6 +21,7 @@ from adapters import faults
 from adapters.dead_letters import MAX_DEAD_LETTER_BYTES, bounded_key, dead_letter
 from adapters.kafka import SyncProducer, make_producer
 from adapters.kafka_auth import client_config
+from adapters.logs import log_batch
 from adapters.metrics import BATCH_SECONDS, BATCH_SIZE, CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, reason_of
 from memory.contract.codec import Codec
 from memory.contract.positions import LogPosition
@@ -202,6 +203,8 @@ class ProjectorRunner:
             return False
         self._done.record(messages)
         self._commit()
+        correlations = (item.event.envelope.correlation_id for item in items)
+        log_batch(log, f"projection.{self.projector.name}", correlations, len(messages))
         return True
 
     def _commit(self) -> None:
@@ -258,7 +261,10 @@ class ProjectorRunner:
         self.projector = self._connect()
 
     def _dead_letter_item(self, item: Positioned, error: BaseException) -> bool:
-        log.error("%s: dead-lettering event at %s: %s", self.projector.name, item.position, error)
+        log.error(
+            "%s: dead-lettering event at %s: %s", self.projector.name, item.position, error,
+            extra={"correlation_ids": [item.event.envelope.correlation_id]},
+        )
         key = item.event.scope.key.encode()
         return self._dead_letter(item.position, key, self._codec.encode(item.event), f"could not apply: {error}", error)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import ssl
 from pathlib import Path
+from typing import Any
 
 import faust
 
 from adapters.heartbeat import beat, heartbeat_path
 from adapters.kafka_auth import uses_sasl
 from adapters.log_offsets import LogOffsets, group_lag
+from adapters.logs import logging_config
 from adapters.metrics import CONSUMER_LAG
 from memory.settings import Settings
 from streams.agents.embedding import register_embedding
@@ -41,6 +43,15 @@ def broker_credentials(settings: Settings) -> faust.SASLCredentials | None:
     )
 
 
+class JsonLinesWorker(faust.Worker):
+    """Faust's worker without its progress spinner, which writes terminal escapes to stdout: the log is JSON lines
+    only (adapters/logs.py). The banner is silenced by ``--quiet`` (memstream_cli/processes.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spinner = None
+
+
 def create_app(settings: Settings, context: StreamContext | None = None) -> faust.App:
     # Faust's own commit bookkeeping can skip an event around a rebalance: streams.offsets says how and why.
     app = StreamsApp(
@@ -59,6 +70,8 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
         web_enabled=False,
+        logging_config=logging_config("streams", settings.log_level),  # JSON lines (adapters/logs.py)
+        Worker=JsonLinesWorker,
         datadir=str(settings.data_dir / "faust"),
     )
     ctx = context or build_context(settings)

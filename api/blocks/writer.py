@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from adapters.logs import REQUEST_ID
 from api.blocks.reader import BlockReader
 from api.blocks.schemas import BlockOut, BlockWriteAccepted
 from api.consistency import ConsistencyWaiter
@@ -73,7 +74,8 @@ class BlockWriter:
     ) -> BlockWriteAccepted:
         now = datetime.now(UTC)
         event = new_command(
-            scope, command, now, COMPONENT, text=text, label=label, old_text=old_text, new_text=new_text, limit=limit
+            scope, command, now, COMPONENT, text=text, label=label, old_text=old_text, new_text=new_text, limit=limit,
+            correlation_id=REQUEST_ID.get(),  # the HTTP request's id (adapters/logs.py); none: the command's own
         )
         accepted = await self._commands.send(scope, [event])
         written = edit.change is not rules.Change.DELETED

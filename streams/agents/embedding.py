@@ -20,6 +20,7 @@ import faust
 import numpy as np
 
 from adapters import faults
+from adapters.logs import log_batch
 from adapters.metrics import EMBEDDED_TEXTS, EMBEDDING_SECONDS
 from memory.contract.events import MemoryExtracted, MemoryUpdated
 from memory.errors import DecodeError
@@ -110,5 +111,7 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
                     for produced in embedding_events(memory, vector.tolist(), embedder.model_name, now):
                         outputs.append((key, ctx.codec.encode(produced)))
                 await retrying(f"{COMPONENT}: sending a batch's events", partial(publish, outputs, rejected))
+                correlations = [memory.envelope.correlation_id for _, memory in extracted]
+                log_batch(log, COMPONENT, correlations, len(batch), embedded=len(texts), rejected=len(rejected))
 
     return embed

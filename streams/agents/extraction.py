@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from adapters import faults
+from adapters.logs import log_batch
 from memory.contract.events import ConversationTurnReceived, Event
 from memory.errors import DecodeError, InvalidEventError
 from memory.ingest.conversation_context import RECENT_CONVERSATIONS, RecentConversations
@@ -72,6 +73,7 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
             async with settlement.settling(batch, COMPONENT):
                 outputs: list[tuple[bytes, bytes]] = []
                 rejected: list[Rejected] = []
+                correlations: list[str | None] = []
                 for event in batch:
                     try:
                         turn = decode(event)
@@ -86,7 +88,9 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
                         continue
                     key = turn.scope.key.encode()
                     outputs.extend((key, ctx.codec.encode(e)) for e in produced)
+                    correlations.append(turn.envelope.correlation_id)
 
                 await retrying(f"{COMPONENT}: sending a batch's events", partial(publish, outputs, rejected))
+                log_batch(log, COMPONENT, correlations, len(batch), produced=len(outputs), rejected=len(rejected))
 
     return extract

@@ -29,6 +29,7 @@ from typing import Any
 import faust
 
 from adapters import faults
+from adapters.logs import log_batch
 from adapters.metrics import LIFECYCLE_DECISIONS
 from memory.contract.events import (
     Event,
@@ -167,6 +168,8 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                     raise
                 for kind, count in decisions.kinds.items():
                     LIFECYCLE_DECISIONS.labels(kind).inc(count)
+                correlations = [decoded.envelope.correlation_id for _, decoded in decoded_batch]
+                log_batch(log, COMPONENT, correlations, len(batch), decisions=dict(decisions.kinds))
                 store.apply(decisions.changelog)
 
     if ctx.settings.lifecycle_tick_seconds > 0:
