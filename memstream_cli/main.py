@@ -12,7 +12,7 @@ from adapters.producer_door import ProducerDoorError
 from adapters.settings_loader import load_settings
 from memory.contract.codec import Codec
 from memory.settings import Settings
-from memstream_cli import dr_cmd, keys_cmd, mcp_cmd, producers_cmd, replay_cmd
+from memstream_cli import dr_cmd, keys_cmd, mcp_cmd, producers_cmd, replay_cmd, status_cmd
 from memstream_cli.produce import Defaults, ProduceError, read_turns
 from memstream_cli.producers_cmd import MissingCredential, add_credential_flags, door_credential, produce_through_door
 
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     producers_cmd.add_commands(sub)
     mcp_cmd.add_commands(sub)
     dr_cmd.add_commands(sub)
+    status_cmd.add_commands(sub)
     return parser
 
 
