@@ -15,10 +15,12 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.kafka import SyncProducer, make_producer
 from adapters.kafka_auth import client_config
+from api.gateway.principal import Scope as KeyScope
 from memory.settings import Settings
 from tests.e2e.conftest import RunningSystem, running_system
-from tests.support import unique, wait_until
+from tests.support import issue_key, unique, wait_until
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 TURNS = (
@@ -210,3 +212,36 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_dead_letters_are_counted_by_component_and_error_class(system: RunningSystem) -> None:
+    where, settings = urls(system), system.settings
+    before_worker, before_projectors = scrape(where["streams"]), scrape(where["projections"])
+    user = unique("u-")
+    key = f"{system.app_id}/{user}".encode()
+    SyncProducer(make_producer(settings)).produce_all([(settings.topics.turns, key, b"garbage, not Avro")])
+
+    def moved() -> bool:
+        worker, projectors = scrape(where["streams"]), scrape(where["projections"])
+        extraction = ("memstream_dead_letters_total", {"component": "streams.extraction", "reason": "DecodeError"})
+        postgres = ("memstream_dead_letters_total", {"component": "projection.postgres", "reason": "DecodeError"})
+        return (
+            value(worker, extraction[0], **extraction[1]) - value(before_worker, extraction[0], **extraction[1]) == 1
+            and value(projectors, postgres[0], **postgres[1]) - value(before_projectors, postgres[0], **postgres[1])
+            == 1
+        )
+
+    # The extraction agent and the PostgreSQL projector (the conversation log) both read the turns topic.
+    wait_until(moved, timeout=60, what="one DecodeError dead letter from extraction and one from postgres")
+
+
+def test_rate_limit_refusals_are_counted(system: RunningSystem) -> None:
+    url = urls(system)["api"]
+    key = issue_key(
+        system.settings, system.app_id, scopes=(KeyScope.READ,), user_id=unique("u-"), rate_limit=1
+    )
+    before = value(scrape(url), "memstream_rate_limit_refusals_total")
+    with system.client(key) as client:
+        statuses = [client.get("/v1/memories").status_code for _ in range(3)]
+    assert statuses == [200, 429, 429]
+    assert value(scrape(url), "memstream_rate_limit_refusals_total") - before == 2
