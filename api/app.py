@@ -38,6 +38,7 @@ from api.readiness import ready
 from api.services import Services, build_services
 from api.tools import schemas as tool_schemas
 from api.tools.routes import ToolsController
+from api.ui.routes import ui_router, whoami
 from memory.settings import Settings
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             ready,
             assets_router(),
+            whoami,
+            ui_router(),
         ],
         # ``caller``: the verified principal, which every memory route hands to api.gateway.tenancy.authorize first.
         dependencies={
