@@ -190,7 +190,7 @@ def test_a_memory_with_its_lineage_drawn(system: RunningSystem, life: Life, page
 
 
 def test_search_shows_each_retrievers_rank(system: RunningSystem, life: Life, pages: Pages) -> None:
-    query = "Where does Maya live?"
+    query = "Where did Maya move? Berlin"  # words the sparse retriever matches, a meaning the dense one does
     with system.client() as client:
         expected = client.post(
             "/v1/memories/search", json={"user_id": life.user, "query": query, "use_cache": False}
@@ -209,10 +209,30 @@ def test_search_shows_each_retrievers_rank(system: RunningSystem, life: Life, pa
             cell.get_attribute("data-retriever"): cell.text
             for cell in row.find_elements(By.CSS_SELECTOR, "td[data-retriever]")
         }
-        assert {r: int(v) for r, v in ranks.items() if v != "—"} == hit["retrievers"], (ranks, hit)
+        assert {r: int(v) for r, v in ranks.items() if v != "\N{EM DASH}"} == hit["retrievers"], (ranks, hit)
+    assert {"dense", "sparse"} <= set(expected[0]["retrievers"]), expected[0]  # two retrievers' ranks read off
     assert "Berlin" in pages.text_of("#context")
     assert "tokens" in pages.text_of("#context-summary")
     pages.shot("search")
+
+
+def test_core_memory_and_the_conversation_log(system: RunningSystem, life: Life, pages: Pages) -> None:
+    pages.sign_in(system.admin_key, user=life.user)
+    pages.wait_for("#memories")
+    pages.open("#/core")
+    blocks = pages.wait_for("#blocks")
+    labels = [card.get_attribute("data-block") for card in blocks.find_elements(By.CSS_SELECTOR, ".card")]
+    assert labels == ["persona", "human"], labels  # the two every user has, never written yet
+    assert "never written" in blocks.text
+    pages.wait_for("#log-query").send_keys("Berlin")
+    pages.driver.find_element(By.ID, "log-search").click()
+    hit = pages.wait_for("#turn-hits tbody tr", "the turn about Berlin")
+    assert "I moved to Berlin." in hit.text and "c2" in hit.text
+    pages.shot("core-and-log")
+    hit.find_element(By.LINK_TEXT, "c2").click()
+    said = pages.wait_for("#conversation", "conversation c2").text
+    assert said.index("I moved to Berlin.") < said.index("I love coffee."), said  # in the order they were said
+    pages.shot("conversation")
 
 
 def listed_in(script: str, constant: str) -> list[str]:

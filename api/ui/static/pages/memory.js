@@ -29,7 +29,8 @@ export async function renderMemory(me, memoryId) {
       ` · valid from ${when(memory.valid_from)}${memory.valid_to ? ` to ${when(memory.valid_to)}` : ""}`,
       ` · extractor ${lineage.extractor} · recalled ${lineage.access_count}×`));
   const turns = lineage.source_turns.length
-    ? h("ul", { id: "turns" }, lineage.source_turns.map((t) => h("li", {}, h("strong", {}, t.speaker || t.role), `: ${t.text} `, h("span", { class: "muted" }, when(t.occurred_at)))))
+    ? h("ul", { id: "turns" }, lineage.source_turns.map((t) => h("li", {}, h("strong", {}, t.speaker || t.role), `: ${t.text} `,
+        h("a", { class: "muted", href: `#/conversation/${encodeURIComponent(t.conversation_id)}` }, `${t.conversation_id} · ${when(t.occurred_at)}`))))
     : h("p", { class: "empty" }, "No source turns: this memory was added as text or by a summary.");
   const timeline = history.entries.length
     ? h("ol", { class: "timeline", id: "history" }, history.entries.map((e) => h("li", {},
