@@ -33,7 +33,9 @@ from api.idempotency.openapi import state_idempotency_key
 from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
+from api.log_offsets import LogOffsets
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
+from api.pipeline.routes import PipelineController
 from api.readiness import ready
 from api.services import Services, build_services
 from api.tools import schemas as tool_schemas
@@ -72,6 +74,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def provide_credentials() -> Credentials:
         return credentials
 
+    # One Kafka admin client for the pipeline page's offsets, made on its first request (most processes never
+    # get one).
+    offsets: list[LogOffsets] = []
+
+    async def provide_log_offsets() -> LogOffsets:
+        if not offsets:
+            offsets.append(LogOffsets(resolved))
+        return offsets[0]
+
     # Authentication first: the rate limiter counts the principal it set (and is absent when it is off); then
     # idempotency keys, which belong to that principal, for requests the limiter let through.
     middleware: list[Middleware] = [authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public)]
@@ -89,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BlocksController,
             KeysController,
             ErasuresController,
+            PipelineController,
             health,
             ready,
             assets_router(),
@@ -99,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "services": Provide(provide_services),
             "credentials": Provide(provide_credentials),
+            "log_offsets": Provide(provide_log_offsets),
             "caller": Provide(caller, sync_to_thread=False),
         },
         guards=[json_only],  # writes take application/json only (415): no cross-site form can write

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
+from adapters.kafka import SyncProducer, make_producer
 from api.gateway.principal import Scope as KeyScope
 from memory.lifecycle.machine import MemoryState
 from memory.retrieval.recipes import RECIPES
@@ -233,6 +234,43 @@ def test_core_memory_and_the_conversation_log(system: RunningSystem, life: Life,
     said = pages.wait_for("#conversation", "conversation c2").text
     assert said.index("I moved to Berlin.") < said.index("I love coffee."), said  # in the order they were said
     pages.shot("conversation")
+
+
+def test_the_pipeline_and_a_dead_letter_redriven(system: RunningSystem, life: Life, pages: Pages) -> None:
+    settings = system.settings
+    # A message the worker cannot decode, keyed as one of this app's users: the worker dead-letters it.
+    producer = SyncProducer(make_producer(settings))
+    (garbage,) = producer.produce_all([(settings.topics.turns, f"{system.app_id}/{life.user}".encode(), b"not avro")])
+    pages.sign_in(system.admin_key, user=life.user)
+    pages.wait_for("#memories")
+    pages.open("#/pipeline")
+    row = pages.wait_for("#dead-letters tbody tr", "the dead letter")
+    assert f"{garbage.topic}/{garbage.partition}@{garbage.offset}" in row.text, row.text
+    groups = pages.wait_for("#groups")
+    roles = groups.text
+    assert settings.faust_app_id in roles and "projection postgres (live)" in roles, roles
+    worker_lag = groups.find_element(By.CSS_SELECTOR, f"tr[data-group='{settings.faust_app_id}'] td[data-lag]")
+    assert worker_lag.get_attribute("data-lag") == "0"  # it read past the garbage: dead-lettered, not stuck
+    assert "postgres: live" in pages.text_of("#targets")
+    pages.shot("pipeline")
+
+    row.find_element(By.CSS_SELECTOR, "button.redrive").click()
+    done = pages.wait_for(".redriven", "the re-drive's answer")
+    # The original is produced again after the garbage on its own partition (same key, same partition).
+    assert f"{garbage.topic}/{garbage.partition}@" in done.text
+    assert int(done.text.rsplit("@", 1)[1]) > garbage.offset
+    pages.shot("redriven")
+
+
+def test_the_pipeline_is_for_admins(system: RunningSystem, life: Life, pages: Pages) -> None:
+    reader = issue_key(system.settings, system.app_id, name="reader", user_id=life.user, scopes=[KeyScope.READ])
+    with system.client(reader) as client:
+        refused = client.get("/v1/admin/pipeline")
+        assert refused.status_code == 403 and "admin" in refused.json()["detail"], refused.text
+    pages.sign_in(reader)
+    pages.wait_for("#memories")
+    pages.open("#/pipeline")
+    assert "admin" in pages.text_of("#not-admin")
 
 
 def listed_in(script: str, constant: str) -> list[str]:

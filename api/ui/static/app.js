@@ -1,4 +1,4 @@
-// The dashboard's router: #/signin, #/memories, #/memory/<id>, #/search, #/core, #/conversation/<id>. Each page is a module exporting
+// The dashboard's router: #/signin, #/memories, #/memory/<id>, #/search, #/core, #/conversation/<id>, #/pipeline. Each page is a module exporting
 // render(me, ...args), where me is the caller as GET /v1/whoami answers (app, user, scopes).
 import { call, session } from "/ui/api.js";
 import { h, show, errorBox } from "/ui/dom.js";
@@ -6,9 +6,11 @@ import { renderMemories } from "/ui/pages/memories.js";
 import { renderMemory } from "/ui/pages/memory.js";
 import { renderSearch } from "/ui/pages/search.js";
 import { renderCore, renderConversation } from "/ui/pages/core.js";
+import { renderPipeline } from "/ui/pages/pipeline.js";
 
 const ROUTES = {
   memories: renderMemories, memory: renderMemory, search: renderSearch, core: renderCore, conversation: renderConversation,
+  pipeline: renderPipeline,
 };
 
 function renderSignIn(message) {
