@@ -252,6 +252,9 @@ def test_the_pipeline_and_a_dead_letter_redriven(system: RunningSystem, life: Li
     worker_lag = groups.find_element(By.CSS_SELECTOR, f"tr[data-group='{settings.faust_app_id}'] td[data-lag]")
     assert worker_lag.get_attribute("data-lag") == "0"  # it read past the garbage: dead-lettered, not stuck
     assert "postgres: live" in pages.text_of("#targets")
+    services = pages.wait_for("#services").find_elements(By.CSS_SELECTOR, "[data-service]")
+    checks = {e.get_attribute("data-service"): e.get_attribute("data-check") for e in services}
+    assert checks == dict.fromkeys(("kafka", "postgres", "neo4j", "redis", "milvus"), "ok"), checks
     pages.shot("pipeline")
 
     row.find_element(By.CSS_SELECTOR, "button.redrive").click()

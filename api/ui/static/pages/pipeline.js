@@ -1,6 +1,6 @@
 // Pipeline (admin): every consumer group's lag per partition, events per second on each topic (from the change
 // of the log's end offsets between two reads, every POLL_MS while the page is open), the projection targets the
-// API serves, and this app's dead letters with a re-drive button.
+// API serves, the stores' health (GET /ready), and this app's dead letters with a re-drive button.
 import { call } from "/ui/api.js";
 import { h, show, when, errorBox } from "/ui/dom.js";
 
@@ -19,6 +19,12 @@ function topicEnds(status) {
   return byTopic;
 }
 
+// GET /ready: every store this API talks to, answered or not (503 names the ones that did not; same body).
+async function readiness() {
+  const response = await fetch("/ready");
+  return response.json();
+}
+
 export async function renderPipeline(me) {
   clearInterval(timer);
   if (!me.scopes.includes("admin")) {
@@ -31,9 +37,9 @@ export async function renderPipeline(me) {
 
   async function load() {
     if (!document.body.contains(body)) return clearInterval(timer);  // the user went to another page
-    let status;
+    let status, ready;
     try {
-      status = await call("GET", "/v1/admin/pipeline");
+      [status, ready] = await Promise.all([call("GET", "/v1/admin/pipeline"), readiness()]);
     } catch (error) {
       return body.replaceChildren(errorBox(error));
     }
@@ -60,7 +66,10 @@ export async function renderPipeline(me) {
               ? h("span", { class: "tag redriven" }, `re-driven to ${redriven[d.dead_letter_id]}`)
               : h("button", { class: "secondary redrive", onclick: (e) => redrive(e.target, d.dead_letter_id) }, "Re-drive"))))))
       : h("p", { class: "empty", id: "no-dead-letters" }, "No dead letters: every message of this app was processed.");
+    const services = h("p", { id: "services" }, Object.entries(ready.checks).map(([store, check]) =>
+      h("span", { class: check === "ok" ? "tag" : "tag error", "data-service": store, "data-check": check }, `${store}: ${check}`)), " ");
     body.replaceChildren(
+      h("h2", {}, "Services"), services,
       h("p", { class: "muted", id: "rates" }, `Read ${when(status.read_at)} · events per second: ${rates.join(", ")}`),
       h("h2", {}, "Consumer groups"), groups, h("h2", {}, "Projection targets"), targets,
       h("h2", {}, "Dead letters"), letters);
