@@ -35,6 +35,7 @@ from api.json_body import JsonBodyRequest
 from api.json_only import json_only
 from api.log_offsets import LogOffsets
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
+from api.pipeline import schemas as pipeline_schemas
 from api.pipeline.routes import PipelineController
 from api.readiness import ready
 from api.services import Services, build_services
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )
-    body_modules = (schemas, key_schemas, conversation_schemas, tool_schemas, block_schemas)
+    body_modules = (schemas, key_schemas, conversation_schemas, tool_schemas, block_schemas, pipeline_schemas)
     state_body_rules(app.openapi_schema, resolved.max_content_chars, body_modules=body_modules)
     state_user_required(app.openapi_schema)
     state_metadata_filter(app.openapi_schema)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+
+MAX_REDRIVE = 100
 
 
 class PartitionLag(msgspec.Struct):
@@ -41,7 +44,16 @@ class PipelineStatus(msgspec.Struct):
     read_at: datetime
 
 
-class RedriveAccepted(msgspec.Struct):
+class RedriveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    # The dead letters to re-drive (ids from GET /v1/admin/pipeline), each once, in this order.
+    dead_letter_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_REDRIVE)]
+
+
+class Redriven(msgspec.Struct):
     dead_letter_id: str
-    # Where the original message was produced again.
+    # Where the original message was produced again: topic/partition@offset.
     redriven_to: str
+
+
+class RedriveAccepted(msgspec.Struct):
+    redriven: list[Redriven]

@@ -257,7 +257,19 @@ def test_the_pipeline_and_a_dead_letter_redriven(system: RunningSystem, life: Li
     assert checks == dict.fromkeys(("kafka", "postgres", "neo4j", "redis", "milvus"), "ok"), checks
     pages.shot("pipeline")
 
-    row.find_element(By.CSS_SELECTOR, "button.redrive").click()
+    letter_id = row.get_attribute("data-dead-letter-id")
+
+    # Another app's admin neither sees nor re-drives it: the same 404 as an id that never existed.
+    stranger = issue_key(settings, unique("app-"), name="another app's admin")
+    with system.client(stranger) as client:
+        seen = client.get("/v1/admin/pipeline")
+        assert seen.status_code == 200, seen.text
+        assert letter_id not in {d["dead_letter_id"] for d in seen.json()["dead_letters"]}
+        refused = client.post("/v1/admin/dead-letters/redrive", json={"dead_letter_ids": [letter_id]})
+        assert refused.status_code == 404, refused.text
+
+    # Found again just before the click: the page redraws its tables every 5 s.
+    pages.wait_for(f"tr[data-dead-letter-id='{letter_id}'] button.redrive", "the re-drive button").click()
     done = pages.wait_for(".redriven", "the re-drive's answer")
     # The original is produced again after the garbage on its own partition (same key, same partition).
     assert f"{garbage.topic}/{garbage.partition}@" in done.text

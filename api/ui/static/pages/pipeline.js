@@ -78,10 +78,9 @@ export async function renderPipeline(me) {
   async function redrive(button, id) {
     button.disabled = true;
     try {
-      // An empty JSON body: every write of the API takes application/json only (api/json_only.py).
-      const done = await call("POST", `/v1/admin/dead-letters/${encodeURIComponent(id)}/redrive`, { body: {} });
-      redriven[id] = done.redriven_to;
-      button.replaceWith(h("span", { class: "tag redriven" }, `re-driven to ${done.redriven_to}`));
+      const done = await call("POST", "/v1/admin/dead-letters/redrive", { body: { dead_letter_ids: [id] } });
+      redriven[id] = done.redriven[0].redriven_to;
+      button.replaceWith(h("span", { class: "tag redriven" }, `re-driven to ${redriven[id]}`));
     } catch (error) {
       button.replaceWith(errorBox(error));
     }

@@ -334,7 +334,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/admin/dead-letters/{dead_letter_id}/redrive": {
+    "/v1/admin/dead-letters/redrive": {
         parameters: {
             query?: never;
             header?: never;
@@ -343,8 +343,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Produce a dead letter's original message again to its topic (after a fix); admin only */
-        post: operations["V1AdminDeadLettersDeadLetterIdRedriveRedriveOne"];
+        /** Produce dead letters' original messages again to their topics (after a fix); admin only */
+        post: operations["V1AdminDeadLettersRedriveRedriveLetters"];
         delete?: never;
         options?: never;
         head?: never;
@@ -877,6 +877,14 @@ export interface components {
         };
         /** RedriveAccepted */
         RedriveAccepted: {
+            redriven: components["schemas"]["Redriven"][];
+        };
+        /** RedriveRequest */
+        RedriveRequest: {
+            dead_letter_ids: string[];
+        };
+        /** Redriven */
+        Redriven: {
             dead_letter_id: string;
             redriven_to: string;
         };
@@ -3417,17 +3425,18 @@ export interface operations {
             };
         };
     };
-    V1AdminDeadLettersDeadLetterIdRedriveRedriveOne: {
+    V1AdminDeadLettersRedriveRedriveLetters: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /** @description the dead letter's id (from the pipeline) */
-                dead_letter_id: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedriveRequest"];
+            };
+        };
         responses: {
             /** @description Request accepted, processing continues off-line */
             202: {
