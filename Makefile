@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  := $(BIN)/python infra/local/stack.py
 
-.PHONY: setup sdk-js crewai-env iac-tools stack run test unit lint stop status bench clean-data
+.PHONY: setup sdk-js crewai-env iac-tools browser stack run test unit lint stop status bench clean-data
 
 setup: $(VENV)/.installed
 
@@ -54,6 +54,13 @@ $(TOOLS)/helmcheck: infra/helm/check/go.mod infra/helm/check/go.sum infra/helm/c
 $(TOOLS)/tfcheck: infra/terraform/check/go.mod infra/terraform/check/go.sum $(wildcard infra/terraform/check/*.go)
 	$(GO_BUILD)
 
+# The dashboard's browser tests (tests/browser) drive Debian's Chromium through its chromedriver (Selenium from PyPI,
+# pinned in pyproject.toml, is pointed at both, so it downloads no driver). Installed from Debian when missing.
+browser:
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || { \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; }
+
 # Kafka and Neo4j jars from Maven Central, PostgreSQL and Redis from Debian, Milvus Lite from PyPI; then start.
 stack: setup
 	$(STACK) install
@@ -73,7 +80,7 @@ lint: setup crewai-env
 unit: setup iac-tools
 	$(BIN)/python -m pytest tests/unit -q
 
-test: stack lint sdk-js crewai-env iac-tools
+test: stack lint sdk-js crewai-env iac-tools browser
 	$(BIN)/python -m pytest -q -ra
 
 stop:

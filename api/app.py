@@ -33,13 +33,17 @@ from api.idempotency.openapi import state_idempotency_key
 from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
+from adapters.log_offsets import LogOffsets
 from api.metrics import RequestTimer, metrics
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
+from api.pipeline import schemas as pipeline_schemas
+from api.pipeline.routes import PipelineController
 from api.readiness import ready
 from api.request_ids import RequestIds
 from api.services import Services, build_services
 from api.tools import schemas as tool_schemas
 from api.tools.routes import ToolsController
+from api.ui.routes import ui_router, whoami
 from memory.settings import Settings
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -73,6 +77,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def provide_credentials() -> Credentials:
         return credentials
 
+    # One Kafka admin client for the pipeline page's offsets, made on its first request (most processes never
+    # get one).
+    offsets: list[LogOffsets] = []
+
+    async def provide_log_offsets() -> LogOffsets:
+        if not offsets:
+            offsets.append(LogOffsets(resolved))
+        return offsets[0]
+
     # Authentication first: the rate limiter counts the principal it set (and is absent when it is off); then
     # idempotency keys, which belong to that principal, for requests the limiter let through.
     # The request's id and the timer outermost, so every log line of a request names it and refusals are timed
@@ -96,15 +109,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BlocksController,
             KeysController,
             ErasuresController,
+            PipelineController,
             health,
             ready,
             metrics,
             assets_router(),
+            whoami,
+            ui_router(),
         ],
         # ``caller``: the verified principal, which every memory route hands to api.gateway.tenancy.authorize first.
         dependencies={
             "services": Provide(provide_services),
             "credentials": Provide(provide_credentials),
+            "log_offsets": Provide(provide_log_offsets),
             "caller": Provide(caller, sync_to_thread=False),
         },
         guards=[json_only],  # writes take application/json only (415): no cross-site form can write
@@ -117,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=JsonBodyRequest,  # a body nested too deeply, or of the wrong types, is a 400
         before_send=[allow_every_method],  # OPTIONS lists every method of the path
     )
-    body_modules = (schemas, key_schemas, conversation_schemas, tool_schemas, block_schemas)
+    body_modules = (schemas, key_schemas, conversation_schemas, tool_schemas, block_schemas, pipeline_schemas)
     state_body_rules(app.openapi_schema, resolved.max_content_chars, body_modules=body_modules)
     state_user_required(app.openapi_schema)
     state_metadata_filter(app.openapi_schema)

@@ -22,6 +22,9 @@ from memory.settings import Settings
 # Everyone may ask whether the process is alive or ready, and scrape its metrics (api/metrics.py: no tenant's data
 # in them); nothing else is public.
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$"]
+# The dashboard's files (api/ui): pages and scripts, no data; the data they show comes from the guarded routes,
+# called with the key the user signs in with.
+DASHBOARD_PATHS = ["^/ui(/|$)"]
 DOCS_PATHS = ["^/schema"]
 # The caller when authentication is off (local experiments, loopback only): every app, every user, every scope.
 ANYONE = Principal(app_id=None, user_id=None, scopes=frozenset(Scope), credential="auth-off")
@@ -83,7 +86,7 @@ def refuse_exposure_without_authentication(settings: Settings) -> None:
 
 
 def authentication(settings: Settings, verifiers: Sequence[Verifier], docs_public: bool) -> DefineMiddleware:
-    exclude = PUBLIC_PATHS + (DOCS_PATHS if docs_public else [])
+    exclude = PUBLIC_PATHS + DASHBOARD_PATHS + (DOCS_PATHS if docs_public else [])
     if not settings.auth_enabled:
         return DefineMiddleware(AnyoneAuthentication, exclude=exclude)
     middleware = type("Authentication", (BearerAuthentication,), {"verifiers": tuple(verifiers)})

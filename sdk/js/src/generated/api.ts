@@ -317,6 +317,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/pipeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Consumer lag per group and partition, projection targets, the app's dead letters */
+        get: operations["V1AdminPipelinePipeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Produce dead letters' original messages again to their topics (after a fix); admin only */
+        post: operations["V1AdminDeadLettersRedriveRedriveLetters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -343,6 +377,23 @@ export interface paths {
         };
         /** Readiness: 200 when every store answers within a short timeout, else 503 naming those that do not */
         get: operations["ReadyReady"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The verified caller: its app, user and scopes */
+        get: operations["V1WhoamiWhoami"];
         put?: never;
         post?: never;
         delete?: never;
@@ -604,6 +655,17 @@ export interface components {
             last_used_at: string | null;
             key: string;
         };
+        /** DeadLetterOut */
+        DeadLetterOut: {
+            dead_letter_id: string;
+            component: string;
+            reason: string;
+            error_type: string;
+            origin: string;
+            original_bytes: number;
+            /** Format: date-time */
+            failed_at: string;
+        };
         /** ErasureAccepted */
         ErasureAccepted: {
             status: string;
@@ -656,6 +718,13 @@ export interface components {
             /** @constant */
             type: "function";
             function: components["schemas"]["FunctionSpec"];
+        };
+        /** GroupLag */
+        GroupLag: {
+            group: string;
+            role: string;
+            partitions: components["schemas"]["PartitionLag"][];
+            lag: number;
         };
         /** HistoryEntry */
         HistoryEntry: {
@@ -779,6 +848,24 @@ export interface components {
             /** @description one line: no control characters */
             name?: string | null;
         };
+        /** PartitionLag */
+        PartitionLag: {
+            topic: string;
+            partition: number;
+            end: number;
+            committed: number | null;
+            lag: number;
+        };
+        /** PipelineStatus */
+        PipelineStatus: {
+            groups: components["schemas"]["GroupLag"][];
+            targets: {
+                [key: string]: string;
+            };
+            dead_letters: components["schemas"]["DeadLetterOut"][];
+            /** Format: date-time */
+            read_at: string;
+        };
         /** Readiness */
         Readiness: {
             /** @enum {string} */
@@ -787,6 +874,19 @@ export interface components {
                 [key: string]: "ok" | "unreachable";
             };
             unavailable: string[];
+        };
+        /** RedriveAccepted */
+        RedriveAccepted: {
+            redriven: components["schemas"]["Redriven"][];
+        };
+        /** RedriveRequest */
+        RedriveRequest: {
+            dead_letter_ids: string[];
+        };
+        /** Redriven */
+        Redriven: {
+            dead_letter_id: string;
+            redriven_to: string;
         };
         /** ReplaceBlockRequest */
         ReplaceBlockRequest: {
@@ -948,6 +1048,13 @@ export interface components {
             text: string;
         } | {
             pinned: boolean;
+        };
+        /** WhoAmI */
+        WhoAmI: {
+            app_id: string | null;
+            user_id: string | null;
+            scopes: string[];
+            credential: string;
         };
     };
     responses: never;
@@ -3262,6 +3369,167 @@ export interface operations {
             };
         };
     };
+    V1AdminPipelinePipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineStatus"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1AdminDeadLettersRedriveRedriveLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedriveRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedriveAccepted"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such memory for this user: the same answer whether the id is unknown or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request contradicts what is stored: `detail` says what (a block label that exists, old text that is not in the block). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than 2 MiB, or a text is longer than the text limit stated on the field. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A body not sent as `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     HealthHealth: {
         parameters: {
             query?: never;
@@ -3309,6 +3577,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    V1WhoamiWhoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

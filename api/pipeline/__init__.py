@@ -1,0 +1,1 @@
+"""``/v1/admin/pipeline``: what the dashboard's pipeline page shows (consumer lag, projection targets, dead letters)."""
