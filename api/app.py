@@ -9,6 +9,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.types import Middleware
 
+from adapters.log_offsets import LogOffsets
 from adapters.settings_loader import load_settings
 from api import schemas
 from api.allow import allow_every_method
@@ -33,7 +34,6 @@ from api.idempotency.openapi import state_idempotency_key
 from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
-from adapters.log_offsets import LogOffsets
 from api.metrics import RequestTimer, metrics
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
 from api.pipeline import schemas as pipeline_schemas

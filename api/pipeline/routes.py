@@ -9,10 +9,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from adapters.dead_letters import OriginalGone
+from adapters.log_offsets import LogOffsets
 from api.errors import Conflict, Forbidden, NotFound
 from api.gateway import tenancy
 from api.gateway.principal import Principal, Scope
-from adapters.log_offsets import LogOffsets
 from api.openapi import error_responses
 from api.pipeline.schemas import PipelineStatus, RedriveAccepted, Redriven, RedriveRequest
 from api.pipeline.status import letters_of, pipeline_status

@@ -47,7 +47,8 @@ def test_status_reports_a_running_system_then_the_api_down(system: RunningSystem
         done = set(lags) == groups and all(sum(p.values()) == 0 for p in lags.values())
         return report if code == 0 and done else None
 
-    report = wait_until(caught_up, timeout=120, what="status to show every group caught up")
+    # Generous: a cold stack loads the models and creates the groups first; a busy machine slows it, never fails it.
+    report = wait_until(caught_up, timeout=600, what="status to show every group caught up")
     assert report["healthy"] is True and report["api"] == "ready"
     assert report["services"] == dict.fromkeys(("kafka", "postgres", "neo4j", "redis", "milvus"), "up")
     assert report["targets"] == dict.fromkeys(STORES, "live")
