@@ -11,7 +11,6 @@ import time
 
 from litestar import Response, get
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -25,15 +24,20 @@ def metrics() -> Response[bytes]:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-class RequestTimer(ASGIMiddleware):
-    """Times each request from its arrival to the end of its answer (the outermost middleware, so refusals by
-    authentication and the rate limiter are timed with their status too)."""
+class RequestTimer:
+    """Times each request from its arrival to the end of its answer. It wraps the whole app like ``RequestIds``
+    (``api.app.observed``), so refusals by authentication and the rate limiter, and requests no route matches, are
+    timed with their status too (route ``unmatched`` for the latter: a path never becomes a label)."""
 
-    scopes = (ScopeType.HTTP,)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        status = 500  # an exception that escapes without an answer becomes the framework's 500
+        status = 500  # an exception that escapes even the app's exception handler: the server answers 500
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status
@@ -42,15 +46,9 @@ class RequestTimer(ASGIMiddleware):
             await send(message)
 
         try:
-            await next_app(scope, receive, send_noting_status)
-        except Exception as exc:
-            # Answered by the app's exception handlers, outside this middleware: Litestar's HTTP exceptions and the
-            # API's own errors (api/errors.py) carry their status; anything else is answered 500.
-            code = getattr(exc, "status_code", 500)
-            status = code if isinstance(code, int) else 500
-            raise
+            await self.app(scope, receive, send_noting_status)
         finally:
-            # The router has matched the route before any middleware runs: its template bounds the label's values.
+            # Read after the call: the router has written the matched route's template into the scope by then.
             route = str(scope.get("path_template") or "unmatched")
             HTTP_REQUEST_SECONDS.labels(route, scope.get("method", ""), str(status)).observe(
                 time.perf_counter() - started
