@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,13 +33,19 @@ def request_id_from(scope: Scope) -> str:
     return str(uuid.uuid4())
 
 
+# What else hears of each answered request: route template (or "unmatched"), method, status, seconds.
+Observer = Callable[[str, str, int, float], None]
+
+
 class RequestIds:
     """Wraps the whole app (``api.app.observed``), outside Litestar's routing and its outermost exception handler:
     refusals raised by a middleware (401, 403, 429) and requests no route matches (404) are answered by that handler,
-    so only from out here does every answer carry ``X-Request-Id`` and get its log line."""
+    so only from out here does every answer carry ``X-Request-Id``, get its log line and reach ``observer`` (the
+    request timer of ``api/metrics.py`` when metrics are on)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observer: Observer | None = None) -> None:
         self.app = app
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -59,15 +66,13 @@ class RequestIds:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
             # The router writes the matched route's template into the scope; a request no route matched has none.
-            route = scope.get("path_template") or "unmatched"
+            route, method = str(scope.get("path_template") or "unmatched"), str(scope.get("method", ""))
             log.info(
-                "%s %s %d", scope.get("method", ""), route, status,
-                extra={
-                    "method": scope.get("method", ""),
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
+                "%s %s %d", method, route, status,
+                extra={"method": method, "route": route, "status": status, "duration_ms": round(seconds * 1000, 2)},
             )
+            if self.observer is not None:
+                self.observer(route, method, status, seconds)
             REQUEST_ID.reset(token)
