@@ -6,6 +6,7 @@ real one needs the stores; tests/e2e/test_metrics.py and test_request_logs.py ch
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from litestar import Litestar, get
@@ -16,7 +17,8 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import REGISTRY
 
-from api.app import observed
+from api.app import create_app, observed
+from memory.settings import Settings
 
 SECONDS = "memstream_http_request_duration_seconds_count"
 
@@ -77,3 +79,11 @@ def test_with_metrics_off_nothing_is_timed_but_ids_are_still_given() -> None:
         answer = client.get(f"/{prefix}/refused")
     assert answer.status_code == 401 and answer.headers["x-request-id"]
     assert timed(template, 401) == 0
+
+
+def test_the_api_has_no_metrics_route_with_metrics_off() -> None:
+    def paths(metrics_enabled: bool) -> set[str]:
+        return {route.path for route in create_app(replace(Settings(), metrics_enabled=metrics_enabled)).routes}
+
+    assert "/metrics" in paths(True)
+    assert "/metrics" not in paths(False)  # GET /metrics is then a 404 like any unknown path
