@@ -9,6 +9,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.types import Middleware
 
+from adapters.log_offsets import LogOffsets
 from adapters.settings_loader import load_settings
 from api import schemas
 from api.allow import allow_every_method
@@ -33,10 +34,10 @@ from api.idempotency.openapi import state_idempotency_key
 from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
-from adapters.log_offsets import LogOffsets
 from api.metrics import RequestTimer, metrics
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
 from api.pipeline import schemas as pipeline_schemas
+from api.pipeline.letter_cache import DeadLetterCache
 from api.pipeline.routes import PipelineController
 from api.readiness import ready
 from api.request_ids import RequestIds
@@ -86,6 +87,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             offsets.append(LogOffsets(resolved))
         return offsets[0]
 
+    # The dead letters read so far, kept between the pipeline page's requests (api/pipeline/letter_cache.py).
+    dead_letters = DeadLetterCache(resolved)
+
+    async def provide_dead_letters() -> DeadLetterCache:
+        return dead_letters
+
     # Authentication first: the rate limiter counts the principal it set (and is absent when it is off); then
     # idempotency keys, which belong to that principal, for requests the limiter let through.
     # The request's id and the timer outermost, so every log line of a request names it and refusals are timed
@@ -122,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "services": Provide(provide_services),
             "credentials": Provide(provide_credentials),
             "log_offsets": Provide(provide_log_offsets),
+            "dead_letters": Provide(provide_dead_letters),
             "caller": Provide(caller, sync_to_thread=False),
         },
         guards=[json_only],  # writes take application/json only (415): no cross-site form can write

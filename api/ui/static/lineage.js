@@ -1,6 +1,7 @@
 // Lineage drawn as a picture: the memory in the middle, the memories it came from on the left, the ones that
-// came from it on the right, one labelled arrow per link (supersedes, summarizes, reinforces). Plain SVG, laid
-// out by hand: a memory's lineage is a handful of nodes, so no graph library is needed.
+// came from it on the right, one labelled arrow per link (supersedes, summarizes, reinforces, and recalled: a
+// dashed arrow from a summary to an original recalled out of its archive back to active). Plain SVG, laid out by
+// hand: a memory's lineage is a handful of nodes, so no graph library is needed.
 const SVG = "http://www.w3.org/2000/svg";
 const NODE_W = 220, NODE_H = 46, GAP_Y = 18, COLUMN_X = [20, 380, 740], WIDTH = 980;
 
@@ -14,8 +15,8 @@ function el(tag, attributes, text) {
 const short = (text, n = 34) => (text.length > n ? text.slice(0, n - 1) + "…" : text);
 
 // links: [{relation, from_memory_id, to_memory_id}]; "from" supersedes/summarizes/reinforces "to".
-// texts: memory id -> its text when known.
-export function drawLineage(memoryId, links, texts) {
+// texts, states: memory id -> its text and state when known.
+export function drawLineage(memoryId, links, texts, states = {}) {
   const older = [...new Set(links.filter((l) => l.from_memory_id === memoryId).map((l) => l.to_memory_id))];
   const newer = [...new Set(links.filter((l) => l.to_memory_id === memoryId).map((l) => l.from_memory_id))];
   const rows = Math.max(1, older.length, newer.length);
@@ -42,16 +43,21 @@ export function drawLineage(memoryId, links, texts) {
     if (!from || !to) continue;
     // The arrow points from the newer memory (right) to the one it supersedes/summarizes/reinforces (left),
     // so "newer —supersedes→ older" reads as the relation says.
-    const x1 = from.x, y1 = from.y + NODE_H / 2, x2 = to.x + NODE_W, y2 = to.y + NODE_H / 2;
-    svg.append(el("line", { x1, y1, x2, y2, stroke: "#667085", "marker-end": "url(#arrow)", class: "link", "data-relation": link.relation }));
-    svg.append(el("text", { x: (x1 + x2) / 2 - 30, y: (y1 + y2) / 2 - 6, "font-size": 12, fill: "#344054" }, link.relation));
+    // A recall runs beside its summary's arrow, lower and dashed, so the two never hide each other.
+    const recalled = link.relation === "recalled", shift = recalled ? 12 : 0;
+    const x1 = from.x, y1 = from.y + NODE_H / 2 + shift, x2 = to.x + NODE_W, y2 = to.y + NODE_H / 2 + shift;
+    svg.append(el("line", { x1, y1, x2, y2, stroke: recalled ? "#b54708" : "#667085", "stroke-dasharray": recalled ? "6 4" : "none",
+      "marker-end": "url(#arrow)", class: "link", "data-relation": link.relation }));
+    svg.append(el("text", { x: (x1 + x2) / 2 - 30, y: (y1 + y2) / 2 + (recalled ? 14 : -6), "font-size": 12,
+      fill: recalled ? "#b54708" : "#344054" }, link.relation));
   }
   for (const [id, { x, y }] of Object.entries(place)) {
     const group = el("a", { href: `#/memory/${encodeURIComponent(id)}`, class: "node", "data-memory-id": id });
     group.append(el("rect", { x, y, width: NODE_W, height: NODE_H, rx: 6, fill: id === memoryId ? "#eef2ff" : "#fff",
       stroke: id === memoryId ? "#2554c7" : "#d0d5dd" }));
     group.append(el("text", { x: x + 8, y: y + 19, "font-size": 13, fill: "#1d2330" }, short(texts[id] || "(another memory)")));
-    group.append(el("text", { x: x + 8, y: y + 36, "font-size": 11, fill: "#667085" }, short(id, 30)));
+    group.append(el("text", { x: x + 8, y: y + 36, "font-size": 11, fill: "#667085", class: "node-state" },
+      short(states[id] ? `${states[id]} · ${id}` : id, 34)));
     svg.append(group);
   }
   return svg;
