@@ -48,7 +48,8 @@ export function drawLineage(memoryId, links, texts, states = {}) {
     const x1 = from.x, y1 = from.y + NODE_H / 2 + shift, x2 = to.x + NODE_W, y2 = to.y + NODE_H / 2 + shift;
     svg.append(el("line", { x1, y1, x2, y2, stroke: recalled ? "#b54708" : "#667085", "stroke-dasharray": recalled ? "6 4" : "none",
       "marker-end": "url(#arrow)", class: "link", "data-relation": link.relation }));
-    svg.append(el("text", { x: (x1 + x2) / 2 - 30, y: (y1 + y2) / 2 + (recalled ? 14 : -6), "font-size": 12,
+    // Named where it arrives: arrows from one memory fan out towards different boxes, so labels there stay apart.
+    svg.append(el("text", { x: x2 + 14, y: y2 + (recalled ? 14 : -6), "font-size": 12,
       fill: recalled ? "#b54708" : "#344054" }, link.relation));
   }
   for (const [id, { x, y }] of Object.entries(place)) {
