@@ -325,6 +325,14 @@ def set_value(pages: Pages, element_id: str, value: str) -> None:
     )
 
 
+def retype(pages: Pages, element_id: str, text: str, then: str) -> None:
+    """Replace an input's text, then press the button ``then`` names."""
+    field = pages.driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)
+    pages.driver.find_element(By.ID, then).click()
+
+
 def apply_filters(pages: Pages, expected: set[str], what: str) -> None:
     pages.driver.find_element(By.ID, "apply").click()
     wait_until(lambda: set(rows(pages)) == expected or None, timeout=30, what=what)
@@ -376,15 +384,11 @@ def test_the_memories_page_filters_on_the_server(system: RunningSystem, life: Li
         of_kind = {m["id"] for m in client.get("/v1/memories", params=params).json()["results"]}
     assert berlin["id"] in of_kind
     apply_filters(pages, of_kind, f"the {berlin['kind']} memories")
-    pages.driver.find_element(By.ID, "filter-kind").clear()
-    pages.driver.find_element(By.ID, "filter-kind").send_keys("no-such-kind")
-    pages.driver.find_element(By.ID, "apply").click()
+    retype(pages, "filter-kind", "no-such-kind", then="apply")
     assert "No memory matches these filters" in pages.text_of("#empty")
 
     # A bad value is the API's 400, shown on the page.
-    pages.driver.find_element(By.ID, "filter-kind").clear()
-    pages.driver.find_element(By.ID, "filter-kind").send_keys("two words")
-    pages.driver.find_element(By.ID, "apply").click()
+    retype(pages, "filter-kind", "two words", then="apply")
     assert "kind" in pages.wait_for(".error", "the refusal").text
 
 
@@ -413,13 +417,10 @@ def test_search_shows_the_time_range_and_each_retrievers_time(system: RunningSys
     pages.shot("search-time-range")
 
     # A filter the page builds: metadata no memory carries narrows the hits to none.
-    pages.driver.find_element(By.ID, "search-metadata").send_keys("topic=nothing-here")
-    pages.driver.find_element(By.ID, "run-search").click()
+    retype(pages, "search-metadata", "topic=nothing-here", then="run-search")
     assert "No memory matched" in pages.text_of("#no-hits")
     # A malformed pair is refused on the page before any request.
-    pages.driver.find_element(By.ID, "search-metadata").clear()
-    pages.driver.find_element(By.ID, "search-metadata").send_keys("no-equals-sign")
-    pages.driver.find_element(By.ID, "run-search").click()
+    retype(pages, "search-metadata", "no-equals-sign", then="run-search")
     assert "key=value" in pages.text_of(".error")
 
 
@@ -592,6 +593,16 @@ def test_every_page_with_data_fits_a_phone(system: RunningSystem, life: Life, ph
         phone.wait_for(css, route)
         no_sideways_scroll(phone, route)
         phone.shot(f"phone-{route.split('/')[0]}")
+        if route.startswith("memory/"):
+            # The lineage is laid out for the screen (bands, not columns), so its boxes stay readable.
+            picture = phone.wait_for("svg#lineage")
+            assert picture.get_attribute("data-layout") == "narrow"
+            widths = phone.driver.execute_script(
+                "return [...document.querySelectorAll('svg#lineage a.node rect')]"
+                ".map((r) => r.getBoundingClientRect().width)"
+            )
+            assert len(widths) == 2 and min(widths) >= 300, widths  # Berlin and Paris, each nearly the screen's width
+            assert "Paris" in picture.text
     phone.open("#/search")
     phone.wait_for("#query").send_keys("Where did Maya move? Berlin")
     phone.driver.find_element(By.ID, "run-search").click()

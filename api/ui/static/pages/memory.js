@@ -56,7 +56,7 @@ export async function renderMemory(me, memoryId) {
         h("div", { class: "muted" }, `valid ${when(e.valid_from)}${e.valid_to ? ` – ${when(e.valid_to)}` : ""} · known ${when(e.known_at)}`))))
     : h("p", { class: "empty" }, "No history yet.");
   const picture = lineage.links.length
-    ? drawLineage(memoryId, links, texts, states)
+    ? drawLineage(memoryId, links, texts, states, window.matchMedia("(max-width: 640px)").matches)
     : h("p", { class: "empty", id: "lineage-empty" }, "No lineage: nothing superseded, summarized, recalled or reinforced this memory.");
   show(h("h1", {}, "A memory"), facts,
     h("h2", {}, "Lineage"), picture,
