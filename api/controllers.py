@@ -35,6 +35,7 @@ from api.params import (
     Token,
     UserId,
     metadata_filter,
+    text_filter,
     time_bound,
 )
 from api.reader import ListFilter, not_found
@@ -257,7 +258,7 @@ class MemoriesController(Controller):
         narrowed = ListFilter(
             metadata=metadata_filter(metadata),
             kind=kind,
-            text_contains=text_contains,
+            text_contains=text_filter(text_contains),
             pinned=pinned,
             occurred_after=time_bound(occurred_after, "occurred_after"),
             occurred_before=time_bound(occurred_before, "occurred_before"),

@@ -130,6 +130,17 @@ IncludeSuperseded = Annotated[
 ]
 
 
+def text_filter(text: str | None) -> str | None:
+    """The ``q`` parameter as given; a 400 when it holds a lone surrogate (percent-encoded bytes that are no
+    UTF-8), which PostgreSQL cannot compare with any text."""
+    if text is not None:
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise InvalidRequest("q: not valid UTF-8 text") from None
+    return text
+
+
 def time_bound(moment: datetime | None, name: str) -> datetime | None:
     """A time filter as given; a 400 naming it when it has no time zone or lies outside the accepted years."""
     try:

@@ -161,3 +161,10 @@ def test_a_bad_filter_is_a_400_naming_it(
         response = client.get("/v1/memories", params={"user_id": written.user, param: value})
     assert response.status_code == 400, response.text
     assert named in response.json()["detail"], response.text
+
+
+@pytest.mark.parametrize("raw", ["%ED%A0%80", "%FF%FE", "%C3"])
+def test_text_that_is_no_utf8_is_never_a_500(system: RunningSystem, written: Written, raw: str) -> None:
+    with system.client() as client:
+        response = client.get(f"/v1/memories?user_id={written.user}&q={raw}")
+    assert response.status_code in (200, 400), response.text
