@@ -10,7 +10,7 @@ from typing import Annotated
 from litestar.params import PathParameter, QueryParameter
 
 from api.errors import InvalidRequest
-from api.schemas import APP_ID_DEFAULT, TOKEN_PATTERN, USER_ID_DEFAULT
+from api.schemas import APP_ID_DEFAULT, TIMESTAMP_PATTERN, TOKEN_PATTERN, USER_ID_DEFAULT
 from memory.contract.positions import MAX_TOKEN_CHARS
 from memory.contract.validation import (
     ID_PATTERN,
@@ -111,16 +111,22 @@ TextContains = Annotated[
     ),
 ]
 Pinned = Annotated[bool | None, QueryParameter(description="true: only pinned memories; false: only unpinned ones")]
+# The schema states what time_bound enforces (a time zone, the accepted years), so no stated value is refused.
 OccurredAfter = Annotated[
     datetime | None,
     QueryParameter(
         description="only memories whose valid time (valid_from: when it became true, the turn's occurred_at)"
-        " is at or after this; ISO 8601 with a time zone"
+        " is at or after this; ISO 8601 with a time zone, between 1900-01-01 and 2999-12-31 in UTC",
+        schema_extra={"pattern": TIMESTAMP_PATTERN},
     ),
 ]
 OccurredBefore = Annotated[
     datetime | None,
-    QueryParameter(description="only memories whose valid time (valid_from) is before this; ISO 8601 with a time zone"),
+    QueryParameter(
+        description="only memories whose valid time (valid_from) is before this; ISO 8601 with a time zone, between"
+        " 1900-01-01 and 2999-12-31 in UTC",
+        schema_extra={"pattern": TIMESTAMP_PATTERN},
+    ),
 ]
 IncludeSuperseded = Annotated[
     bool,

@@ -1088,9 +1088,9 @@ export interface operations {
                 q?: string | null;
                 /** @description true: only pinned memories; false: only unpinned ones */
                 pinned?: boolean | null;
-                /** @description only memories whose valid time (valid_from: when it became true, the turn's occurred_at) is at or after this; ISO 8601 with a time zone */
+                /** @description only memories whose valid time (valid_from: when it became true, the turn's occurred_at) is at or after this; ISO 8601 with a time zone, between 1900-01-01 and 2999-12-31 in UTC */
                 occurred_after?: string | null;
-                /** @description only memories whose valid time (valid_from) is before this; ISO 8601 with a time zone */
+                /** @description only memories whose valid time (valid_from) is before this; ISO 8601 with a time zone, between 1900-01-01 and 2999-12-31 in UTC */
                 occurred_before?: string | null;
                 /** @description also memories a newer statement superseded (valid_to set), which are otherwise left out */
                 include_superseded?: boolean;
