@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from memstream_client import AsyncMemstream, Memstream
 
 from api.gateway.principal import Scope as KeyScope
 from tests.e2e.conftest import RunningSystem
@@ -168,3 +169,23 @@ def test_text_that_is_no_utf8_is_never_a_500(system: RunningSystem, written: Wri
     with system.client() as client:
         response = client.get(f"/v1/memories?user_id={written.user}&q={raw}")
     assert response.status_code in (200, 400), response.text
+
+
+async def test_the_python_sdk_sends_every_filter(system: RunningSystem, written: Written) -> None:
+    second, third = (START + timedelta(days=n) for n in (1, 2))
+    filters: dict[str, Any] = {
+        "user_id": written.user,
+        "text_contains": "PASSPORT",
+        "pinned": True,
+        "kind": None,
+        "occurred_after": second,  # a datetime, sent as ISO 8601
+        "occurred_before": third.isoformat(),
+    }
+    with Memstream(api_key=system.admin_key, base_url=system.system.base_url) as client:
+        page = client.get_all(**filters)
+        assert [m.memory for m in page.results] == [NOTES[1]] and page.results[0].pinned
+        assert client.get_all(user_id=written.user, pinned=False, text_contains="passport").results == []
+        superseded = client.get_all(user_id=written.user, include_superseded=True, text_contains="paris").results
+        assert superseded and all(m.valid_to is not None for m in superseded)
+    async with AsyncMemstream(api_key=system.admin_key, base_url=system.system.base_url) as async_client:
+        assert [m.memory for m in (await async_client.get_all(**filters)).results] == [NOTES[1]]
