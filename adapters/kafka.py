@@ -66,7 +66,9 @@ def _configure(admin: AdminClient, topic: str, config: dict[str, str]) -> None:
 
 
 def make_admin(settings: Settings, **overrides: Any) -> AdminClient:
-    return AdminClient(client_config(settings, **overrides))
+    # librdkafka's own lines through Python's logging (JSON lines, adapters/logs.py), not printed on stderr as plain
+    # text: an admin client dropped with results still queued says so ("Purging ... unserved events") at level 6.
+    return AdminClient(client_config(settings, **{"logger": log, **overrides}))
 
 
 def make_consumer(settings: Settings, group_id: str, **overrides: Any) -> Consumer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicCollection, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
@@ -81,9 +82,27 @@ class CachedEnds:
         return self._ends
 
 
-async def group_lag(offsets: LogOffsets, group: str, topics: Iterable[str]) -> dict[Partition, int]:
-    """How far ``group`` is behind on every partition of ``topics``: the end minus its committed offset (a partition
-    it never committed counts from 0: the pipeline's groups start from the earliest record, and the log is kept)."""
+@dataclass(frozen=True)
+class Position:
+    """Where a consumer group stands on one partition."""
+
+    end: int  # the high watermark
+    committed: int | None  # the next offset the group will read; None: it never committed here
+
+    @property
+    def lag(self) -> int:
+        """Events the group has yet to read. A partition it never committed counts from 0: the pipeline's groups
+        start from the earliest record, and the log is kept."""
+        return max(self.end - (self.committed or 0), 0)
+
+
+async def group_positions(offsets: LogOffsets, group: str, topics: Iterable[str]) -> dict[Partition, Position]:
+    """The end and ``group``'s committed offset on every partition of ``topics``."""
     ends = await offsets.topic_ends(topics)
     committed = await offsets.committed(group, ends)
-    return {partition: max(end - committed.get(partition, 0), 0) for partition, end in ends.items()}
+    return {partition: Position(end, committed.get(partition)) for partition, end in sorted(ends.items())}
+
+
+async def group_lag(offsets: LogOffsets, group: str, topics: Iterable[str]) -> dict[Partition, int]:
+    """How far ``group`` is behind on every partition of ``topics``."""
+    return {partition: at.lag for partition, at in (await group_positions(offsets, group, topics)).items()}

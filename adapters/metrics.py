@@ -107,8 +107,8 @@ def serve(settings: Settings, port: int, process: str) -> None:
 
     A port already taken (two workers started by hand on one host) is logged and the process runs on without
     metrics: losing the view of a process is better than losing the process."""
-    if port <= 0:
-        log.info("%s: metrics not served (port %s)", process, port)
+    if not settings.metrics_enabled or port <= 0:
+        log.info("%s: metrics not served (metrics_enabled=%s, port %s)", process, settings.metrics_enabled, port)
         return
     try:
         start_http_server(port, addr=settings.metrics_host)

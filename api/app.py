@@ -34,7 +34,7 @@ from api.idempotency.openapi import state_idempotency_key
 from api.idempotency.store import IdempotencyStore
 from api.json_body import JsonBodyRequest
 from api.json_only import json_only
-from api.metrics import RequestTimer, metrics
+from api.metrics import metrics, time_request
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
 from api.pipeline import schemas as pipeline_schemas
 from api.pipeline.letter_cache import DeadLetterCache
@@ -94,14 +94,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         return dead_letters
 
     # Authentication first: the rate limiter counts the principal it set (and is absent when it is off); then
-    # idempotency keys, which belong to that principal, for requests the limiter let through.
-    # The request's id and the timer outermost, so every log line of a request names it and refusals are timed
-    # with their status (api/request_ids.py, api/metrics.py).
-    middleware: list[Middleware] = [
-        RequestIds(),
-        RequestTimer(),
-        authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public),
-    ]
+    # idempotency keys, which belong to that principal, for requests the limiter let through. The request's id
+    # and the timer wrap the whole app (observed, below).
+    middleware: list[Middleware] = [authentication(resolved, credentials.verifiers, docs_public=resolved.docs_public)]
     limiter = rate_limiting(resolved)
     if limiter is not None:
         middleware.append(limiter)
@@ -119,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PipelineController,
             health,
             ready,
-            metrics,
+            *([metrics] if resolved.metrics_enabled else []),
             assets_router(),
             whoami,
             ui_router(),
@@ -149,4 +144,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state_idempotency_key(app.openapi_schema, app)
     if resolved.auth_enabled:
         state_bearer_security(app.openapi_schema, public_paths=PUBLIC_PATHS)
+    observed(app, resolved.metrics_enabled)
     return app
+
+
+def observed(app: Litestar, metrics_enabled: bool) -> None:
+    """Wrap the app's whole ASGI handler (the router inside Litestar's outermost exception handler, and CORS) in the
+    request id, which with metrics on also times each request.
+
+    *Why not as Litestar middleware*: a route's middleware runs only once a route matched, and what it raises (the
+    gateway's 401, 403 and 429) is answered by the exception handler outside it. From out here every answer, 404s
+    for unknown paths and refusals included, is timed with its status and carries ``X-Request-Id``."""
+    app.asgi_handler = RequestIds(app.asgi_handler, time_request if metrics_enabled else None)

@@ -1,5 +1,5 @@
 """The API's Prometheus metrics: ``GET /metrics`` (this process's registry, ``adapters/metrics.py``) and the
-middleware that times every routed request by route template, method and status.
+timing of every request by route template, method and status (``time_request``).
 
 ``/metrics`` is public like ``/health``: a scraper carries no credential, and nothing in it names a tenant (the
 labels are route templates, never paths with ids in them).
@@ -7,12 +7,7 @@ labels are route templates, never paths with ids in them).
 
 from __future__ import annotations
 
-import time
-
 from litestar import Response, get
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.metrics import HTTP_REQUEST_SECONDS
@@ -25,33 +20,8 @@ def metrics() -> Response[bytes]:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-class RequestTimer(ASGIMiddleware):
-    """Times each request from its arrival to the end of its answer (the outermost middleware, so refusals by
-    authentication and the rate limiter are timed with their status too)."""
-
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        started = time.perf_counter()
-        status = 500  # an exception that escapes without an answer becomes the framework's 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await next_app(scope, receive, send_noting_status)
-        except Exception as exc:
-            # Answered by the app's exception handlers, outside this middleware: Litestar's HTTP exceptions and the
-            # API's own errors (api/errors.py) carry their status; anything else is answered 500.
-            code = getattr(exc, "status_code", 500)
-            status = code if isinstance(code, int) else 500
-            raise
-        finally:
-            # The router has matched the route before any middleware runs: its template bounds the label's values.
-            route = str(scope.get("path_template") or "unmatched")
-            HTTP_REQUEST_SECONDS.labels(route, scope.get("method", ""), str(status)).observe(
-                time.perf_counter() - started
-            )
+def time_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Record one answered request (called by ``api.request_ids.RequestIds``, which wraps the whole app, so refusals
+    by authentication and the rate limiter, and requests no route matches, are timed with their status too: route
+    ``unmatched`` for the latter, a path never becomes a label)."""
+    HTTP_REQUEST_SECONDS.labels(route, method, str(status)).observe(seconds)

@@ -10,9 +10,9 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.logs import REQUEST_ID
@@ -33,14 +33,28 @@ def request_id_from(scope: Scope) -> str:
     return str(uuid.uuid4())
 
 
-class RequestIds(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+# What else hears of each answered request: route template (or "unmatched"), method, status, seconds.
+Observer = Callable[[str, str, int, float], None]
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+
+class RequestIds:
+    """Wraps the whole app (``api.app.observed``), outside Litestar's routing and its outermost exception handler:
+    refusals raised by a middleware (401, 403, 429) and requests no route matches (404) are answered by that handler,
+    so only from out here does every answer carry ``X-Request-Id``, get its log line and reach ``observer`` (the
+    request timer of ``api/metrics.py`` when metrics are on)."""
+
+    def __init__(self, app: ASGIApp, observer: Observer | None = None) -> None:
+        self.app = app
+        self.observer = observer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
         request_id = request_id_from(scope)
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
-        status = 500
+        status = 500  # an exception that escapes even the app's exception handler: the server answers 500
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -50,19 +64,15 @@ class RequestIds(ASGIMiddleware):
             await send(message)
 
         try:
-            await next_app(scope, receive, send_with_id)
-        except Exception as exc:  # answered by the app's exception handlers, outside: their status is the error's
-            code = getattr(exc, "status_code", 500)
-            status = code if isinstance(code, int) else 500
-            raise
+            await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            # The router writes the matched route's template into the scope; a request no route matched has none.
+            route, method = str(scope.get("path_template") or "unmatched"), str(scope.get("method", ""))
             log.info(
-                "%s %s %d", scope.get("method", ""), scope.get("path_template") or "unmatched", status,
-                extra={
-                    "method": scope.get("method", ""),
-                    "route": scope.get("path_template") or "unmatched",
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
+                "%s %s %d", method, route, status,
+                extra={"method": method, "route": route, "status": status, "duration_ms": round(seconds * 1000, 2)},
             )
+            if self.observer is not None:
+                self.observer(route, method, status, seconds)
             REQUEST_ID.reset(token)

@@ -7,9 +7,12 @@ query embedding, the four retrievers (dense, sparse, graph, temporal), fusion, r
 Cache misses are measured with ``use_cache: false``; cache hits by repeating a query set that was just
 searched once with the cache on. Each measurement runs with the gateway (authentication and the Redis rate
 limiter; the key's limit is never reached, but every request is counted) on and off, alternating on the same
-loaded stores, so the gateway's cost is read in one sitting.
+loaded stores, so the gateway's cost is read in one sitting. ``--metrics on off`` does the same for the Prometheus
+metrics (``MEMSTREAM_METRICS_ENABLED``: the request timer, the search's retriever histograms and cache counters, and
+``/metrics``), so their cost is read in one sitting too.
 
     .venv/bin/python -m bench.search --memories 10000 100000 --users 100 --queries 300
+    .venv/bin/python -m bench.search --memories 100000 --gateway on --metrics off on --rounds 2
 """
 
 from __future__ import annotations
@@ -195,9 +198,10 @@ def measure(settings: Settings, base_url: str, users: int, queries: int, seed: i
 GATEWAY_MODES = {"on": True, "off": False}
 
 
-def measure_api(settings: Settings, users: int, queries: int, gateway: bool) -> dict[str, Any]:
-    """One API process on the loaded stores, with the gateway (authentication and rate limits) on or off."""
-    api_settings = replace(settings, auth_enabled=gateway)
+def measure_api(settings: Settings, users: int, queries: int, gateway: bool, metrics: bool) -> dict[str, Any]:
+    """One API process on the loaded stores, with the gateway (authentication and rate limits) and the metrics on or
+    off."""
+    api_settings = replace(settings, auth_enabled=gateway, metrics_enabled=metrics)
     system = start_system(api_settings, Path(mkdtemp(prefix="bench-search-")), components=("api",))
     try:
         system.wait_ready()
@@ -224,7 +228,14 @@ def main() -> None:
         default=["off", "on"],
         help="measure with authentication and rate limits on and/or off, on the same loaded stores",
     )
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per gateway mode")
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        choices=sorted(GATEWAY_MODES),
+        default=["on"],
+        help="measure with the Prometheus metrics on and/or off, on the same loaded stores",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per gateway and metrics mode")
     args = parser.parse_args()
     base = load_settings()
     runs = []
@@ -232,15 +243,20 @@ def main() -> None:
         settings = replace(isolated_settings(base), api_port=18191)
         print(f"loading {count} memories over {args.users} users ...", flush=True)
         load_rates = load(settings, count, args.users)
-        by_mode: dict[str, list[dict[str, Any]]] = {mode: [] for mode in args.gateway}
+        modes = [(gateway, metrics) for gateway in args.gateway for metrics in args.metrics]
+        by_mode: dict[tuple[str, str], list[dict[str, Any]]] = {mode: [] for mode in modes}
         try:
             # Alternating modes on the same stores, so that neither gets the warmer caches.
             for _ in range(args.rounds):
-                for mode in args.gateway:
-                    by_mode[mode].append(measure_api(settings, args.users, args.queries, GATEWAY_MODES[mode]))
+                for gateway, metrics in modes:
+                    by_mode[(gateway, metrics)].append(
+                        measure_api(
+                            settings, args.users, args.queries, GATEWAY_MODES[gateway], GATEWAY_MODES[metrics]
+                        )
+                    )
         finally:
             MilvusClient(uri=settings.milvus_uri).drop_collection(settings.milvus_collection)
-        for mode, rounds in by_mode.items():
+        for (mode, metrics), rounds in by_mode.items():
             result = {
                 figure: pooled(rounds, figure)
                 for figure in ("cache_miss_client", "cache_miss_server_took", "cache_hit_client")
@@ -249,6 +265,7 @@ def main() -> None:
                 "memories": count,
                 "users": args.users,
                 "gateway": mode,
+                "metrics": metrics,
                 "load": load_rates,
                 "rounds": rounds,
                 **result,
@@ -260,7 +277,8 @@ def main() -> None:
                 result["cache_hit_client"],
             )
             print(
-                f"{count:>7} memories, gateway {mode:>3}: hybrid search (cache missed) p50 {miss['p50_ms']} ms, "
+                f"{count:>7} memories, gateway {mode:>3}, metrics {metrics:>3}: hybrid search (cache missed) "
+                f"p50 {miss['p50_ms']} ms, "
                 f"p95 {miss['p95_ms']} ms (server p50 {server['p50_ms']} ms); cache hit p50 {hit['p50_ms']} ms, "
                 f"p95 {hit['p95_ms']} ms (hit ratio {hit['hit_ratio']}); median of {len(rounds)} rounds; "
                 f"load {load_rates}",

@@ -125,11 +125,16 @@ class Settings:
     consumer_group_prefix: str = "memstream"
     # Metrics in the Prometheus text format (adapters/metrics.py): the API serves them at its own /metrics; the
     # stream worker and the projectors, which have no HTTP port otherwise, each on their own port here (0: none).
+    # Off: no /metrics route (404), no request timing, no metrics server and no lag polling in any process.
+    metrics_enabled: bool = True
     metrics_host: str = "127.0.0.1"
+    # 18085-18089: beside the API's 18080, below `memstream mcp --transport http`'s 18090. A projections process
+    # running only some stores serves at projections_metrics_port + the position of its first store in
+    # (postgres, milvus, neo4j, redis), so one process per store on one host gets 18086-18089.
+    streams_metrics_port: int = 18085
+    projections_metrics_port: int = 18086
     # The level of the project's own loggers; every process logs JSON lines to stderr (adapters/logs.py).
     log_level: str = "INFO"
-    streams_metrics_port: int = 18090
-    projections_metrics_port: int = 18091
     # How often the stream worker and the projectors touch their liveness file (adapters/heartbeat.py).
     heartbeat_seconds: float = 10.0
     # Read-your-writes: how long a read carrying a consistency token may wait for the projections.

@@ -61,6 +61,21 @@ def credential_lines(admin: AdminKey | None, base: str) -> list[str]:
     ]
 
 
+def metrics_line(settings: Settings, base: str) -> str:
+    """Where each process started here serves its Prometheus metrics (adapters/metrics.py)."""
+    from projections.wiring import PROJECTION_NAMES, metrics_port  # the store drivers: only once running
+
+    if not settings.metrics_enabled:
+        return "off (MEMSTREAM_METRICS_ENABLED=false)"
+    served = [f"API {base}/metrics"]
+    for process, port in (
+        ("worker", settings.streams_metrics_port),
+        ("projectors", metrics_port(settings, PROJECTION_NAMES)),
+    ):
+        served.append(f"{process} http://{settings.metrics_host}:{port}/metrics" if port > 0 else f"{process} none")
+    return ", ".join(served)
+
+
 def run(settings: Settings) -> int:
     # Ctrl-C and a plain `kill` both stop cleanly (a background launch may inherit SIGINT as ignored).
     signal.signal(signal.SIGINT, _interrupt)
@@ -92,6 +107,7 @@ def run(settings: Settings) -> int:
             f"  produce:      memstream produce --username {DEFAULT_PRODUCER} --password-file {password_file} "
             f"examples/conversation.jsonl\n  logs:         {logs}"
         )
+        print(f"  metrics:      {metrics_line(settings, base)}")
         print("Ctrl-C stops everything this command started.", flush=True)
         while True:
             system.check_alive()

@@ -117,21 +117,10 @@ def api_readiness(settings: Settings) -> str:
     return "ready" if body.get("status") == "ready" else f"not ready: {body}"
 
 
-def consumer_groups(settings: Settings, targets: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    """Every consumer group of the pipeline and the topics it reads: the worker's, and each projection's for the
-    target it serves now."""
-    from projections.targets import group_id
+async def _lags(settings: Settings, targets: dict[str, str]) -> tuple[dict[str, dict[str, int]], int]:
+    from projections.targets import consumer_groups
 
-    topics = settings.topics
-    groups: dict[str, tuple[str, ...]] = {settings.faust_app_id: (topics.turns, topics.commands, topics.memories)}
-    for store, target in targets.items():
-        groups[group_id(settings, store, target)] = (
-            (topics.turns, topics.memories) if store == "postgres" else (topics.memories,)
-        )
-    return groups
-
-
-async def _lags(settings: Settings, groups: dict[str, tuple[str, ...]]) -> tuple[dict[str, dict[str, int]], int]:
+    groups = {group: g.topics for group, g in consumer_groups(settings, targets).items()}
     offsets = LogOffsets(settings)
 
     def shown(lags: dict[Partition, int]) -> dict[str, int]:
@@ -158,7 +147,7 @@ async def gather_status(settings: Settings) -> Status:
 
         targets = status.targets or dict.fromkeys(STORES, LIVE)
         try:
-            status.lag, status.dead_letters = await _lags(settings, consumer_groups(settings, targets))
+            status.lag, status.dead_letters = await _lags(settings, targets)
         except Exception as exc:  # e.g. the topics do not exist yet (nothing ever ran): say so, the rest still shows
             status.lag = {}
             status.lag_error = f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -24,7 +24,7 @@ from memory.contract.codec import Codec
 from memory.settings import Settings
 from projections.runner import ProjectorRunner
 from projections.targets import LIVE, active_targets, group_id, settings_for_target
-from projections.wiring import PROJECTION_NAMES, projector_factory
+from projections.wiring import PROJECTION_NAMES, metrics_port, projector_factory
 
 log = logging.getLogger("projections")
 RESTART_DELAY_SECONDS = 2.0
@@ -95,7 +95,7 @@ def main() -> None:
     settings = load_settings()
     configure_logging("projections", settings.log_level)  # JSON lines (adapters/logs.py); drivers at WARNING
     ensure_topics(settings)
-    serve(settings, settings.projections_metrics_port, "projections")
+    serve(settings, metrics_port(settings, names), "projections")
     codec = Codec()
     supervisors = [Supervisor(name, settings, codec) for name in names]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import replace
+from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -107,3 +108,20 @@ def create_postgres_schema(settings: Settings, target: str) -> None:
         return
     with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{validate_name(target)}"')
+
+
+class ConsumerGroup(NamedTuple):
+    role: str  # "worker", or "projection <store> (<target>)"
+    topics: tuple[str, ...]  # every topic the group reads
+
+
+def consumer_groups(settings: Settings, targets: dict[str, str]) -> dict[str, ConsumerGroup]:
+    """Every consumer group of the pipeline, by group id: the Faust worker's, and each projection's for the target
+    it serves (``targets``: store -> target). The one list the pipeline page and ``memstream status`` read lag for.
+    The PostgreSQL projector also reads the turns: it keeps the conversation log."""
+    topics = settings.topics
+    groups = {settings.faust_app_id: ConsumerGroup("worker", (topics.turns, topics.commands, topics.memories))}
+    for store, target in sorted(targets.items()):
+        read = (topics.turns, topics.memories) if store == "postgres" else (topics.memories,)
+        groups[group_id(settings, store, target)] = ConsumerGroup(f"projection {store} ({target})", read)
+    return groups

@@ -18,6 +18,17 @@ from projections.redis.projector import RedisProjector
 PROJECTION_NAMES = ("postgres", "milvus", "neo4j", "redis")
 
 
+def metrics_port(settings: Settings, names: list[str] | tuple[str, ...]) -> int:
+    """Where a projections process running ``names`` serves its metrics: ``projections_metrics_port`` plus the
+    position of its first store in ``PROJECTION_NAMES`` (all of them: the port itself). Processes splitting the
+    stores between them on one host (``python -m projections postgres``, ``... neo4j redis``) each get their own
+    port without a setting apiece; the Helm chart computes the same (templates/_helpers.tpl). 0 stays 0 (none)."""
+    base = settings.projections_metrics_port
+    if base <= 0 or not names:
+        return base
+    return base + min(PROJECTION_NAMES.index(name) for name in names)
+
+
 def projector_factory(name: str, settings: Settings) -> Callable[[], Projector]:
     memories = (settings.topics.memories,)
     if name == "postgres":

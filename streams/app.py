@@ -80,7 +80,7 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
     register_lifecycle(app, ctx)
     watch_for_stalls(app)
     beat_while_running(app, heartbeat_path(settings, "streams"), settings.heartbeat_seconds)
-    if settings.streams_metrics_port > 0:
+    if settings.metrics_enabled and settings.streams_metrics_port > 0:
         report_lag(app, settings)
     return app
 

@@ -27,6 +27,9 @@ class Rejected:
     event: faust.EventT
     reason: str
     error: BaseException | str
+    # The request the event came from, when it could be decoded (adapters/logs.py): the dead letter's log line
+    # names it, so following a request through the logs shows where it ended.
+    correlation_id: str | None = None
 
 
 class DeadLetterSender:
@@ -44,8 +47,10 @@ class DeadLetterSender:
         futures = []
         for item in rejected:
             msg = item.event.message
-            log.warning("%s: dead-lettering %s/%s/%s: %s", self._component, msg.topic, msg.partition, msg.offset,
-                        item.reason)
+            log.warning(
+                "%s: dead-lettering %s/%s/%s: %s", self._component, msg.topic, msg.partition, msg.offset, item.reason,
+                extra={"component": self._component, "correlation_ids": [c for c in [item.correlation_id] if c]},
+            )
             record = dead_letter(
                 self._codec, self._component, item.reason, item.error, msg.topic, msg.partition, msg.offset,
                 msg.key, msg.value,

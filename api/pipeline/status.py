@@ -1,7 +1,8 @@
 """Reads the pipeline's state for ``/v1/admin/pipeline``.
 
 Lag: for each consumer group of this system (the Faust worker, ``settings.faust_app_id``; one projector group per
-store and serving target), the high watermark of each partition it reads minus the group's committed offset.
+store and serving target: ``projections.targets.consumer_groups``), the high watermark of each partition it reads
+minus the group's committed offset.
 
 Dead letters are read from their topic through ``api.pipeline.letter_cache`` (only what was appended since the
 last request; in a thread: the Kafka reader is synchronous), and only those of the caller's app are shown: a
@@ -15,46 +16,26 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from adapters.log_offsets import LogOffsets, Partition
+from adapters.log_offsets import LogOffsets, group_positions
 from api.pipeline.letter_cache import DeadLetterCache
 from api.pipeline.schemas import DeadLetterOut, GroupLag, PartitionLag, PipelineStatus
 from memory.contract.events import DeadLetter
 from memory.settings import Settings
-from projections.targets import group_id
+from projections.targets import consumer_groups
 from replay.deadletters import distinct
 
 
-def groups_of(settings: Settings, targets: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """Group -> (its role, the topic it certainly reads). Which other topics a group reads (the PostgreSQL
-    projector also reads the turns, for the conversation log) is read off its commits, so this module need not
-    know each projector's wiring (which the API may not import)."""
-    topics = settings.topics
-    groups = {settings.faust_app_id: ("worker", topics.turns)}
-    for store, target in sorted(targets.items()):
-        groups[group_id(settings, store, target)] = (f"projection {store} ({target})", topics.memories)
-    return groups
-
-
-async def consumer_lag(settings: Settings, offsets: LogOffsets, groups: dict[str, tuple[str, str]]) -> list[GroupLag]:
-    topics = settings.topics
-    ends = await offsets.topic_ends([topics.turns, topics.commands, topics.memories])
-    every: list[Partition] = sorted(ends)
+async def consumer_lag(settings: Settings, offsets: LogOffsets, targets: dict[str, str]) -> list[GroupLag]:
+    """Every pipeline group's position on each partition it reads (projections.targets.consumer_groups)."""
+    groups = consumer_groups(settings, targets)
+    found = await asyncio.gather(*(group_positions(offsets, group, g.topics) for group, g in groups.items()))
     answers = []
-    for group, (role, main_topic) in groups.items():
-        committed = await offsets.committed(group, every)
-        read = {main_topic} | {topic for topic, _ in committed}
+    for (group, g), positions in zip(groups.items(), found, strict=True):
         rows = [
-            PartitionLag(
-                topic=topic,
-                partition=partition,
-                end=ends[(topic, partition)],
-                committed=committed.get((topic, partition)),
-                lag=max(0, ends[(topic, partition)] - committed.get((topic, partition), 0)),
-            )
-            for topic, partition in every
-            if topic in read
+            PartitionLag(topic=topic, partition=partition, end=at.end, committed=at.committed, lag=at.lag)
+            for (topic, partition), at in positions.items()
         ]
-        answers.append(GroupLag(group=group, role=role, partitions=rows, lag=sum(r.lag for r in rows)))
+        answers.append(GroupLag(group=group, role=g.role, partitions=rows, lag=sum(r.lag for r in rows)))
     return answers
 
 
@@ -91,7 +72,7 @@ async def pipeline_status(
     settings: Settings, offsets: LogOffsets, letters_read: DeadLetterCache, targets: dict[str, str], app_id: str | None
 ) -> PipelineStatus:
     lag, letters = await asyncio.gather(
-        consumer_lag(settings, offsets, groups_of(settings, targets)),
+        consumer_lag(settings, offsets, targets),
         asyncio.to_thread(letters_of, letters_read, app_id),
     )
     return PipelineStatus(

@@ -105,7 +105,7 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
                 for (event, memory), vector in zip(extracted, vectors, strict=True):
                     if isinstance(vector, Exception):
                         reason = f"embedding failed: {type(vector).__name__}: {vector}"
-                        rejected.append(Rejected(event, reason, vector))
+                        rejected.append(Rejected(event, reason, vector, memory.envelope.correlation_id))
                         continue
                     key = memory.scope.key.encode()
                     for produced in embedding_events(memory, vector.tolist(), embedder.model_name, now):

@@ -47,7 +47,6 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
         turn = ctx.codec.decode(event.value)
         if not isinstance(turn, ConversationTurnReceived):
             raise DecodeError(f"{type(turn).__name__} does not belong on the turns topic")
-        validate_turn(turn, ctx.settings.max_content_chars)
         return turn
 
     async def extract_one(turn: ConversationTurnReceived) -> list[Event]:
@@ -77,14 +76,23 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
                 for event in batch:
                     try:
                         turn = decode(event)
-                    except (DecodeError, InvalidEventError) as exc:
+                    except DecodeError as exc:
                         rejected.append(Rejected(event, str(exc), exc))
+                        continue
+                    correlation = turn.envelope.correlation_id
+                    try:
+                        validate_turn(turn, ctx.settings.max_content_chars)
+                    except InvalidEventError as exc:
+                        rejected.append(Rejected(event, str(exc), exc, correlation))
                         continue
                     try:
                         produced = await extract_one(turn)
                     except Exception as exc:  # a fault of ours on this one turn: it must not cost the others
-                        log.exception("%s: extraction failed on a turn", COMPONENT)
-                        rejected.append(Rejected(event, f"extraction failed: {type(exc).__name__}: {exc}", exc))
+                        log.exception(
+                            "%s: extraction failed on a turn", COMPONENT, extra={"correlation_ids": [correlation]}
+                        )
+                        reason = f"extraction failed: {type(exc).__name__}: {exc}"
+                        rejected.append(Rejected(event, reason, exc, correlation))
                         continue
                     key = turn.scope.key.encode()
                     outputs.extend((key, ctx.codec.encode(e)) for e in produced)

@@ -101,7 +101,7 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                 faults.trip("lifecycle.event", _subject(decoded))
                 produced = _handle(ctx, decisions.states[scope_key], decoded, neighbours)
             except InvalidEventError as exc:
-                decisions.rejected.append(Rejected(event, str(exc), exc))
+                decisions.rejected.append(Rejected(event, str(exc), exc, decoded.envelope.correlation_id))
                 continue
             except Exception as exc:
                 raise EventFailed(event, exc) from exc
@@ -122,9 +122,11 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                 decisions.rejected.extend(failed)
                 return decisions
             except EventFailed as failure:
-                log.exception("%s: deciding on an event failed", COMPONENT)
+                correlation = next(d.envelope.correlation_id for e, d in decoded_batch if e is failure.event)
+                log.exception("%s: deciding on an event failed", COMPONENT, extra={"correlation_ids": [correlation]})
                 error = failure.error
-                failed.append(Rejected(failure.event, f"lifecycle failed: {type(error).__name__}: {error}", error))
+                reason = f"lifecycle failed: {type(error).__name__}: {error}"
+                failed.append(Rejected(failure.event, reason, error, correlation))
                 decoded_batch = [(e, d) for e, d in decoded_batch if e is not failure.event]
                 store.forget_cache()
                 ctx.pending.clear()

@@ -78,12 +78,15 @@ class RunningSystem:
 
 
 @contextlib.contextmanager
-def running_system(stack_settings: Settings, logs: Path, **overrides: Any) -> Iterator[RunningSystem]:
-    """The worker, projectors and API on isolated settings (with ``overrides``), stopped afterwards."""
+def running_system(
+    stack_settings: Settings, logs: Path, env: dict[str, str] | None = None, **overrides: Any
+) -> Iterator[RunningSystem]:
+    """The worker, projectors and API on isolated settings (with ``overrides``; ``env``: extra environment, e.g.
+    MEMSTREAM_FAULTS), stopped afterwards."""
     # Every process on its own free port (metrics too, adapters/metrics.py), so systems never collide.
     ports = {"api_port": free_port(), "streams_metrics_port": free_port(), "projections_metrics_port": free_port()}
     settings = replace(isolated_settings(stack_settings), **{**ports, **overrides})
-    running = start_system(settings, logs)
+    running = start_system(settings, logs, env=env)
     system: RunningSystem | None = None
     try:
         running.wait_ready()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -25,7 +26,14 @@ from tests.support import isolated_settings, wait_until
 def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings: Settings, tmp_path: Path) -> None:
     # The admin key file of this run's own key table (the shared data dir's belongs to the developer's system).
     key_file = tmp_path / "secrets" / "default-admin.key"
-    settings = replace(isolated_settings(stack_settings), api_port=free_port(), admin_key_file=str(key_file))
+    # Metrics on, as `memstream run` starts them by default, each process on its own port (the defaults' stand-ins).
+    settings = replace(
+        isolated_settings(stack_settings),
+        api_port=free_port(),
+        admin_key_file=str(key_file),
+        streams_metrics_port=free_port(),
+        projections_metrics_port=free_port(),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "memstream_cli.main", "run"],
         env={**os.environ, **settings.to_env()},
@@ -66,6 +74,24 @@ def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings
         password = (PROJECT_ROOT / door.group(3)).read_text().strip()
         make_door_producer(settings, door.group(2), password).check(settings.topics.turns)
         assert f"memstream produce --username {door.group(2)} --password-file {door.group(3)}" in output
+        # Every process it started serves its own metrics, at the addresses it printed.
+        printed = re.search(r"metrics: +API (\S+), worker (\S+), projectors (\S+)\n", output)
+        assert printed, output
+        metrics = printed.groups()
+        assert metrics == (
+            f"{base}/metrics",
+            f"http://{settings.metrics_host}:{settings.streams_metrics_port}/metrics",
+            f"http://{settings.metrics_host}:{settings.projections_metrics_port}/metrics",
+        )
+
+        def serving(url: str) -> bool:
+            try:
+                return "memstream_consumer_lag" in httpx.get(url, timeout=5).text
+            except httpx.HTTPError:
+                return False
+
+        for url in metrics:  # the worker's server starts once its app is built, after the API may be ready
+            wait_until(partial(serving, url), timeout=60, what=f"metrics at {url}")
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)

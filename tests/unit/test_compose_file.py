@@ -163,6 +163,17 @@ def test_published_ports_are_the_settings_defaults_on_loopback(services: dict[st
             assert ip == "127.0.0.1", f"{name} publishes a port beyond loopback"
 
 
+def test_the_worker_and_projectors_publish_their_named_metrics_ports(services: dict[str, dict[str, Any]]) -> None:
+    """Each serves /metrics on the container's address at the settings' default port (adapters/metrics.py), published
+    on loopback under the name "metrics" like the local processes."""
+    for name, port in (("streams", DEFAULTS.streams_metrics_port), ("projections", DEFAULTS.projections_metrics_port)):
+        service = services[name]
+        assert service["environment"]["MEMSTREAM_METRICS_HOST"] == "0.0.0.0", name
+        named = {entry["name"]: entry for entry in service["ports"] if isinstance(entry, dict)}
+        assert int(named["metrics"]["target"]) == port, name
+        assert _published(service)[port] == ("127.0.0.1", port), name
+
+
 def _listeners(value: str) -> dict[str, str]:
     """``NAME://host:port,...`` -> {NAME: "host:port"}."""
     return dict(item.split("://", 1) for item in value.split(","))

@@ -18,7 +18,7 @@ import pytest
 
 from adapters.heartbeat import PROCESSES
 from memory.settings import PROJECT_ROOT, Settings, Topics
-from projections.wiring import PROJECTION_NAMES
+from projections.wiring import PROJECTION_NAMES, metrics_port
 from tests.unit.infra_tools import api_routes, run_tool
 
 CHART = PROJECT_ROOT / "infra" / "helm" / "memstream"
@@ -249,8 +249,43 @@ def _autoscaling_problems(objects: list[dict[str, Any]]) -> list[str]:
     return problems  # fmt: skip
 
 
+def _metrics_problems(objects: list[dict[str, Any]]) -> list[str]:
+    """Every process is scraped where it serves: the annotations' port is a port the container names, the one the
+    settings give that process (a projections pod running some stores: its own, projections/wiring.py)."""
+    problems = []
+    settings = Settings.from_env(_config(objects))
+    routes = api_routes()
+    for name, d in _by_kind(objects, "Deployment").items():
+        (container,) = d["spec"]["template"]["spec"]["containers"]
+        annotations = d["spec"]["template"]["metadata"].get("annotations", {})
+        ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+        component = _component(d)
+        if not settings.metrics_enabled:
+            if "prometheus.io/scrape" in annotations or "metrics" in ports:
+                problems.append(f"{name}: scraped or a metrics port with metrics off")
+            continue
+        if component == "projections":
+            serves = metrics_port(settings, container["command"][3:] or list(PROJECTION_NAMES))
+        else:
+            serves = settings.api_port if component == "api" else settings.streams_metrics_port
+        if component != "api" and ports.get("metrics") != serves:
+            problems.append(f"{name}: port 'metrics' is {ports.get('metrics')}, the process serves at {serves}")
+        if annotations.get("prometheus.io/scrape") != "true":
+            problems.append(f"{name}: not annotated for scraping")
+        elif int(annotations.get("prometheus.io/port", "0")) != serves or serves not in ports.values():
+            problems.append(f"{name}: scraped on {annotations.get('prometheus.io/port')}, it serves at {serves}")
+        if annotations.get("prometheus.io/path") != "/metrics" or "/metrics" not in routes:
+            problems.append(f"{name}: scraped at {annotations.get('prometheus.io/path')}")
+    return problems
+
+
 def _problems(objects: list[dict[str, Any]], existing_secret: str = "") -> list[str]:
-    return _workload_problems(objects) + _settings_problems(objects, existing_secret) + _autoscaling_problems(objects)
+    return (
+        _workload_problems(objects)
+        + _settings_problems(objects, existing_secret)
+        + _autoscaling_problems(objects)
+        + _metrics_problems(objects)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ tests
@@ -288,7 +323,20 @@ def test_a_dr_standby_runs_no_workers_and_projects_all_but_postgres() -> None:
     (projector,) = deployments["projections"]["spec"]["template"]["spec"]["containers"]
     stores = projector["command"][3:]
     assert stores == ["milvus", "neo4j", "redis"] and set(stores) < set(PROJECTION_NAMES)
-    assert not _workload_problems(objects) and not _settings_problems(objects)
+    assert not _workload_problems(objects) and not _settings_problems(objects) and not _metrics_problems(objects)
+    # Its own metrics port (milvus is the second store), where the process serves and Prometheus scrapes.
+    assert projector["ports"] == [{"name": "metrics", "containerPort": Settings().projections_metrics_port + 1}]
+
+
+def test_every_process_is_scraped_where_it_serves_and_not_at_all_with_metrics_off(
+    rendered: list[dict[str, Any]],
+) -> None:
+    assert {_component(d) for d in _by_kind(rendered, "Deployment").values()} == set(ENTRY_POINTS)
+    assert not _metrics_problems(rendered)
+    assert _metrics_problems(render("-set", "metrics.podAnnotations=false"))  # the check sees a pod left unscraped
+    off = render("-set", "metrics.enabled=false")
+    assert _config(off)["MEMSTREAM_METRICS_ENABLED"] == "false"
+    assert not _metrics_problems(off) and not _workload_problems(off)
 
 
 def test_missing_endpoints_and_secrets_fail_the_render_by_name(tmp_path: Path) -> None:

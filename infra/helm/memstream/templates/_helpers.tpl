@@ -16,6 +16,29 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 
+{{/*
+Where a projections pod serves its metrics: projectionsPort + the position of its first store in (postgres, milvus,
+neo4j, redis), all stores: projectionsPort. The same rule as the process (projections/wiring.py: metrics_port).
+*/}}
+{{- define "memstream.projectionsMetricsPort" -}}
+{{- $positions := dict "postgres" 0 "milvus" 1 "neo4j" 2 "redis" 3 -}}
+{{- $offset := 0 -}}
+{{- with .Values.projections.stores -}}
+{{- $offset = 3 -}}
+{{- range . -}}{{- $offset = min $offset (get $positions .) -}}{{- end -}}
+{{- end -}}
+{{- add .Values.metrics.projectionsPort $offset -}}
+{{- end -}}
+
+{{/* Prometheus' scrape annotations of a pod whose metrics are at :<port>/metrics (values: metrics). */}}
+{{- define "memstream.scrapeAnnotations" -}}
+{{- if and .root.Values.metrics.enabled .root.Values.metrics.podAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end -}}
+
 {{/* The Secret every pod reads: the operator's, or the one this chart makes from values. */}}
 {{- define "memstream.secretName" -}}
 {{- default (printf "%s-secrets" .Release.Name) .Values.secrets.existingSecret -}}
