@@ -41,6 +41,14 @@ def shown_on_the_page(system: RunningSystem) -> list[tuple[str, str]]:
         return [(letter["origin"], letter["component"]) for letter in letters]
 
 
+def turns_read_by_every_group(system: RunningSystem) -> bool:
+    """Every consumer of the turns topic committed past its end: each has dead-lettered what it refused."""
+    with system.client() as client:
+        groups = client.get("/v1/admin/pipeline").json()["groups"]
+    turns = system.settings.topics.turns
+    return all(p["lag"] == 0 for g in groups for p in g["partitions"] if p["topic"] == turns)
+
+
 def origins_shown(system: RunningSystem) -> set[str]:
     return {origin for origin, _ in shown_on_the_page(system)}
 
@@ -49,6 +57,7 @@ def test_a_new_dead_letter_appears_and_only_the_tail_is_read(system: RunningSyst
     user = unique("dlq-")
     first = dead_letter_garbage(system, user)
     wait_until(lambda: first in origins_shown(system), timeout=120, what="the first dead letter on the page")
+    wait_until(lambda: turns_read_by_every_group(system), timeout=120, what="every consumer past the first")
     cache = DeadLetterCache(system.settings)
     before = cache.letters()
     read_so_far = read_dead_letters_from(system.settings, {})
@@ -62,7 +71,9 @@ def test_a_new_dead_letter_appears_and_only_the_tail_is_read(system: RunningSyst
     def refused_by(origin: str) -> list[str]:
         return sorted(component for at, component in shown_on_the_page(system) if at == origin)
 
-    wait_until(lambda: refused_by(second) == refused_by(first), timeout=120, what="the second bad message's letters")
+    wait_until(lambda: second in origins_shown(system), timeout=120, what="the second dead letter on the page")
+    wait_until(lambda: turns_read_by_every_group(system), timeout=120, what="every consumer past the second")
+    assert refused_by(second) == refused_by(first)  # each consumer that refused the first refused the second
     shown = shown_on_the_page(system)
     assert first in {origin for origin, _ in shown}, shown  # kept
     assert len(shown) == len(set(shown)), shown  # and none listed twice
