@@ -37,6 +37,7 @@ from api.json_only import json_only
 from api.metrics import metrics, time_request
 from api.openapi import state_bearer_security, state_body_rules, state_metadata_filter, state_user_required
 from api.pipeline import schemas as pipeline_schemas
+from api.pipeline.letter_cache import DeadLetterCache
 from api.pipeline.routes import PipelineController
 from api.readiness import ready
 from api.request_ids import RequestIds
@@ -86,6 +87,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             offsets.append(LogOffsets(resolved))
         return offsets[0]
 
+    # The dead letters read so far, kept between the pipeline page's requests (api/pipeline/letter_cache.py).
+    dead_letters = DeadLetterCache(resolved)
+
+    async def provide_dead_letters() -> DeadLetterCache:
+        return dead_letters
+
     # Authentication first: the rate limiter counts the principal it set (and is absent when it is off); then
     # idempotency keys, which belong to that principal, for requests the limiter let through. The request's id
     # and the timer wrap the whole app (observed, below).
@@ -117,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "services": Provide(provide_services),
             "credentials": Provide(provide_credentials),
             "log_offsets": Provide(provide_log_offsets),
+            "dead_letters": Provide(provide_dead_letters),
             "caller": Provide(caller, sync_to_thread=False),
         },
         guards=[json_only],  # writes take application/json only (415): no cross-site form can write

@@ -21,8 +21,24 @@ from api.gateway import tenancy
 from api.gateway.principal import Principal
 from api.gateway.tenancy import authorize
 from api.openapi import READ, READ_ONE, WRITE, WRITE_ONE
-from api.params import AppId, MemoryId, MetadataFilter, OptionalId, Token, UserId, metadata_filter
-from api.reader import not_found
+from api.params import (
+    AppId,
+    IncludeSuperseded,
+    Kind,
+    MemoryId,
+    MetadataFilter,
+    OccurredAfter,
+    OccurredBefore,
+    OptionalId,
+    Pinned,
+    TextContains,
+    Token,
+    UserId,
+    metadata_filter,
+    text_filter,
+    time_bound,
+)
+from api.reader import ListFilter, not_found
 from api.refusals import answered_as_http
 from api.schemas import (
     AddMemoriesRequest,
@@ -218,21 +234,41 @@ class MemoriesController(Controller):
         # Names, not the state enum: the seed's retired names ("accessed", "embedding") are read as the states
         # they stand for (memory.lifecycle.machine.RETIRED_STATE_NAMES).
         states: Annotated[
-            list[StateName] | None, QueryParameter(name="state", description="default: the searchable states")
+            list[StateName] | None,
+            QueryParameter(
+                name="state",
+                description="default: the searchable states (active, decaying); archived to see consolidated"
+                " originals. A forgotten memory is deleted (only its tombstone stays), so it is never listed",
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
         metadata: MetadataFilter = None,
+        kind: Kind = None,
+        text_contains: TextContains = None,
+        pinned: Pinned = None,
+        occurred_after: OccurredAfter = None,
+        occurred_before: OccurredBefore = None,
+        include_superseded: IncludeSuperseded = False,
         consistency_token: Token = None,
     ) -> MemoryList:
         scope = authorize(caller, tenancy.READ, app_id, user_id, agent_id, run_id)
-        wanted = sorted(set(states_named(list(states), "state"))) if states else DEFAULT_STATES  # a 400 before any wait
-        having = metadata_filter(metadata)
+        # Every refusal (400) comes before any wait on the consistency token.
+        wanted = sorted(set(states_named(list(states), "state"))) if states else DEFAULT_STATES
+        narrowed = ListFilter(
+            metadata=metadata_filter(metadata),
+            kind=kind,
+            text_contains=text_filter(text_contains),
+            pinned=pinned,
+            occurred_after=time_bound(occurred_after, "occurred_after"),
+            occurred_before=time_bound(occurred_before, "occurred_before"),
+            include_superseded=include_superseded,
+        )
         if consistency_token:
             await services.consistency.wait(consistency_token)
         reader = (await services.view()).reader
         return await reader.list_for_user(
-            scope.app_id, scope.user_id, scope.agent_id, scope.run_id, wanted, limit, offset, having
+            scope.app_id, scope.user_id, scope.agent_id, scope.run_id, wanted, limit, offset, narrowed
         )
 
 

@@ -4,14 +4,22 @@ the parameter); omitted, user and app are the credential's (api.gateway.tenancy.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 from litestar.params import PathParameter, QueryParameter
 
 from api.errors import InvalidRequest
-from api.schemas import APP_ID_DEFAULT, TOKEN_PATTERN, USER_ID_DEFAULT
+from api.schemas import APP_ID_DEFAULT, TIMESTAMP_PATTERN, TOKEN_PATTERN, USER_ID_DEFAULT
 from memory.contract.positions import MAX_TOKEN_CHARS
-from memory.contract.validation import ID_PATTERN, MAX_ID_CHARS, InvalidInput, check_metadata
+from memory.contract.validation import (
+    ID_PATTERN,
+    MAX_ID_CHARS,
+    TEXT_PATTERN,
+    InvalidInput,
+    check_metadata,
+    check_timestamp,
+)
 
 # Ids in the query and the path follow memory.contract.validation's rule, as in bodies (a 400 naming the parameter).
 # Omitted, user and app are the credential's (api.gateway.tenancy.authorize, called first by every route).
@@ -79,3 +87,70 @@ def metadata_filter(text: str | None) -> dict[str, str] | None:
     except (InvalidInput, UnicodeEncodeError) as exc:
         raise InvalidRequest(f"metadata: {exc}") from None
     return pairs
+
+
+# GET /v1/memories's narrowing parameters (api.reader.ListFilter).
+MAX_TEXT_FILTER_CHARS = 200
+Kind = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="only memories of this kind (fact, summary, ...)",
+    ),
+]
+TextContains = Annotated[
+    str | None,
+    QueryParameter(
+        name="q",
+        min_length=1,
+        max_length=MAX_TEXT_FILTER_CHARS,
+        pattern=TEXT_PATTERN,
+        description="only memories whose text contains this, ignoring case (plain text: no wildcards)",
+    ),
+]
+Pinned = Annotated[bool | None, QueryParameter(description="true: only pinned memories; false: only unpinned ones")]
+# The schema states what time_bound enforces (a time zone, the accepted years), so no stated value is refused.
+OccurredAfter = Annotated[
+    datetime | None,
+    QueryParameter(
+        description="only memories whose valid time (valid_from: when it became true, the turn's occurred_at)"
+        " is at or after this; ISO 8601 with a time zone, between 1900-01-01 and 2999-12-31 in UTC",
+        schema_extra={"pattern": TIMESTAMP_PATTERN},
+    ),
+]
+OccurredBefore = Annotated[
+    datetime | None,
+    QueryParameter(
+        description="only memories whose valid time (valid_from) is before this; ISO 8601 with a time zone, between"
+        " 1900-01-01 and 2999-12-31 in UTC",
+        schema_extra={"pattern": TIMESTAMP_PATTERN},
+    ),
+]
+IncludeSuperseded = Annotated[
+    bool,
+    QueryParameter(
+        description="also memories a newer statement superseded (valid_to set), which are otherwise left out"
+    ),
+]
+
+
+def text_filter(text: str | None) -> str | None:
+    """The ``q`` parameter as given; a 400 when it holds a lone surrogate (percent-encoded bytes that are no
+    UTF-8), which PostgreSQL cannot compare with any text."""
+    if text is not None:
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise InvalidRequest("q: not valid UTF-8 text") from None
+    return text
+
+
+def time_bound(moment: datetime | None, name: str) -> datetime | None:
+    """A time filter as given; a 400 naming it when it has no time zone or lies outside the accepted years."""
+    try:
+        check_timestamp(moment, name)
+    except InvalidInput as exc:
+        raise InvalidRequest(str(exc)) from None
+    return moment

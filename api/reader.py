@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -14,8 +16,38 @@ from memory.retrieval.scoring import CandidateRow
 
 COLUMNS = (
     "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, metadata, source_turn_ids,"
-    " known_from, updated_at, valid_from, valid_to, embedding_model"
+    " known_from, updated_at, valid_from, valid_to, embedding_model, pinned"
 )
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What narrows a user's memory list besides scope and states (``GET /v1/memories``'s query parameters)."""
+
+    metadata: dict[str, str] | None = None
+    kind: str | None = None
+    text_contains: str | None = None  # case-insensitive, anywhere in the text
+    pinned: bool | None = None
+    occurred_after: datetime | None = None  # valid time (valid_from), inclusive
+    occurred_before: datetime | None = None  # valid time (valid_from), exclusive
+    include_superseded: bool = False  # also memories a newer statement ended (valid_to set)
+
+    def sql(self) -> tuple[list[str], list[Any]]:
+        where: list[str] = [] if self.include_superseded else ["valid_to IS NULL"]
+        params: list[Any] = []
+        for condition, value in (
+            ("metadata @> %s::jsonb", json.dumps(self.metadata) if self.metadata else None),
+            ("kind = %s", self.kind),
+            # strpos, not LIKE: the words are matched as typed, '%' and '_' included.
+            ("strpos(lower(text), lower(%s)) > 0", self.text_contains),
+            ("pinned = %s", self.pinned),
+            ("valid_from >= %s", self.occurred_after),
+            ("valid_from < %s", self.occurred_before),
+        ):
+            if value is not None:
+                where.append(condition)
+                params.append(value)
+        return where, params
 
 
 def not_found(memory_id: str, user_id: str) -> str:
@@ -42,6 +74,7 @@ def memory_out(row: dict[str, Any]) -> MemoryOut:
         valid_from=row["valid_from"],
         valid_to=row["valid_to"],
         embedding_model=row["embedding_model"],
+        pinned=bool(row["pinned"]),
     )
 
 
@@ -101,13 +134,13 @@ class MemoryReader:
         states: list[str],
         limit: int,
         offset: int,
-        metadata: dict[str, str] | None = None,
+        narrowed: ListFilter | None = None,
     ) -> MemoryList:
-        where = ["app_id = %s", "user_id = %s", "state = ANY(%s)", "valid_to IS NULL"]
+        where = ["app_id = %s", "user_id = %s", "state = ANY(%s)"]
         params: list[Any] = [app_id, user_id, states]
-        if metadata:
-            where.append("metadata @> %s::jsonb")
-            params.append(json.dumps(metadata))
+        conditions, values = (narrowed or ListFilter()).sql()
+        where.extend(conditions)
+        params.extend(values)
         if agent_id is not None:
             where.append("agent_id = %s")
             params.append(agent_id)

@@ -230,6 +230,7 @@ class MemoryOut(msgspec.Struct):
     valid_from: datetime
     valid_to: datetime | None
     embedding_model: str | None
+    pinned: bool = False  # set and cleared with PATCH {"pinned": ...}
 
 
 class MemoryList(msgspec.Struct):

@@ -8,7 +8,8 @@ idempotent, so re-driving something that was since applied changes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -24,8 +25,24 @@ from memory.settings import Settings
 REDRIVE_MAX_BYTES = 64 * 1024 * 1024
 
 
+@dataclass
+class Reading:
+    """What one read of the dead-letter topic found, and where each partition stood."""
+
+    letters: list[tuple[LogPosition, DeadLetter]] = field(default_factory=list)
+    low: dict[int, int] = field(default_factory=dict)  # partition -> its first offset still in the log
+    high: dict[int, int] = field(default_factory=dict)  # partition -> its end when the read began
+    reached: dict[int, int] = field(default_factory=dict)  # partition -> the offset a next read starts from
+
+
 def read_dead_letters(settings: Settings, timeout: float = 10.0) -> Iterator[tuple[LogPosition, DeadLetter]]:
     """Every dead letter on the topic, oldest first, read without joining a consumer group."""
+    yield from read_dead_letters_from(settings, {}, timeout).letters
+
+
+def read_dead_letters_from(settings: Settings, since: Mapping[int, int], timeout: float = 10.0) -> Reading:
+    """The dead letters from ``since`` (partition -> first offset; a partition not named, or named below the log's
+    start, from the log's start) up to each partition's end when the read began, oldest first."""
     codec = Codec()
     consumer = Consumer(
         client_config(
@@ -37,36 +54,41 @@ def read_dead_letters(settings: Settings, timeout: float = 10.0) -> Iterator[tup
         )
     )
     topic = settings.topics.deadletter
+    reading = Reading()
     try:
         metadata = consumer.list_topics(topic, timeout=timeout)
         partitions = sorted(metadata.topics[topic].partitions) if topic in metadata.topics else []
-        ends = {}
         assignment = []
         for partition in partitions:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
-            if high > low:
-                ends[partition] = high
-                assignment.append(TopicPartition(topic, partition, low))
+            start = min(max(low, since.get(partition, low)), high)
+            reading.low[partition], reading.high[partition], reading.reached[partition] = low, high, start
+            if high > start:
+                assignment.append(TopicPartition(topic, partition, start))
         if not assignment:
-            return
+            return reading
         consumer.assign(assignment)
         deadline = time.monotonic() + timeout
-        done: set[int] = set()
-        while len(done) < len(ends) and time.monotonic() < deadline:
+        waiting = {tp.partition for tp in assignment}
+        while waiting and time.monotonic() < deadline:
             for msg in consumer.consume(num_messages=500, timeout=0.5):
                 if msg.error() is not None:
                     continue
                 partition, offset = int(msg.partition() or 0), int(msg.offset() or 0)
-                if offset + 1 >= ends[partition]:
-                    done.add(partition)
+                if offset >= reading.high[partition]:
+                    continue  # written after the read began: the next read has it
+                reading.reached[partition] = offset + 1
+                if offset + 1 >= reading.high[partition]:
+                    waiting.discard(partition)
                 try:
                     letter = codec.decode(msg.value())
                 except DecodeError:
                     continue
                 if isinstance(letter, DeadLetter):
-                    yield LogPosition(topic, partition, offset), letter
+                    reading.letters.append((LogPosition(topic, partition, offset), letter))
     finally:
         consumer.close()
+    return reading
 
 
 def distinct(letters: Iterable[tuple[LogPosition, DeadLetter]]) -> list[tuple[LogPosition, DeadLetter]]:

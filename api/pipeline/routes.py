@@ -14,6 +14,7 @@ from api.errors import Conflict, Forbidden, NotFound
 from api.gateway import tenancy
 from api.gateway.principal import Principal, Scope
 from api.openapi import error_responses
+from api.pipeline.letter_cache import DeadLetterCache
 from api.pipeline.schemas import PipelineStatus, RedriveAccepted, Redriven, RedriveRequest
 from api.pipeline.status import letters_of, pipeline_status
 from api.services import Services
@@ -41,9 +42,11 @@ class PipelineController(Controller):
         caller: NamedDependency[Principal],
         services: NamedDependency[Services],
         log_offsets: NamedDependency[LogOffsets],
+        dead_letters: NamedDependency[DeadLetterCache],
     ) -> PipelineStatus:
         require_admin(caller)
-        return await pipeline_status(services.settings, log_offsets, await services.targets(), caller.app_id)
+        targets = await services.targets()
+        return await pipeline_status(services.settings, log_offsets, dead_letters, targets, caller.app_id)
 
     @post(
         "/dead-letters/redrive",
@@ -52,13 +55,16 @@ class PipelineController(Controller):
         responses=error_responses(400, 403, 404, 409, 413, 415, 429, 503),
     )
     async def redrive_letters(
-        self, data: JSONBody[RedriveRequest], caller: NamedDependency[Principal], services: NamedDependency[Services]
+        self,
+        data: JSONBody[RedriveRequest],
+        caller: NamedDependency[Principal],
+        services: NamedDependency[Services],
+        dead_letters: NamedDependency[DeadLetterCache],
     ) -> RedriveAccepted:
         require_admin(caller)
         settings = services.settings
-        letters = {
-            letter.dead_letter_id: letter for _, letter in await asyncio.to_thread(letters_of, settings, caller.app_id)
-        }
+        found = await asyncio.to_thread(letters_of, dead_letters, caller.app_id)
+        letters = {letter.dead_letter_id: letter for _, letter in found}
         wanted = list(dict.fromkeys(data.dead_letter_ids))  # each once, in the order asked
         missing = [i for i in wanted if i not in letters]
         if missing:

@@ -4,10 +4,11 @@ Lag: for each consumer group of this system (the Faust worker, ``settings.faust_
 store and serving target: ``projections.targets.consumer_groups``), the high watermark of each partition it reads
 minus the group's committed offset.
 
-Dead letters are read from their topic with ``replay.deadletters`` (in a thread: that reader is synchronous), and
-only those of the caller's app are shown: a letter's origin key is ``app/user``, so an app's admin never sees
-another app's failures, and a letter whose key names no app (a message that could not be keyed) is shown to no
-app's admin; ``memstream replay deadletter list`` shows it to the operator.
+Dead letters are read from their topic through ``api.pipeline.letter_cache`` (only what was appended since the
+last request; in a thread: the Kafka reader is synchronous), and only those of the caller's app are shown: a
+letter's origin key is ``app/user``, so an app's admin never sees another app's failures, and a letter whose key
+names no app (a message that could not be keyed) is shown to no app's admin; ``memstream replay deadletter list``
+shows it to the operator.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import asyncio
 from datetime import UTC, datetime
 
 from adapters.log_offsets import LogOffsets, group_positions
+from api.pipeline.letter_cache import DeadLetterCache
 from api.pipeline.schemas import DeadLetterOut, GroupLag, PartitionLag, PipelineStatus
 from memory.contract.events import DeadLetter
 from memory.settings import Settings
 from projections.targets import consumer_groups
-from replay.deadletters import distinct, read_dead_letters
+from replay.deadletters import distinct
 
 
 async def consumer_lag(settings: Settings, offsets: LogOffsets, targets: dict[str, str]) -> list[GroupLag]:
@@ -45,11 +47,11 @@ def belongs_to(letter: DeadLetter, app_id: str | None) -> bool:
     return key.startswith(f"{app_id}/")
 
 
-def letters_of(settings: Settings, app_id: str | None) -> list[tuple[str, DeadLetter]]:
+def letters_of(cache: DeadLetterCache, app_id: str | None) -> list[tuple[str, DeadLetter]]:
     """(where it is, the letter) for the app's dead letters, oldest first, each once."""
     return [
         (f"{pos.topic}/{pos.partition}@{pos.offset}", letter)
-        for pos, letter in distinct(read_dead_letters(settings))
+        for pos, letter in distinct(cache.letters())
         if belongs_to(letter, app_id)
     ]
 
@@ -67,10 +69,11 @@ def letter_out(letter: DeadLetter) -> DeadLetterOut:
 
 
 async def pipeline_status(
-    settings: Settings, offsets: LogOffsets, targets: dict[str, str], app_id: str | None
+    settings: Settings, offsets: LogOffsets, letters_read: DeadLetterCache, targets: dict[str, str], app_id: str | None
 ) -> PipelineStatus:
     lag, letters = await asyncio.gather(
-        consumer_lag(settings, offsets, targets), asyncio.to_thread(letters_of, settings, app_id)
+        consumer_lag(settings, offsets, targets),
+        asyncio.to_thread(letters_of, letters_read, app_id),
     )
     return PipelineStatus(
         groups=lag,

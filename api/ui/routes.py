@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
-from litestar import Router, get
+from litestar import Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.static_files import create_static_files_router
@@ -21,6 +21,21 @@ from api.openapi import error_responses
 
 UI_PATH = "/ui"
 STATIC_DIRECTORY = Path(__file__).parent / "static"
+# What a dashboard page may load or call: its own files and its own API, nothing else. No inline script or
+# style (the pages build their DOM with textContent, never HTML), no plugin, no frame, no other origin, so a
+# memory's text that carried markup could neither run nor send data anywhere.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 
 class WhoAmI(msgspec.Struct):
@@ -45,6 +60,13 @@ async def whoami(caller: NamedDependency[Principal]) -> WhoAmI:
     return WhoAmI(app_id=caller.app_id, user_id=caller.user_id, scopes=scopes, credential=caller.credential)
 
 
+async def secured(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def ui_router() -> Router:
     # no-cache: the browser revalidates, so a new release's files are picked up at once (they are small).
     return create_static_files_router(
@@ -54,4 +76,5 @@ def ui_router() -> Router:
         name="ui",
         cache_control=CacheControlHeader(no_cache=True),
         include_in_schema=False,
+        after_request=secured,
     )

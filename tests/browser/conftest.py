@@ -12,10 +12,11 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -24,6 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.conftest import RunningSystem, running_system
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 DESKTOP = (1280, 800)
@@ -71,13 +73,19 @@ class Pages:
                     return element
             return False
 
-        try:
-            element = WebDriverWait(self.driver, WAIT_SECONDS).until(found)
-        except TimeoutException:
-            self.shot("timed-out")
-            raise AssertionError(f"no {what or css} on the page within {WAIT_SECONDS}s") from None
+        element = self.until(found, what or css)
         assert isinstance(element, WebElement)
         return element
+
+    def until(self, check: Callable[[WebDriver], T | Literal[False] | None], what: str) -> T:
+        """``check``'s first truthy answer. A page redraws itself when its data arrives, so an element found a
+        moment ago may be gone (stale): that is asked again, not a failure."""
+        waiting = WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,))
+        try:
+            return waiting.until(lambda driver: check(driver) or False)
+        except TimeoutException:
+            self.shot("timed-out")
+            raise AssertionError(f"no {what} on the page within {WAIT_SECONDS}s") from None
 
     def text_of(self, css: str) -> str:
         return self.wait_for(css).text

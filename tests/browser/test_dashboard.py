@@ -7,18 +7,27 @@ memories, open one and see its lineage drawn, run a search and read each retriev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import Select
 
 from adapters.kafka import SyncProducer, make_producer
+from adapters.token_key import token_key
 from api.gateway.principal import Scope as KeyScope
+from memory.contract.codec import Codec
+from memory.contract.events import Scope as EventScope
+from memory.contract.positions import encode_token
 from memory.lifecycle.machine import MemoryState
 from memory.retrieval.recipes import RECIPES
 from memory.settings import PROJECT_ROOT
+from streams.agents.lifecycle import tick_command
 from tests.browser.conftest import Pages
 from tests.e2e.conftest import RunningSystem
 from tests.support import issue_key, unique, wait_until
@@ -297,6 +306,7 @@ def listed_in(script: str, constant: str) -> list[str]:
 def test_the_pages_offer_every_recipe_and_state() -> None:
     assert set(listed_in("pages/search.js", "RECIPES")) == set(RECIPES)
     assert listed_in("pages/memories.js", "STATES") == [state.value for state in MemoryState]
+    assert listed_in("pages/search.js", "STATES") == [state.value for state in MemoryState]
 
 
 def test_phone_sized_screen(system: RunningSystem, life: Life, phone: Pages) -> None:
@@ -306,3 +316,296 @@ def test_phone_sized_screen(system: RunningSystem, life: Life, phone: Pages) -> 
     assert screen == 390, f"the emulated screen is {screen}px wide"
     assert width <= screen, f"the page is {width}px wide on a {screen}px screen: it scrolls sideways"
     phone.shot("phone-memories")
+
+
+def set_value(pages: Pages, element_id: str, value: str) -> None:
+    """A datetime-local input's value, set as the page reads it (typing one depends on the browser's locale)."""
+    pages.driver.execute_script(
+        "arguments[0].value = arguments[1]", pages.driver.find_element(By.ID, element_id), value
+    )
+
+
+def retype(pages: Pages, element_id: str, text: str, then: str) -> None:
+    """Replace an input's text, then press the button ``then`` names."""
+    field = pages.driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)
+    pages.driver.find_element(By.ID, then).click()
+
+
+def apply_filters(pages: Pages, expected: set[str], what: str) -> None:
+    pages.driver.find_element(By.ID, "apply").click()
+    wait_until(lambda: set(rows(pages)) == expected or None, timeout=30, what=what)
+
+
+def test_the_memories_page_filters_on_the_server(system: RunningSystem, life: Life, pages: Pages) -> None:
+    berlin, coffee = life.find("Berlin"), life.find("coffee")
+    with system.client() as client:
+        pinned = client.put(f"/v1/memories/{coffee['id']}", json={"user_id": life.user, "pinned": True})
+        assert pinned.status_code == 202, pinned.text
+        token = pinned.json()["consistency_token"]
+        wait_until(
+            lambda: (
+                client.get("/v1/memories", params={"user_id": life.user, "consistency_token": token}).status_code == 200
+            ),
+            timeout=60,
+            what="the pin applied",
+        )
+    pages.sign_in(system.admin_key, user=life.user)
+    wait_until(lambda: len(rows(pages)) == 2 or None, timeout=60, what="the memories")
+
+    # Superseded too: Paris comes back, marked superseded.
+    pages.driver.find_element(By.ID, "filter-superseded").click()
+    apply_filters(pages, {berlin["id"], coffee["id"], life.paris_id}, "Paris listed again")
+    assert "superseded" in rows(pages)[life.paris_id]
+
+    # A valid-time range: before day 5 holds what the first conversation said (Paris, coffee), not Berlin.
+    set_value(pages, "filter-before", (START + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"))
+    apply_filters(pages, {coffee["id"], life.paris_id}, "the first conversation's memories")
+    set_value(pages, "filter-before", "")
+    set_value(pages, "filter-after", (START + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"))
+    apply_filters(pages, {berlin["id"]}, "the second conversation's new memory")
+    set_value(pages, "filter-after", "")
+
+    # Pinned: only coffee, tagged; then text on the server, case-insensitive.
+    Select(pages.driver.find_element(By.ID, "filter-pinned")).select_by_value("true")
+    apply_filters(pages, {coffee["id"]}, "only the pinned memory")
+    assert "pinned" in rows(pages)[coffee["id"]]
+    Select(pages.driver.find_element(By.ID, "filter-pinned")).select_by_value("")
+    pages.driver.find_element(By.ID, "filter-text").send_keys("PARIS")
+    apply_filters(pages, {life.paris_id}, "Paris by its text")
+    pages.shot("filtered")
+
+    # Kind: exactly what the API lists of that kind; one that no memory has gets the filters' empty state.
+    pages.driver.find_element(By.ID, "filter-text").clear()
+    pages.driver.find_element(By.ID, "filter-kind").send_keys(berlin["kind"])
+    with system.client() as client:
+        params = {"user_id": life.user, "kind": berlin["kind"], "include_superseded": "true"}
+        of_kind = {m["id"] for m in client.get("/v1/memories", params=params).json()["results"]}
+    assert berlin["id"] in of_kind
+    apply_filters(pages, of_kind, f"the {berlin['kind']} memories")
+    retype(pages, "filter-kind", "no-such-kind", then="apply")
+    assert "No memory matches these filters" in pages.text_of("#empty")
+
+    # A bad value is the API's 400, shown on the page.
+    retype(pages, "filter-kind", "two words", then="apply")
+    assert "kind" in pages.wait_for(".error", "the refusal").text
+
+
+def test_search_shows_the_time_range_and_each_retrievers_time(system: RunningSystem, life: Life, pages: Pages) -> None:
+    query = "What did Maya say last week?"
+    reference = START + timedelta(days=12)
+    with system.client() as client:
+        body = {"user_id": life.user, "query": query, "reference_time": reference.isoformat(), "use_cache": False}
+        expected = client.post("/v1/memories/search", json=body).json()
+    assert expected["time_range"], expected  # the API itself reads a range from the query
+    pages.sign_in(system.admin_key, user=life.user)
+    pages.wait_for("#memories")
+    pages.open("#/search")
+    pages.wait_for("#query").send_keys(query)
+    # The browser runs in UTC (as the machine does): the local time typed is the UTC time sent.
+    set_value(pages, "reference-time", reference.strftime("%Y-%m-%dT%H:%M"))
+    Select(pages.driver.find_element(By.ID, "recipe")).select_by_value("hybrid")
+    pages.driver.find_element(By.ID, "run-search").click()
+    shown = pages.wait_for("#time-range", "the time range")
+    assert shown.get_attribute("data-expression") == expected["time_range"]["expression"]
+    assert parse(shown.get_attribute("data-start")) == parse(expected["time_range"]["start"])
+    assert parse(shown.get_attribute("data-end")) == parse(expected["time_range"]["end"])
+    timed = pages.wait_for("#timings").find_elements(By.CSS_SELECTOR, "tbody tr[data-retriever]")
+    assert {row.get_attribute("data-retriever") for row in timed} == set(expected["timings_ms"])
+    assert all(row.text.endswith(" ms") for row in timed)
+    pages.shot("search-time-range")
+
+    # A filter the page builds: metadata no memory carries narrows the hits to none.
+    retype(pages, "search-metadata", "topic=nothing-here", then="run-search")
+    assert "No memory matched" in pages.text_of("#no-hits")
+    # A malformed pair is refused on the page before any request.
+    retype(pages, "search-metadata", "no-equals-sign", then="run-search")
+    assert "key=value" in pages.text_of(".error")
+
+
+def parse(moment: str | None) -> datetime | None:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else None
+
+
+class Consolidated:
+    """A user whose two Apollo memories the lifecycle consolidated into one summary (a tick 45 days on, as
+    tests/e2e/test_lifecycle.py drives it), one of which a search of the archive then recalled to active."""
+
+    def __init__(self, system: RunningSystem) -> None:
+        self.user = unique("apollo-")
+        scope = EventScope(system.app_id, self.user)
+        now = datetime.now(UTC).replace(microsecond=0)  # decay and consolidation count from the wall clock
+        said = ("Sarah and I are building the Apollo app.", "The Apollo app launches in March with Sarah.")
+        with system.client() as client:
+            params = {"user_id": self.user}
+            body = {
+                **params,
+                "conversation_id": "apollo",
+                "occurred_at": now.isoformat(),
+                "messages": [{"role": "user", "content": text, "name": "Maya"} for text in said],
+            }
+            written = client.post("/v1/memories", json=body)
+            assert written.status_code == 202, written.text
+            settle(client, self.user, written.json()["consistency_token"])
+            self.originals = sorted(m["id"] for m in client.get("/v1/memories", params=params).json()["results"])
+            assert len(self.originals) == 2, self.originals
+            producer = SyncProducer(make_producer(system.settings))
+            tick = tick_command(scope, now + timedelta(days=45), component="tests")
+            (at,) = producer.produce_all([(system.settings.topics.commands, scope.key.encode(), Codec().encode(tick))])
+            settle(client, self.user, encode_token([at], token_key(system.settings)))
+            (summary,) = [
+                m for m in client.get("/v1/memories", params=params).json()["results"] if m["kind"] == "summary"
+            ]
+            self.summary = summary["id"]
+            query = {
+                **params,
+                "query": "When does the Apollo app launch?",
+                "include_archived": True,
+                "use_cache": False,
+            }
+            found = client.post("/v1/memories/search", json=query).json()["results"]
+            # Every original the archive search hit is recalled (one or both, as they rank).
+            self.recalled = sorted(hit["id"] for hit in found if hit["id"] in self.originals)
+            assert self.recalled, found
+
+            def all_active() -> bool:
+                return all(
+                    client.get(f"/v1/memories/{o}", params=params).json()["state"] == "active" for o in self.recalled
+                )
+
+            wait_until(all_active, timeout=60, what="the recall")
+
+
+def settle(client: httpx.Client, user: str, token: str) -> None:
+    def caught_up() -> bool:
+        params: dict[str, str | int] = {"user_id": user, "consistency_token": token, "limit": 1}
+        return client.get("/v1/memories", params=params).status_code == 200
+
+    wait_until(caught_up, timeout=120, what="the projections to catch up")
+
+
+Drawn = tuple[set[str | None], list[tuple[str | None, str | None]], dict[str | None, str]]
+
+
+def drawn(pages: Pages, nodes: set[str]) -> Drawn:
+    """The lineage picture once it holds these memories: their ids, its arrows as (relation, dash pattern), and
+    each node's state line."""
+
+    def picture(driver: WebDriver) -> Drawn | None:
+        boxes = driver.find_elements(By.CSS_SELECTOR, "svg#lineage a.node")
+        ids = {box.get_attribute("data-memory-id") for box in boxes}
+        if ids != nodes:
+            return None
+        arrows = [
+            (line.get_attribute("data-relation"), line.get_attribute("stroke-dasharray"))
+            for line in driver.find_elements(By.CSS_SELECTOR, "svg#lineage line.link")
+        ]
+        states = {
+            box.get_attribute("data-memory-id"): box.find_element(By.CSS_SELECTOR, ".node-state").text for box in boxes
+        }
+        return ids, sorted(arrows, key=str), states
+
+    return pages.until(picture, f"a lineage picture of {sorted(nodes)}")
+
+
+def test_a_summarys_lineage_and_a_recalled_original(system: RunningSystem, pages: Pages) -> None:
+    life = Consolidated(system)
+    pages.sign_in(system.admin_key, user=life.user)
+    pages.wait_for("#memories")
+
+    # The summary: its two originals drawn on its left, one "summarizes" arrow each, and the recalled one's
+    # way back to active drawn beside its arrow, dashed.
+    pages.open(f"#/memory/{life.summary}")
+    _, arrows, states = drawn(pages, {life.summary, *life.originals})
+    assert arrows == [("recalled", "6 4")] * len(life.recalled) + [("summarizes", "none")] * 2, arrows
+    for original in life.originals:
+        assert states[original].startswith("active" if original in life.recalled else "archived"), states
+    pages.shot("summary-lineage")
+
+    # A recalled original: the summary on its right, summarizing it and recalling it.
+    recalled = life.recalled[0]
+    pages.driver.find_element(By.CSS_SELECTOR, f"svg#lineage a.node[data-memory-id='{recalled}']").click()
+    _, arrows, _ = drawn(pages, {life.summary, recalled})
+    assert arrows == [("recalled", "6 4"), ("summarizes", "none")], arrows
+    assert "MemoryRecalled" in pages.text_of("#history")
+    pages.shot("recalled-lineage")
+
+
+def no_sideways_scroll(pages: Pages, page: str) -> None:
+    width, screen = pages.driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= screen, f"{page}: the page is {width}px wide on a {screen}px screen: it scrolls sideways"
+
+
+def saying(words: str) -> Callable[[WebElement], bool]:
+    return lambda element: words in element.text
+
+
+def every_page_empty(system: RunningSystem, pages: Pages, size: str) -> None:
+    """A fresh app's admin looking at a fresh user: every page says what it would show, and fits the screen."""
+    key = issue_key(system.settings, unique("app-"), name="a fresh app's admin")
+    pages.sign_in(key, user=unique("fresh-"))
+    pages.wait_for("#empty", "the signed-in first page")  # signed in: the key is in the tab's session
+    expectations = [
+        ("memories", "#empty", "No memories"),
+        ("search", "#search-output .empty", "Run a query"),
+        ("core", "#blocks", "never written"),
+        ("conversation/none-yet", ".empty", "No turns"),
+        ("memory/no-such-memory", ".error", "not found"),
+        ("pipeline", "#no-dead-letters", "No dead letters"),
+    ]
+    for route, css, says in expectations:
+        pages.open(f"#/{route}")
+        pages.wait_for(css, f"the {route} page's empty state", until=saying(says))
+        no_sideways_scroll(pages, route)
+        pages.shot(f"{size}-empty-{route.split('/')[0]}")
+    # A search that finds nothing, and a conversation-log search that finds nothing, say so.
+    pages.open("#/search")
+    pages.wait_for("#query").send_keys("anything at all")
+    pages.driver.find_element(By.ID, "run-search").click()
+    assert "No memory matched" in pages.text_of("#no-hits")
+    no_sideways_scroll(pages, "search results")
+    pages.open("#/core")
+    pages.wait_for("#log-query").send_keys("anything")
+    pages.driver.find_element(By.ID, "log-search").click()
+    assert "No turn" in pages.text_of("#no-turns")
+
+
+def test_every_page_has_an_empty_state_on_a_phone(system: RunningSystem, phone: Pages) -> None:
+    every_page_empty(system, phone, "phone")
+
+
+def test_every_page_has_an_empty_state_at_1280(system: RunningSystem, pages: Pages) -> None:
+    every_page_empty(system, pages, "desktop")
+
+
+def test_every_page_with_data_fits_a_phone(system: RunningSystem, life: Life, phone: Pages) -> None:
+    phone.sign_in(system.admin_key, user=life.user)
+    wait_until(lambda: len(rows(phone)) == 2 or None, timeout=60, what="the memories")
+    berlin = life.find("Berlin")["id"]
+    for route, css in (
+        (f"memory/{berlin}", "svg#lineage"),
+        ("core", "#blocks"),
+        ("conversation/c2", "#conversation"),
+        ("pipeline", "#groups"),
+    ):
+        phone.open(f"#/{route}")
+        phone.wait_for(css, route)
+        no_sideways_scroll(phone, route)
+        phone.shot(f"phone-{route.split('/')[0]}")
+        if route.startswith("memory/"):
+            # The lineage is laid out for the screen (bands, not columns), so its boxes stay readable.
+            picture = phone.wait_for("svg#lineage")
+            assert picture.get_attribute("data-layout") == "narrow"
+            widths = phone.driver.execute_script(
+                "return [...document.querySelectorAll('svg#lineage a.node rect')]"
+                ".map((r) => r.getBoundingClientRect().width)"
+            )
+            assert len(widths) == 2 and min(widths) >= 300, widths  # Berlin and Paris, each nearly the screen's width
+            assert "Paris" in picture.text
+    phone.open("#/search")
+    phone.wait_for("#query").send_keys("Where did Maya move? Berlin")
+    phone.driver.find_element(By.ID, "run-search").click()
+    phone.wait_for("#hits tbody tr", "the hits as cards")
+    no_sideways_scroll(phone, "search results")
+    phone.shot("phone-search")

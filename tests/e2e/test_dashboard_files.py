@@ -80,6 +80,27 @@ def test_no_file_names_another_host() -> None:
             assert not found, f"{file.name} names {found}: the dashboard loads nothing from the network"
 
 
+def test_every_dashboard_file_carries_a_content_security_policy_of_self_only(api: httpx.Client) -> None:
+    for path in ["/ui/", *(f"/ui/{f.relative_to(STATIC).as_posix()}" for f in STATIC.rglob("*") if f.is_file())]:
+        response = api.get(path)
+        assert response.status_code == 200, path
+        directives = response.headers["content-security-policy"].split("; ")
+        policy = dict(directive.split(" ", 1) for directive in directives)
+        assert policy["default-src"] == "'none'", (path, policy)  # what is not named is refused
+        assert policy["script-src"] == "'self'", (path, policy)  # no inline script, no eval, no other origin
+        sources = " ".join(policy.values())
+        assert "unsafe" not in sources and "http" not in sources and "*" not in sources, (path, policy)
+        assert set(sources.split()) <= {"'self'", "'none'"}, (path, policy)
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_no_page_has_an_inline_script_or_style() -> None:
+    page = (STATIC / "index.html").read_text()
+    assert re.findall(r"<script\b[^>]*>", page) == ['<script type="module" src="/ui/app.js">'], page
+    assert "<style" not in page and "style=" not in page, "an inline style: the policy refuses it"
+    assert not re.search(r"\son[a-z]+\s*=", page), "an inline event handler: the policy refuses it"
+
+
 def test_an_unknown_dashboard_file_is_404(api: httpx.Client) -> None:
     assert api.get("/ui/no-such-page.js").status_code == 404
 

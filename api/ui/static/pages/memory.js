@@ -4,6 +4,19 @@ import { call, userQuery } from "/ui/api.js";
 import { h, show, when, errorBox } from "/ui/dom.js";
 import { drawLineage } from "/ui/lineage.js";
 
+// "Recalled": an original a summary archived, found again by a search of the archive and brought back to active.
+// The lineage route has no such link (recall is a state change of the original, not a new relation), so the page
+// adds one, from the summary to the original, for each summarized original whose history holds a MemoryRecalled.
+async function recalls(links, memoryId, history, query) {
+  const summarized = links.filter((l) => l.relation === "summarizes");
+  const recalled = await Promise.all(summarized.map(async (l) => {
+    const entries = l.to_memory_id === memoryId ? history.entries
+      : (await call("GET", `/v1/memories/${encodeURIComponent(l.to_memory_id)}/history`, { query }).catch(() => ({ entries: [] }))).entries;
+    return entries.some((e) => e.event_type === "MemoryRecalled");
+  }));
+  return summarized.filter((_, i) => recalled[i]).map((l) => ({ ...l, relation: "recalled" }));
+}
+
 export async function renderMemory(me, memoryId) {
   const query = userQuery(me);
   const path = `/v1/memories/${encodeURIComponent(memoryId)}`;
@@ -17,10 +30,15 @@ export async function renderMemory(me, memoryId) {
   // The linked memories' texts, for the picture; one that cannot be read (gone) is drawn without its text.
   const linked = new Set(lineage.links.flatMap((l) => [l.from_memory_id, l.to_memory_id]));
   linked.delete(memoryId);
-  const texts = { [memoryId]: memory.memory };
+  const texts = { [memoryId]: memory.memory }, states = { [memoryId]: memory.state };
   await Promise.all([...linked].map(async (id) => {
-    try { texts[id] = (await call("GET", `/v1/memories/${encodeURIComponent(id)}`, { query })).memory; } catch { /* drawn without text */ }
+    try {
+      const other = await call("GET", `/v1/memories/${encodeURIComponent(id)}`, { query });
+      texts[id] = other.memory;
+      states[id] = other.state;
+    } catch { /* drawn without text */ }
   }));
+  const links = [...lineage.links, ...await recalls(lineage.links, memoryId, history, query)];
 
   const facts = h("div", { class: "card", id: "memory" },
     h("p", { id: "memory-text" }, memory.memory),
@@ -38,8 +56,8 @@ export async function renderMemory(me, memoryId) {
         h("div", { class: "muted" }, `valid ${when(e.valid_from)}${e.valid_to ? ` – ${when(e.valid_to)}` : ""} · known ${when(e.known_at)}`))))
     : h("p", { class: "empty" }, "No history yet.");
   const picture = lineage.links.length
-    ? drawLineage(memoryId, lineage.links, texts)
-    : h("p", { class: "empty", id: "lineage-empty" }, "No lineage: nothing superseded, summarized or reinforced this memory.");
+    ? drawLineage(memoryId, links, texts, states, window.matchMedia("(max-width: 640px)").matches)
+    : h("p", { class: "empty", id: "lineage-empty" }, "No lineage: nothing superseded, summarized, recalled or reinforced this memory.");
   show(h("h1", {}, "A memory"), facts,
     h("h2", {}, "Lineage"), picture,
     h("h2", {}, "History"), timeline,

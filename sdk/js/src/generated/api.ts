@@ -838,6 +838,8 @@ export interface components {
             valid_from: string;
             valid_to: string | null;
             embedding_model: string | null;
+            /** @default false */
+            pinned?: boolean;
         };
         /** Message */
         Message: {
@@ -1074,12 +1076,24 @@ export interface operations {
                 app_id?: string | null;
                 agent_id?: string | null;
                 run_id?: string | null;
-                /** @description default: the searchable states */
+                /** @description default: the searchable states (active, decaying); archived to see consolidated originals. A forgotten memory is deleted (only its tombstone stays), so it is never listed */
                 state?: ("accessed" | "active" | "archived" | "consolidating" | "decaying" | "embedding" | "extracted" | "forgotten" | "recalled" | "stored")[] | null;
                 limit?: number;
                 offset?: number;
                 /** @description a JSON object of at most 4 string pairs (keys up to 64 characters, values up to 128), e.g. {"topic": "travel"}: memories whose metadata has them all */
                 metadata?: string;
+                /** @description only memories of this kind (fact, summary, ...) */
+                kind?: string | null;
+                /** @description only memories whose text contains this, ignoring case (plain text: no wildcards) */
+                q?: string | null;
+                /** @description true: only pinned memories; false: only unpinned ones */
+                pinned?: boolean | null;
+                /** @description only memories whose valid time (valid_from: when it became true, the turn's occurred_at) is at or after this; ISO 8601 with a time zone, between 1900-01-01 and 2999-12-31 in UTC */
+                occurred_after?: string | null;
+                /** @description only memories whose valid time (valid_from) is before this; ISO 8601 with a time zone, between 1900-01-01 and 2999-12-31 in UTC */
+                occurred_before?: string | null;
+                /** @description also memories a newer statement superseded (valid_to set), which are otherwise left out */
+                include_superseded?: boolean;
                 /** @description from a write: wait until it is applied */
                 consistency_token?: string | null;
             };

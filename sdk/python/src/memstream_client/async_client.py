@@ -205,11 +205,18 @@ class AsyncMemstream:
         limit: int | None = None,
         offset: int | None = None,
         metadata: Mapping[str, str] | None = None,
+        kind: str | None = None,
+        text_contains: str | None = None,
+        pinned: bool | None = None,
+        occurred_after: When | None = None,
+        occurred_before: When | None = None,
+        include_superseded: bool | None = None,
         consistency_token: str | None = None,
         read_your_writes: bool | None = None,
     ) -> MemoryPage:
-        """A page of a user's memories, newest first (default: the searchable states, 100 a page); ``metadata``:
-        only memories carrying all these pairs."""
+        """A page of a user's memories, newest first (default: the searchable states, 100 a page). Filters:
+        ``metadata`` (all these pairs), ``kind``, ``text_contains`` (case-insensitive), ``pinned``, a valid-time
+        range (``occurred_after`` inclusive, ``occurred_before`` exclusive) and ``include_superseded``."""
         return await self._run(
             calls.get_all(
                 user_id=user_id,
@@ -220,6 +227,12 @@ class AsyncMemstream:
                 limit=limit,
                 offset=offset,
                 metadata=metadata,
+                kind=kind,
+                text_contains=text_contains,
+                pinned=pinned,
+                occurred_after=occurred_after,
+                occurred_before=occurred_before,
+                include_superseded=include_superseded,
                 consistency_token=consistency_token,
                 read_your_writes=read_your_writes,
             )

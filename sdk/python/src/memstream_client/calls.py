@@ -82,6 +82,11 @@ class Call(Generic[T]):
         return replace(self, body={**(self.body or {}), "consistency_token": token})
 
 
+def flag(value: bool | None) -> str | None:
+    """A boolean query parameter as the API reads it."""
+    return None if value is None else ("true" if value else "false")
+
+
 def when(value: When | None) -> str | None:
     """A timestamp or date as the API reads it (ISO 8601); a string is sent as is."""
     if value is None or isinstance(value, str):
@@ -229,6 +234,12 @@ def get_all(
     metadata: Mapping[str, str] | None,
     consistency_token: str | None,
     read_your_writes: bool | None,
+    kind: str | None = None,
+    text_contains: str | None = None,
+    pinned: bool | None = None,
+    occurred_after: When | None = None,
+    occurred_before: When | None = None,
+    include_superseded: bool | None = None,
 ) -> Call[MemoryPage]:
     params = present(
         user_id=user_id,
@@ -240,6 +251,12 @@ def get_all(
         offset=offset,
         # One JSON object: metadata keys may hold characters a parameter name could not.
         metadata=json.dumps(dict(metadata), separators=(",", ":")) if metadata else None,
+        kind=kind,
+        q=text_contains,
+        pinned=flag(pinned),
+        occurred_after=when(occurred_after),
+        occurred_before=when(occurred_before),
+        include_superseded=flag(include_superseded),
         consistency_token=consistency_token,
     )
     return Call(
@@ -663,4 +680,3 @@ def conversation_search(
 ) -> Call[ToolResult]:
     arguments = present(query=query, start_date=when(start_date), end_date=when(end_date), page=page)
     return call_tool("conversation_search", arguments, user_id=user_id, app_id=app_id, agent_id=agent_id)
-

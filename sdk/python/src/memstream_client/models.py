@@ -86,6 +86,7 @@ class Memory:
     valid_from: datetime
     valid_to: datetime | None
     embedding_model: str | None
+    pinned: bool = False
 
     @classmethod
     def from_json(cls, data: Json) -> Memory:
@@ -106,6 +107,7 @@ class Memory:
             valid_from=parse_time(data["valid_from"]),
             valid_to=_time_or_none(data.get("valid_to")),
             embedding_model=data.get("embedding_model"),
+            pinned=bool(data.get("pinned", False)),
         )
 
 
