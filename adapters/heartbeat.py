@@ -2,7 +2,9 @@
 the modification time of a file, and an exec probe asks how old it is.
 
 The file is ``<data_dir>/heartbeat/<process>-<its consumer group>``, so processes of several systems sharing a
-data directory (the tests) never answer for each other. Only the loop that does the work beats: a process that
+data directory (the tests) never answer for each other; a process launched as one of several instances
+(``Settings.process_instance``, memstream_cli/processes.py) adds ``.<instance>``, so two workers of one group
+each beat their own file. Only the loop that does the work beats: a process that
 hangs without exiting (a deadlock, a stuck call) goes stale and its probe fails, so Kubernetes restarts it.
 
     python -m adapters.heartbeat streams|projections MAX_AGE_SECONDS     # exit 0: fresh; 1: stale or missing
@@ -24,7 +26,8 @@ def heartbeat_path(settings: Settings, process: str) -> Path:
     if process not in PROCESSES:
         raise ValueError(f"no heartbeat for {process!r}; one of {PROCESSES}")
     group = settings.faust_app_id if process == "streams" else f"{settings.consumer_group_prefix}.projection"
-    return settings.data_dir / "heartbeat" / f"{process}-{group}"
+    instance = f".{settings.process_instance}" if settings.process_instance else ""
+    return settings.data_dir / "heartbeat" / f"{process}-{group}{instance}"
 
 
 def beat(path: Path, at: float | None = None) -> None:

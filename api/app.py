@@ -144,15 +144,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state_idempotency_key(app.openapi_schema, app)
     if resolved.auth_enabled:
         state_bearer_security(app.openapi_schema, public_paths=PUBLIC_PATHS)
-    observed(app, resolved.metrics_enabled)
+    observed(app, resolved.metrics_enabled, resolved.process_instance)
     return app
 
 
-def observed(app: Litestar, metrics_enabled: bool) -> None:
+def observed(app: Litestar, metrics_enabled: bool, instance: str = "") -> None:
     """Wrap the app's whole ASGI handler (the router inside Litestar's outermost exception handler, and CORS) in the
     request id, which with metrics on also times each request.
 
     *Why not as Litestar middleware*: a route's middleware runs only once a route matched, and what it raises (the
     gateway's 401, 403 and 429) is answered by the exception handler outside it. From out here every answer, 404s
     for unknown paths and refusals included, is timed with its status and carries ``X-Request-Id``."""
-    app.asgi_handler = RequestIds(app.asgi_handler, time_request if metrics_enabled else None)
+    app.asgi_handler = RequestIds(app.asgi_handler, time_request if metrics_enabled else None, instance)

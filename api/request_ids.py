@@ -2,6 +2,9 @@
 named the request), else a new one. It is answered in ``X-Request-Id``, held in ``adapters.logs.REQUEST_ID`` while
 the request runs (so every log line of the request names it, and the events it produces carry it as their
 ``correlation_id``), and the request ends with one log line: method, route, status and time.
+
+A process launched as one of several API instances (``Settings.process_instance``, e.g. "api-2") also names
+itself in ``X-Memstream-Instance``, so a client behind the local balancer can tell which process answered.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from adapters.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 HEADER = "x-request-id"
+INSTANCE_HEADER = "x-memstream-instance"
 # What a caller's id may be: it ends up in logs and events, so nothing that could forge a log line or be huge.
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -43,9 +47,10 @@ class RequestIds:
     so only from out here does every answer carry ``X-Request-Id``, get its log line and reach ``observer`` (the
     request timer of ``api/metrics.py`` when metrics are on)."""
 
-    def __init__(self, app: ASGIApp, observer: Observer | None = None) -> None:
+    def __init__(self, app: ASGIApp, observer: Observer | None = None, instance: str = "") -> None:
         self.app = app
         self.observer = observer
+        self.named = [(INSTANCE_HEADER.encode(), instance.encode())] if instance else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -60,7 +65,7 @@ class RequestIds:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                message["headers"] = [*message.get("headers", []), (HEADER.encode(), request_id.encode())]
+                message["headers"] = [*message.get("headers", []), (HEADER.encode(), request_id.encode()), *self.named]
             await send(message)
 
         try:

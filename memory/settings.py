@@ -133,6 +133,25 @@ class Settings:
     # (postgres, milvus, neo4j, redis), so one process per store on one host gets 18086-18089.
     streams_metrics_port: int = 18085
     projections_metrics_port: int = 18086
+    # Scale by configuration (memstream_cli/processes.py, `memstream run --workers/--projectors/--api-processes`):
+    # how many stream worker, projector and API processes the local system runs. Workers and projectors split the
+    # topics' partitions within their consumer groups, so more than kafka_partitions of either only idle. More than
+    # one API process: they sit behind a local HAProxy on api_port (memstream_cli/balancer.py).
+    stream_workers: int = 1
+    projector_processes: int = 1
+    api_processes: int = 1
+    # Instance k (1-based) of a component serves every port of instance 1 shifted by (k - 1) * this stride: the
+    # second worker's metrics at 18185, the second projections process's at 18186-18189. API processes behind the
+    # balancer listen at api_port + k * stride (18180, 18280, ...), since the balancer holds api_port itself. 100
+    # keeps nine instances of each clear of each other and of the stack's ports (15432, 16379, 17687, 19092, ...).
+    instance_port_stride: int = 100
+    # This process's name among its component's instances ("streams-2", "projections-1", "api-3"), set by the
+    # launcher (memstream_cli/processes.py); empty: a process started on its own. It names the heartbeat file
+    # (adapters/heartbeat.py) and the API's X-Memstream-Instance answer header.
+    process_instance: str = ""
+    # A stream worker's own name among the workers (the launcher sets it to its instance name): each keeps its
+    # local Faust state apart from the others'.
+    worker_instance: str = "worker-1"
     # The level of the project's own loggers; every process logs JSON lines to stderr (adapters/logs.py).
     log_level: str = "INFO"
     # How often the stream worker and the projectors touch their liveness file (adapters/heartbeat.py).

@@ -34,10 +34,10 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_run(_: argparse.Namespace, settings: Settings) -> int:
-    from memstream_cli.run import run
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from memstream_cli.run import run, scaled
 
-    return run(settings)
+    return run(scaled(settings, args.workers, args.projectors, args.api_processes, args.partitions))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_credential_flags(produce)
     produce.set_defaults(handler=cmd_produce)
     run = sub.add_parser("run", help="start the stack, the pipeline and the API; Ctrl-C stops them")
+    # Default: the settings' (MEMSTREAM_STREAM_WORKERS, _PROJECTOR_PROCESSES, _API_PROCESSES, _KAFKA_PARTITIONS).
+    scale = run.add_argument_group("scale (each flag overrides its setting)")
+    scale.add_argument("--workers", type=int, help="stream worker processes (MEMSTREAM_STREAM_WORKERS, default 1)")
+    scale.add_argument(
+        "--projectors", type=int, help="projector processes, each running all four (MEMSTREAM_PROJECTOR_PROCESSES)"
+    )
+    scale.add_argument(
+        "--api-processes",
+        type=int,
+        help="API processes; 2+ run behind HAProxy on the API port (MEMSTREAM_API_PROCESSES)",
+    )
+    scale.add_argument(
+        "--partitions",
+        type=int,
+        help="partitions of every topic; existing topics grow, never shrink (MEMSTREAM_KAFKA_PARTITIONS)",
+    )
     run.set_defaults(handler=cmd_run)
     replay_cmd.add_commands(sub)
     keys_cmd.add_commands(sub)

@@ -1,6 +1,21 @@
-"""Start and stop the pipeline's own processes (Faust worker, projectors, API) with given settings.
+"""Start and stop the pipeline's own processes (Faust workers, projectors, API) with given settings.
 
 Shared by ``memstream run``, the end-to-end tests and the benchmarks, so all three run the same thing.
+
+Each component runs as one or more instances, each a separate process with its own name ("streams-1",
+"streams-2", "projections-1", "api-1", ...), its own log file ``<logs>/<name>.log``, its own metrics port and its
+own heartbeat file (``Settings.process_instance``). Stream workers and projectors of one system share their
+consumer groups, so Kafka splits the partitions between them. With more than one API process, they listen at
+``api_port + k * instance_port_stride`` and a local HAProxy (memstream_cli/balancer.py) balances ``api_port``
+over them. A component's bare name ("streams") stands for its only instance, so code written for one process
+per component keeps working::
+
+    system = start_system(settings, logs, workers=3, projectors=2, apis=2)
+    system.wait_ready()
+    system.kill("streams-2")          # SIGKILL by default; the rest of the group takes its partitions
+    system.restart("streams-2")       # the same instance again: same name, ports, log and heartbeat
+    system.add("streams")             # the next instance ("streams-4"); an added API joins the balancer
+    system.instances("streams")       # ["streams-1", "streams-2", "streams-3", "streams-4"]
 """
 
 from __future__ import annotations
@@ -11,10 +26,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from adapters.heartbeat import age_seconds, heartbeat_path
 from memory.settings import PROJECT_ROOT, Settings
+from memstream_cli.balancer import Balancer, BalancerError, Server
 
 COMPONENTS: dict[str, list[str]] = {
     # --without-web: the CLI overrides the app's web_enabled, and every worker would bind port 6066. --quiet: no banner
@@ -23,74 +40,253 @@ COMPONENTS: dict[str, list[str]] = {
     "projections": [sys.executable, "-m", "projections"],
     "api": [sys.executable, "-m", "api"],
 }
+BALANCER = "balancer"  # the HAProxy's log name
 
 
 class StartupError(RuntimeError):
     pass
 
 
+def instance_name(component: str, index: int) -> str:
+    return f"{component}-{index}"
+
+
+def parse_instance(name: str) -> tuple[str, int]:
+    """("streams", 2) for "streams-2"; a bare component name is its first instance."""
+    if name in COMPONENTS:
+        return name, 1
+    component, _, index = name.rpartition("-")
+    if component not in COMPONENTS or not index.isdigit() or int(index) < 1:
+        raise StartupError(f"no such process {name!r}: a component ({', '.join(COMPONENTS)}) or '<component>-<n>'")
+    return component, int(index)
+
+
+def _shifted(port: int, by: int) -> int:
+    return port + by if port > 0 else port  # 0 stays 0: no port
+
+
+def instance_settings(settings: Settings, name: str, balanced_api: bool) -> Settings:
+    """The settings one instance runs with: its name, and its ports shifted clear of every other instance's."""
+    component, index = parse_instance(name)
+    shift = (index - 1) * settings.instance_port_stride
+    if component == "streams":
+        return replace(
+            settings,
+            process_instance=name,
+            worker_instance=name,
+            streams_metrics_port=_shifted(settings.streams_metrics_port, shift),
+        )
+    if component == "projections":
+        return replace(
+            settings, process_instance=name, projections_metrics_port=_shifted(settings.projections_metrics_port, shift)
+        )
+    # An API process behind the balancer leaves api_port to it: the first listens one stride above.
+    api_port = settings.api_port + index * settings.instance_port_stride if balanced_api else settings.api_port
+    return replace(settings, process_instance=name, api_port=api_port)
+
+
+class Instances(dict[str, "subprocess.Popen[bytes]"]):
+    """The processes by instance name; a component's bare name stands for its only instance."""
+
+    def of(self, component: str) -> list[str]:
+        return sorted((n for n in self.keys() if parse_instance(n)[0] == component), key=lambda n: parse_instance(n)[1])
+
+    def resolve(self, name: str) -> str:
+        if dict.__contains__(self, name):
+            return name
+        named = self.of(name) if name in COMPONENTS else []
+        if len(named) == 1:
+            return named[0]
+        if not named:
+            raise KeyError(name)
+        raise KeyError(f"{name!r} runs {len(named)} instances ({', '.join(named)}): name one")
+
+    def __missing__(self, name: str) -> subprocess.Popen[bytes]:
+        return dict.__getitem__(self, self.resolve(name))
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self.resolve(name)
+        except KeyError:
+            return False
+        return True
+
+
 @dataclass
 class System:
     settings: Settings
     logs: Path
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    procs: Instances = field(default_factory=Instances)
     # Extra environment for every component, e.g. MEMSTREAM_FAULTS for a fault drill (adapters.faults).
     env: dict[str, str] = field(default_factory=dict)
+    # More than one API process: they sit behind a local HAProxy on api_port (memstream_cli/balancer.py).
+    balanced_api: bool = False
+    balancer: Balancer | None = None
+    # Instances killed or stopped on purpose: check_alive does not count them as crashed.
+    stopped: set[str] = field(default_factory=set)
+    launched_at: dict[str, float] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
+    def instances(self, component: str) -> list[str]:
+        """The component's instances launched so far (running or not), in order."""
+        return self.procs.of(component)
+
+    def running(self, component: str) -> list[str]:
+        return [n for n in self.instances(component) if self.procs[n].poll() is None]
+
+    def settings_of(self, name: str) -> Settings:
+        """The settings an instance runs with (e.g. for a heartbeat probe run as that process)."""
+        return instance_settings(self.settings, self._resolve(name, launched=False), self.balanced_api)
+
+    def api_url(self, name: str) -> str:
+        """One API process's own address, past the balancer."""
+        s = self.settings_of(name)
+        return f"http://{s.api_host}:{s.api_port}"
+
+    def _resolve(self, name: str, launched: bool = True) -> str:
+        try:
+            return self.procs.resolve(name)
+        except KeyError as exc:
+            if launched or self.procs.of(name):  # not launched, or an ambiguous component
+                raise StartupError(str(exc.args[0] if exc.args else name)) from None
+            component, index = parse_instance(name)
+            return instance_name(component, index)
+
+    def log_path(self, name: str) -> Path:
+        try:
+            resolved = self._resolve(name, launched=False) if name != BALANCER else name
+        except StartupError:
+            resolved = name
+        return self.logs / f"{resolved}.log"
+
     def log_tail(self, name: str, chars: int = 3000) -> str:
-        path = self.logs / f"{name}.log"
+        path = self.log_path(name)
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
-            if proc.poll() is not None:
+            if name not in self.stopped and proc.poll() is not None:
                 raise StartupError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+        if self.balancer is not None and not self.balancer.alive():
+            raise StartupError(f"the balancer (haproxy) exited:\n{self.log_tail(BALANCER)}")
+
+    def _answers(self, url: str) -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
 
     def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until every running API process answers /health, and with a balancer, until HAProxy has each of them
+        in rotation and answers on api_port itself."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        apis = self.running("api")
+        waiting = [f"{self.api_url(n)}/health" for n in apis] if self.balanced_api else [f"{self.base_url}/health"]
+        while waiting and time.monotonic() < deadline:
             self.check_alive()
+            waiting = [url for url in waiting if not self._answers(url)]
+            if waiting:
+                time.sleep(0.3)
+        if waiting:
+            raise StartupError(f"{', '.join(waiting)} not answering after {timeout:.0f}s:\n{self.log_tail('api-1')}")
+        if self.balancer is not None:
             try:
-                with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise StartupError(f"the API at {self.base_url} was not ready after {timeout:.0f}s:\n{self.log_tail('api')}")
+                self.balancer.wait_servers(dict.fromkeys(apis, "UP"), max(1.0, deadline - time.monotonic()))
+            except BalancerError as exc:
+                raise StartupError(f"{exc}\n{self.log_tail(BALANCER)}") from None
+            if not self._answers(f"{self.base_url}/health"):
+                raise StartupError(f"the balancer at {self.base_url} does not answer:\n{self.log_tail(BALANCER)}")
+
+    def wait_beating(self, timeout: float = 180.0) -> None:
+        """Until every running worker and projections process has beaten its heartbeat since it was launched: the
+        worker beats once it has joined its group and its loop turns (adapters/heartbeat.py)."""
+        deadline = time.monotonic() + timeout
+        pending = [n for c in ("streams", "projections") for n in self.running(c)]
+        while pending:
+            self.check_alive()
+            pending = [n for n in pending if not self._beaten_since_launch(n)]
+            if pending and time.monotonic() > deadline:
+                raise StartupError(f"no heartbeat from {', '.join(pending)} after {timeout:.0f}s")
+            time.sleep(0.3)
+
+    def _beaten_since_launch(self, name: str) -> bool:
+        component, _ = parse_instance(name)
+        age = age_seconds(heartbeat_path(self.settings_of(name), component))
+        return age is not None and time.time() - age >= self.launched_at.get(name, 0.0) - 1.0
 
     def launch(self, name: str) -> subprocess.Popen[bytes]:
-        """Start one component with this system's settings, appending to its log."""
+        """Start one instance (a component's bare name: its only or first instance) with this system's settings,
+        appending to its log."""
+        resolved = self._resolve(name, launched=False)
+        component, _ = parse_instance(resolved)
+        own = instance_settings(self.settings, resolved, self.balanced_api)
         self.logs.mkdir(parents=True, exist_ok=True)
-        with (self.logs / f"{name}.log").open("ab") as handle:
+        with self.log_path(resolved).open("ab") as handle:
             proc = subprocess.Popen(
-                COMPONENTS[name],
-                env={**os.environ, **self.settings.to_env(), **self.env},
+                COMPONENTS[component],
+                env={**os.environ, **own.to_env(), **self.env},
                 cwd=PROJECT_ROOT,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
             )
-        self.procs[name] = proc
+        self.procs[resolved] = proc
+        self.stopped.discard(resolved)
+        self.launched_at[resolved] = time.time()
         return proc
 
+    def add(self, component: str) -> str:
+        """Launch the component's next instance and return its name; an API process joins the balancer (HAProxy is
+        replaced gracefully with a configuration naming it)."""
+        if component not in COMPONENTS:
+            raise StartupError(f"no component {component!r}; one of {', '.join(COMPONENTS)}")
+        existing = self.instances(component)
+        if component == "api" and existing and not self.balanced_api:
+            raise StartupError("this system runs one API process on api_port, without a balancer: start it with 2+")
+        name = instance_name(component, parse_instance(existing[-1])[1] + 1 if existing else 1)
+        self.launch(name)
+        if component == "api" and self.balanced_api:
+            self.start_balancer()
+        return name
+
+    def start_balancer(self) -> None:
+        """HAProxy on api_port over every API instance launched so far (a running one is replaced)."""
+        if self.balancer is None:
+            self.balancer = Balancer(self.settings, self.log_path(BALANCER))
+        servers = [Server(n, self.settings_of(n).api_port) for n in self.instances("api")]
+        try:
+            self.balancer.start(servers)
+        except BalancerError as exc:
+            raise StartupError(str(exc)) from None
+
     def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 30.0) -> int:
-        """Send ``sig`` to one component and wait for it to exit; returns its exit code."""
-        proc = self.procs[name]
+        """Send ``sig`` to one instance and wait for it to exit; returns its exit code."""
+        resolved = self._resolve(name)
+        proc = self.procs[resolved]
+        self.stopped.add(resolved)
         if proc.poll() is None:
             proc.send_signal(sig)
         return proc.wait(timeout=timeout)
 
     def restart(self, name: str) -> subprocess.Popen[bytes]:
-        """Relaunch one component (stopped or killed before) with the same settings and log."""
-        proc = self.procs.get(name)
-        if proc is not None and proc.poll() is None:
-            raise StartupError(f"{name} is still running (pid {proc.pid}); kill it first")
-        return self.launch(name)
+        """Relaunch one instance (stopped or killed before) with the same name, settings, ports and log."""
+        resolved = self._resolve(name)
+        proc = self.procs[resolved]
+        if proc.poll() is None:
+            raise StartupError(f"{resolved} is still running (pid {proc.pid}); kill it first")
+        return self.launch(resolved)
 
     def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM every process this system started (by its own pid), SIGKILL those that outlast ``timeout``;
+        the balancer first, so nothing new reaches a stopping API process."""
+        if self.balancer is not None:
+            self.balancer.stop()
+        self.stopped.update(self.procs)
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.terminate()
@@ -107,8 +303,30 @@ def start_system(
     logs: Path,
     components: tuple[str, ...] = tuple(COMPONENTS),
     env: dict[str, str] | None = None,
+    workers: int | None = None,
+    projectors: int | None = None,
+    apis: int | None = None,
 ) -> System:
-    system = System(settings, logs, env=dict(env or {}))
-    for name in components:
-        system.launch(name)
+    """Launch ``components``, each with its count of instances (default: the settings' stream_workers,
+    projector_processes and api_processes); with two or more API processes, HAProxy in front of them."""
+    counts = {
+        "streams": settings.stream_workers if workers is None else workers,
+        "projections": settings.projector_processes if projectors is None else projectors,
+        "api": settings.api_processes if apis is None else apis,
+    }
+    for component in components:
+        if component not in COMPONENTS:
+            raise StartupError(f"no component {component!r}; one of {', '.join(COMPONENTS)}")
+        if counts[component] < 1:
+            raise StartupError(f"{component}: at least one process, not {counts[component]}")
+    system = System(settings, logs, env=dict(env or {}), balanced_api="api" in components and counts["api"] > 1)
+    try:
+        for component in components:
+            for index in range(1, counts[component] + 1):
+                system.launch(instance_name(component, index))
+        if system.balanced_api:
+            system.start_balancer()
+    except BaseException:
+        system.stop()
+        raise
     return system

@@ -1,4 +1,9 @@
-"""``memstream run``: start the local stack, the Faust worker, the projectors and the API; Ctrl-C stops them.
+"""``memstream run``: start the local stack, the Faust workers, the projectors and the API; Ctrl-C stops them.
+
+How many of each (``--workers``, ``--projectors``, ``--api-processes``) and the topics' partition count
+(``--partitions``) come from the flags or the settings; two or more API processes run behind a local HAProxy on
+the API port (memstream_cli/processes.py, memstream_cli/balancer.py). Topics with fewer partitions than asked grow;
+none ever shrinks (adapters/partitions.py), and the output says which grew.
 
 On every start it makes sure this machine's producer credential exists (``adapters.producer_door``: a SCRAM
 user that may write the turns topic only, its password kept under ``<data_dir>/secrets/``) and prints how to
@@ -15,13 +20,16 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from confluent_kafka import KafkaException
 
 from adapters.kafka import ensure_topics
 from adapters.kafka_auth import producer_bootstrap
+from adapters.partitions import ensure_partitions
 from adapters.producer_door import DEFAULT_PRODUCER, ProducerDoorError, ensure_producer
 from adapters.settings_loader import with_credentials
 from memory.settings import PROJECT_ROOT, Settings
@@ -35,6 +43,32 @@ def stack_status() -> dict[str, bool]:
     out = subprocess.run([*STACK, "status", "--json"], capture_output=True, text=True, check=True).stdout
     status: dict[str, bool] = json.loads(out)
     return status
+
+
+def scaled(
+    settings: Settings,
+    workers: int | None = None,
+    projectors: int | None = None,
+    api_processes: int | None = None,
+    partitions: int | None = None,
+) -> Settings:
+    """The settings with the run command's scale flags applied (None: the setting stays)."""
+    flags = {
+        "stream_workers": workers,
+        "projector_processes": projectors,
+        "api_processes": api_processes,
+        "kafka_partitions": partitions,
+    }
+    changes: dict[str, Any] = {name: value for name, value in flags.items() if value is not None}
+    for name, value in changes.items():
+        if value < 1:
+            raise SystemExit(f"memstream run: {name.replace('_', ' ')} must be at least 1, not {value}")
+    return replace(settings, **changes)
+
+
+def processes_line(system: System) -> str:
+    """Each process started here, by instance name and pid."""
+    return ", ".join(f"{name} (pid {proc.pid})" for name, proc in system.procs.items())
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -61,18 +95,24 @@ def credential_lines(admin: AdminKey | None, base: str) -> list[str]:
     ]
 
 
-def metrics_line(settings: Settings, base: str) -> str:
-    """Where each process started here serves its Prometheus metrics (adapters/metrics.py)."""
+def metrics_line(system: System) -> str:
+    """Where each process started here serves its Prometheus metrics (adapters/metrics.py), labelled by role when
+    it is the only one of its component, else by instance name (each instance has its own port)."""
     from projections.wiring import PROJECTION_NAMES, metrics_port  # the store drivers: only once running
 
-    if not settings.metrics_enabled:
+    if not system.settings.metrics_enabled:
         return "off (MEMSTREAM_METRICS_ENABLED=false)"
-    served = [f"API {base}/metrics"]
-    for process, port in (
-        ("worker", settings.streams_metrics_port),
-        ("projectors", metrics_port(settings, PROJECTION_NAMES)),
-    ):
-        served.append(f"{process} http://{settings.metrics_host}:{port}/metrics" if port > 0 else f"{process} none")
+    served = []
+    for component, role in (("api", "API"), ("streams", "worker"), ("projections", "projectors")):
+        names = system.instances(component)
+        for name in names:
+            own = system.settings_of(name)
+            label = role if len(names) == 1 else name
+            if component == "api":
+                served.append(f"{label} {system.api_url(name) if system.balanced_api else system.base_url}/metrics")
+                continue
+            port = own.streams_metrics_port if component == "streams" else metrics_port(own, PROJECTION_NAMES)
+            served.append(f"{label} http://{own.metrics_host}:{port}/metrics" if port > 0 else f"{label} none")
     return ", ".join(served)
 
 
@@ -92,11 +132,21 @@ def run(settings: Settings) -> int:
     try:
         # The producer door: the turns topic exists (producers cannot create it) and this machine's credential.
         ensure_topics(settings)
+        partitions = ensure_partitions(settings)
+        for line in partitions.lines(settings.kafka_partitions):
+            print(f"memstream run: {line}", flush=True)
+        # Faust creates its tables' changelogs with this count: they must match the topics' actual count.
+        settings = replace(settings, kafka_partitions=partitions.count)
         password_file = shown(ensure_producer(settings, DEFAULT_PRODUCER))
         system = start_system(settings, logs)
         base = system.base_url
         system.wait_ready()
         print(f"memstream is running.\n  API:          {base}\n  OpenAPI docs: {base}/schema/swagger")
+        balancer = system.balancer
+        if balancer is not None:
+            apis = ", ".join(system.api_url(n) for n in system.instances("api"))
+            print(f"  balancer:     HAProxy (pid {balancer.pid}) on {base}, round robin over {apis}; {balancer.config}")
+        print(f"  processes:    {processes_line(system)}; {settings.kafka_partitions} partitions per topic")
         print("\n".join(credential_lines(admin, base)))
         print(
             f"  producers:    {producer_bootstrap(settings)} ({settings.kafka_producer_security_protocol}, "
@@ -107,7 +157,7 @@ def run(settings: Settings) -> int:
             f"  produce:      memstream produce --username {DEFAULT_PRODUCER} --password-file {password_file} "
             f"examples/conversation.jsonl\n  logs:         {logs}"
         )
-        print(f"  metrics:      {metrics_line(settings, base)}")
+        print(f"  metrics:      {metrics_line(system)}")
         print("Ctrl-C stops everything this command started.", flush=True)
         while True:
             system.check_alive()

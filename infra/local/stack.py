@@ -41,6 +41,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -88,6 +89,10 @@ SERVICES: tuple[str, ...] = ("neo4j", "kafka", "postgres", "redis", "milvus")
 # Kafka (MirrorMaker 2 reads it), and stopped by a bare ``stop`` too.
 REGION_B: tuple[str, ...] = ("kafka-b", "mirror-maker")
 CLI_ORDER: tuple[str, ...] = ("kafka", "neo4j", "postgres", "redis", "milvus", *REGION_B)
+# Programs the project's own code runs, not services of the stack: ``install`` gets their Debian package when the
+# binary is missing and only when named (``stack.py install haproxy``); nothing here starts or stops them.
+# HAProxy balances several API processes (memstream_cli/balancer.py, which starts and stops it by its pid).
+TOOLS: dict[str, tuple[str, str]] = {"haproxy": ("haproxy", "haproxy")}  # name -> (binary, Debian package)
 
 
 _CLASSES: dict[str, Callable[[Settings], Service]] = {
@@ -132,7 +137,12 @@ def _locked(settings: Settings | None) -> Iterator[Settings]:
 
 
 def _install(settings: Settings, services: Iterable[str] | None) -> None:
-    svcs = _services(settings, services)
+    wanted = list(services or ())
+    tools = [name for name in wanted if name in TOOLS]
+    apt_install(package for binary, package in (TOOLS[t] for t in tools) if _missing(binary))
+    if tools and len(tools) == len(wanted):
+        return  # only tools were named: no service to install
+    svcs = _services(settings, [name for name in wanted if name not in TOOLS] or None)
     apt_install(pkg for svc in svcs for pkg in svc.apt_packages())
     for svc in svcs:
         svc.install()
@@ -177,6 +187,11 @@ def _start(settings: Settings, services: Iterable[str] | None, timeout: float | 
 def _stop(settings: Settings, services: Iterable[str] | None, timeout: float | None) -> None:
     for svc in reversed(_services(settings, services, default=(*SERVICES, *REGION_B))):
         svc.stop(timeout or svc.stop_timeout)
+
+
+def _missing(binary: str) -> bool:
+    # Debian puts haproxy in /usr/sbin, not on a plain user's PATH.
+    return shutil.which(binary) is None and not any(Path(d, binary).exists() for d in ("/usr/sbin", "/usr/bin"))
 
 
 def install(settings: Settings | None = None, services: Iterable[str] | None = None) -> None:
@@ -225,7 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "services",
         nargs="*",
         metavar="service",
-        help=f"any of {', '.join(CLI_ORDER)} (default: all but {', '.join(REGION_B)}, which stop too)",
+        help=f"any of {', '.join(CLI_ORDER)} (default: all but {', '.join(REGION_B)}, which stop too); "
+        f"install also takes the tools {', '.join(TOOLS)}",
     )
     parser.add_argument("--timeout", type=float, default=None, help="seconds per service (start/stop)")
     parser.add_argument("--json", action="store_true", help="status: print {service: up} as JSON")

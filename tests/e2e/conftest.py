@@ -31,6 +31,24 @@ def free_port() -> int:
         return port
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port_block(instances: int, stride: int = Settings.instance_port_stride) -> int:
+    """A free port P with P + k * stride free too for k in 1..instances: where a system of several instances puts
+    its balancer (P) and its API processes (memstream_cli.processes.instance_settings), or its metrics ports."""
+    while True:
+        base = free_port()
+        if base + instances * stride < 65536 and all(port_free(base + k * stride) for k in range(1, instances + 1)):
+            return base
+
+
 @dataclass
 class RunningSystem:
     """A running system and the app its tests act as: ``admin_key`` is an app-wide admin key of ``app_id``."""
