@@ -31,10 +31,10 @@ def beating(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def probe(system: RunningSystem, process: str) -> subprocess.CompletedProcess[str]:
-    """The chart's exec probe, run with the process's own settings."""
+    """The chart's exec probe, run with the process's own settings (its instance name among them)."""
     return subprocess.run(
         [sys.executable, "-m", "adapters.heartbeat", process, str(MAX_AGE_SECONDS)],
-        env={**os.environ, **system.settings.to_env()},
+        env={**os.environ, **system.system.settings_of(process).to_env()},
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

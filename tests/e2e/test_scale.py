@@ -224,8 +224,10 @@ def test_partitions_grow_with_the_workers_changelogs_and_never_shrink(stack_sett
     settings = replace(isolated_settings(stack_settings), kafka_partitions=4)
     ensure_topics(settings)
     changelog = f"{settings.faust_app_id}-lifecycle-changelog"  # a table's changelog, as the Faust worker names it
-    make_admin(settings).create_topics([NewTopic(changelog, num_partitions=4, replication_factor=1)])[changelog].result()
+    admin = make_admin(settings)  # held until the future resolves: a dropped client cancels it
+    admin.create_topics([NewTopic(changelog, num_partitions=4, replication_factor=1)])[changelog].result()
     topics = [settings.topics.turns, settings.topics.commands, settings.topics.memories, settings.topics.deadletter]
+    wait_until(lambda: topic_partitions(settings, [*topics, changelog]) == dict.fromkeys([*topics, changelog], 4))
 
     grown = ensure_partitions(replace(settings, kafka_partitions=8))
     assert grown.count == 8 and grown.grown == dict.fromkeys([*topics, changelog], (4, 8))
