@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,7 +40,7 @@ from api.openapi import state_bearer_security, state_body_rules, state_metadata_
 from api.pipeline import schemas as pipeline_schemas
 from api.pipeline.letter_cache import DeadLetterCache
 from api.pipeline.routes import PipelineController
-from api.readiness import ready
+from api.readiness import ready, warm_up
 from api.request_ids import RequestIds
 from api.services import Services, build_services
 from api.tools import schemas as tool_schemas
@@ -62,11 +63,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await credentials.start()
         try:
             holder["services"] = await build_services(resolved)
+            # The query model loads on first use: start now, beside serving, so /ready turns 200 without a search.
+            warming = asyncio.create_task(asyncio.to_thread(warm_up, holder["services"]))
             app.state[DESK_STATE_KEY] = await ErasureDesk.open(resolved)
             await idempotency.open()
             try:
                 yield
             finally:
+                await asyncio.gather(warming, return_exceptions=True)  # a failed load is /ready's to report
                 await idempotency.close()
                 await holder["services"].close()
         finally:

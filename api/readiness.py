@@ -5,6 +5,10 @@ store the API talks to for a round trip, all at once, each bounded by a short ti
 within about that timeout even when a store hangs: 200 when all answer, else 503 naming the ones that did not
 (a load balancer stops routing to this replica; nothing restarts it). The answer names stores only: the
 reason, which may carry an address, goes to the log, since the route is public.
+
+Besides the stores, ``embedding_model``: the query embedder embeds a word within the same timeout. The local model
+loads on first use; the API starts loading it in the background as it starts (``warm_up``), so ``/health`` answers
+at once while ``/ready`` stays 503 until the model can embed a query.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_SECONDS = 2.0
 STORES = ("kafka", "postgres", "neo4j", "redis", "milvus")
+MODELS = ("embedding_model",)
+CHECKS = (*STORES, *MODELS)
+WARM_UP_TEXT = "ready"
 
 Check = Literal["ok", "unreachable"]
 
@@ -32,8 +39,8 @@ Check = Literal["ok", "unreachable"]
 @dataclass(frozen=True)
 class Readiness:
     status: Literal["ready", "not ready"]
-    checks: dict[str, Check]  # store -> ok | unreachable, for every store in STORES
-    unavailable: list[str]  # the stores that did not answer in time, sorted
+    checks: dict[str, Check]  # store or model -> ok | unreachable, for every one in CHECKS
+    unavailable: list[str]  # the stores (and models) that did not answer in time, sorted
 
 
 async def _postgres(services: Services) -> None:
@@ -59,12 +66,22 @@ async def _kafka(services: Services) -> None:
     await asyncio.to_thread(services.producer.reachable, PROBE_TIMEOUT_SECONDS)
 
 
+async def _embedding_model(services: Services) -> None:
+    await asyncio.to_thread(warm_up, services)
+
+
+def warm_up(services: Services) -> None:
+    """Embed one word: loads the local model the first time (a second or so), a few milliseconds afterwards."""
+    services.embedder.embed([WARM_UP_TEXT])
+
+
 PROBES: dict[str, Callable[[Services], Awaitable[None]]] = {
     "kafka": _kafka,
     "postgres": _postgres,
     "neo4j": _neo4j,
     "redis": _redis,
     "milvus": _milvus,
+    "embedding_model": _embedding_model,
 }
 
 
@@ -78,8 +95,8 @@ async def _answers(name: str, services: Services) -> Check:
 
 
 async def readiness(services: Services) -> Readiness:
-    results = await asyncio.gather(*(_answers(name, services) for name in STORES))
-    checks = dict(zip(STORES, results, strict=True))
+    results = await asyncio.gather(*(_answers(name, services) for name in CHECKS))
+    checks = dict(zip(CHECKS, results, strict=True))
     unavailable = sorted(name for name, check in checks.items() if check != "ok")
     return Readiness("not ready" if unavailable else "ready", checks, unavailable)
 
@@ -95,4 +112,4 @@ async def ready(services: NamedDependency[Services]) -> Response[Readiness]:
     return Response(report, status_code=200 if not report.unavailable else 503)
 
 
-__all__ = ["PROBE_TIMEOUT_SECONDS", "STORES", "Readiness", "readiness", "ready"]
+__all__ = ["CHECKS", "MODELS", "PROBE_TIMEOUT_SECONDS", "STORES", "Readiness", "readiness", "ready", "warm_up"]

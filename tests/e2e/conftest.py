@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -93,6 +94,28 @@ class RunningSystem:
             text=True,
             timeout=120,
         )
+
+
+def launch_run_command(settings: Settings, *flags: str, timeout: float = 300) -> tuple[subprocess.Popen[str], str]:
+    """``memstream run`` with ``settings`` and ``flags``, and what it printed until it said it is running (or exited).
+    The caller stops it (SIGINT)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memstream_cli.main", "run", *flags],
+        env={**os.environ, **settings.to_env()},
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any("Ctrl-C stops" in line for line in lines):
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        lines.append(line)
+    return proc, "".join(lines)
 
 
 @contextlib.contextmanager

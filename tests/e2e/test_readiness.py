@@ -1,4 +1,5 @@
-"""``GET /ready`` against the real stack: 200 when every store answers; 503 naming the ones that do not, within
+"""``GET /ready`` against the real stack: 200 when every store answers and the query model embeds; 503 naming the
+ones that do not, within
 about the probe's timeout even when a store accepts connections and never answers; public, like /health.
 
 The stores that "fail" here are real endpoints of the kinds a deployment meets: a closed port (connection
@@ -18,18 +19,18 @@ from pathlib import Path
 
 import httpx
 
-from api.readiness import PROBE_TIMEOUT_SECONDS, STORES
+from api.readiness import CHECKS, PROBE_TIMEOUT_SECONDS
 from memory.settings import Settings
 from memstream_cli.processes import start_system
 from tests.e2e.conftest import RunningSystem, free_port
-from tests.support import isolated_settings
+from tests.support import isolated_settings, wait_until
 
 
 def test_ready_is_public_and_names_every_store(system: RunningSystem) -> None:
     with httpx.Client(base_url=system.system.base_url, timeout=30) as anonymous:  # no credential at all
-        answer = anonymous.get("/ready")
-        assert answer.status_code == 200, answer.text
-        assert answer.json() == {"status": "ready", "checks": dict.fromkeys(STORES, "ok"), "unavailable": []}
+        # Ready once the query model has loaded too (it loads in the background as the API starts).
+        answer = wait_until(lambda: (r := anonymous.get("/ready")).status_code == 200 and r, timeout=120, what="ready")
+        assert answer.json() == {"status": "ready", "checks": dict.fromkeys(CHECKS, "ok"), "unavailable": []}
         assert anonymous.get("/health").status_code == 200
         documented = anonymous.get("/schema/openapi.json").json()["paths"]["/ready"]["get"]["responses"]
         assert {"200", "503"} <= set(documented)
@@ -70,8 +71,10 @@ def test_ready_is_503_naming_the_stores_that_do_not_answer(stack_settings: Setti
             api_port=free_port(),
             redis_url=f"redis://127.0.0.1:{closed_port}/0",
             neo4j_uri=f"bolt://127.0.0.1:{hung_port}",
+            # An embedding endpoint that refuses connections: the model cannot embed a query.
+            embedding_base_url=f"http://127.0.0.1:{closed_port}/v1",
         )
-        # Only the API: it starts without Redis and Neo4j (both are reached lazily), and /health says it lives.
+        # Only the API: it starts without Redis, Neo4j and the model (all reached lazily), and /health says it lives.
         api = start_system(settings, tmp_path, components=("api",))
         try:
             api.wait_ready()
@@ -85,9 +88,10 @@ def test_ready_is_503_naming_the_stores_that_do_not_answer(stack_settings: Setti
     assert answer.status_code == 503, answer.text
     body = answer.json()
     assert body["status"] == "not ready"
-    assert body["unavailable"] == ["neo4j", "redis"]
+    assert body["unavailable"] == ["embedding_model", "neo4j", "redis"]
     assert body["checks"] == {"kafka": "ok", "postgres": "ok", "neo4j": "unreachable", "redis": "unreachable"} | {
-        "milvus": "ok"
+        "milvus": "ok",
+        "embedding_model": "unreachable",
     }
     assert "127.0.0.1" not in answer.text  # a public route: no addresses, no exception texts
     assert took < PROBE_TIMEOUT_SECONDS + 3, f"a hung store held the probe for {took:.1f}s"

@@ -3,13 +3,11 @@ keeps, and stops it on a signal."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import stat
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -19,7 +17,7 @@ import httpx
 from adapters.kafka_auth import producer_bootstrap
 from adapters.producer_door import make_door_producer
 from memory.settings import PROJECT_ROOT, Settings
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, launch_run_command
 from tests.support import isolated_settings, wait_until
 
 
@@ -34,25 +32,9 @@ def test_run_starts_everything_and_a_signal_stops_what_it_started(stack_settings
         streams_metrics_port=free_port(),
         projections_metrics_port=free_port(),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memstream_cli.main", "run"],
-        env={**os.environ, **settings.to_env()},
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, output = launch_run_command(settings, timeout=120)
     base = f"http://{settings.api_host}:{settings.api_port}"
-    lines: list[str] = []
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any("Ctrl-C stops" in line for line in lines):
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            lines.append(line)
-        output = "".join(lines)
         assert "memstream is running" in output, output
         assert f"{base}/schema/swagger" in output
         assert httpx.get(f"{base}/health").json() == {"status": "ok"}

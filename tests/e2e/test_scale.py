@@ -5,17 +5,16 @@
   the survivor; the restarted process returns to rotation.
 - ``memstream run --workers 2 --projectors 2 --api-processes 2 --partitions 8`` starts exactly those processes:
   both workers join the Faust group, both projector processes join each store's group, both API processes answer
-  behind the balancer, every topic has 8 partitions; a signal stops all of them and HAProxy.
+  behind the balancer, the topics (made with 4 partitions before) grew to 8 and it said so; a signal stops all of
+  them and HAProxy.
 - Partitions grow to the count asked for, the Faust worker's changelogs with them, and never shrink.
 """
 
 from __future__ import annotations
 
-import os
+import itertools
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,10 +28,10 @@ from confluent_kafka.admin import NewTopic
 from adapters.heartbeat import age_seconds, heartbeat_path
 from adapters.kafka import ensure_topics, make_admin
 from adapters.partitions import REKEY_WARNING, ensure_partitions
-from memory.settings import PROJECT_ROOT, Settings
+from memory.settings import Settings
 from memstream_cli.processes import start_system
 from projections.wiring import PROJECTION_NAMES
-from tests.e2e.conftest import RunningSystem, free_port_block
+from tests.e2e.conftest import RunningSystem, free_port_block, launch_run_command
 from tests.support import isolated_settings, unique, wait_until
 
 INSTANCE = "x-memstream-instance"
@@ -64,7 +63,7 @@ def test_requests_alternate_between_the_api_processes(balanced: RunningSystem) -
     with balanced.client() as client:
         answered = [client.get("/health").headers[INSTANCE] for _ in range(8)]
     assert sorted(set(answered)) == ["api-1", "api-2"], answered
-    assert all(a != b for a, b in zip(answered, answered[1:], strict=False)), f"not round robin: {answered}"
+    assert all(a != b for a, b in itertools.pairwise(answered)), f"not round robin: {answered}"
 
 
 @dataclass(frozen=True)
@@ -161,25 +160,12 @@ def test_run_starts_the_processes_it_is_asked_for(stack_settings: Settings, tmp_
         admin_key_file=str(tmp_path / "secrets" / "default-admin.key"),
         heartbeat_seconds=1.0,
     )
+    ensure_topics(replace(settings, kafka_partitions=4))  # an earlier system's topics, with fewer partitions
     flags = ["--workers", "2", "--projectors", "2", "--api-processes", "2", "--partitions", "8"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memstream_cli.main", "run", *flags],
-        env={**os.environ, **settings.to_env()},
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
+    proc, output = launch_run_command(settings, *flags)
+    pids: dict[str, int] = {}
+    haproxy: re.Match[str] | None = None
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not any("Ctrl-C stops" in line for line in lines):
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            lines.append(line)
-        output = "".join(lines)
         assert "memstream is running" in output, output
         pids = {name: int(pid) for name, pid in re.findall(r"([a-z]+-\d+) \(pid (\d+)\)", output)}
         expected = ["api-1", "api-2", "projections-1", "projections-2", "streams-1", "streams-2"]
@@ -189,6 +175,8 @@ def test_run_starts_the_processes_it_is_asked_for(stack_settings: Settings, tmp_
         assert haproxy, output
         assert haproxy.group(2) == f"http://{settings.api_host}:{settings.api_port}"
         assert "8 partitions per topic" in output
+        assert f"memstream run: grew {settings.topics.turns} from 4 to 8 partitions" in output
+        assert REKEY_WARNING in output
         topics = [settings.topics.turns, settings.topics.commands, settings.topics.memories, settings.topics.deadletter]
         assert topic_partitions(settings, topics) == dict.fromkeys(topics, 8)
         # Both API processes behind the balancer, in turn.
@@ -197,7 +185,8 @@ def test_run_starts_the_processes_it_is_asked_for(stack_settings: Settings, tmp_
         assert answered == {"api-1", "api-2"}
         # Both workers joined the Faust group and both projector processes each store's group: Kafka splits the 8
         # partitions between them. Each beats its own heartbeat file.
-        groups = [settings.faust_app_id, *(f"{settings.consumer_group_prefix}.projection.{s}" for s in PROJECTION_NAMES)]
+        prefix = settings.consumer_group_prefix
+        groups = [settings.faust_app_id, *(f"{prefix}.projection.{store}" for store in PROJECTION_NAMES)]
         wait_until(
             lambda: consumer_group_members(settings, groups) == dict.fromkeys(groups, 2),
             timeout=240,
@@ -212,7 +201,7 @@ def test_run_starts_the_processes_it_is_asked_for(stack_settings: Settings, tmp_
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=120)
-    assert code == 0, "".join(lines[-20:])
+    assert code == 0, output
     stopped = [*pids.values(), int(haproxy.group(1))] if pids and haproxy else []
     wait_until(lambda: not any(pid_running(pid) for pid in stopped), timeout=30, what="every process to stop")
 

@@ -79,7 +79,7 @@ def test_a_component_name_stands_for_its_only_instance(tmp_path: Path) -> None:
         assert system.instances("streams") == ["streams-1", "streams-2"]
         assert system.settings_of("streams-2").streams_metrics_port == Settings().streams_metrics_port + 100
         with pytest.raises(KeyError, match="name one"):
-            system.procs["streams"]  # noqa: B018 - the lookup is what is tested
+            system.procs["streams"]
         with pytest.raises(StartupError, match="name one"):
             system.kill("streams")
         # A killed instance is not a crash; it restarts under its own name, as a new process.
