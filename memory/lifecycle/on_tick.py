@@ -41,7 +41,12 @@ def on_tick(state: UserState, cause: Event, now: datetime, policy: LifecyclePoli
         fading = {e.memory_id for e in decayed if isinstance(e, MemoryDecayed | MemoryForgotten)}
         events.extend(decayed)
     if policy.consolidate:
-        candidates = [m for m in state.memories.values() if m.memory_id not in fading]
+        # Originals a living summary already names are taken, whether or not their marks were folded yet.
+        candidates = [
+            m
+            for m in state.memories.values()
+            if m.memory_id not in fading and (m.reserved_for is None or m.reserved_for not in state.memories)
+        ]
         events.extend(_consolidate(candidates, cause, now, policy))
     return events
 
@@ -49,7 +54,7 @@ def on_tick(state: UserState, cause: Event, now: datetime, policy: LifecyclePoli
 def _finish_consolidations(state: UserState, cause: Event, now: datetime, policy: LifecyclePolicy) -> list[Event]:
     """Consolidations a crash or a lost race left half done: archive under an active summary, or make the
     summary again (same members, same id) when only the Consolidating marks made it to the log."""
-    events: list[Event] = []
+    events: list[Event] = _missing_marks(state, cause, now)
     waiting: dict[str, list[Tracked]] = {}
     for memory in state.memories.values():
         if memory.state == MemoryState.CONSOLIDATING.value and memory.summary_into:
@@ -63,6 +68,28 @@ def _finish_consolidations(state: UserState, cause: Event, now: datetime, policy
         elif summary.state == MemoryState.ACTIVE.value:
             events.extend(archive_originals(state, summary, cause, now))
     return events
+
+
+def _missing_marks(state: UserState, cause: Event, now: datetime) -> list[Event]:
+    """The Consolidating marks of originals a summary already names (``Tracked.reserved_for``) but whose marks
+    are not folded yet: the ids are the first decision's, so marks that were in the log after all collapse."""
+    events: list[Event] = []
+    for memory in sorted(state.memories.values(), key=lambda m: m.memory_id):
+        if memory.state != MemoryState.ACTIVE.value or memory.summary_into or not memory.reserved_for:
+            continue
+        summary = state.memories.get(memory.reserved_for)
+        if summary is not None:
+            events.append(_consolidating_mark(summary, memory.memory_id, cause, now))
+    return events
+
+
+def _consolidating_mark(summary: Tracked, original_id: str, cause: Event, now: datetime) -> MemoryConsolidating:
+    event_id = derived_event_id(summary.memory_id, "MemoryConsolidating:" + original_id)
+    return MemoryConsolidating(
+        envelope=lifecycle_envelope(cause.scope, "MemoryConsolidating", event_id, summary.occurred_at, now, cause),
+        memory_id=original_id,
+        summary_memory_id=summary.memory_id,
+    )
 
 
 def _decay(state: UserState, cause: Event, now: datetime) -> list[Event]:

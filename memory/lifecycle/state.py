@@ -73,6 +73,11 @@ class Tracked:
     norm: str = ""  # normalised text without the speaker (memory.lifecycle.dedupe): exact repeats without a vector
     summary_of: list[str] = field(default_factory=list)  # a summary: the originals it stands for
     summary_into: str | None = None  # an original: the summary it is being consolidated into
+    # An original named by a summary's MemoryConsolidated, before its own MemoryConsolidating mark is folded. A
+    # decision's events reach the log in order but are folded back one batch at a time, and a worker killed in
+    # between restarts on a state holding only a prefix of them: the summary exists, some marks do not. Without
+    # this, the next tick would group the unmarked originals again into a second summary.
+    reserved_for: str | None = None
     source_turn_ids: list[str] = field(default_factory=list)
     source_event_ids: list[str] = field(default_factory=list)
     generation: int = 0  # state changes so far: part of derived ids, so each transition has its own
@@ -241,6 +246,11 @@ def _apply_fields(state: UserState, tracked: Tracked, event: Event) -> None:
         tracked.superseded_by = event.superseded_by
     elif isinstance(event, MemoryConsolidated):
         tracked.summary_of = list(event.original_ids)
+        for original_id in event.original_ids:
+            original = state.memories.get(original_id)
+            if original is not None and original.reserved_for is None:
+                original.reserved_for = tracked.memory_id
+                state.touch(original_id)
     elif isinstance(event, MemoryConsolidating):
         tracked.summary_into = event.summary_memory_id
     elif isinstance(event, MemoryUpdated):

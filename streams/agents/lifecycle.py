@@ -29,6 +29,7 @@ from typing import Any
 import faust
 
 from adapters import faults
+from adapters.log_offsets import LogOffsets
 from adapters.logs import log_batch
 from adapters.metrics import LIFECYCLE_DECISIONS
 from memory.contract.events import (
@@ -46,6 +47,7 @@ from memory.lifecycle.on_command import on_command
 from memory.lifecycle.on_embedding import after_embedding
 from memory.lifecycle.state import UserState, fold
 from streams.agents.lifecycle_store import ChangelogEntry, LifecycleStore
+from streams.agents.tick_gate import Backlog, TickGate
 from streams.context import StreamContext
 from streams.offsets import settlement_of
 from streams.output import DeadLetterSender, Rejected, send_all
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 COMPONENT = "streams.lifecycle"
 BATCH = 200
 WITHIN_SECONDS = 0.05
+DEFER_PAUSE_SECONDS = 0.2
 
 
 def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
@@ -75,14 +78,25 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         partitions=ctx.settings.kafka_partitions,
     )
     store = LifecycleStore(table, rebalancing=lambda: bool(app.rebalancing))
+    offsets = LogOffsets(ctx.settings)
+
+    async def memory_log_backlog(partitions: list[int]) -> dict[int, Backlog]:
+        wanted = [(topics.memories, p) for p in partitions]
+        committed = await offsets.committed(ctx.settings.faust_app_id, wanted)
+        ends = await offsets.ends(wanted)
+        return {p: (committed.get((topics.memories, p)), ends[(topics.memories, p)]) for p in partitions}
+
+    gate = TickGate(memory_log_backlog)
 
     @app.on_partitions_revoked.connect
     async def _revoked(*_: Any, **__: Any) -> None:
         store.forget_cache()  # what this worker folded may now change elsewhere
+        gate.reset()
 
     @app.on_partitions_assigned.connect
     async def _assigned(*_: Any, **__: Any) -> None:
         store.forget_cache()  # newly assigned users come from the restored table
+        gate.reset()  # and ticks wait until the table is whole (streams.agents.tick_gate)
 
     @app.on_rebalance_complete.connect
     async def _recovered(*_: Any, **__: Any) -> None:
@@ -95,6 +109,12 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
             scope_key = decoded.scope.key
             if scope_key not in decisions.last_event or event.message.topic == topics.memories:
                 decisions.last_event[scope_key] = event  # the user's state lives in their memory-log partition
+            partition = event.message.partition
+            if event.message.topic == topics.memories:
+                decisions.folded[partition] = max(decisions.folded.get(partition, -1), event.message.offset)
+            elif _is_tick(decoded) and not gate.is_open(partition):
+                decisions.deferred.append((scope_key.encode(), event.value))
+                continue
             if scope_key not in decisions.states:
                 decisions.states[scope_key] = store.load(scope_key)
             try:
@@ -139,6 +159,11 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         # Both are on the broker before this batch is settled.
         await send_all(memories, decisions.outputs, "lifecycle.send", COMPONENT)
         await store.send(decisions.changelog)
+        if decisions.deferred:
+            if not (decisions.folded or decisions.outputs):
+                # Only ticks waiting on a backlog this worker is not reading yet: do not spin on the topic.
+                await asyncio.sleep(DEFER_PAUSE_SECONDS)
+            await send_all(commands, decisions.deferred, "lifecycle.send", COMPONENT)
 
     @app.agent(source, name="lifecycle")
     async def lifecycle(stream: faust.StreamT[bytes]) -> None:
@@ -156,6 +181,8 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                         continue  # a bad memory event is the projectors' to dead-letter; it changes nothing here
                     if isinstance(decoded, Event):
                         decoded_batch.append((event, decoded))
+                # A broker that cannot say where the memory log ends fails the batch too (read again later).
+                await gate.prepare(e.message.partition for e, d in decoded_batch if _is_tick(d))
                 # A Milvus outage fails the batch (read again later); it is no event's fault.
                 neighbours = await loop.run_in_executor(None, _index_neighbours, ctx, [d for _, d in decoded_batch])
                 decisions = decide_around_failures(decoded_batch, neighbours)
@@ -173,6 +200,10 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                 correlations = [decoded.envelope.correlation_id for _, decoded in decoded_batch]
                 log_batch(log, COMPONENT, correlations, len(batch), decisions=dict(decisions.kinds))
                 store.apply(decisions.changelog)
+                for partition, offset in decisions.folded.items():
+                    gate.folded(partition, offset)  # only now: a batch whose sends failed is folded again
+                if decisions.deferred:
+                    log.info("%s: %d ticks wait for the memory log's backlog", COMPONENT, len(decisions.deferred))
 
     if ctx.settings.lifecycle_tick_seconds > 0:
 
@@ -198,6 +229,8 @@ class Decisions:
     changelog: list[ChangelogEntry] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)  # the decided events by type, for the metrics
+    folded: dict[int, int] = field(default_factory=dict)  # memory-log partition -> last offset folded
+    deferred: list[tuple[bytes, bytes]] = field(default_factory=list)  # ticks sent round again (tick_gate)
 
 
 class EventFailed(Exception):
@@ -207,6 +240,10 @@ class EventFailed(Exception):
         super().__init__(str(error))
         self.event = event
         self.error = error
+
+
+def _is_tick(event: Event) -> bool:
+    return isinstance(event, MemoryCommandIssued) and event.command == "tick"
 
 
 def _subject(event: Event) -> str:

@@ -7,24 +7,12 @@ from collections import Counter
 from typing import Any
 
 import psycopg
-import pytest
 
 from tests.e2e.conftest import RunningSystem
 from tests.e2e.test_lifecycle import Life, day
-from tests.support import wait_until
+from tests.support import wait_until, wait_while_progressing
 
 MEMORIES = 40  # all said on one day: related, so they form groups of up to eight (memory.lifecycle.consolidation)
-
-# Known issue (README, "Known issues"): in about one run in five (also on the code before 2026-12-01's
-# changes: 1 of 8), the restarted worker re-groups a few memories its recovered table should show as
-# consolidating: 45 MemoryConsolidating for 40 memories, and a sixth summary of five originals that were
-# already summarized. The test runs in full and reports it; non-strict, so a pass shows as XPASS.
-RECOVERED_TABLE_REGROUPS = pytest.mark.xfail(
-    reason="known issue: after kill -9 mid-consolidation the lifecycle table can be recovered without some"
-    " consolidating marks, and a few memories are summarized twice",
-    strict=False,
-)
-
 
 def consolidation_rows(system: RunningSystem, user: str) -> dict[str, Any]:
     with psycopg.connect(system.settings.postgres_dsn) as conn:
@@ -45,7 +33,6 @@ def consolidation_rows(system: RunningSystem, user: str) -> dict[str, Any]:
     return {"states": {(k, s): n for k, s, n in states}, "versions": Counter(versions), "links": links}
 
 
-@RECOVERED_TABLE_REGROUPS
 def test_worker_killed_mid_consolidation_loses_nothing_and_archives_once(system: RunningSystem) -> None:
     with system.client() as client:
         life = Life(system, client)
@@ -61,18 +48,21 @@ def test_worker_killed_mid_consolidation_loses_nothing_and_archives_once(system:
             rows = consolidation_rows(system, life.user)["versions"]
             return any(kind == "MemoryConsolidating" for _, kind in rows)
 
-        wait_until(under_way, timeout=60, interval=0.05, what="the consolidation to start")
+        # Polled fast, so the kill lands mid-consolidation; the limit is only for a pipeline that never starts.
+        wait_until(under_way, timeout=300, interval=0.05, what="the consolidation to start")
         assert system.system.kill("streams", signal.SIGKILL) == -signal.SIGKILL
         at_kill = consolidation_rows(system, life.user)
         system.system.restart("streams")
         # The timer of the restarted worker would tick again; so does the test, at the same simulated time.
-        life.settle(life.tick(day(45)))
+        life.tick(day(45))
 
-        def finished() -> dict[str, Any] | None:
-            rows = consolidation_rows(system, life.user)
-            return rows if rows["states"].get(("fact", "archived")) == MEMORIES else None
+        def archived() -> int:
+            system.system.check_alive()
+            return consolidation_rows(system, life.user)["states"].get(("fact", "archived"), 0)
 
-        done = wait_until(finished, timeout=120, what="every original to be archived after the restart")
+        # As long as originals keep being archived: a slow restart (a cold stack, a busy machine) is not a failure.
+        wait_while_progressing(archived, MEMORIES, stall=180, what="every original to be archived after the restart")
+        done = consolidation_rows(system, life.user)
 
     summaries = MEMORIES // 8
     assert done["states"] == {("fact", "archived"): MEMORIES, ("summary", "active"): summaries}, at_kill

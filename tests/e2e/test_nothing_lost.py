@@ -49,7 +49,7 @@ from tests.e2e.test_crash_safety import (
     synthetic_turns,
     wait_settled,
 )
-from tests.support import isolated_settings, make_turn, unique, wait_until
+from tests.support import isolated_settings, make_turn, unique, wait_until, wait_while_progressing
 
 pytestmark = pytest.mark.e2e
 
@@ -142,12 +142,14 @@ def drill(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         feed(settings, list(poison.values()))
         # Stopped mid-ingest, while retrying sends and waiting out outages: what they held in flight must be
         # read again by their successors, not committed on the way out (SIGKILL: tests/e2e/test_crash_safety.py).
-        wait_until(lambda: active_memories(settings, app_id) >= 10, timeout=180, what="the pipeline to be under way")
+        wait_while_progressing(
+            lambda: active_memories(settings, app_id), 10, stall=180, what="the pipeline to be under way"
+        )
         for name in ("streams", "projections"):
             system.kill(name, signal.SIGTERM, timeout=60)
             system.restart(name)
         feed(settings, valid[half:])
-        wait_settled(system, offsets, timeout=420, what="every consumer to pass everything on its topics")
+        wait_settled(system, offsets, stall=240, what="every consumer to pass everything on its topics")
         keys = sorted({*scope_keys(valid), *scope_keys(list(poison.values()))})
         letters = list(read_dead_letters(settings))
         yield Drill(settings, system, valid, poison, sent, letters, live_snapshots(settings, stores, keys))

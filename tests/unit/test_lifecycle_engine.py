@@ -853,6 +853,34 @@ def test_when_only_the_consolidating_marks_reached_the_log_the_next_tick_makes_t
     assert agent.tick(day(42)) == []
 
 
+def test_originals_a_summary_names_are_never_grouped_again_when_only_some_marks_were_folded() -> None:
+    """A worker killed while its consolidation's events were being read back restarts on a prefix of them:
+    the summary and one mark folded, the other mark not yet. The next tick marks the other original into the
+    same summary (the first decision's id) instead of grouping it with a newer related memory."""
+    agent = Agent(policy=CONSOLIDATION)
+    adopted, beach, _ = dog_memories(agent)
+    first = agent.tick(day(40))
+    assert [type(e) for e in first][2:] == [MemoryConsolidated, MemoryConsolidating, MemoryConsolidating]
+    agent.deliver(first[:4])  # ...up to adopted's mark; beach's mark is in the log but not folded
+    rex = [("Alice", "person"), ("Rex", "animal")]
+    ball = agent.add("Alice: Rex chased a ball.", day(5), conversation="c4", speaker="Alice", entities=rex)
+    summary_id = summary_memory_id_for([adopted.memory_id, beach.memory_id])
+    assert agent.memory(beach.memory_id).state == "active"
+    assert agent.memory(beach.memory_id).reserved_for == summary_id
+
+    again = agent.tick(day(41))
+    assert [(type(e), e.event_id, memory_of(e)) for e in again] == [
+        (MemoryConsolidating, first[4].event_id, beach.memory_id)
+    ]
+    agent.deliver(again)
+    agent.deliver([first[4]])  # the first decision's own mark, read back at last: the same event, nothing changes
+    assert agent.memory(beach.memory_id).summary_into == summary_id
+    summary = first[0]
+    assert isinstance(summary, MemoryExtracted)
+    agent.deliver([embedded(summary, day(41))])
+    assert [agent.memory(m.memory_id).state for m in (adopted, beach, ball)] == ["archived", "archived", "active"]
+
+
 def test_an_original_left_consolidating_under_an_active_summary_is_archived_by_the_next_tick() -> None:
     agent = Agent(policy=CONSOLIDATION)
     adopted, beach, _ = dog_memories(agent)
@@ -1202,6 +1230,7 @@ def test_the_state_round_trips_through_json_with_every_field() -> None:
         norm="i live in paris",
         summary_of=["m-2", "m-3"],
         summary_into="m-7",
+        reserved_for="m-6",
         source_turn_ids=["t1", "t2"],
         source_event_ids=["ev1", "ev2"],
         generation=5,
