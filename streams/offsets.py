@@ -42,6 +42,11 @@ from streams.settlement import Settlement
 DROPPED_SECONDS = 10.0
 STALL_SECONDS = 45.0
 CHECK_EVERY = 5.0
+# How long a rebalance waits for the events agents are working on: a batch finishes well within it (an LLM
+# extraction with its 30 s timeout is the exception, and is simply read again); the broker's session timeout
+# (10 s, streams.app) bounds it from above, or the member would be expelled and rebalance again.
+WAIT_EMPTY_SECONDS = 4.0
+WAIT_FOR_ACK_SECONDS = 0.5
 
 
 def next_commit(committed: int | None, acked: list[int]) -> int | None:
@@ -70,13 +75,39 @@ def committable(committed: int | None, acked: list[int], unsettled: set[int]) ->
 
 class ContiguousCommitConsumer(faust_aiokafka.Consumer):
     def _new_offset(self, tp: TP) -> int | None:
+        settlement = settlement_of(self.app)
         acked: list[int] = self._acked[tp]
-        offset = committable(self._committed_offset[tp], acked, settlement_of(self.app).unsettled(tp))
+        if not settlement.is_read(tp.topic):
+            return super()._new_offset(tp)  # not an agent's topic (a table changelog): Faust's own rule
+        # Offsets every agent of the topic finished (streams.settlement), not Faust's acknowledgements, which
+        # also cover messages its stream skipped unprocessed around a rebalance.
+        offset = committable(self._committed_offset[tp], settlement.done(tp), settlement.unsettled(tp))
         if offset is not None:
-            # The acknowledgements below the new commit are settled; the ones beyond a hole wait.
+            settlement.prune(tp, offset)
             acked[:] = sorted(o for o in acked if o >= offset)
             self._acked_index[tp] = set(acked)
         return offset
+
+
+    async def wait_empty(self) -> None:
+        """Faust's ``Consumer.wait_empty`` waits, without limit, until every message an agent started on is
+        acknowledged, before a rebalance may go on. A message whose hand-over the rebalance abandoned (point 1
+        above) is never acknowledged, so with several workers a survivor of a killed one waited forever and
+        held its partitions (``wait_empty: Waiting for tasks``). Wait a bounded time instead: what is still
+        unacknowledged then is not committed (the commit above never passes it), and the partition's owner
+        after the rebalance reads it again."""
+        deadline = time.monotonic() + WAIT_EMPTY_SECONDS
+        while not self.should_stop and self._unacked_messages and time.monotonic() < deadline:
+            await self.commit()
+            await self._wait_for_ack(timeout=WAIT_FOR_ACK_SECONDS)
+            self._clean_unacked_messages()
+        if self._unacked_messages:
+            self.log.warning(
+                "rebalance goes on with %d events never acknowledged: their partitions are read again from the"
+                " committed offset",
+                len(self._unacked_messages),
+            )
+        await self.commit_and_end_transactions()
 
 
 class ContiguousCommitTransport(faust_aiokafka.Transport):
@@ -111,20 +142,31 @@ class StallWatch:
     _waiting: dict[TP, tuple[int, float]] = field(default_factory=dict)
 
     def stalled(
-        self, tp: TP, committed: int, acked: list[int], now: float, held: bool = True, failed: bool = False
+        self,
+        tp: TP,
+        committed: int,
+        acked: list[int],
+        now: float,
+        held: bool = True,
+        failed: bool = False,
+        fetched: bool = False,
     ) -> bool:
         """True once ``tp`` has waited at the same committed offset, with later offsets acknowledged or an
         agent's batch there failed (``failed``), for ``dropped_seconds`` if no agent holds the event there
-        (``held``), else ``stall_seconds``. Then the clock starts again, so a partition is re-read at most
+        (``held``), else ``stall_seconds``; or, with nothing later done, for ``stall_seconds`` while the
+        consumer has fetched past it (``fetched``): the last events of a partition, skipped in a rebalance,
+        have no later event to show the hole. Then the clock starts again, so a partition is re-read at most
         once per period."""
-        if not failed and (not acked or min(acked) <= committed):
+        hole = bool(acked) and min(acked) > committed
+        if not (failed or hole or fetched):
             self._waiting.pop(tp, None)
             return False
         offset, since = self._waiting.setdefault(tp, (committed, now))
         if offset != committed:
             self._waiting[tp] = (committed, now)
             return False
-        if now - since < (self.stall_seconds if held else self.dropped_seconds):
+        patience = self.dropped_seconds if (failed or hole) and not held else self.stall_seconds
+        if now - since < patience:
             return False
         self._waiting[tp] = (committed, now)
         return True
@@ -158,8 +200,15 @@ def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
                 if not settlement.has_failed(tp):
                     continue
                 committed = min(unsettled)  # a new group: read again from its first unfinished event
-            done = [o for o in consumer._acked[tp] if o not in unsettled]
+            done = [o for o in settlement.done(tp) if o not in unsettled]
             holds = (tp, committed) in held or settlement.is_taken(tp, committed)
-            if watching.stalled(tp, committed, done, now, held=holds, failed=settlement.has_failed(tp)):
+            try:
+                position = await consumer.position(tp)  # the next offset the fetcher asks for
+            except Exception:  # the partition moving away in a rebalance right now: the next check sees
+                position = None
+            fetched = position is not None and position > committed
+            if watching.stalled(
+                tp, committed, done, now, held=holds, failed=settlement.has_failed(tp), fetched=fetched
+            ):
                 app.log.warning("re-reading %s from offset %s: the event there was never handled", tp, committed)
                 await consumer.seek(tp, committed)

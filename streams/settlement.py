@@ -44,10 +44,38 @@ def _positions(events: Iterable[Any]) -> list[tuple[TP, int]]:
 
 @dataclass
 class Settlement:
-    """Per partition: offsets taken by an agent (counted: two agents read the memory log) or failed."""
+    """Per partition: offsets taken by an agent (counted: two agents read the memory log) or failed, and the
+    offsets every agent reading the topic has finished: the only ones the commit may pass. Faust's own
+    acknowledgement is no proof of work: its stream acknowledges a message it *skips*, unprocessed, when the
+    flow is suspended by a rebalance or the message is from the generation before one (``Stream.__aiter__``),
+    and with several workers such a turn was committed past and lost."""
 
     _taken: dict[TP, dict[int, int]] = field(default_factory=dict)
     _failed: dict[TP, set[int]] = field(default_factory=dict)
+    _readers: dict[str, set[str]] = field(default_factory=dict)  # topic -> the agents (components) reading it
+    _done: dict[TP, dict[int, set[str]]] = field(default_factory=dict)  # offset -> the agents that finished it
+
+    def reads(self, component: str, *topics: str) -> None:
+        """Declare that ``component``'s agent reads ``topics`` (at registration)."""
+        for topic in topics:
+            self._readers.setdefault(topic, set()).add(component)
+
+    def is_read(self, topic: str) -> bool:
+        return topic in self._readers
+
+    def done(self, tp: TP) -> list[int]:
+        """Offsets of ``tp`` that every agent reading its topic has finished."""
+        readers = self._readers.get(tp.topic)
+        if not readers:
+            return []
+        return sorted(o for o, finished in self._done.get(tp, {}).items() if finished >= readers)
+
+    def prune(self, tp: TP, below: int) -> None:
+        """Forget finished offsets under the commit: they will not be needed again."""
+        done = self._done.get(tp)
+        if done:
+            for offset in [o for o in done if o < below]:
+                del done[offset]
 
     def take(self, events: Sequence[Any]) -> None:
         for tp, offset in _positions(events):
@@ -63,9 +91,11 @@ class Settlement:
         else:
             taken.pop(offset, None)
 
-    def finish(self, events: Sequence[Any]) -> None:
+    def finish(self, events: Sequence[Any], component: str = "") -> None:
         for tp, offset in _positions(events):
             self._release(tp, offset)
+            if component:
+                self._done.setdefault(tp, {}).setdefault(offset, set()).add(component)
 
     def fail(self, events: Sequence[Any]) -> None:
         for tp, offset in _positions(events):
@@ -109,7 +139,7 @@ class Settling:
         self, kind: type[BaseException] | None, error: BaseException | None, _tb: TracebackType | None
     ) -> bool:
         if error is None:
-            self._settlement.finish(self._events)
+            self._settlement.finish(self._events, self._component)
             record_batch(self._component, len(self._events), time.perf_counter() - self._started)
             return False
         self._settlement.fail(self._events)

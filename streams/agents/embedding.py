@@ -65,6 +65,7 @@ def register_embedding(app: faust.App, ctx: StreamContext) -> Any:
     memories = raw_topic(app, ctx.settings.topics.memories)
     dead_letters = DeadLetterSender(app, ctx.codec, ctx.settings.topics.deadletter, COMPONENT)
     settlement = settlement_of(app)
+    settlement.reads(COMPONENT, ctx.settings.topics.memories)  # the commit passes only offsets its readers finished
     # About one event in four on this topic is a MemoryExtracted (the others are entities, vectors and
     # activations), so take four times the wanted texts per batch to hand the model full batches.
     events_per_batch = ctx.settings.embed_batch_size * EVENTS_PER_EXTRACTED

@@ -42,6 +42,7 @@ def register_extraction(app: faust.App, ctx: StreamContext) -> Any:
     dead_letters = DeadLetterSender(app, ctx.codec, topics.deadletter, COMPONENT)
     recent = RecentConversations(RECENT_CONVERSATIONS)
     settlement = settlement_of(app)
+    settlement.reads(COMPONENT, topics.turns)  # the commit passes only offsets its readers finished
 
     def decode(event: faust.EventT) -> ConversationTurnReceived:
         turn = ctx.codec.decode(event.value)

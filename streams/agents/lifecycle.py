@@ -70,6 +70,7 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
     commands = raw_topic(app, topics.commands)
     dead_letters = DeadLetterSender(app, ctx.codec, topics.deadletter, COMPONENT)
     settlement = settlement_of(app)
+    settlement.reads(COMPONENT, topics.memories, topics.commands)  # the commit passes only offsets its readers finished
     table = app.Table(
         "lifecycle",
         default=None,

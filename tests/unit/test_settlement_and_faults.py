@@ -22,6 +22,7 @@ from memory.contract.events import DeadLetter
 from memory.contract.positions import LogPosition
 from projections.errors import is_transient
 from replay.deadletters import distinct
+from streams.offsets import committable
 from streams.settlement import Settlement, retrying
 
 TURNS = TP("turns", 0)
@@ -149,3 +150,20 @@ def test_a_dead_letter_written_twice_is_listed_once() -> None:
     other = codec.decode(dead_letter(codec, "c", "r", "E", "turns", 0, 6, None, b"y"))
     first, again, second = LogPosition("dl", 0, 0), LogPosition("dl", 0, 1), LogPosition("dl", 0, 2)
     assert distinct([(first, record), (again, record), (second, other)]) == [(first, record), (second, other)]
+
+
+def test_only_offsets_every_reader_of_the_topic_finished_are_done() -> None:
+    # Faust acknowledges what its stream skipped around a rebalance; the commit trusts only finished batches.
+    settlement = Settlement()
+    settlement.reads("streams.embedding", TURNS.topic)
+    settlement.reads("streams.lifecycle", TURNS.topic)
+    settlement.take(events(7, 8))
+    settlement.finish(events(7, 8), "streams.embedding")
+    assert settlement.done(TURNS) == []
+    settlement.take(events(7))
+    settlement.finish(events(7), "streams.lifecycle")
+    assert settlement.done(TURNS) == [7]
+    assert committable(7, settlement.done(TURNS), settlement.unsettled(TURNS)) == 8
+    settlement.prune(TURNS, 8)
+    assert settlement.done(TURNS) == []
+    assert settlement.done(TP("another.topic", 0)) == []  # nobody declared it: nothing is done there

@@ -68,3 +68,12 @@ def test_a_partition_whose_batch_failed_is_re_read_even_with_nothing_acknowledge
     assert not watch.stalled(PARTITION, 10, [], now=0, held=False, failed=True)
     assert watch.stalled(PARTITION, 10, [], now=10, held=False, failed=True)
     assert not watch.stalled(PARTITION, 10, [], now=11, held=False, failed=False)  # delivered again: nothing waits
+
+
+def test_the_last_events_of_a_partition_skipped_in_a_rebalance_are_re_read_after_the_stall_period() -> None:
+    # Nothing after them to show a hole: only that the consumer fetched past the committed offset.
+    watch = StallWatch(stall_seconds=45, dropped_seconds=10)
+    assert not watch.stalled(PARTITION, 10, [], now=0, held=False, fetched=True)
+    assert not watch.stalled(PARTITION, 10, [], now=44, held=False, fetched=True)
+    assert watch.stalled(PARTITION, 10, [], now=45, held=False, fetched=True)
+    assert not watch.stalled(PARTITION, 10, [], now=50, held=False, fetched=False)  # read to its end: nothing waits
