@@ -80,8 +80,15 @@ class ContiguousCommitConsumer(faust_aiokafka.Consumer):
         if not settlement.is_read(tp.topic):
             return super()._new_offset(tp)  # not an agent's topic (a table changelog): Faust's own rule
         # Offsets every agent of the topic finished (streams.settlement), not Faust's acknowledgements, which
-        # also cover messages its stream skipped unprocessed around a rebalance.
-        offset = committable(self._committed_offset[tp], settlement.done(tp), settlement.unsettled(tp))
+        # also cover messages its stream skipped unprocessed around a rebalance. A new group (nothing committed)
+        # starts at the partition's first offset, not at its first finished one: the first events can be the
+        # skipped ones (a turn at offset 0 was lost that way when three workers joined at once).
+        committed = self._committed_offset[tp]
+        if committed is None:
+            committed = settlement.start(tp)
+            if committed is None:
+                return None  # the partition's first offset is not known yet: commit nothing
+        offset = committable(committed, settlement.done(tp), settlement.unsettled(tp))
         if offset is not None:
             settlement.prune(tp, offset)
             acked[:] = sorted(o for o in acked if o >= offset)
@@ -182,7 +189,13 @@ def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
 
     @app.on_partitions_assigned.connect
     async def _assigned(*args: Any, **__: Any) -> None:
-        settlement_of(app).forget(args[1])  # (sender, assigned): read from the committed offset, whatever was taken
+        settlement = settlement_of(app)
+        assigned = [tp for tp in args[1] if settlement.is_read(tp.topic)]  # (sender, assigned)
+        settlement.forget(assigned)  # read from the committed offset, whatever was taken
+        unknown = [tp for tp in assigned if settlement.start(tp) is None]
+        if unknown:
+            for tp, first in (await app.consumer.earliest_offsets(*unknown)).items():
+                settlement.set_start(tp, first)
 
     @app.timer(interval=CHECK_EVERY)
     async def reread_stalled() -> None:
@@ -197,9 +210,9 @@ def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
             unsettled = settlement.unsettled(tp)
             committed = consumer._committed_offset[tp]
             if committed is None:
-                if not settlement.has_failed(tp):
+                committed = settlement.start(tp)  # a new group: its first offset
+                if committed is None:
                     continue
-                committed = min(unsettled)  # a new group: read again from its first unfinished event
             done = [o for o in settlement.done(tp) if o not in unsettled]
             holds = (tp, committed) in held or settlement.is_taken(tp, committed)
             try:

@@ -54,6 +54,7 @@ class Settlement:
     _failed: dict[TP, set[int]] = field(default_factory=dict)
     _readers: dict[str, set[str]] = field(default_factory=dict)  # topic -> the agents (components) reading it
     _done: dict[TP, dict[int, set[str]]] = field(default_factory=dict)  # offset -> the agents that finished it
+    _start: dict[TP, int] = field(default_factory=dict)
 
     def reads(self, component: str, *topics: str) -> None:
         """Declare that ``component``'s agent reads ``topics`` (at registration)."""
@@ -62,6 +63,13 @@ class Settlement:
 
     def is_read(self, topic: str) -> bool:
         return topic in self._readers
+
+    def set_start(self, tp: TP, offset: int) -> None:
+        """The first offset ``tp`` holds: where a group that never committed there starts."""
+        self._start[tp] = offset
+
+    def start(self, tp: TP) -> int | None:
+        return self._start.get(tp)
 
     def done(self, tp: TP) -> list[int]:
         """Offsets of ``tp`` that every agent reading its topic has finished."""
