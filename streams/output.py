@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 import faust
+from faust.types import RecordMetadata
 
 from adapters import faults
 from adapters.dead_letters import bounded_key, dead_letter
@@ -63,9 +64,10 @@ class DeadLetterSender:
 
 async def send_all(
     topic: faust.TopicT, messages: list[tuple[bytes, bytes]], fault_point: str, component: str
-) -> None:
-    """Send ``messages`` (key, value) and wait until the broker has acknowledged every one."""
+) -> list[RecordMetadata]:
+    """Send ``messages`` (key, value) and wait until the broker has acknowledged every one; where each went."""
     faults.trip(fault_point)
     futures = [await topic.send(key=key, value=value) for key, value in messages]
-    await asyncio.gather(*futures)
+    written: list[RecordMetadata] = await asyncio.gather(*futures)
     EVENTS_PRODUCED.labels(component).inc(len(messages))
+    return written

@@ -88,11 +88,13 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         return {p: (committed.get((topics.memories, p)), ends[(topics.memories, p)]) for p in partitions}
 
     gate = TickGate(memory_log_backlog)
+    held_ticks: dict[int, dict[str, bytes]] = {}  # partition -> user -> the timer's latest tick, at a shut gate
 
     @app.on_partitions_revoked.connect
     async def _revoked(*_: Any, **__: Any) -> None:
         store.forget_cache()  # what this worker folded may now change elsewhere
         gate.reset()
+        held_ticks.clear()  # their users may be another worker's now, whose timer ticks them
 
     @app.on_partitions_assigned.connect
     async def _assigned(*_: Any, **__: Any) -> None:
@@ -114,7 +116,13 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
             if event.message.topic == topics.memories:
                 decisions.folded[partition] = max(decisions.folded.get(partition, -1), event.message.offset)
             elif _is_tick(decoded) and not gate.is_open(partition):
-                decisions.deferred.append((scope_key.encode(), event.value))
+                if decoded.envelope.producer.component == COMPONENT:
+                    # The timer's own: held here, the latest per user, and sent again once the gate opens (a
+                    # crash loses only what the next timer tick redoes).
+                    held_ticks.setdefault(partition, {})[scope_key] = event.value
+                else:
+                    # Someone asked for it: round the commands topic once more, on the broker before the commit.
+                    decisions.deferred.append((scope_key.encode(), event.value))
                 continue
             if scope_key not in decisions.states:
                 decisions.states[scope_key] = store.load(scope_key)
@@ -158,13 +166,21 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         # The events before the table: a block decision folds its own event into the state at once
         # (memory.lifecycle.on_command), so a saved state must never hold an edit whose event could be lost.
         # Both are on the broker before this batch is settled.
-        await send_all(memories, decisions.outputs, "lifecycle.send", COMPONENT)
+        written = await send_all(memories, decisions.outputs, "lifecycle.send", COMPONENT)
+        for record in written:
+            gate.produced(record.partition, record.offset)  # ticks wait until it is read back
         await store.send(decisions.changelog)
         if decisions.deferred:
             if not (decisions.folded or decisions.outputs):
                 # Only ticks waiting on a backlog this worker is not reading yet: do not spin on the topic.
                 await asyncio.sleep(DEFER_PAUSE_SECONDS)
             await send_all(commands, decisions.deferred, "lifecycle.send", COMPONENT)
+
+    async def release_held_ticks() -> None:
+        opened = [p for p in held_ticks if gate.is_open(p)]
+        ticks = [(key.encode(), value) for p in opened for key, value in held_ticks.pop(p).items()]
+        if ticks:
+            await send_all(commands, ticks, "lifecycle.send", COMPONENT)
 
     @app.agent(source, name="lifecycle")
     async def lifecycle(stream: faust.StreamT[bytes]) -> None:
@@ -203,6 +219,7 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
                 store.apply(decisions.changelog)
                 for partition, offset in decisions.folded.items():
                     gate.folded(partition, offset)  # only now: a batch whose sends failed is folded again
+                await release_held_ticks()
                 if decisions.deferred:
                     log.info("%s: %d ticks wait for the memory log's backlog", COMPONENT, len(decisions.deferred))
 

@@ -49,3 +49,21 @@ def test_the_backlog_is_asked_once_per_assignment_and_again_after_a_reset() -> N
     assert not gate.is_open(0)
     asyncio.run(gate.prepare([0]))
     assert asked == [[0, 1], [0]] and gate.is_open(0)
+
+
+def test_the_gate_shuts_while_this_workers_own_events_are_not_read_back() -> None:
+    gate = gate_over({0: (5, 5)})
+    asyncio.run(gate.prepare([0]))
+    assert gate.is_open(0)
+    gate.produced(0, 9)  # a consolidation's events, written at offsets up to 9
+    assert not gate.is_open(0)
+    gate.folded(0, 8)
+    assert not gate.is_open(0)
+    gate.folded(0, 9)
+    assert gate.is_open(0)
+
+
+def test_a_partition_never_asked_about_is_shut() -> None:
+    gate = gate_over({0: (5, 5)})
+    gate.folded(0, 100)
+    assert not gate.is_open(0)
