@@ -40,7 +40,7 @@ INSTANCE = "x-memstream-instance"
 @pytest.fixture(scope="module")
 def balanced(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     """Two API processes behind HAProxy, and a projector process (it creates the tables searches read); no worker."""
-    settings = replace(isolated_settings(stack_settings), api_port=free_port_block(2))
+    settings = replace(isolated_settings(stack_settings), api_port=free_port_block(3))  # api-3 is added later
     ensure_topics(settings)
     system = start_system(settings, tmp_path_factory.mktemp("logs"), components=("projections", "api"), apis=2)
     try:
@@ -128,6 +128,23 @@ def test_a_killed_api_process_leaves_rotation_and_no_search_fails(balanced: Runn
     while_dead = [a for a in searcher.since(killed) if a.at <= restarted]
     assert len(while_dead) >= 40 and {a.instance for a in while_dead} == {"api-2"}
     assert {a.instance for a in searcher.since(back)} == {"api-1", "api-2"}
+
+
+def test_an_added_api_process_joins_the_rotation(balanced: RunningSystem) -> None:
+    system = balanced.system
+    balancer = system.balancer
+    assert balancer is not None
+    before = balancer.pid
+    with Searcher(balanced) as searcher:
+        wait_until(lambda: len(searcher.answers) >= 10, what="searches before the addition")
+        assert system.add("api") == "api-3"
+        system.wait_ready()  # api-3 answers and the reloaded HAProxy has all three UP
+        added = time.monotonic()
+        wait_until(lambda: "api-3" in {a.instance for a in searcher.since(added)}, what="api-3 in rotation")
+    assert balancer.pid != before and balancer.alive()  # a new HAProxy took over (-sf), the old one exited
+    assert system.instances("api") == ["api-1", "api-2", "api-3"]
+    failed = [a for a in searcher.answers if a.status != 200]
+    assert not failed, f"{len(failed)} of {len(searcher.answers)} searches failed: {failed[:5]}"
 
 
 # ------------------------------------------------------------------------------------ memstream run, scaled

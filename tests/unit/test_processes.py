@@ -114,3 +114,17 @@ def test_haproxy_accepts_the_generated_configuration(tmp_path: Path) -> None:
     for line in ("balance roundrobin", "http-check send meth GET uri /health", "option redispatch 1", "retries 3"):
         assert line in text
     assert "server api-2 127.0.0.1:18280" in text and f"bind 127.0.0.1:{settings.api_port}" in text
+
+
+def test_the_run_commands_scale_flags_override_the_settings() -> None:
+    from memstream_cli.main import build_parser
+    from memstream_cli.run import scaled
+
+    args = build_parser().parse_args(["run", "--workers", "3", "--api-processes", "2", "--partitions", "8"])
+    base = Settings(projector_processes=2)
+    got = scaled(base, args.workers, args.projectors, args.api_processes, args.partitions)
+    assert (got.stream_workers, got.projector_processes, got.api_processes, got.kafka_partitions) == (3, 2, 2, 8)
+    assert scaled(base) == base  # no flag: the settings stay (MEMSTREAM_STREAM_WORKERS and friends)
+    assert Settings.from_env({"MEMSTREAM_STREAM_WORKERS": "4"}).stream_workers == 4
+    with pytest.raises(SystemExit, match="at least 1"):
+        scaled(base, workers=0)
