@@ -186,8 +186,9 @@ class System:
         """Until every running API process answers /health, and with a balancer, until HAProxy has each of them
         in rotation and answers on api_port itself."""
         deadline = time.monotonic() + timeout
-        apis = self.running("api")
+        apis = self.running("api")  # a system of workers and projectors only has nothing to wait for here
         waiting = [f"{self.api_url(n)}/health" for n in apis] if self.balanced_api else [f"{self.base_url}/health"]
+        waiting = waiting if apis else []
         while waiting and time.monotonic() < deadline:
             self.check_alive()
             waiting = [url for url in waiting if not self._answers(url)]
