@@ -16,7 +16,8 @@ import pytest
 from memory.settings import Settings
 from memstream_cli import processes
 from memstream_cli.balancer import Server, haproxy_binary, render_config
-from memstream_cli.processes import StartupError, System, instance_settings, parse_instance, start_system
+from memstream_cli.instances import UnknownInstance, instance_settings, parse_instance
+from memstream_cli.processes import StartupError, System, start_system
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 # The stack's default ports and `memstream mcp --transport http`'s: no instance may take one.
@@ -61,9 +62,11 @@ def test_one_instance_of_each_keeps_todays_ports_and_zero_stays_none() -> None:
 
 
 @pytest.mark.parametrize("name", ["worker-1", "streams-0", "streams-x", "api2"])
-def test_unknown_instance_names_are_refused(name: str) -> None:
-    with pytest.raises(StartupError):
+def test_unknown_instance_names_are_refused(name: str, tmp_path: Path) -> None:
+    with pytest.raises(UnknownInstance):
         parse_instance(name)
+    with pytest.raises(StartupError, match="no such process"):
+        System(Settings(data_dir=tmp_path), tmp_path).launch(name)
 
 
 @pytest.mark.usefixtures("sleeping_components")
