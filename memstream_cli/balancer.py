@@ -8,8 +8,9 @@ directory. The binary comes from Debian: ``infra/local/stack.py install haproxy`
 
 Why these settings (the issue: no failed search the balancer could have sent elsewhere):
 
-- ``option httpchk`` on ``GET /health`` every second, out after 2 failures, back after 2 successes: a killed or
-  hung API process leaves rotation within about 2 s and a restarted one returns within about 2 s. ``/health`` is
+- ``option httpchk`` on ``GET /health`` every second, out after 2 failures, back after 2 successes: a killed API
+  process (its port refuses at once) leaves rotation within about 2 s, a hung one (no answer in 3 s) within about
+  8 s, and a restarted one returns within about 2 s. ``/health`` is
   liveness (the process answers); ``/ready`` (every store answers) is what a Kubernetes readiness probe or the
   compose balancer asks, where a replica can be kept out while the others serve.
 - ``retries 3`` with ``option redispatch 1``: a request whose connection to a server fails (refused: the process
@@ -77,7 +78,9 @@ def render_config(settings: Settings, servers: list[Server], admin_socket: Path)
         "    timeout client 120s",
         # A read carrying a consistency token may wait for the projections (consistency_timeout_seconds).
         "    timeout server 120s",
-        "    timeout check 1s",
+        # A dead process refuses the check at once; a busy one (a benchmark on two cores) may take a while to
+        # answer /health, and must not leave rotation for that: only a process hung for 2 x 3 s does.
+        "    timeout check 3s",
         "    retries 3",
         "    option redispatch 1",
         "    retry-on conn-failure empty-response response-timeout",

@@ -4,10 +4,11 @@ Shared by ``memstream run``, the end-to-end tests and the benchmarks, so all thr
 
 Each component runs as one or more instances, each a separate process with its own name ("streams-1",
 "streams-2", "projections-1", "api-1", ...), its own log file ``<logs>/<name>.log``, its own metrics port and its
-own heartbeat file (``Settings.process_instance``). Stream workers and projectors of one system share their
-consumer groups, so Kafka splits the partitions between them. With more than one API process, they listen at
-``api_port + k * instance_port_stride`` and a local HAProxy (memstream_cli/balancer.py) balances ``api_port``
-over them. A component's bare name ("streams") stands for its only instance, so code written for one process
+own heartbeat file (``Settings.process_instance``; names and ports: memstream_cli/instances.py). Stream workers
+and projectors of one system share their consumer groups, so Kafka splits the partitions between them. With more
+than one API process, they listen at ``api_port + k * instance_port_stride`` and a local HAProxy
+(memstream_cli/balancer.py) balances ``api_port`` over them. A component's bare name ("streams") stands for its
+only instance, so code written for one process
 per component keeps working::
 
     system = start_system(settings, logs, workers=3, projectors=2, apis=2)
@@ -26,12 +27,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.heartbeat import age_seconds, heartbeat_path
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.balancer import Balancer, BalancerError, Server
+from memstream_cli.instances import Instances, UnknownInstance, instance_name, instance_settings, parse_instance
 
 COMPONENTS: dict[str, list[str]] = {
     # --without-web: the CLI overrides the app's web_enabled, and every worker would bind port 6066. --quiet: no banner
@@ -45,73 +47,6 @@ BALANCER = "balancer"  # the HAProxy's log name
 
 class StartupError(RuntimeError):
     pass
-
-
-def instance_name(component: str, index: int) -> str:
-    return f"{component}-{index}"
-
-
-def parse_instance(name: str) -> tuple[str, int]:
-    """("streams", 2) for "streams-2"; a bare component name is its first instance."""
-    if name in COMPONENTS:
-        return name, 1
-    component, _, index = name.rpartition("-")
-    if component not in COMPONENTS or not index.isdigit() or int(index) < 1:
-        raise StartupError(f"no such process {name!r}: a component ({', '.join(COMPONENTS)}) or '<component>-<n>'")
-    return component, int(index)
-
-
-def _shifted(port: int, by: int) -> int:
-    return port + by if port > 0 else port  # 0 stays 0: no port
-
-
-def instance_settings(settings: Settings, name: str, balanced_api: bool) -> Settings:
-    """The settings one instance runs with: its name, and its ports shifted clear of every other instance's."""
-    component, index = parse_instance(name)
-    shift = (index - 1) * settings.instance_port_stride
-    if component == "streams":
-        return replace(
-            settings,
-            process_instance=name,
-            worker_instance=name,
-            streams_metrics_port=_shifted(settings.streams_metrics_port, shift),
-        )
-    if component == "projections":
-        return replace(
-            settings, process_instance=name, projections_metrics_port=_shifted(settings.projections_metrics_port, shift)
-        )
-    # An API process behind the balancer leaves api_port to it: the first listens one stride above.
-    api_port = settings.api_port + index * settings.instance_port_stride if balanced_api else settings.api_port
-    return replace(settings, process_instance=name, api_port=api_port)
-
-
-class Instances(dict[str, "subprocess.Popen[bytes]"]):
-    """The processes by instance name; a component's bare name stands for its only instance."""
-
-    def of(self, component: str) -> list[str]:
-        return sorted((n for n in self.keys() if parse_instance(n)[0] == component), key=lambda n: parse_instance(n)[1])
-
-    def resolve(self, name: str) -> str:
-        if dict.__contains__(self, name):
-            return name
-        named = self.of(name) if name in COMPONENTS else []
-        if len(named) == 1:
-            return named[0]
-        if not named:
-            raise KeyError(name)
-        raise KeyError(f"{name!r} runs {len(named)} instances ({', '.join(named)}): name one")
-
-    def __missing__(self, name: str) -> subprocess.Popen[bytes]:
-        return dict.__getitem__(self, self.resolve(name))
-
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        try:
-            self.resolve(name)
-        except KeyError:
-            return False
-        return True
 
 
 @dataclass
@@ -154,7 +89,10 @@ class System:
         except KeyError as exc:
             if launched or self.procs.of(name):  # not launched, or an ambiguous component
                 raise StartupError(str(exc.args[0] if exc.args else name)) from None
-            component, index = parse_instance(name)
+            try:
+                component, index = parse_instance(name)
+            except UnknownInstance as unknown:
+                raise StartupError(str(unknown)) from None
             return instance_name(component, index)
 
     def log_path(self, name: str) -> Path:
@@ -186,8 +124,9 @@ class System:
         """Until every running API process answers /health, and with a balancer, until HAProxy has each of them
         in rotation and answers on api_port itself."""
         deadline = time.monotonic() + timeout
-        apis = self.running("api")
+        apis = self.running("api")  # a system of workers and projectors only has nothing to wait for here
         waiting = [f"{self.api_url(n)}/health" for n in apis] if self.balanced_api else [f"{self.base_url}/health"]
+        waiting = waiting if apis else []
         while waiting and time.monotonic() < deadline:
             self.check_alive()
             waiting = [url for url in waiting if not self._answers(url)]

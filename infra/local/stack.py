@@ -5,6 +5,7 @@ Usage::
 
     python infra/local/stack.py {install,start,stop,restart,status} [kafka neo4j postgres redis milvus] [--timeout S]
     python infra/local/stack.py start kafka-b mirror-maker    # region B of the DR drill, only when named
+    python infra/local/stack.py install haproxy               # a tool, not a service: memstream_cli/balancer.py runs it
 
 Importable too: ``install(settings)``, ``start(settings)``, ``stop(settings)``, ``restart(settings)`` and
 ``status(settings)`` each take an optional ``services`` list (default: all five). Standard library only;

@@ -122,11 +122,18 @@ def launch_run_command(settings: Settings, *flags: str, timeout: float = 300) ->
 def running_system(
     stack_settings: Settings, logs: Path, env: dict[str, str] | None = None, **overrides: Any
 ) -> Iterator[RunningSystem]:
-    """The worker, projectors and API on isolated settings (with ``overrides``; ``env``: extra environment, e.g.
-    MEMSTREAM_FAULTS), stopped afterwards."""
-    # Every process on its own free port (metrics too, adapters/metrics.py), so systems never collide.
-    ports = {"api_port": free_port(), "streams_metrics_port": free_port(), "projections_metrics_port": free_port()}
-    settings = replace(isolated_settings(stack_settings), **{**ports, **overrides})
+    """The workers, projectors and API processes on isolated settings (with ``overrides``, e.g. ``stream_workers=3,
+    projector_processes=2, api_processes=2, kafka_partitions=8``; ``env``: extra environment, e.g. MEMSTREAM_FAULTS),
+    stopped afterwards."""
+    counted = replace(isolated_settings(stack_settings), **overrides)
+    # Every process on its own free port (metrics too, adapters/metrics.py), so systems never collide; instance k of a
+    # component shifts its ports by (k - 1) strides, and balanced API processes sit 1..N strides above the balancer.
+    ports = {
+        "api_port": free_port_block(counted.api_processes if counted.api_processes > 1 else 0),
+        "streams_metrics_port": free_port_block(counted.stream_workers - 1),
+        "projections_metrics_port": free_port_block(counted.projector_processes - 1),
+    }
+    settings = replace(counted, **{**ports, **overrides})
     running = start_system(settings, logs, env=env)
     system: RunningSystem | None = None
     try:

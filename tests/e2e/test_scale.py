@@ -2,7 +2,8 @@
 
 - Two API processes behind the balancer answer in turn; after kill -9 of one, searches through the balancer keep
   succeeding (none fails: a connection refused by the dead process is sent to the other) and are all answered by
-  the survivor; the restarted process returns to rotation.
+  the survivor; the restarted process returns to rotation. A hung process (SIGSTOP) leaves rotation by failing its
+  checks and returns when it answers again; an added process joins by a graceful reload, again with no failure.
 - ``memstream run --workers 2 --projectors 2 --api-processes 2 --partitions 8`` starts exactly those processes:
   both workers join the Faust group, both projector processes join each store's group, both API processes answer
   behind the balancer, the topics (made with 4 partitions before) grew to 8 and it said so; a signal stops all of
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import signal
 import threading
@@ -40,7 +42,7 @@ INSTANCE = "x-memstream-instance"
 @pytest.fixture(scope="module")
 def balanced(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     """Two API processes behind HAProxy, and a projector process (it creates the tables searches read); no worker."""
-    settings = replace(isolated_settings(stack_settings), api_port=free_port_block(2))
+    settings = replace(isolated_settings(stack_settings), api_port=free_port_block(3))  # api-3 is added later
     ensure_topics(settings)
     system = start_system(settings, tmp_path_factory.mktemp("logs"), components=("projections", "api"), apis=2)
     try:
@@ -128,6 +130,43 @@ def test_a_killed_api_process_leaves_rotation_and_no_search_fails(balanced: Runn
     while_dead = [a for a in searcher.since(killed) if a.at <= restarted]
     assert len(while_dead) >= 40 and {a.instance for a in while_dead} == {"api-2"}
     assert {a.instance for a in searcher.since(back)} == {"api-1", "api-2"}
+
+
+def test_a_hung_api_process_leaves_rotation_until_it_answers_again(balanced: RunningSystem) -> None:
+    """Unhealthy, not dead: SIGSTOP leaves the port open (the kernel still accepts connections) but nothing answers;
+    the /health checks time out and HAProxy stops sending it requests; SIGCONT brings it back."""
+    system = balanced.system
+    balancer = system.balancer
+    assert balancer is not None
+    hung = system.procs["api-2"]
+    os.kill(hung.pid, signal.SIGSTOP)
+    try:
+        balancer.wait_servers({"api-1": "UP", "api-2": "DOWN"}, timeout=60)
+        with balanced.client(timeout=10) as client:
+            answered = [client.get("/health").headers[INSTANCE] for _ in range(6)]
+        assert set(answered) == {"api-1"}
+    finally:
+        os.kill(hung.pid, signal.SIGCONT)
+    balancer.wait_servers({"api-1": "UP", "api-2": "UP"}, timeout=60)
+    with balanced.client() as client:
+        assert {client.get("/health").headers[INSTANCE] for _ in range(4)} == {"api-1", "api-2"}
+
+
+def test_an_added_api_process_joins_the_rotation(balanced: RunningSystem) -> None:
+    system = balanced.system
+    balancer = system.balancer
+    assert balancer is not None
+    before = balancer.pid
+    with Searcher(balanced) as searcher:
+        wait_until(lambda: len(searcher.answers) >= 10, what="searches before the addition")
+        assert system.add("api") == "api-3"
+        system.wait_ready()  # api-3 answers and the reloaded HAProxy has all three UP
+        added = time.monotonic()
+        wait_until(lambda: "api-3" in {a.instance for a in searcher.since(added)}, what="api-3 in rotation")
+    assert balancer.pid != before and balancer.alive()  # a new HAProxy took over (-sf), the old one exited
+    assert system.instances("api") == ["api-1", "api-2", "api-3"]
+    failed = [a for a in searcher.answers if a.status != 200]
+    assert not failed, f"{len(failed)} of {len(searcher.answers)} searches failed: {failed[:5]}"
 
 
 # ------------------------------------------------------------------------------------ memstream run, scaled

@@ -16,7 +16,8 @@ import pytest
 from memory.settings import Settings
 from memstream_cli import processes
 from memstream_cli.balancer import Server, haproxy_binary, render_config
-from memstream_cli.processes import StartupError, System, instance_settings, parse_instance, start_system
+from memstream_cli.instances import UnknownInstance, instance_settings, parse_instance
+from memstream_cli.processes import StartupError, System, start_system
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 # The stack's default ports and `memstream mcp --transport http`'s: no instance may take one.
@@ -61,9 +62,11 @@ def test_one_instance_of_each_keeps_todays_ports_and_zero_stays_none() -> None:
 
 
 @pytest.mark.parametrize("name", ["worker-1", "streams-0", "streams-x", "api2"])
-def test_unknown_instance_names_are_refused(name: str) -> None:
-    with pytest.raises(StartupError):
+def test_unknown_instance_names_are_refused(name: str, tmp_path: Path) -> None:
+    with pytest.raises(UnknownInstance):
         parse_instance(name)
+    with pytest.raises(StartupError, match="no such process"):
+        System(Settings(data_dir=tmp_path), tmp_path).launch(name)
 
 
 @pytest.mark.usefixtures("sleeping_components")
@@ -114,3 +117,17 @@ def test_haproxy_accepts_the_generated_configuration(tmp_path: Path) -> None:
     for line in ("balance roundrobin", "http-check send meth GET uri /health", "option redispatch 1", "retries 3"):
         assert line in text
     assert "server api-2 127.0.0.1:18280" in text and f"bind 127.0.0.1:{settings.api_port}" in text
+
+
+def test_the_run_commands_scale_flags_override_the_settings() -> None:
+    from memstream_cli.main import build_parser
+    from memstream_cli.run import scaled
+
+    args = build_parser().parse_args(["run", "--workers", "3", "--api-processes", "2", "--partitions", "8"])
+    base = Settings(projector_processes=2)
+    got = scaled(base, args.workers, args.projectors, args.api_processes, args.partitions)
+    assert (got.stream_workers, got.projector_processes, got.api_processes, got.kafka_partitions) == (3, 2, 2, 8)
+    assert scaled(base) == base  # no flag: the settings stay (MEMSTREAM_STREAM_WORKERS and friends)
+    assert Settings.from_env({"MEMSTREAM_STREAM_WORKERS": "4"}).stream_workers == 4
+    with pytest.raises(SystemExit, match="at least 1"):
+        scaled(base, workers=0)
