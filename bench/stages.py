@@ -149,6 +149,7 @@ def search_stage(args: argparse.Namespace, base: Settings, results: dict[str, An
                 args.repeat,
                 lambda cached=cached: stage.concurrent(args.concurrency, args.seconds, next(seeds), cached),  # type: ignore[misc]
             )
+        results["search_cache_entry"] = stage.cache_entry_bytes()
     finally:
         stage.close()
         from pymilvus import MilvusClient
@@ -232,6 +233,10 @@ def print_table(results: dict[str, Any], repeat: int) -> None:
         loads = "/".join(f"{x:.1f}" for x in rate["loads"])
         wall_text = f"{wall:>8.1f}" if wall else f"{'':>8}"
         print(f"  {stage:<40} {unit:<9} {rate['best']:>10.1f} {rate['median']:>9.1f} {wall_text}  {loads:<16} {note}")
+    if "search_cache_entry" in results:
+        print(f"  a cached search answer in Redis: {results['search_cache_entry']}")
+    if "search_load" in results:
+        print(f"  loading the search stores (memories/s, in process): {results['search_load']}")
 
 
 def main() -> None:

@@ -22,11 +22,14 @@ from pathlib import Path
 from tempfile import mkdtemp
 from typing import Any
 
+from redis import Redis
+
 from bench.common import api_client, api_key, percentiles
 from bench.cpu import CpuMeter, process_cpu
 from bench.search import QUERIES, WARM_UP, load
 from memory.settings import Settings
 from memstream_cli.processes import System, start_system
+from projections.redis.keys import glob_escaped
 
 STORES = ("postgres", "neo4j", "milvus", "redis")
 
@@ -63,6 +66,18 @@ class SearchStage:
 
     def close(self) -> None:
         self.system.stop()
+
+    def cache_entry_bytes(self, sample: int = 100) -> dict[str, float]:
+        """What one cached search answer takes in Redis (``MEMORY USAGE``: value, key and overhead), over a
+        sample of the entries the cache-hit runs filled: the figure the cache's sizing multiplies."""
+        client = Redis.from_url(self.settings.redis_url)
+        try:
+            pattern = f"{glob_escaped(self.settings.redis_prefix)}search:*"
+            keys = [key for _, key in zip(range(sample), client.scan_iter(match=pattern, count=500), strict=False)]
+            sizes = [int(client.memory_usage(key) or 0) for key in keys]
+        finally:
+            client.close()
+        return {"entries_sampled": len(sizes), "mean_bytes": round(sum(sizes) / len(sizes), 1) if sizes else 0.0}
 
     def sequential(self, queries: int, seed: int) -> dict[str, Any]:
         """One client, cache missed: the latency of a search on an otherwise idle API."""
