@@ -109,8 +109,13 @@ def projector_stage(args: argparse.Namespace, base: Settings, results: dict[str,
         scratch.topics.extend([topics.turns, topics.commands, topics.memories, topics.deadletter])
         settings = replace(base, topics=topics)
         print(f"projectors: producing a synthetic log of {args.log_events} events ...", flush=True)
+        before = meter.take()
         log = produce_log(settings, args.log_events, args.scopes)
-        results["projector_log"] = log
+        # The broker's CPU to take the log in (acks=all, one replica here): its per-core produce rate.
+        kafka_cpu = CpuMeter.spent(before, meter.take()).get("kafka", 0.0)
+        produce = round(log["events"] / kafka_cpu, 1) if kafka_cpu else 0.0
+        results["projector_log"] = {**log, "kafka_cpu_s": kafka_cpu, "kafka_produce_events_per_cpu_s": produce}
+        print(f"  {results['projector_log']}", flush=True)
         for name in STORES:
 
             def one(name: str = name) -> dict[str, Any]:
@@ -180,6 +185,9 @@ def rows(results: dict[str, Any]) -> list[Row]:
             out.append((stage, unit, summary(runs, "per_cpu_s"), median_of(runs, "per_s"), ""))
     if "lifecycle" in results:
         runs = results["lifecycle"]
+        if all("access_events_per_cpu_s" in r for r in runs):
+            note = f"{runs[0]['access_events']} accesses of {runs[0]['access_events'] // 10} searches"
+            out.append(("lifecycle on search accesses", "events", summary(runs, "access_events_per_cpu_s"), 0.0, note))
         note = f"{runs[0]['tick_memories']} memories of {runs[0]['users']} users per pass"
         out.append(
             ("lifecycle tick (decay, consolidation)", "memories", summary(runs, "tick_memories_per_cpu_s"), 0.0, note)
@@ -233,6 +241,9 @@ def print_table(results: dict[str, Any], repeat: int) -> None:
         loads = "/".join(f"{x:.1f}" for x in rate["loads"])
         wall_text = f"{wall:>8.1f}" if wall else f"{'':>8}"
         print(f"  {stage:<40} {unit:<9} {rate['best']:>10.1f} {rate['median']:>9.1f} {wall_text}  {loads:<16} {note}")
+    if "projector_log" in results:
+        log = results["projector_log"]
+        print(f"  the broker taking the synthetic log in: {log.get('kafka_produce_events_per_cpu_s')} events/CPU-s")
     if "search_cache_entry" in results:
         print(f"  a cached search answer in Redis: {results['search_cache_entry']}")
     if "search_load" in results:

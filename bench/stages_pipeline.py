@@ -12,6 +12,7 @@ extraction made of them for embedding and the lifecycle agent.
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from api.access import access_events
 from bench.locomo_data import load_conversations, turn_event
 from memory.contract.codec import Codec
 from memory.contract.events import (
@@ -174,16 +176,41 @@ def lifecycle_log(memory_log: Sequence[bytes], codec: Codec, chunk: int = 64) ->
     return out
 
 
-def lifecycle(events: Sequence[bytes], codec: Codec, settings: Settings) -> Rate:
-    """The lifecycle agent's loop over batches of ``LIFECYCLE_BATCH``: decode, fold and decide per event
-    (``_handle``), save what changed per user (the table's JSON entries), encode the decisions. Decisions come
-    back as input, as they would from the log (an activation is folded like any event). The dense-index
-    neighbours are not asked (no Milvus search per user and batch): the recent-vectors check still runs."""
+def lifecycle(events: Sequence[bytes], codec: Codec, settings: Settings, searches: int = 2000) -> Rate:
+    """The lifecycle agent's loop on the memory log of an ingest; then on the accesses ``searches`` searches
+    record (``MemoryAccessed``, one per returned memory, as ``api.access`` writes them); then one tick per user.
+    The dense-index neighbours are not asked (no Milvus search per user and batch): the recent-vectors check
+    still runs."""
     ctx = StreamContext(settings, codec, extract_facts, EXTRACTOR_NAME, one_core_embedder, policy_from(settings))
-    store = LifecycleStore(DictTable())
+    table = DictTable()
+    store = LifecycleStore(table)
+    clock = Clock()
+    handled, decided = decide_all(ctx, store, codec, events)
+    rate = clock.rate(handled, "events")
+    activated = sum(1 for s in map(store.load, store.scopes()) for m in s.memories.values() if m.state == "active")
+    extra: dict[str, float] = {"decisions": decided, "users": len(store.scopes()), "active_after": activated}
+    # The table's size per memory: key and JSON value as the changelog carries them (Python's dict and object
+    # overhead come on top in the memory:// store).
+    entry_bytes = sum(len(k) + len(v) for k, v in table.data.items())
+    extra.update(table_entries=len(table.data), table_bytes_per_entry=round(entry_bytes / max(len(table.data), 1), 1))
+    accesses = access_log(store, codec, searches)
+    clock = Clock()
+    handled, decided = decide_all(ctx, store, codec, accesses)
+    spent = clock.rate(handled, "events")
+    extra.update(
+        access_events=handled,
+        access_decisions=decided,
+        access_events_per_cpu_s=round(handled / spent.cpu_seconds, 1) if spent.cpu_seconds else 0.0,
+    )
+    return replace(rate, extra={**extra, **ticks(ctx, store, codec)})
+
+
+def decide_all(ctx: StreamContext, store: LifecycleStore, codec: Codec, events: Sequence[bytes]) -> tuple[int, int]:
+    """Batches of ``LIFECYCLE_BATCH``: decode, fold and decide per event (``_handle``), save what changed per
+    user (the table's JSON entries), encode the decisions; the decisions come back as input, as they would from
+    the log (an activation is folded like any event). Returns the events handled and the decisions made."""
     queue = list(events)
     handled = decided = 0
-    clock = Clock()
     for first in range(0, 10**9, LIFECYCLE_BATCH):  # the queue grows by the decisions as it is read
         batch = queue[first : first + LIFECYCLE_BATCH]
         if not batch:
@@ -202,11 +229,24 @@ def lifecycle(events: Sequence[bytes], codec: Codec, settings: Settings) -> Rate
         changelog = [entry for scope_key, state in states.items() for entry in store.save(scope_key, state, 0)]
         store.apply(changelog)
         decided += len(outputs)
-        queue.extend(outputs)  # the decisions, read back from the log
-    rate = clock.rate(handled, "events")
-    activated = sum(1 for s in map(store.load, store.scopes()) for m in s.memories.values() if m.state == "active")
-    extra = {"decisions": decided, "users": len(store.scopes()), "active_after": activated}
-    return replace(rate, extra={**extra, **ticks(ctx, store, codec)})
+        queue.extend(outputs)
+    return handled, decided
+
+
+def access_log(store: LifecycleStore, codec: Codec, searches: int, top_k: int = 10) -> list[bytes]:
+    """What ``searches`` searches of random users leave on the memory log: ``top_k`` accesses each, of that
+    user's active memories (seeded, so every repetition reads the same log)."""
+    rng = random.Random(5)
+    scopes = store.scopes()
+    active = {s: sorted(i for i, m in store.load(s).memories.items() if m.state == "active") for s in scopes}
+    now = datetime.now(UTC)
+    out: list[bytes] = []
+    for n in range(searches):
+        scope_key = rng.choice(scopes)
+        app_id, _, user_id = scope_key.partition("/")
+        hits = [(memory_id, ["dense", "sparse"]) for memory_id in rng.sample(active[scope_key], top_k)]
+        out.extend(codec.encode(e) for e in access_events(Scope(app_id, user_id), hits, f"bench-{n}", now))
+    return out
 
 
 def ticks(ctx: StreamContext, store: LifecycleStore, codec: Codec) -> dict[str, float]:
