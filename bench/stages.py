@@ -5,14 +5,15 @@
   thread, the agent's batch of ``embed_batch_size``), in process;
 - lifecycle: fold and decide on the memory log those memories make (``streams.agents.lifecycle._handle``,
   the table kept as Faust's ``memory://`` store keeps it), decisions read back as the log would give them;
-  plus one consolidation tick per user;
+  then the accesses 2,000 searches record; then one consolidation tick per user;
 - each projector: the real ``ProjectorRunner`` rebuilding its store from a synthetic log on the real broker
   (``bench.replay_runs.replay``, one store at a time: one projector process's thread, the store's server on
   the same machine);
 - search: one API process on loaded stores (``bench.stages_search``): latency with one client, searches/s
   with several, and the API's CPU per search.
 
-The machine is shared (2 cores, other work on it), so every stage runs ``--repeat`` times (default 3) and the
+The machine is shared (2 cores, other work on it), so the rates are per CPU-second of the process doing the work
+(``bench.cpu``), with the wall-clock rate beside them; every stage runs ``--repeat`` times (default 3) and the
 table gives the best and the median, with the 1-minute load average seen before each repetition.
 
     .venv/bin/python -m bench.stages                         # everything, ~15 minutes on a busy machine
@@ -264,6 +265,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="one-client searches per repetition")
     parser.add_argument("--concurrency", type=int, default=4, help="clients of the concurrent search runs")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each concurrent search run")
+    parser.add_argument("--results-name", default="stages", help="bench/results/<name>.json")
     args = parser.parse_args()
     base = load_settings()
     results: dict[str, Any] = {"config": {k: str(v) for k, v in vars(args).items()}, "cpus": os.cpu_count()}
@@ -273,7 +275,7 @@ def main() -> None:
     if "search" in args.only:
         search_stage(args, base, results)
     print_table(results, args.repeat)
-    path = write_results("stages", {"benchmark": "stages", **results})
+    path = write_results(args.results_name, {"benchmark": "stages", **results})
     print(f"\nwrote {path}")
 
 
