@@ -25,7 +25,8 @@ from streams.agents.embedding import register_embedding
 from streams.agents.extraction import register_extraction
 from streams.agents.lifecycle import register_lifecycle
 from streams.context import StreamContext, build_context
-from streams.offsets import StreamsApp, watch_for_stalls
+from streams.offsets import StreamsApp
+from streams.stall_watch import watch_for_stalls
 from streams.table_store import table_store_url, worker_data_dir
 
 

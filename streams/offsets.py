@@ -1,32 +1,32 @@
-"""Offset bookkeeping that never skips an event, around faust-streaming 0.15.3's consumer.
+"""The workaround for faust-streaming 0.15.3 committing past events that were never acknowledged.
 
-A worker killed mid-ingest and restarted used to lose a few events in the rebalances that follow. Reading
-faust's consumer (``faust/transport/consumer.py``) shows how:
+Upstream behaviour corrected (faust-streaming 0.15.3, ``faust/transport/consumer.py``):
 
-1. When a rebalance suspends the flow while a fetched message is being handed to its agent, the hand-over
-   is abandoned but the message is marked read; a rebalance also clears the agents' buffers. Either way the
-   message is never acknowledged, which alone would only hold its partition's commits back.
-2. But the committable offset skips it: ``Consumer._new_offset`` reads acknowledgements that start one past
-   the committed offset as contiguous with it, and counts every offset in its "gap" intervals as done,
-   and gaps are recorded whenever the read position jumps forward, as it does when a message prefetched
-   before the rebalance arrives ahead of the ones the post-rebalance seek fetches again (those are then
-   dropped as already read).
+- ``Consumer._new_offset(tp)`` decides how far a partition's commit may move. It sorts ``self._acked[tp]``,
+  adds every offset of ``self._gap[tp]`` (intervals the consumer recorded when its read position jumped
+  forward) to the acknowledged ones, and commits through the last offset of the first run that starts at
+  ``self._committed_offset[tp] + 1`` or at whatever the lowest acknowledged offset is. Around a rebalance a
+  fetched message can be marked read without ever reaching its agent (the hand-over is abandoned while the flow
+  is suspended; the agents' buffers are cleared), and a message prefetched before the rebalance arriving ahead
+  of the ones the post-rebalance seek fetches again makes a gap: the skipped offsets count as done and the
+  commit moves past an event no agent handled. Restarted, the group never reads it again (events lost in a
+  kill -9 crash test, tests/e2e/test_crash_safety.py).
+- ``App._new_transport()`` (``faust/app/base.py``) is where the app builds its transport, whose ``Consumer``
+  attribute is the consumer class (``faust/transport/drivers/aiokafka.py``).
 
-So here: (1) ``ContiguousCommitConsumer`` commits only through offsets that were acknowledged, one after
-another from the committed offset: an event that was never handled holds its partition's commits back;
-(2) ``StallWatch`` re-reads a partition from its committed offset when that offset has not moved for
-``DROPPED_SECONDS`` (``STALL_SECONDS`` while an agent still holds the event) although later offsets were
-acknowledged, or an agent's batch there failed (``streams.settlement``): the event there was dropped or not
-finished, and reading it again
-(with the few after it, which every consumer downstream applies idempotently) delivers it.
-Offsets in Faust's gap intervals are not counted as done: the topics these agents read have no holes in
-their offsets (no transactions, no compaction), so a gap there only ever means events that were skipped.
+The correction: ``ContiguousCommitConsumer._new_offset`` commits only through offsets that were acknowledged
+(and settled, ``streams.settlement``), one after another from the committed offset, and ignores the gaps: the
+topics these agents read have no holes in their offsets (no transactions, no compaction), so a gap there only
+ever means events that were skipped. It reads ``_acked``, ``_acked_index`` and ``_committed_offset`` of the
+upstream consumer, and ``StreamsApp._new_transport`` installs it. An event that was never handled then holds its
+partition's commits back, and ``streams.stall_watch`` reads the partition again from there.
+
+``tests/unit/test_faust_upstream.py`` fails when an upgrade changes any of this: the pinned version, the upstream
+fault itself, the private names and shapes used here, and where the transport is picked.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -35,13 +35,7 @@ from faust.types import TP
 
 from streams.settlement import Settlement
 
-# A hole whose event no agent holds (Faust tracks every message it hands over until it is acknowledged) is
-# re-read after DROPPED_SECONDS; one whose event is still held, only after STALL_SECONDS, longer than any
-# agent takes over one event (an LLM extraction has a 30 s timeout). Re-reading an event that was merely
-# slow would only repeat idempotent work.
-DROPPED_SECONDS = 10.0
-STALL_SECONDS = 45.0
-CHECK_EVERY = 5.0
+FAUST_VERSION = "0.15.3"  # the version this module was written against (pyproject.toml pins it)
 
 
 def next_commit(committed: int | None, acked: list[int]) -> int | None:
@@ -100,66 +94,3 @@ class StreamsApp(faust.App):
 def settlement_of(app: Any) -> Settlement:
     settlement: Settlement = app.settlement  # a StreamsApp's; the consumer and the agents share it
     return settlement
-
-
-@dataclass
-class StallWatch:
-    """Which partitions wait on an event that was never handled, and since when."""
-
-    stall_seconds: float = STALL_SECONDS
-    dropped_seconds: float = DROPPED_SECONDS
-    _waiting: dict[TP, tuple[int, float]] = field(default_factory=dict)
-
-    def stalled(
-        self, tp: TP, committed: int, acked: list[int], now: float, held: bool = True, failed: bool = False
-    ) -> bool:
-        """True once ``tp`` has waited at the same committed offset, with later offsets acknowledged or an
-        agent's batch there failed (``failed``), for ``dropped_seconds`` if no agent holds the event there
-        (``held``), else ``stall_seconds``. Then the clock starts again, so a partition is re-read at most
-        once per period."""
-        if not failed and (not acked or min(acked) <= committed):
-            self._waiting.pop(tp, None)
-            return False
-        offset, since = self._waiting.setdefault(tp, (committed, now))
-        if offset != committed:
-            self._waiting[tp] = (committed, now)
-            return False
-        if now - since < (self.stall_seconds if held else self.dropped_seconds):
-            return False
-        self._waiting[tp] = (committed, now)
-        return True
-
-
-def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
-    """Every CHECK_EVERY seconds, re-read the partitions whose commits wait on a dropped or failed event."""
-    watching = watch or StallWatch()
-
-    @app.on_partitions_revoked.connect
-    async def _revoked(*args: Any, **__: Any) -> None:
-        settlement_of(app).forget(args[1])  # (sender, revoked): the next owner reads them from the committed offset
-
-    @app.on_partitions_assigned.connect
-    async def _assigned(*args: Any, **__: Any) -> None:
-        settlement_of(app).forget(args[1])  # (sender, assigned): read from the committed offset, whatever was taken
-
-    @app.timer(interval=CHECK_EVERY)
-    async def reread_stalled() -> None:
-        consumer = app.consumer
-        assert isinstance(consumer, ContiguousCommitConsumer)  # StreamsApp's; its bookkeeping is read here
-        settlement = settlement_of(app)
-        now = time.monotonic()
-        held = {(m.tp, m.offset) for m in consumer.unacked}
-        for tp in consumer.assignment():
-            if not app.topics.acks_enabled_for(tp.topic):
-                continue  # table changelogs: read by recovery, not acknowledged
-            unsettled = settlement.unsettled(tp)
-            committed = consumer._committed_offset[tp]
-            if committed is None:
-                if not settlement.has_failed(tp):
-                    continue
-                committed = min(unsettled)  # a new group: read again from its first unfinished event
-            done = [o for o in consumer._acked[tp] if o not in unsettled]
-            holds = (tp, committed) in held or settlement.is_taken(tp, committed)
-            if watching.stalled(tp, committed, done, now, held=holds, failed=settlement.has_failed(tp)):
-                app.log.warning("re-reading %s from offset %s: the event there was never handled", tp, committed)
-                await consumer.seek(tp, committed)

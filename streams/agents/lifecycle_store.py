@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from memory.blocks.state import BlockKey, StoredBlock, stored_block_from_json, stored_block_to_json
 from faust.types import TP
 
+from memory.blocks.state import BlockKey, StoredBlock, stored_block_from_json, stored_block_to_json
 from memory.lifecycle.state import UserState, tracked_from_json, tracked_to_json
 from streams.table_store import PartitionedRocksDBStore
 
