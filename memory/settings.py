@@ -121,6 +121,12 @@ class Settings:
     max_content_chars: int = 20_000
     max_messages: int = 100
     faust_app_id: str = "memstream-streams"
+    # Where the stream worker keeps its lifecycle table (streams/table_store.py): "rocksdb", on local disk under
+    # data_dir/faust/<faust_app_id>/<worker_instance>, so a restart reads only the changelog written since; or
+    # "memory", read whole from the changelog at every start and rebalance. Chosen by bench/restart.py (RESULTS.md).
+    table_store: str = "rocksdb"
+    # This worker's name among the workers of one host: its own table directory (two never share a RocksDB database).
+    worker_instance: str = "worker-1"
     # Projector consumer groups are "<prefix>.projection.<store>[.<target>]": one system per prefix on a broker.
     consumer_group_prefix: str = "memstream"
     # Metrics in the Prometheus text format (adapters/metrics.py): the API serves them at its own /metrics; the

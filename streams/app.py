@@ -25,7 +25,9 @@ from streams.agents.embedding import register_embedding
 from streams.agents.extraction import register_extraction
 from streams.agents.lifecycle import register_lifecycle
 from streams.context import StreamContext, build_context
-from streams.offsets import StreamsApp, watch_for_stalls
+from streams.offsets import StreamsApp
+from streams.stall_watch import watch_for_stalls
+from streams.table_store import table_store_url, worker_data_dir
 
 
 def broker_credentials(settings: Settings) -> faust.SASLCredentials | None:
@@ -58,7 +60,7 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
         settings.faust_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         broker_credentials=broker_credentials(settings),
-        store="memory://",
+        store=table_store_url(settings),  # memory or RocksDB: streams/table_store.py
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=settings.kafka_partitions,
@@ -72,7 +74,7 @@ def create_app(settings: Settings, context: StreamContext | None = None) -> faus
         web_enabled=False,
         logging_config=logging_config("streams", settings.log_level),  # JSON lines (adapters/logs.py)
         Worker=JsonLinesWorker,
-        datadir=str(settings.data_dir / "faust"),
+        datadir=str(worker_data_dir(settings)),
     )
     ctx = context or build_context(settings)
     register_extraction(app, ctx)

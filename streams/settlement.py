@@ -9,7 +9,7 @@ explicitly:
   while the agent works on them; the commit (``streams.offsets.ContiguousCommitConsumer``) never moves past
   a taken offset, whatever Faust has acknowledged.
 - If the body fails, the offsets are marked failed instead: the commit stays behind them, the stall watch
-  (``streams.offsets.watch_for_stalls``) re-reads the partition from its committed offset, and the events
+  (``streams.stall_watch.watch_for_stalls``) re-reads the partition from its committed offset, and the events
   are processed again (every consumer downstream is idempotent). The failure is logged and the agent goes on
   with the next batch; it is not restarted with half a batch acknowledged.
 - Poison (one event that can never be handled) is not a batch failure: the agents dead-letter it with its

@@ -77,6 +77,10 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
         key_type=bytes,
         value_type=bytes,  # the app's serializers are raw: the state is our own JSON
         partitions=ctx.settings.kafka_partitions,
+        # A RocksDB store then finds a key in whichever partition's database holds it, not only in the current
+        # event's (a batch spans users and partitions); the agent names each entry's partition itself when it
+        # sends, so the flag's other effect (the producer choosing the partition) never applies.
+        use_partitioner=True,
     )
     store = LifecycleStore(table, rebalancing=lambda: bool(app.rebalancing))
     offsets = LogOffsets(ctx.settings)

@@ -24,8 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from faust.types import TP
+
 from memory.blocks.state import BlockKey, StoredBlock, stored_block_from_json, stored_block_to_json
 from memory.lifecycle.state import UserState, tracked_from_json, tracked_to_json
+from streams.table_store import PartitionedRocksDBStore
 
 SEPARATOR = "\x1f"
 BLOCK_MARK = "\x1e"
@@ -58,6 +61,7 @@ class LifecycleStore:
         self._rebalancing = rebalancing
         self._cache: dict[str, UserState] = {}
         self._index: dict[str, set[str]] | None = None
+        self._sent: dict[TP, int] = {}  # per changelog partition, the highest offset sent and not yet applied
 
     def _memory_ids(self) -> dict[str, set[str]]:
         if self._index is not None:
@@ -123,26 +127,42 @@ class LifecycleStore:
         return entries
 
     def apply(self, entries: list[ChangelogEntry]) -> None:
-        """Write sent entries into the local table."""
-        for entry in entries:
-            if entry.value is not None:
-                self._table.data[entry.key] = entry.value
-            elif entry.key in self._table.data:
-                del self._table.data[entry.key]
+        """Write sent entries into the local table. A RocksDB table (streams/table_store.py) files each under its
+        partition's database and records there the changelog offsets ``send`` got, with the entries."""
+        data = self._table.data
+        if isinstance(data, PartitionedRocksDBStore):
+            data.write(((e.partition, e.key, e.value) for e in entries), self._sent)
+        else:
+            for entry in entries:
+                if entry.value is not None:
+                    data[entry.key] = entry.value
+                elif entry.key in data:
+                    del data[entry.key]
+        self._sent = {}
 
     async def send(self, entries: list[ChangelogEntry]) -> None:
         """Send changelog entries and wait for the broker. Faust's own table writes are fire-and-forget, and
         its pre-commit flush gives up after 0.1 s without a delivery: under load, offsets were committed
         ahead of the table, and a worker killed then lost decisions. Awaiting these sends before the batch
-        is settled keeps the table at least as new as the committed offsets."""
+        is settled keeps the table at least as new as the committed offsets.
+        Sent without ``Table.send_changelog``'s callback, which would record the offset as held locally before
+        ``apply`` writes the entry (streams/table_store.py); ``apply`` records the offsets kept here."""
         futures = [
-            self._table.send_changelog(e.partition, e.key, e.value)
-            if e.value is not None
-            else self._table.send_changelog(e.partition, e.key, None, value_serializer="raw")
+            self._table.changelog_topic.send_soon(
+                key=e.key,
+                value=e.value,
+                partition=e.partition,
+                key_serializer="raw",
+                value_serializer="raw",
+                eager_partitioning=True,
+            )
             for e in entries
         ]
-        await asyncio.gather(*futures)
+        for sent in await asyncio.gather(*futures):
+            tp, offset = sent.topic_partition, sent.offset
+            self._sent[tp] = max(offset, self._sent.get(tp, offset))
 
     def forget_cache(self) -> None:
         self._cache.clear()
         self._index = None
+        self._sent = {}  # a batch that failed after its sends: its entries are not applied, nor their offsets

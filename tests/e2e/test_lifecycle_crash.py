@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+import pytest
 
-from tests.e2e.conftest import RunningSystem
+from memory.settings import Settings
+from tests.e2e.conftest import RunningSystem, running_system
 from tests.e2e.test_lifecycle import Life, day
 from tests.support import wait_until, wait_while_progressing
 
 MEMORIES = 40  # all said on one day: related, so they form groups of up to eight (memory.lifecycle.consolidation)
+
+
+@pytest.fixture(scope="module", params=["memory", "rocksdb"])
+def system(
+    request: pytest.FixtureRequest, stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSystem]:
+    """The whole system, its worker keeping the lifecycle table in each store (streams/table_store.py)."""
+    with running_system(stack_settings, tmp_path_factory.mktemp("logs"), table_store=request.param) as running:
+        yield running
+
 
 def consolidation_rows(system: RunningSystem, user: str) -> dict[str, Any]:
     with psycopg.connect(system.settings.postgres_dsn) as conn:

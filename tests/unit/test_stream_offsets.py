@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from faust.types import TP
 
-from streams.offsets import StallWatch, committable, next_commit
+from streams.offsets import committable, next_commit
+from streams.stall_watch import StallWatch
 
 PARTITION = TP("memstream.turns.v1", 0)
 
