@@ -125,7 +125,8 @@ class Settings:
     # data_dir/faust/<faust_app_id>/<worker_instance>, so a restart reads only the changelog written since; or
     # "memory", read whole from the changelog at every start and rebalance. Chosen by bench/restart.py (RESULTS.md).
     table_store: str = "rocksdb"
-    # This worker's name among the workers of one host: its own table directory (two never share a RocksDB database).
+    # This worker's name among the workers of one host (the launcher sets it to the instance name, "streams-2"): its
+    # own table directory, so two never share a RocksDB database.
     worker_instance: str = "worker-1"
     # Projector consumer groups are "<prefix>.projection.<store>[.<target>]": one system per prefix on a broker.
     consumer_group_prefix: str = "memstream"
@@ -155,9 +156,6 @@ class Settings:
     # launcher (memstream_cli/processes.py); empty: a process started on its own. It names the heartbeat file
     # (adapters/heartbeat.py) and the API's X-Memstream-Instance answer header.
     process_instance: str = ""
-    # A stream worker's own name among the workers (the launcher sets it to its instance name): each keeps its
-    # local Faust state apart from the others'.
-    worker_instance: str = "worker-1"
     # The level of the project's own loggers; every process logs JSON lines to stderr (adapters/logs.py).
     log_level: str = "INFO"
     # How often the stream worker and the projectors touch their liveness file (adapters/heartbeat.py).

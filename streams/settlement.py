@@ -55,6 +55,8 @@ class Settlement:
     _readers: dict[str, set[str]] = field(default_factory=dict)  # topic -> the agents (components) reading it
     _done: dict[TP, dict[int, set[str]]] = field(default_factory=dict)  # offset -> the agents that finished it
     _start: dict[TP, int] = field(default_factory=dict)
+    _last_finished: dict[TP, float] = field(default_factory=dict)  # monotonic time an agent last finished one
+    _created: float = field(default_factory=time.monotonic)
 
     def reads(self, component: str, *topics: str) -> None:
         """Declare that ``component``'s agent reads ``topics`` (at registration)."""
@@ -99,11 +101,17 @@ class Settlement:
         else:
             taken.pop(offset, None)
 
-    def finish(self, events: Sequence[Any], component: str = "") -> None:
+    def finish(self, events: Sequence[Any], component: str = "", now: float | None = None) -> None:
+        finished_at = time.monotonic() if now is None else now
         for tp, offset in _positions(events):
             self._release(tp, offset)
+            self._last_finished[tp] = finished_at
             if component:
                 self._done.setdefault(tp, {}).setdefault(offset, set()).add(component)
+
+    def idle_seconds(self, tp: TP, now: float) -> float:
+        """How long since an agent last finished an event of ``tp`` (since the start if none ever did)."""
+        return now - self._last_finished.get(tp, self._created)
 
     def fail(self, events: Sequence[Any]) -> None:
         for tp, offset in _positions(events):

@@ -28,6 +28,7 @@ from streams.offsets import ContiguousCommitConsumer, settlement_of
 DROPPED_SECONDS = 10.0
 STALL_SECONDS = 45.0
 CHECK_EVERY = 5.0
+IDLE_SECONDS = 20.0  # no event of a partition finished for this long: its agents are not working on it
 
 
 @dataclass
@@ -48,12 +49,11 @@ class StallWatch:
         failed: bool = False,
         fetched: bool = False,
     ) -> bool:
-        """True once ``tp`` has waited at the same committed offset, with later offsets acknowledged or an
-        agent's batch there failed (``failed``), for ``dropped_seconds`` if no agent holds the event there
-        (``held``), else ``stall_seconds``; or, with nothing later done, for ``stall_seconds`` while the
-        consumer has fetched past it (``fetched``): the last events of a partition, skipped in a rebalance,
-        have no later event to show the hole. Then the clock starts again, so a partition is re-read at most
-        once per period."""
+        """True once ``tp`` has waited at the same committed offset, with later offsets finished or an agent's
+        batch there failed (``failed``) or, with nothing later finished, the consumer fetched past it and the
+        agents idle there (``fetched``: the last events of a partition, skipped in a rebalance, have no later
+        event to show the hole), for ``dropped_seconds`` if no agent holds the event there (``held``), else
+        ``stall_seconds``. Then the clock starts again, so a partition is re-read at most once per period."""
         hole = bool(acked) and min(acked) > committed
         if not (failed or hole or fetched):
             self._waiting.pop(tp, None)
@@ -62,7 +62,7 @@ class StallWatch:
         if offset != committed:
             self._waiting[tp] = (committed, now)
             return False
-        patience = self.dropped_seconds if (failed or hole) and not held else self.stall_seconds
+        patience = self.stall_seconds if held else self.dropped_seconds
         if now - since < patience:
             return False
         self._waiting[tp] = (committed, now)
@@ -109,7 +109,11 @@ def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
                 position = await consumer.position(tp)  # the next offset the fetcher asks for
             except Exception:  # the partition moving away in a rebalance right now: the next check sees
                 position = None
-            fetched = position is not None and position > committed
+            # Fetched past the committed offset with no agent finishing anything there for a while: skipped, not
+            # slow (an agent behind a backlog keeps finishing events of the partition, and is left alone).
+            fetched = (
+                position is not None and position > committed and settlement.idle_seconds(tp, now) >= IDLE_SECONDS
+            )
             if watching.stalled(
                 tp, committed, done, now, held=holds, failed=settlement.has_failed(tp), fetched=fetched
             ):

@@ -158,7 +158,7 @@ def scaled(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
         stack_settings,
         api_port=free_port_block(2),
         kafka_partitions=8,
-        lifecycle_tick_seconds=5.0,  # consolidations are decided all along, across the rebalances
+        lifecycle_tick_seconds=10.0,  # consolidations are decided all along, across the rebalances
         decay_enabled=False,  # years-old memories would fade and be forgotten: not what this test counts
     )
     ensure_topics(settings)

@@ -90,22 +90,35 @@ def test_app_new_transport_is_still_where_the_transport_and_its_consumer_class_a
     assert type(faust.App("upstream-plain", broker="kafka://127.0.0.1:1").consumer) is not ContiguousCommitConsumer
 
 
+def finished(app: StreamsApp, *offsets: int) -> None:
+    """Offsets the one agent reading the topic finished (streams.settlement)."""
+    settlement = settlement_of(app)
+    settlement.reads("streams.test", TOPIC_PARTITION.topic)
+    batch = [SimpleNamespace(message=SimpleNamespace(tp=TOPIC_PARTITION, offset=o)) for o in offsets]
+    settlement.take(batch)
+    settlement.finish(batch, "streams.test")
+
+
 @pytest.mark.parametrize(
-    ("committed", "acked", "gap", "expected"),
+    ("committed", "acked", "done", "gap", "expected"),
     [
-        (10, [10, 15], (11, 15), 11),  # the gap holds the commit at 11: 11-14 are read again, not skipped
-        (10, [11, 12], None, None),  # 10 never acknowledged: no commit
-        (10, [10, 11, 12], None, 13),  # contiguous: committed through
+        (10, [10, 15], [10, 15], (11, 15), 11),  # the gap holds the commit at 11: 11-14 are read again, not skipped
+        (10, [11, 12], [11, 12], None, None),  # 10 never finished: no commit
+        (10, [10, 11, 12], [10, 11, 12], None, 13),  # contiguous: committed through
+        # Faust's stream acknowledges a message it skipped around a rebalance: 11 is acknowledged, never finished.
+        (10, [10, 11, 12], [10, 12], None, 11),
     ],
 )
-def test_our_consumer_commits_only_contiguous_acknowledged_offsets(
-    committed: int, acked: list[int], gap: tuple[int, int] | None, expected: int | None
+def test_our_consumer_commits_only_contiguous_finished_offsets(
+    committed: int, acked: list[int], done: list[int], gap: tuple[int, int] | None, expected: int | None
 ) -> None:
-    consumer = StreamsApp("upstream-ours", broker="kafka://127.0.0.1:1").consumer
+    app = StreamsApp("upstream-ours", broker="kafka://127.0.0.1:1")
+    consumer = app.consumer
     assert isinstance(consumer, ContiguousCommitConsumer)
     consumer._committed_offset[TOPIC_PARTITION] = committed
     consumer._acked[TOPIC_PARTITION] = list(acked)
     consumer._acked_index[TOPIC_PARTITION] = set(acked)
+    finished(app, *done)
     if gap:
         consumer._gap[TOPIC_PARTITION].addi(*gap)
     assert consumer._new_offset(TOPIC_PARTITION) == expected
@@ -119,9 +132,37 @@ def test_our_consumer_holds_the_commit_at_an_unsettled_offset() -> None:
     consumer = app.consumer
     consumer._committed_offset[TOPIC_PARTITION] = 10
     consumer._acked[TOPIC_PARTITION] = [10, 11, 12]
-    # Faust acknowledged 11, but an agent still works on it (streams.settlement): the commit stops before it.
+    finished(app, 10, 11, 12)
+    # Delivered again (a re-read), 11 is being worked on once more: the commit stops before it.
     settlement_of(app).take([SimpleNamespace(message=SimpleNamespace(tp=TOPIC_PARTITION, offset=11))])
     assert consumer._new_offset(TOPIC_PARTITION) == 11
+
+
+def test_a_new_group_commits_from_the_partitions_first_offset_once_known() -> None:
+    app = StreamsApp("upstream-new-group", broker="kafka://127.0.0.1:1")
+    consumer = app.consumer
+    consumer._acked[TOPIC_PARTITION] = [0, 1, 2]
+    finished(app, 1, 2)  # 0 was skipped: acknowledged by Faust, finished by no agent
+    assert consumer._new_offset(TOPIC_PARTITION) is None  # the first offset is not known: nothing committed
+    settlement_of(app).set_start(TOPIC_PARTITION, 0)
+    assert consumer._new_offset(TOPIC_PARTITION) is None  # 0 holds it back, whatever Faust acknowledged
+    finished(app, 0)
+    assert consumer._new_offset(TOPIC_PARTITION) == 3
+
+
+def test_upstream_stream_acknowledges_the_messages_it_skips() -> None:
+    """The reason the commit trusts finished batches, not acknowledgements (faust/streams.py, Stream.__aiter__)."""
+    source = inspect.getsource(faust.Stream._py_aiter)
+    assert "value is skipped_value" in source and "event.ack()" in source
+    assert "generation_id != self.app.consumer_generation_id" in source
+
+
+def test_upstream_wait_empty_and_what_ours_uses_of_it() -> None:
+    upstream = inspect.getsource(UpstreamConsumer.wait_empty)
+    assert "while not self.should_stop and self._unacked_messages" in upstream  # no limit upstream
+    for name in ("_wait_for_ack", "_clean_unacked_messages", "commit_and_end_transactions"):
+        assert callable(getattr(UpstreamConsumer, name))
+    assert "wait_empty" in vars(ContiguousCommitConsumer)
 
 
 # The RocksDB table store (streams/table_store.py).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from faust.types import TP
 
 from streams.offsets import committable, next_commit
+from streams.settlement import Settlement
 from streams.stall_watch import StallWatch
 
 PARTITION = TP("memstream.turns.v1", 0)
@@ -71,10 +72,33 @@ def test_a_partition_whose_batch_failed_is_re_read_even_with_nothing_acknowledge
     assert not watch.stalled(PARTITION, 10, [], now=11, held=False, failed=False)  # delivered again: nothing waits
 
 
-def test_the_last_events_of_a_partition_skipped_in_a_rebalance_are_re_read_after_the_stall_period() -> None:
-    # Nothing after them to show a hole: only that the consumer fetched past the committed offset.
+def test_the_last_events_of_a_partition_skipped_in_a_rebalance_are_re_read() -> None:
+    # Nothing after them to show a hole: only that the consumer fetched past the committed offset while the agents
+    # finished nothing there (the caller's ``fetched``).
     watch = StallWatch(stall_seconds=45, dropped_seconds=10)
     assert not watch.stalled(PARTITION, 10, [], now=0, held=False, fetched=True)
-    assert not watch.stalled(PARTITION, 10, [], now=44, held=False, fetched=True)
-    assert watch.stalled(PARTITION, 10, [], now=45, held=False, fetched=True)
-    assert not watch.stalled(PARTITION, 10, [], now=50, held=False, fetched=False)  # read to its end: nothing waits
+    assert not watch.stalled(PARTITION, 10, [], now=9, held=False, fetched=True)
+    assert watch.stalled(PARTITION, 10, [], now=10, held=False, fetched=True)
+    assert not watch.stalled(PARTITION, 10, [], now=30, held=False, fetched=False)  # read to its end: nothing waits
+
+
+def test_a_partition_whose_agents_keep_finishing_events_is_not_idle() -> None:
+    settlement = Settlement()
+    settlement.finish(events_at(5), now=1000.0)
+    assert settlement.idle_seconds(PARTITION, now=1015.0) == 15.0
+    settlement.finish(events_at(6), now=1020.0)
+    assert settlement.idle_seconds(PARTITION, now=1025.0) == 5.0
+
+
+class _Message:
+    def __init__(self, offset: int) -> None:
+        self.tp, self.offset = PARTITION, offset
+
+
+class _Event:
+    def __init__(self, offset: int) -> None:
+        self.message = _Message(offset)
+
+
+def events_at(*offsets: int) -> list[_Event]:
+    return [_Event(o) for o in offsets]
