@@ -38,6 +38,15 @@ class StallWatch:
     stall_seconds: float = STALL_SECONDS
     dropped_seconds: float = DROPPED_SECONDS
     _waiting: dict[TP, tuple[int, float]] = field(default_factory=dict)
+    _behind: dict[TP, tuple[int, float]] = field(default_factory=dict)
+
+    def behind_for(self, tp: TP, committed: int, now: float) -> float:
+        """How long ``tp``'s commit has stayed at ``committed`` (as last seen; restarted when it moves)."""
+        offset, since = self._behind.get(tp, (committed, now))
+        if offset != committed:
+            offset, since = committed, now
+        self._behind[tp] = (offset, since)
+        return now - since
 
     def stalled(
         self,
@@ -119,3 +128,15 @@ def watch_for_stalls(app: faust.App, watch: StallWatch | None = None) -> None:
             ):
                 app.log.warning("re-reading %s from offset %s: the event there was never handled", tp, committed)
                 await consumer.seek(tp, committed)
+            elif position is not None and position > committed and watching.behind_for(tp, committed, now) > 60:
+                # Not a case the watch acts on, yet the commit has not moved for a minute: say what it waits on.
+                app.log.warning(
+                    "%s: commit waits at %s (fetched to %s; finished past it %s; unsettled %s; idle %.0fs; held %s)",
+                    tp,
+                    committed,
+                    position,
+                    done[:5],
+                    sorted(unsettled)[:5],
+                    settlement.idle_seconds(tp, now),
+                    holds,
+                )
