@@ -31,7 +31,7 @@ def test_a_killed_rocksdb_worker_decides_from_its_recovered_table(rocksdb_system
             life.settle(life.say(day(0), "c1", "I live in Paris.", "I love coffee.", "My favourite colour is green."))
         before = {life.user: {fragment: life.find(fragment)["id"] for fragment in FRAGMENTS} for life in lives}
 
-        tables = worker_data_dir(system.settings) / "v1" / "tables"
+        tables = worker_data_dir(system.system.settings_of("streams")) / "v1" / "tables"  # the launcher names it
         assert sorted(p.name for p in tables.glob("lifecycle-*.db")), "the worker keeps its table on disk"
         assert system.system.kill("streams", signal.SIGKILL) == -signal.SIGKILL
         system.system.restart("streams")
