@@ -74,9 +74,9 @@ def one_at_a_time(events: list[Event], graph: dict[str, dict[str, Any]]) -> None
         node = graph[row.values["memory_id"]]
         node.update(row.values["props"])
         target = target_state(event)
-        if target is not None and node["state"] in {s.value for s in MemoryState}:
-            if moves(event, MemoryState(node["state"]), target):
-                node["state"] = target.value
+        known = node["state"] in {s.value for s in MemoryState}  # no move starts from a state outside the table
+        if target is not None and known and moves(event, MemoryState(node["state"]), target):
+            node["state"] = target.value
 
 
 def as_planned(events: list[Event], graph: dict[str, dict[str, Any]]) -> None:
