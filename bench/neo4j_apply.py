@@ -54,9 +54,9 @@ def main() -> None:
             projector.apply_batch(items[start : start + args.batch_size])
         wall = time.perf_counter() - started
         server, python = cpu_seconds(pid) - server, time.process_time() - python
-        n = len(items)
+        n, load = len(items), os.getloadavg()[0]
         print(
-            f"{n} events, batch {args.batch_size}: {wall:.1f} s = {n / wall:,.0f} events/s (load {os.getloadavg()[0]:.1f})"
+            f"{n} events, batch {args.batch_size}: {wall:.1f} s = {n / wall:,.0f} events/s (load {load:.1f})"
             f"\n  Neo4j server {server:.1f} CPU s = {1e6 * server / n:.0f} us/event = {n / server:,.0f} events/CPU-s"
             f"\n  Python       {python:.1f} CPU s = {1e6 * python / n:.0f} us/event = {n / python:,.0f} events/CPU-s"
         )
