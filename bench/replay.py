@@ -36,6 +36,7 @@ from bench.common import write_results
 from bench.replay_log import messages_in, produce_log
 from bench.replay_runs import Scratch, milvus_ceiling, replay
 from memory.settings import Settings, Topics
+from replay.rebuild import REBUILD_BATCH_SIZE
 from tests.support import unique
 
 NAMES = ("postgres", "milvus", "neo4j", "redis")
@@ -90,7 +91,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000, help="synthetic log size (0: none)")
     parser.add_argument("--scopes", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=500, help="the runner's batch (its default is 500)")
+    parser.add_argument(
+        "--batch-size", type=int, default=REBUILD_BATCH_SIZE, help="the runner's batch (default: the rebuild's)"
+    )
     parser.add_argument("--ceiling-batch", type=int, default=1000, help="rows per plain Milvus insert")
     parser.add_argument("--topic", help="also replay this existing memories topic (e.g. a LoCoMo ingest's)")
     parser.add_argument("--turns-topic", help="its turns topic (default: the sibling '.turns' if it exists)")

@@ -31,12 +31,13 @@ from memory.lifecycle.transitions import sources_for, target_state
 from memory.retrieval.topics import topic_rows
 from projections.base import PoisonEventError
 
-# Kinds with their own statement; every other kind runs the shared field-and-state update.
+# Kinds with their own statement; every other event is an UPDATE row: the shared field-and-state update.
 MEMORY = "MemoryExtracted"
 ENTITIES = "EntitiesLinked"
 SUPERSEDED = "MemorySuperseded"
 CONSOLIDATED = "MemoryConsolidated"
 UPDATED = "MemoryUpdated"
+UPDATE = "update"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Row:
 
 
 Group = tuple[str, list[dict[str, Any]]]
+_STATES = tuple(state.value for state in MemoryState)
 
 
 @dataclass
@@ -128,15 +130,49 @@ def row_of(event: Event) -> Row | None:
     props = _props(event)
     if target is None and not props:
         return None  # MemoryAccessed: nothing in the graph changes
-    values = {
-        "memory_id": memory_id,
-        "props": props,
-        "target": target.value if target is not None else None,
-        "sources": sources_for(event, target) if target is not None else [],
-    }
+    # A guarded move as a map: the memory's state now -> its state after (absent: it stays).
+    moves = {source: target.value for source in sources_for(event, target)} if target is not None else {}
+    values = {"memory_id": memory_id, "props": props, "moves": moves}
     if isinstance(event, MemoryUpdated):
         values["topics"] = topic_rows(event.scope.key, event.text)
-    return Row(type(event).__name__, values, (memory_id,))
+        return Row(UPDATED, values, (memory_id,))
+    return Row(UPDATE, values, (memory_id,))
+
+
+def then(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """One UPDATE row doing what ``first`` then ``second`` (both for one memory) do: later properties win,
+    and the state moves are composed over every state the memory can be in (a state outside the table is
+    in no move's sources, so it stays, as it would through both)."""
+    moves: dict[str, str] = {}
+    for state in _STATES:
+        middle = first["moves"].get(state, state)
+        final = second["moves"].get(middle, middle)
+        if final != state:
+            moves[state] = final
+    return {"memory_id": first["memory_id"], "props": {**first["props"], **second["props"]}, "moves": moves}
+
+
+def by_user(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A MEMORY group's rows as ``MERGE_MEMORIES`` takes them: one entry per user (first seen first) with its
+    memories in log order and its speakers, each once, in the order they first speak. Users share no node
+    (memories, topics and entities are keyed by the user's scope), so taking one user's rows at a time
+    keeps every order that matters."""
+    users: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        user = users.get(row["scope_key"])
+        if user is None:
+            user = {key: row[key] for key in ("scope_key", "app_id", "user_id")}
+            user.update(speakers=[], memories=[])
+            users[row["scope_key"]] = user
+        user["memories"].append(row)
+        if row["speaker"] is not None and row["speaker"] not in user["speakers"]:
+            user["speakers"].append(row["speaker"])
+    return list(users.values())
+
+
+def relating(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An ENTITIES group's rows that assert relations between entities they name (``RELATE_ENTITIES``)."""
+    return [row for row in rows if row["relations"] and row["entities"]]
 
 
 def group(rows: Iterable[Row]) -> list[Group]:
@@ -147,18 +183,32 @@ def group(rows: Iterable[Row]) -> list[Group]:
     creates a shared node first stays the same); events of different kinds for different memories
     touch disjoint nodes, and reordering them changes nothing. A row touching several memories (a
     supersession, a summary) waits for all of them. A log of whole memories (extracted, linked, embedded,
-    activated, next memory) becomes four statements instead of four per memory.
+    activated, next memory) becomes three statements instead of four per memory.
+
+    An UPDATE row whose memory's latest row is an UPDATE row too is folded into that row (``then``): nothing
+    touched the memory in between, so one guarded update in that row's place does what both did in turn.
+    The embedding and the activation that follow each extraction are one row, not two.
     """
     groups: list[Group] = []
     latest: dict[str, int] = {}  # kind -> index of its latest group
     last_seen: dict[str, int] = {}  # memory id -> index of the last group holding one of its rows
+    last_update: dict[str, tuple[int, int]] = {}  # memory id -> (group, position) of its latest UPDATE row
     for row in rows:
+        if row.kind == UPDATE:
+            memory_id = row.touches[0]
+            held = last_update.get(memory_id)
+            if held is not None and held[0] == last_seen[memory_id]:
+                values = groups[held[0]][1]
+                values[held[1]] = then(values[held[1]], row.values)
+                continue
         index = latest.get(row.kind, -1)
         if index < 0 or index <= max(last_seen.get(m, -1) for m in row.touches):
             index = len(groups)
             groups.append((row.kind, []))
             latest[row.kind] = index
         groups[index][1].append(row.values)
+        if row.kind == UPDATE:
+            last_update[row.touches[0]] = (index, len(groups[index][1]) - 1)
         for memory_id in row.touches:
             last_seen[memory_id] = max(last_seen.get(memory_id, -1), index)
     return groups

@@ -31,7 +31,6 @@ from projections.neo4j.statements import (
     DELETE_ORPHANS,
     ERASE,
     LINK_ENTITIES,
-    LINK_TOPICS,
     LOAD_CHECKPOINTS,
     MENTIONED_ENTITIES,
     MERGE_MEMORIES,
@@ -97,12 +96,11 @@ class Neo4jProjector:
 
     def _flush(self, tx: ManagedTransaction, kind: str, rows: list[dict[str, Any]]) -> None:
         if kind == plan.MEMORY:
-            tx.run(self._q(MERGE_MEMORIES), rows=rows)
-            tx.run(self._q(LINK_TOPICS), rows=rows)
+            tx.run(self._q(MERGE_MEMORIES), users=plan.by_user(rows))
         elif kind == plan.ENTITIES:
             tx.run(self._q(LINK_ENTITIES), rows=rows)
-            if any(r["relations"] for r in rows):
-                tx.run(self._q(RELATE_ENTITIES), rows=rows)
+            if relations := plan.relating(rows):
+                tx.run(self._q(RELATE_ENTITIES), rows=relations)
         elif kind == plan.SUPERSEDED:
             tx.run(self._q(SUPERSEDE), rows=rows)
         elif kind == plan.CONSOLIDATED:

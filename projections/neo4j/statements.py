@@ -13,26 +13,27 @@ CONSTRAINTS = (
     "CREATE INDEX {prefix}topic_scope IF NOT EXISTS FOR (t:Topic) ON (t.scope_key)",
 )
 
+# A batch's new memories, by user (``plan.by_user``): each user is merged once, with the speakers of all its
+# rows (first seen first, none twice, no null: appended as one row at a time would append them); then its
+# memories in log order, and each memory's topics (``memory.retrieval.topics.topic_rows``: ids and names) in the
+# same statement, unless the memory's text has changed since (a redelivered extraction after an update must
+# not bring the old words back).
 # ``u.speakers``: who has spoken in the user's conversations, so the graph retriever can tell a question
 # about one of them ("What pets does Nate have?") from one about anybody.
 MERGE_MEMORIES = """
-UNWIND $rows AS row
-MERGE (u:User {scope_key: row.scope_key})
-  ON CREATE SET u.app_id = row.app_id, u.user_id = row.user_id
-SET u.speakers = CASE
-  WHEN row.speaker IS NULL OR row.speaker IN coalesce(u.speakers, []) THEN u.speakers
-  ELSE coalesce(u.speakers, []) + row.speaker END
+UNWIND $users AS user
+MERGE (u:User {scope_key: user.scope_key})
+  ON CREATE SET u.app_id = user.app_id, u.user_id = user.user_id
+SET u.speakers = CASE WHEN size(user.speakers) = 0 THEN u.speakers ELSE reduce(
+  known = coalesce(u.speakers, []), speaker IN user.speakers |
+  CASE WHEN speaker IN known THEN known ELSE known + speaker END) END
+WITH u, user
+UNWIND user.memories AS row
 MERGE (m:Memory {memory_id: row.memory_id})
   ON CREATE SET m.text = row.text, m.kind = row.kind, m.state = 'extracted', m.importance = row.importance,
-                m.scope_key = row.scope_key, m.occurred_at = row.occurred_at, m.speaker = row.speaker
+                m.scope_key = user.scope_key, m.occurred_at = row.occurred_at, m.speaker = row.speaker
 MERGE (u)-[:HAS_MEMORY]->(m)
-"""
-
-# Topics (memory.retrieval.topics.topic_rows: ids and names) of the text the event carries, unless the memory's text
-# has changed since (a redelivered extraction after an update must not bring the old words back).
-LINK_TOPICS = """
-UNWIND $rows AS row
-MATCH (m:Memory {memory_id: row.memory_id}) WHERE m.text = row.text
+WITH m, row WHERE m.text = row.text
 UNWIND row.topics AS topic
 MERGE (t:Topic {topic_id: topic.id})
   ON CREATE SET t.name = topic.name, t.scope_key = m.scope_key
@@ -74,13 +75,13 @@ MERGE (e:Entity {entity_id: ent.entity_id})
 MERGE (m)-[:MENTIONS]->(e)
 """
 
-# Relations of rows whose memory exists and that name entities (as when both sat in one statement).
+# Relations of rows whose memory exists; the rows are those that name entities (``plan.relating``: as when
+# both sat in one statement).
 # ``memory_ids`` records which memories asserted a relation, so forgetting the last of them removes it
 # (an edge without the list predates it: its sources are unknown, and it stays).
 RELATE_ENTITIES = """
 UNWIND $rows AS row
 MATCH (:Memory {memory_id: row.memory_id})
-WITH row WHERE size(row.entities) > 0
 UNWIND row.relations AS rel
 MATCH (a:Entity {entity_id: rel.subject_id}), (b:Entity {entity_id: rel.object_id})
 MERGE (a)-[r:RELATED {predicate: rel.predicate}]->(b)
@@ -90,13 +91,15 @@ MERGE (a)-[r:RELATED {predicate: rel.predicate}]->(b)
     ELSE r.memory_ids + row.memory_id END
 """
 
-# Field changes and guarded state changes in one statement: ``props`` may be empty, ``target`` null.
+# Field changes and guarded state changes in one statement: ``props`` may be empty; ``moves`` maps a state
+# to the state it moves to (``projections.neo4j.plan``: one event's guarded move, or several composed), and a
+# state it does not name stays.
 UPDATE_MEMORIES = """
 UNWIND $rows AS row
 MATCH (m:Memory {memory_id: row.memory_id})
 SET m += row.props
-WITH m, row WHERE row.target IS NOT NULL AND m.state IN row.sources
-SET m.state = row.target
+WITH m, row.moves[m.state] AS next WHERE next IS NOT NULL
+SET m.state = next
 """
 
 # The old memory stops being valid even when the new one is not here (forgotten since); the edge needs both.
