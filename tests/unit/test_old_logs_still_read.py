@@ -158,7 +158,6 @@ def test_the_graph_and_vector_projections_see_the_same_step(log: list[Event]) ->
     assert row.values == {
         "memory_id": "m-hike",
         "props": {"importance": 0.5},
-        "target": "active",
-        "sources": ["decaying"],  # the Cypher guard: only a decaying memory is rescued
+        "moves": {"decaying": "active"},  # the Cypher guard: only a decaying memory is rescued
     }
     assert _touches_row(rescue)  # Milvus moves the row's state (memory.lifecycle.machine.advance)
