@@ -225,7 +225,8 @@ def test_kill_a_worker_a_projector_and_an_api_then_add_a_worker_loses_and_repeat
     # Every turn once, every memory it gives stored (once: memory_id is the table's key).
     with psycopg.connect(settings.postgres_dsn) as conn:
         logged = conn.execute(
-            "SELECT count(*), count(DISTINCT turn_id) FROM conversation_turns WHERE app_id = %s", (running.app_id,)
+            "SELECT count(*), count(DISTINCT (user_id, turn_id)) FROM conversation_turns WHERE app_id = %s",
+            (running.app_id,),
         ).fetchone()
     assert logged == (len(turns), len(turns)), f"conversation log: {logged} for {len(turns)} turns"
     held = stored_memories(settings, running.app_id)
