@@ -199,7 +199,15 @@ def measure_store(
         system.stop()
 
 
-def run(base: Settings, memories: int, per_user: int, restarts: int, logs: Path, timeout: float) -> dict[str, Any]:
+def run(
+    base: Settings,
+    memories: int,
+    per_user: int,
+    restarts: int,
+    logs: Path,
+    timeout: float,
+    stores: Sequence[str] = tuple(STORE_URLS),
+) -> dict[str, Any]:
     tag = f"restart_{memories}_{uuid.uuid4().hex[:6]}"
     settings = replace(
         base,
@@ -216,7 +224,7 @@ def run(base: Settings, memories: int, per_user: int, restarts: int, logs: Path,
         print(f"{memories} memories on the changelog in {time.perf_counter() - started:.1f} s", flush=True)
         figures = {
             store: {**measure_store(settings, store, probe, restarts, logs, timeout), "load_avg": os.getloadavg()}
-            for store in STORE_URLS
+            for store in stores
         }
         return {"memories": memories, "users": -(-memories // per_user), "stores": figures}
     finally:
@@ -233,12 +241,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--per-user", type=int, default=1000)
     parser.add_argument("--restarts", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=1800.0, help="per start, seconds")
+    parser.add_argument("--stores", nargs="+", choices=sorted(STORE_URLS), default=sorted(STORE_URLS))
     parser.add_argument("--logs", default=tempfile.mkdtemp(prefix="restart-logs-"), help="the workers' logs")
     args = parser.parse_args(argv)
     begun = provenance()
     runs = []
     for memories in args.memories:
-        runs.append(run(load_settings(), memories, args.per_user, args.restarts, Path(args.logs), args.timeout))
+        runs.append(
+            run(load_settings(), memories, args.per_user, args.restarts, Path(args.logs), args.timeout, args.stores)
+        )
         print(runs[-1], flush=True)
     path = write_results("restart", {"benchmark": "restart", "per_user": args.per_user, "runs": runs}, begun)
     print(f"results: {path}")
