@@ -42,6 +42,7 @@ fault itself, the private names and shapes used here, and where the transport is
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import faust
@@ -100,6 +101,20 @@ class ContiguousCommitConsumer(faust_aiokafka.Consumer):
             acked[:] = sorted(o for o in acked if o >= offset)
             self._acked_index[tp] = set(acked)
         return offset
+
+    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
+        """Faust commits only partitions it holds acknowledgements for; a partition whose finished events Faust
+        never acknowledged in this assignment (re-read, or taken over after Faust had acknowledged its events
+        elsewhere) would wait for the next one. Offer every assigned partition with finished offsets too."""
+        settlement = settlement_of(self.app)
+        assigned = self.assignment()
+        offered: set[TP] = set()
+        for tp in (*self._acked, *settlement.with_done()):
+            if tp in offered or (tp not in self._acked and tp not in assigned):
+                continue
+            offered.add(tp)
+            if topics is None or tp in topics or tp.topic in topics:
+                yield tp
 
     async def wait_empty(self) -> None:
         """Wait for the events agents are working on, ``WAIT_EMPTY_SECONDS`` at most (see the module's

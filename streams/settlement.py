@@ -80,6 +80,10 @@ class Settlement:
             return []
         return sorted(o for o, finished in self._done.get(tp, {}).items() if finished >= readers)
 
+    def with_done(self) -> list[TP]:
+        """Partitions with finished offsets not yet under a commit."""
+        return [tp for tp, done in self._done.items() if done]
+
     def prune(self, tp: TP, below: int) -> None:
         """Forget finished offsets under the commit: they will not be needed again."""
         done = self._done.get(tp)

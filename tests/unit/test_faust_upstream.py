@@ -221,3 +221,14 @@ def test_partitioned_writes_land_in_their_partition_with_their_offsets_and_survi
         reopened._db_for_partition(partition)  # what assigning the partition does (Store.assign_partitions)
     assert reopened[b"u3\x1fb"] == b"B" and b"u3\x1fc" not in reopened
     assert reopened.persisted_offset(TP(topic, 3)) == 10
+
+
+def test_our_consumer_offers_partitions_with_finished_offsets_faust_holds_no_acknowledgement_for() -> None:
+    assert "_filter_tps_with_pending_acks" in vars(UpstreamConsumer)  # where Faust picks the partitions to commit
+    app = StreamsApp("upstream-offered", broker="kafka://127.0.0.1:1")
+    consumer = app.consumer
+    finished(app, 4, 5)
+    assert TOPIC_PARTITION not in consumer._acked
+    assert list(consumer._filter_tps_with_pending_acks()) == []  # not assigned here: not offered
+    consumer._acked[TOPIC_PARTITION] = []
+    assert list(consumer._filter_tps_with_pending_acks()) == [TOPIC_PARTITION]
