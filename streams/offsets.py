@@ -46,6 +46,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import faust
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -107,7 +108,10 @@ class ContiguousCommitConsumer(faust_aiokafka.Consumer):
         never acknowledged in this assignment (re-read, or taken over after Faust had acknowledged its events
         elsewhere) would wait for the next one. Offer every assigned partition with finished offsets too."""
         settlement = settlement_of(self.app)
-        assigned = self.assignment()
+        try:
+            assigned = self.assignment()
+        except ConsumerNotStarted:  # not started, or stopping: Faust's own acknowledgements only
+            assigned = set()
         offered: set[TP] = set()
         for tp in (*self._acked, *settlement.with_done()):
             if tp in offered or (tp not in self._acked and tp not in assigned):
