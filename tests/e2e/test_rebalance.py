@@ -152,6 +152,20 @@ def decisions_on_log(settings: Settings) -> dict[str, dict[str, set[str]]]:
     return found
 
 
+def partitions_behind(settings: Settings) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per consumer group, the partitions whose commit is behind the log: (committed, end)."""
+    behind: dict[str, dict[str, tuple[int, int]]] = {}
+    for name, (group, topics) in Offsets(settings).groups.items():
+        consumer = Consumer(client_config(settings, **{"group.id": group, "enable.auto.commit": False}))
+        wanted = [TopicPartition(t, p) for t in topics for p in range(settings.kafka_partitions)]
+        for tp in consumer.committed(wanted, timeout=10):
+            end = consumer.get_watermark_offsets(tp, timeout=10)[1]
+            if max(tp.offset, 0) < end:
+                behind.setdefault(name, {})[f"{tp.topic.rsplit('.', 1)[-1]}[{tp.partition}]"] = (tp.offset, end)
+        consumer.close()
+    return behind
+
+
 @pytest.fixture(scope="module")
 def scaled(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     settings = isolated_settings(
@@ -212,7 +226,10 @@ def test_kill_a_worker_a_projector_and_an_api_then_add_a_worker_loses_and_repeat
             step(system, f"added {added}", began)
             feeder.finish(timeout=120)
             reach(1.0, "every memory after the rebalances")
-            wait_settled(system, Offsets(settings), stall=240, what="every consumer past the end of its topics")
+            try:
+                wait_settled(system, Offsets(settings), stall=240, what="every consumer past the end of its topics")
+            except AssertionError as exc:
+                raise AssertionError(f"{str(exc)[:400]}; behind: {partitions_behind(settings)}") from None
             step(system, "settled", began)
         finally:
             feeder.stop_event.set()
