@@ -193,7 +193,9 @@ def measure_store(
             system.kill("streams", signal.SIGKILL)
             again.append(timed_start(system, probe, timeout))
             print(f"  {store}: restart after kill -9 {again[-1]} s", flush=True)
-        table_bytes = sum(f.stat().st_size for f in worker_data_dir(worker).rglob("*") if f.is_file())
+        # The launcher names the worker after its instance ("streams-1"), whatever worker_instance said.
+        table_dir = worker_data_dir(system.settings_of("streams"))
+        table_bytes = sum(f.stat().st_size for f in table_dir.rglob("*") if f.is_file())
         return {"first_start_s": first, "restarts_s": again, "table_dir_mib": round(table_bytes / 2**20, 1)}
     finally:
         system.stop()
