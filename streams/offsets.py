@@ -29,13 +29,12 @@ committed offset, and ignores both Faust's acknowledgements and its gaps: the to
 holes in their offsets (no transactions, no compaction), so a gap there only ever means events that were
 skipped. A group that never committed starts at the partition's first offset (``Settlement.start``), not at its
 first finished one, which may lie past skipped events. ``wait_empty`` waits ``WAIT_EMPTY_SECONDS`` at most: what
-is unfinished then is not committed, and the partition's next owner reads it again. Faust offers for commit only the partitions it holds
-acknowledgements for (``Consumer._filter_tps_with_pending_acks``); ours offers every assigned partition with
-finished offsets too. The consumer reads ``_acked``, ``_acked_index``, ``_committed_offset``, ``_unacked_messages``,
-``_wait_for_ack`` and ``_clean_unacked_messages`` of the upstream consumer, and ``StreamsApp._new_transport``
-installs it. An event
-that was never handled holds its partition's commits back, and ``streams.stall_watch`` reads the partition again
-from there.
+is unfinished then is not committed, and the partition's next owner reads it again. Faust offers for commit
+only the partitions it holds acknowledgements for (``Consumer._filter_tps_with_pending_acks``); ours offers every
+assigned partition with finished offsets too. The consumer reads ``_acked``, ``_acked_index``,
+``_committed_offset``, ``_unacked_messages``, ``_wait_for_ack`` and ``_clean_unacked_messages`` of the upstream
+consumer, and ``StreamsApp._new_transport`` installs it. An event that was never handled holds its partition's
+commits back, and ``streams.stall_watch`` reads the partition again from there.
 
 ``tests/unit/test_faust_upstream.py`` fails when an upgrade changes any of this: the pinned version, the upstream
 fault itself, the private names and shapes used here, and where the transport is picked.
