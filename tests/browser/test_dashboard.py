@@ -263,7 +263,8 @@ def test_the_pipeline_and_a_dead_letter_redriven(system: RunningSystem, life: Li
     assert "postgres: live" in pages.text_of("#targets")
     services = pages.wait_for("#services").find_elements(By.CSS_SELECTOR, "[data-service]")
     checks = {e.get_attribute("data-service"): e.get_attribute("data-check") for e in services}
-    assert checks == dict.fromkeys(("kafka", "postgres", "neo4j", "redis", "milvus"), "ok"), checks
+    # Every check of GET /ready: the stores, and the query model (embedding_model) since readiness asks it too.
+    assert checks == dict.fromkeys(("kafka", "postgres", "neo4j", "redis", "milvus", "embedding_model"), "ok"), checks
     pages.shot("pipeline")
 
     letter_id = row.get_attribute("data-dead-letter-id")
