@@ -14,6 +14,7 @@ the environment left ``MEMSTREAM_KAFKA_PASSWORD`` empty. Standard library only: 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ from urllib.parse import urlsplit
 
 from adapters.secret_files import SECRETS_DIR, generated_secret
 from memory.settings import Settings
+
+# librdkafka's own lines ("Coordinator load in progress: retrying") go through Python's logging, so a process's log
+# stays JSON lines (adapters/logs.py); without a logger librdkafka prints plain text on stderr.
+LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
 
 PIPELINE_PASSWORD_FILE = SECRETS_DIR / "kafka-pipeline.password"
 # The local broker's own principal, for its connections to itself and to its controller (infra/local).
@@ -84,6 +89,7 @@ def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """A confluent-kafka configuration for the pipeline's principal on the internal listener."""
     return {
         "bootstrap.servers": settings.kafka_bootstrap,
+        "logger": LIBRDKAFKA_LOG,
         **security_config(
             settings.kafka_security_protocol,
             settings.kafka_sasl_mechanism,
@@ -98,6 +104,7 @@ def producer_client_config(settings: Settings, username: str, password: str, **o
     """A confluent-kafka configuration for an external producer's SCRAM principal on the producer listener."""
     return {
         "bootstrap.servers": producer_bootstrap(settings),
+        "logger": LIBRDKAFKA_LOG,
         **security_config(
             settings.kafka_producer_security_protocol, settings.kafka_producer_sasl_mechanism, username, password
         ),

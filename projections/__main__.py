@@ -58,20 +58,24 @@ class Supervisor:
         while not self.stopping.is_set():
             current = target
             log.info("%s: projecting into target %s", self.store, current)
-            self.runner = ProjectorRunner(
-                projector_factory(self.store, settings_for_target(self.settings, current)),
-                self.settings,
-                self.codec,
-                group_id=group_id(self.settings, self.store, current),
-                handover=lambda current=current: self._target(current) != current,  # type: ignore[misc]
-            )
-            if self.stopping.is_set():
-                break
+            # A runner must never take the process down, nor leave it without this store's projector: whether
+            # building it (the store's schema) or running it fails, log it and start a fresh one.
             try:
+                self.runner = ProjectorRunner(
+                    projector_factory(self.store, settings_for_target(self.settings, current)),
+                    self.settings,
+                    self.codec,
+                    group_id=group_id(self.settings, self.store, current),
+                    handover=lambda current=current: self._target(current) != current,  # type: ignore[misc]
+                )
+                if self.stopping.is_set():
+                    break
                 self.runner.run()
-            except Exception:  # a runner must never take the process down; start a fresh one
+            except Exception:
                 log.exception("%s: projector stopped with an error; restarting it", self.store)
-                time.sleep(RESTART_DELAY_SECONDS)
+                self.stopping.wait(RESTART_DELAY_SECONDS)
+                target = self._target(current)
+                continue
             target = self._target(current)
             if self.runner.handed_over:
                 log.info("%s: switched from target %s to %s", self.store, current, target)

@@ -31,15 +31,18 @@ from api.refusals import answered_as_http
 from api.schemas import TIMESTAMP_PATTERN
 from api.services import Services
 from memory.blocks.rules import LABEL_PATTERN, is_default
-from memory.contract.validation import EARLIEST, LATEST, check_timestamp
+from memory.contract.validation import EARLIEST, LATEST, InvalidInput, check_timestamp
 
 LabelPath = Annotated[str, PathParameter(pattern=LABEL_PATTERN, max_length=64, description="the block's label")]
+# A string checked against the pattern, not a datetime: Litestar would also read "88587" as epoch seconds, a value
+# the published schema refuses. checked_as_of parses it once it has matched.
 AsOf = Annotated[
-    datetime | None,
+    str | None,
     QueryParameter(
         description=f"valid time, RFC 3339 with a time zone ('Z' or '+02:00'), between {EARLIEST.isoformat()} and"
         f" {LATEST.isoformat()}: the blocks as they were then",
-        schema_extra={"pattern": TIMESTAMP_PATTERN},
+        pattern=TIMESTAMP_PATTERN,
+        schema_extra={"format": "date-time"},
     ),
 ]
 # Writes: 404 unknown label, 409 a conflict with the block, 422 over its limit.
@@ -51,10 +54,17 @@ def not_found(label: str) -> NotFound:
     return NotFound(f"core memory block {label!r} does not exist")
 
 
-def checked_as_of(as_of: datetime | None) -> datetime | None:
-    with answered_as_http():  # a 400 naming as_of and the rule
-        check_timestamp(as_of, "as_of")
-    return as_of
+def checked_as_of(as_of: str | None) -> datetime | None:
+    """The timestamp the pattern let through, parsed; a 400 naming as_of and the rule when it is out of range."""
+    if as_of is None:
+        return None
+    with answered_as_http():
+        try:
+            when = datetime.fromisoformat(as_of.upper())
+        except ValueError:  # the pattern's shape, not a real date: 2026-02-30
+            raise InvalidInput("as_of", f"{as_of!r} is not a date and time that exists") from None
+        check_timestamp(when, "as_of")
+    return when
 
 
 async def _reader(services: Services) -> BlockReader:

@@ -35,6 +35,11 @@ SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
 
 # Serialises writers of one schema's tables (the key is per schema, so rebuilds beside it never wait).
 LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('memstream.projection.postgres/' || current_schema(), 0))"
+# Two projector processes start at once, and CREATE TABLE IF NOT EXISTS is not atomic in PostgreSQL: the loser of
+# the race fails on pg_type's unique index. The schema's DDL runs under its own lock, one process after the other.
+SCHEMA_LOCK = (
+    "SELECT pg_advisory_xact_lock(hashtextextended('memstream.projection.postgres.schema/' || current_schema(), 0))"
+)
 # A batch looks up at most a batch's worth of keys, always by primary key. A rebuild grows the tables faster
 # than autovacuum analyzes them, and without statistics the planner scans whole tables for those keys: a
 # rebuild would slow down as it goes (quadratic). For this transaction only, index lookups it is.
@@ -208,6 +213,7 @@ class PostgresProjector:
         self.max_turn_chars = max_turn_chars  # extraction's limit (Settings.max_content_chars)
         self._conn = psycopg.connect(dsn, autocommit=False)
         with self._conn.transaction():
+            self._conn.execute(SCHEMA_LOCK)
             self._conn.execute(SCHEMA_SQL)
         self._checkpoints = self._load_checkpoints()
 

@@ -190,6 +190,24 @@ def test_refusals_are_clear_4xx_before_anything_is_produced(system: RunningSyste
     assert [e["change"] for e in blocks.history("notes")] == ["created"]  # nothing refused was produced
 
 
+@pytest.mark.parametrize(
+    ("as_of", "names"),
+    [
+        ("88587", "as_of"),  # epoch seconds: a datetime parser would take it, the schema does not
+        ("2026-03-01T12:00:00", "as_of"),  # no time zone
+        ("2026-02-30T12:00:00Z", "exists"),  # the pattern's shape, not a real day
+        ("1900-01-01T00:30:00+01:00", "outside"),  # 1899 in UTC
+    ],
+)
+def test_an_as_of_the_schema_refuses_is_a_400_naming_it(system: RunningSystem, as_of: str, names: str) -> None:
+    blocks = Blocks(system)
+    for path in ("/v1/blocks", "/v1/blocks/persona"):
+        response = blocks.request("GET", path, as_of=as_of)
+        assert response.status_code == 400, response.text
+        assert names in response.text
+    assert blocks.request("GET", "/v1/blocks", as_of="2026-03-01t12:00:00z").status_code == 200
+
+
 def test_persona_deleted_empties_back_and_an_agents_blocks_are_its_own(system: RunningSystem) -> None:
     shared = Blocks(system)
     shared.create("persona", "I am terse.", limit=300)

@@ -33,7 +33,7 @@ def system(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
 
 def json_lines(system: RunningSystem, process: str) -> list[dict[str, Any]]:
     """The process's log as JSON objects; any line that is not one fails the test (a process logging plain text)."""
-    path = system.system.logs / f"{process}.log"
+    path = system.system.log_path(process)  # "streams" is the only worker, streams-1
     lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
     parsed = []
     for line in lines:

@@ -226,12 +226,16 @@ def test_run_starts_the_processes_it_is_asked_for(stack_settings: Settings, tmp_
         # partitions between them. Each beats its own heartbeat file.
         prefix = settings.consumer_group_prefix
         groups = [settings.faust_app_id, *(f"{prefix}.projection.{store}" for store in PROJECTION_NAMES)]
-        wait_until(
-            lambda: consumer_group_members(settings, groups) == dict.fromkeys(groups, 2),
-            timeout=240,
-            interval=1.0,
-            what="two members in every consumer group",
-        )
+        members: dict[str, int] = {}
+
+        def two_in_every_group() -> bool:
+            members.update(consumer_group_members(settings, groups))
+            return members == dict.fromkeys(groups, 2)
+
+        try:
+            wait_until(two_in_every_group, timeout=240, interval=1.0, what="two members in every consumer group")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; members last seen: {members}") from None
         for name in expected:
             component = name.rsplit("-", 1)[0]
             if component != "api":

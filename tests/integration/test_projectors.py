@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
 from neo4j import Driver
@@ -17,7 +19,7 @@ from projections.neo4j.projector import Neo4jProjector
 from projections.postgres.projector import PostgresProjector
 from projections.redis.projector import RedisProjector
 from replay.snapshots import milvus_snapshot, neo4j_snapshot, postgres_snapshot, redis_snapshot
-from tests.support import make_turn, pipeline_events, unique
+from tests.support import isolated_settings, make_turn, pipeline_events, unique
 
 TOPIC = "memstream.memories.v1"
 
@@ -57,6 +59,38 @@ def test_postgres_applies_once_and_keeps_history(settings: Settings, events: lis
     # Each memory: extracted, embedded, activated.
     assert len(first["versions"]) == 9
     assert projector.checkpoints() == {(TOPIC, 0): len(events) - 1}
+
+
+def start_together(dsn: str, count: int) -> tuple[list[PostgresProjector], list[BaseException]]:
+    """``count`` projectors built at the same moment on ``dsn``, each in its own thread: those built, the errors."""
+    barrier = threading.Barrier(count)
+    started: list[PostgresProjector] = []
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            started.append(PostgresProjector(dsn, (TOPIC,), name=unique("pg-")))
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return started, failed
+
+
+def test_postgres_projectors_starting_at_once_on_a_fresh_schema_all_start(stack_settings: Settings) -> None:
+    """Projector processes start together (memstream run --projectors 2): each creates the tables, and PostgreSQL's
+    IF NOT EXISTS alone would fail all but one on pg_type's unique index."""
+    for _ in range(5):  # a fresh schema each round: the race is at creation
+        started, failed = start_together(isolated_settings(stack_settings).postgres_dsn, 3)
+        for projector in started:
+            projector.close()
+        assert not failed, failed
+        assert len(started) == 3
 
 
 def test_postgres_rows_and_checkpoint_commit_together(settings: Settings, events: list, user: str) -> None:

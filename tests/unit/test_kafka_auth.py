@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters.kafka_auth import (
+    LIBRDKAFKA_LOG,
     PIPELINE_PASSWORD_FILE,
     client_config,
     fill_kafka_credentials,
@@ -57,6 +58,7 @@ def test_every_client_configuration_carries_the_principal() -> None:
     settings = Settings(kafka_bootstrap="k:1", kafka_password="pw")
     assert client_config(settings, **{"group.id": "g"}) == {
         "bootstrap.servers": "k:1",
+        "logger": LIBRDKAFKA_LOG,
         "security.protocol": "SASL_PLAINTEXT",
         "sasl.mechanism": "PLAIN",
         "sasl.username": "memstream-pipeline",
@@ -67,9 +69,11 @@ def test_every_client_configuration_carries_the_principal() -> None:
     assert client_config(msk)["security.protocol"] == "SASL_SSL"
     assert client_config(Settings(kafka_security_protocol="PLAINTEXT")) == {
         "bootstrap.servers": Settings().kafka_bootstrap,
+        "logger": LIBRDKAFKA_LOG,
         "security.protocol": "PLAINTEXT",
     }
     door = producer_client_config(settings, "acme", "secret")
+    assert door["logger"] is LIBRDKAFKA_LOG  # librdkafka's lines through logging, never plain text on stderr
     assert door["bootstrap.servers"] == "k:3"  # the producer listener, not the internal one
     assert (door["sasl.mechanism"], door["sasl.username"], door["sasl.password"]) == ("SCRAM-SHA-512", "acme", "secret")
 
