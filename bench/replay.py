@@ -62,13 +62,11 @@ def print_table(title: str, runs: dict[str, dict[str, Any]], log_events: int) ->
             line(f"  {each}", run[each])
 
 
-def replay_all(
-    settings: Settings, scratch: Scratch, batch_size: int, names: tuple[str, ...], ahead: bool
-) -> dict[str, Any]:
+def replay_all(settings: Settings, scratch: Scratch, batch_size: int, names: tuple[str, ...]) -> dict[str, Any]:
     runs: dict[str, Any] = {}
     for label, group in [*((name, (name,)) for name in names), ("all", NAMES)]:
         print(f"  replaying into {' + '.join(group)} ...", flush=True)
-        runs[label] = with_retries(partial(replay, group, settings, scratch, batch_size, ahead))
+        runs[label] = with_retries(partial(replay, group, settings, scratch, batch_size))
         if label == "all":
             runs[label]["seconds"] = max(runs[label][n]["seconds"] for n in NAMES)
         summary = {n: runs[label][n]["events_per_s"] for n in group}
@@ -100,24 +98,12 @@ def main() -> None:
     parser.add_argument("--topic", help="also replay this existing memories topic (e.g. a LoCoMo ingest's)")
     parser.add_argument("--turns-topic", help="its turns topic (default: the sibling '.turns' if it exists)")
     parser.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES), help="single-store replays to run")
-    parser.add_argument(
-        "--apply-ahead",
-        choices=("on", "off"),
-        default="on",
-        help="apply each batch while the next is decoded (projections.apply_ahead; the rebuild's default: on)",
-    )
     args = parser.parse_args()
-    ahead = args.apply_ahead == "on"
     base = load_settings()
     scratch = Scratch(base)
     body: dict[str, Any] = {
         "benchmark": "replay",
-        "config": {
-            "events": args.events,
-            "scopes": args.scopes,
-            "batch_size": args.batch_size,
-            "apply_ahead": args.apply_ahead,
-        },
+        "config": {"events": args.events, "scopes": args.scopes, "batch_size": args.batch_size},
     }
     try:
         if args.events:
@@ -129,7 +115,7 @@ def main() -> None:
             log = produce_log(settings, args.events, args.scopes)
             print(f"  {log}", flush=True)
             ceiling_before = milvus_ceiling(settings, scratch, args.events, args.scopes, args.ceiling_batch)
-            runs = replay_all(settings, scratch, args.batch_size, tuple(args.only), ahead)
+            runs = replay_all(settings, scratch, args.batch_size, tuple(args.only))
             ceiling_after = milvus_ceiling(settings, scratch, args.events, args.scopes, args.ceiling_batch)
             ceiling = max(ceiling_before["rows_per_s"], ceiling_after["rows_per_s"])
             milvus: dict[str, Any] = {"insert_ceiling_before": ceiling_before, "insert_ceiling_after": ceiling_after}
@@ -146,8 +132,7 @@ def main() -> None:
                     apply_percent_of_ceiling=round(100 * writing / ceiling, 1),
                 )
             body["synthetic"] = {"log": log, "runs": runs, "milvus": milvus}
-            title = f"synthetic log: {log['events']} events, batch {args.batch_size}, apply ahead {args.apply_ahead}"
-            print_table(title, runs, log["events"])
+            print_table(f"synthetic log: {log['events']} events, batch {args.batch_size}", runs, log["events"])
             if "percent_of_ceiling" in milvus:
                 print(
                     f"  Milvus Lite insert ceiling {ceiling} rows/s (before {ceiling_before['rows_per_s']}, after "
@@ -158,7 +143,7 @@ def main() -> None:
                     f"{milvus['apply_rows_per_s']} rows/s = {milvus['apply_percent_of_ceiling']} %"
                 )
         if args.topic:
-            body["existing_log"] = replay_existing(base, scratch, args, ahead)
+            body["existing_log"] = replay_existing(base, scratch, args)
         path = write_results("replay", body)
         print(f"\nwrote {path}")
     finally:
@@ -166,7 +151,7 @@ def main() -> None:
         scratch.clean()
 
 
-def replay_existing(base: Settings, scratch: Scratch, args: argparse.Namespace, ahead: bool) -> dict[str, Any]:
+def replay_existing(base: Settings, scratch: Scratch, args: argparse.Namespace) -> dict[str, Any]:
     turns = args.turns_topic
     if turns is None and args.topic.endswith(".memories"):
         sibling = args.topic[: -len(".memories")] + ".turns"
@@ -179,7 +164,7 @@ def replay_existing(base: Settings, scratch: Scratch, args: argparse.Namespace, 
     ensure_topics(settings)  # creates only the missing scratch topics
     count = messages_in(settings, [topics.turns, topics.memories])
     print(f"\nreplaying {args.topic} (+ {topics.turns}): {count} messages ...", flush=True)
-    runs = replay_all(settings, scratch, args.batch_size, tuple(args.only), ahead)
+    runs = replay_all(settings, scratch, args.batch_size, tuple(args.only))
     print_table(f"existing log {args.topic}: {count} events, batch {args.batch_size}", runs, count)
     return {"memories_topic": args.topic, "turns_topic": topics.turns, "events": count, "runs": runs}
 

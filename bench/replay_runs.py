@@ -166,17 +166,14 @@ def timing(make: Callable[[], Projector]) -> Callable[[], Projector]:
     return lambda: Timed(make())
 
 
-def replay(
-    names: tuple[str, ...], settings: Settings, scratch: Scratch, batch_size: int, ahead: bool = True
-) -> dict[str, Any]:
-    """Run one runner per projection concurrently from offset 0 until each has taken its whole log (``ahead``:
-    each batch applied while the next is decoded, as rebuilds run)."""
+def replay(names: tuple[str, ...], settings: Settings, scratch: Scratch, batch_size: int) -> dict[str, Any]:
+    """Run one runner per projection concurrently from offset 0 until each has taken its whole log."""
     codec = Codec()
     runners: dict[str, ProjectorRunner] = {}
     expected: dict[str, int] = {}
     for name in names:
         make = timing(factory(name, settings, scratch))
-        runner = ProjectorRunner(make, settings, codec, scratch.group(name), batch_size, apply_ahead=ahead)
+        runner = ProjectorRunner(make, settings, codec, scratch.group(name), batch_size)
         runners[name] = runner
         expected[name] = messages_in(settings, list(runner.projector.topics))
     load_before = os.getloadavg()[0]

@@ -121,8 +121,7 @@ def projector_stage(args: argparse.Namespace, base: Settings, results: dict[str,
 
             def one(name: str = name) -> dict[str, Any]:
                 before = meter.take()
-                # As the live projectors run (no apply-ahead): a stage's CPU per event, not a rebuild's wall rate.
-                run = with_retries(lambda: replay((name,), settings, scratch, args.batch_size, ahead=False))[name]
+                run = with_retries(lambda: replay((name,), settings, scratch, args.batch_size))[name]
                 spent = CpuMeter.spent(before, meter.take())
                 # CPU per event on each side: the runner (this process: consumer, decoding, the driver), the
                 # store's server, the broker serving the reads.

@@ -27,7 +27,6 @@ from memory.contract.codec import Codec
 from memory.contract.positions import LogPosition
 from memory.errors import DecodeError
 from memory.settings import Settings
-from projections.apply_ahead import ApplyAhead, Batch
 from projections.base import Positioned, Projector
 from projections.cache_epochs import CacheEpochs, changes_results
 from projections.done_offsets import DoneOffsets
@@ -52,11 +51,9 @@ class ProjectorRunner:
         from_beginning: bool = True,
         start_offset: Callable[[TopicPartition], int | None] | None = None,
         handover: Callable[[], bool] | None = None,
-        apply_ahead: bool = False,
     ):
         """``start_offset`` picks where a partition without a checkpoint starts (rebuild from an offset or a
-        time); ``handover`` is asked every few seconds whether this runner should stop for another target;
-        ``apply_ahead`` applies each batch on a thread while the next is decoded (projections.apply_ahead)."""
+        time); ``handover`` is asked every few seconds whether this runner should stop for another target."""
         self._factory = factory
         # When the consume loop last went round (wall clock); the projectors' liveness (projections/__main__.py).
         self.last_turn = time.time()
@@ -88,7 +85,6 @@ class ProjectorRunner:
         self.dead_lettered = 0
         self.lag: int | None = None  # events behind the log end over assigned partitions; None until known
         self._done = DoneOffsets()
-        self._ahead = ApplyAhead(self._apply_with_retry, self._finish, self.projector.name) if apply_ahead else None
         self.handed_over = False
         self._epochs: CacheEpochs | None = None
         if self.projector.name in SEARCHED_PROJECTIONS:
@@ -110,7 +106,6 @@ class ProjectorRunner:
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._settle()  # the projector's checkpoints, read below, are written by the batch applying ahead
         checkpoints = self.projector.checkpoints()
         for tp in partitions:
             applied = checkpoints.get((tp.topic, tp.partition))
@@ -125,7 +120,6 @@ class ProjectorRunner:
         consumer.incremental_assign(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._settle()
         self._commit()  # what this runner finished there, before the partitions move on
         self._done.forget(partitions)
         consumer.incremental_unassign(partitions)
@@ -148,22 +142,16 @@ class ProjectorRunner:
                 # timeout would hold a lone message back until the batch fills or the timeout ends.)
                 first = self._consumer.poll(POLL_SECONDS)
                 if first is None:
-                    self._settle()
                     self._commit()
                     continue
                 rest = self._consumer.consume(num_messages=self._batch_size - 1, timeout=0)
-                self.process([first, *rest])
+                started = time.perf_counter()
+                if self.process([first, *rest]):
+                    self._record_batch(1 + len(rest), time.perf_counter() - started)
         finally:
-            if self._ahead is not None:
-                self._ahead.close()
             self._commit()  # the done batches' offsets, before leaving the group; never an unfinished one
             self._consumer.close()
             self.projector.close()
-
-    def _settle(self) -> None:
-        """Wait for the batch applying ahead, if any, so the done offsets include it when it was done."""
-        if self._ahead is not None:
-            self._ahead.settle()
 
     def _measure_lag(self) -> int | None:
         """Events behind the log end, or None when unknown (no assignment yet, broker unreachable)."""
@@ -195,20 +183,7 @@ class ProjectorRunner:
     def process(self, messages: Sequence[Message]) -> bool:
         """Apply a batch. Its offsets count as done only once every event in it was applied or
         dead-lettered; a batch cut short (stop, or an error escaping) is read again from the last done one.
-        True when the batch is done (applying ahead: when it was decoded and the batch before it is done)."""
-        started = time.perf_counter()
-        items = self._decode(messages)
-        if items is None:
-            return False
-        if self._ahead is not None:
-            return self._ahead.submit(Batch(messages, items))
-        if items and not self._apply_with_retry(items):
-            return False
-        self._finish(Batch(messages, items), time.perf_counter() - started)
-        return True
-
-    def _decode(self, messages: Sequence[Message]) -> list[Positioned] | None:
-        """The batch's events; one that does not decode is dead-lettered. None when stopped before it was sent."""
+        True when the batch is done."""
         items: list[Positioned] = []
         for msg in messages:
             error = msg.error()
@@ -221,18 +196,16 @@ class ProjectorRunner:
                 event = self._codec.decode(msg.value())
             except DecodeError as exc:
                 if not self._dead_letter(position, msg.key(), msg.value(), str(exc), exc):
-                    return None
+                    return False
                 continue
             items.append(Positioned(event, position))
-        return items
-
-    def _finish(self, batch: Batch, seconds: float) -> None:
-        """The batch is done: its offsets may be committed."""
-        self._done.record(batch.messages)
+        if items and not self._apply_with_retry(items):
+            return False
+        self._done.record(messages)
         self._commit()
-        correlations = (item.event.envelope.correlation_id for item in batch.items)
-        log_batch(log, f"projection.{self.projector.name}", correlations, len(batch.messages))
-        self._record_batch(len(batch.messages), seconds)
+        correlations = (item.event.envelope.correlation_id for item in items)
+        log_batch(log, f"projection.{self.projector.name}", correlations, len(messages))
+        return True
 
     def _commit(self) -> None:
         """Commit the offsets of the batches that are done; on failure (broker restarting, coordinator

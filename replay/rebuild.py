@@ -143,7 +143,6 @@ def rebuild(
             group_id=group_id(settings, store, target),
             batch_size=REBUILD_BATCH_SIZE,
             start_offset=offsets,
-            apply_ahead=True,  # one runner per store and group: the store works while the next batch decodes
         )
         for store in stores
     }
