@@ -178,5 +178,3 @@ def test_a_different_gap_gives_different_sessions(stack_settings: Settings) -> N
     wide.apply_batch(positioned(log))
     wide.close()
     assert [r[6] for r in stored(dsn)] == [2, 1]
-
-
