@@ -32,7 +32,7 @@ from memory.lifecycle.machine import MemoryState
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 from projections.postgres.fold import Memory, Plan, fold, segments, touched
 from projections.postgres.rows import RECORDS, columns
-from projections.postgres.sessions import update_sessions
+from projections.postgres.sessions import backfill_sessions, sessions_missing, update_sessions
 
 SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
 
@@ -224,9 +224,12 @@ class PostgresProjector:
         self.max_turn_chars = max_turn_chars  # extraction's limit (Settings.max_content_chars)
         self.session_gap = session_gap  # Settings.session_gap_minutes
         self._conn = psycopg.connect(dsn, autocommit=False)
-        with self._conn.transaction():
-            self._conn.execute(SCHEMA_LOCK)
-            self._conn.execute(SCHEMA_SQL)
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute(SCHEMA_LOCK)
+            backfill = sessions_missing(cur)  # under the lock: one process backfills, the others find the table
+            cur.execute(SCHEMA_SQL)
+            if backfill:
+                backfill_sessions(cur, session_gap)
         self._checkpoints = self._load_checkpoints()
 
     def _load_checkpoints(self) -> dict[tuple[str, int], int]:

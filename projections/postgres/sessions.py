@@ -13,7 +13,9 @@ turns already stored and no turn is read back:
 
 So the table depends only on the set of turns, whichever order and batches they came in: a late turn between two
 sessions merges them or stands alone between them, and the numbers, computed when read, follow. A rebuild from
-the log gives the live table (tests/integration/test_sessions_projection.py).
+the log gives the live table (tests/integration/test_sessions_projection.py). A schema projected before sessions
+existed gets its sessions from its stored turns when a projector first opens it (``backfill_sessions``), so it
+too holds what a rebuild would.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import psycopg
 
 from memory.conversations.sessions import ConversationKey, Reach, Span, is_conversation, merge_sessions
-from projections.postgres.rows import SessionRow, TurnRow, columns
+from projections.postgres.rows import SessionRow, columns
 
 # ON CONFLICT names the partial unique index of explicit sessions.
 UPSERT_EXPLICIT = f"""
@@ -48,7 +50,56 @@ RETURNING s.app_id, s.user_id, s.conversation_id, s.started_at, s.ended_at, s.tu
 """
 
 
-def update_sessions(cur: psycopg.Cursor[Any], new_turns: Sequence[TurnRow], gap: timedelta) -> None:
+class SessionTurn(Protocol):
+    """What sessions need of a turn: a ``TurnRow``, or a turn read back for the backfill."""
+
+    @property
+    def app_id(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def session_id(self) -> str | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+
+
+class StoredTurn(NamedTuple):
+    app_id: str
+    user_id: str
+    conversation_id: str
+    session_id: str | None
+    occurred_at: datetime
+    metadata: dict[str, str]
+
+
+# A schema whose turns were projected before sessions existed: its sessions from every stored turn, once.
+STORED_TURNS = f"SELECT {columns(StoredTurn)} FROM conversation_turns"
+SESSIONS_EXIST = (
+    "SELECT to_regclass('conversation_sessions') IS NOT NULL, to_regclass('conversation_turns') IS NOT NULL"
+)
+# Adding turns in any grouping gives the same sessions, so the backfill streams them in bounded chunks.
+BACKFILL_CHUNK = 10_000
+
+
+def sessions_missing(cur: psycopg.Cursor[Any]) -> bool:
+    """Before the schema's DDL: whether it holds turns but no sessions table (projected by an older version)."""
+    row = cur.execute(SESSIONS_EXIST).fetchone()
+    return row is not None and not row[0] and bool(row[1])
+
+
+def backfill_sessions(cur: psycopg.Cursor[Any], gap: timedelta) -> None:
+    """After the DDL created the table: every stored turn's session, as if each had just arrived."""
+    with cur.connection.cursor(name="memstream_sessions_backfill") as stored:  # server-side: never all at once
+        stored.execute(STORED_TURNS)
+        while chunk := stored.fetchmany(BACKFILL_CHUNK):
+            update_sessions(cur, [StoredTurn(*row) for row in chunk], gap)
+
+
+def update_sessions(cur: psycopg.Cursor[Any], new_turns: Sequence[SessionTurn], gap: timedelta) -> None:
     """Count ``new_turns`` (logged by this batch, for the first time) into their conversations' sessions."""
     explicit: dict[tuple[str, str, str, str], list[datetime]] = defaultdict(list)
     inferred: dict[ConversationKey, list[datetime]] = defaultdict(list)

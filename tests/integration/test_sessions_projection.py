@@ -19,6 +19,7 @@ from memory.contract.positions import LogPosition
 from memory.conversations.sessions import TOOL_METADATA_KEY, infer_sessions
 from memory.settings import Settings
 from projections.base import Positioned
+from projections.postgres import sessions as pg_sessions
 from projections.postgres.projector import PostgresProjector
 from tests.support import T0, create_schema, make_turn, unique
 
@@ -178,3 +179,26 @@ def test_a_different_gap_gives_different_sessions(stack_settings: Settings) -> N
     wide.apply_batch(positioned(log))
     wide.close()
     assert [r[6] for r in stored(dsn)] == [2, 1]
+
+
+def test_a_schema_projected_before_sessions_gets_them_from_its_turns_when_a_projector_opens_it(
+    stack_settings: Settings,
+) -> None:
+    user = unique("u-")
+    log = conversation_log(user)
+    dsn, before = projector(stack_settings)
+    before.apply_batch(positioned(log))
+    before.close()
+    # What the code before sessions left: turns, no session column, no sessions table.
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DROP TABLE conversation_sessions")
+        conn.execute("ALTER TABLE conversation_turns DROP COLUMN session_id")
+    without_explicit = [replace(t, session_id=None) for t in log]  # the old turns carried none
+    pg_sessions.BACKFILL_CHUNK, chunk = 4, pg_sessions.BACKFILL_CHUNK  # several chunks, each merged into the last
+    try:
+        PostgresProjector(dsn, (TURNS,), session_gap=GAP).close()
+    finally:
+        pg_sessions.BACKFILL_CHUNK = chunk
+    assert stored(dsn) == expected(without_explicit)
+    PostgresProjector(dsn, (TURNS,), session_gap=GAP).close()  # a second start finds the table: nothing again
+    assert stored(dsn) == expected(without_explicit)
