@@ -18,7 +18,7 @@ from api.blocks import schemas as block_schemas
 from api.blocks.routes import BlocksController
 from api.controllers import ContextController, MemoriesController, health
 from api.conversations import schemas as conversation_schemas
-from api.conversations.routes import ConversationsController
+from api.conversations.routes import ConversationsController, SessionsController
 from api.cors import cors_config
 from api.docs import assets_router, openapi_config
 from api.erasure.desk import DESK_STATE_KEY, ErasureDesk
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MemoriesController,
             ContextController,
             ConversationsController,
+            SessionsController,
             ToolsController,
             BlocksController,
             KeysController,

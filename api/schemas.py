@@ -122,6 +122,16 @@ AppId = Annotated[
         min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description=f"{APP_ID_DEFAULT} Id: {ID_RULE}"
     ),
 ]
+SessionId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="the session of the conversation these messages belong to (GET /v1/sessions). Omitted: the"
+        f" session is inferred, a new one after a pause longer than the session gap. Id: {ID_RULE}",
+    ),
+]
 Metadata = Annotated[
     dict[
         Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_METADATA_KEY_CHARS)],
@@ -199,6 +209,7 @@ class AddMemoriesRequest(msgspec.Struct, forbid_unknown_fields=True):
     infer: bool = True
     # Absent: the time the API received the request.
     occurred_at: Timestamp | None = None
+    session_id: SessionId | None = None
 
     def __post_init__(self) -> None:
         with refused_as_invalid():

@@ -77,6 +77,7 @@ class MemoryWriter:
                     text=content,
                     infer=body.infer,
                     metadata=dict(body.metadata),
+                    session_id=body.session_id,
                 )
             )
         with answered_as_http():

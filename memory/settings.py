@@ -120,6 +120,10 @@ class Settings:
     embed_batch_seconds: float = 0.05
     max_content_chars: int = 20_000
     max_messages: int = 100
+    # Sessions (memory/conversations/sessions.py): a pause longer than this between a conversation's turns without
+    # a session_id starts a new inferred session. The PostgreSQL projector applies it as turns arrive; after a
+    # change, `memstream replay rebuild` applies it to every conversation (until then only touched ones follow it).
+    session_gap_minutes: float = 30.0
     faust_app_id: str = "memstream-streams"
     # Where the stream worker keeps its lifecycle table (streams/table_store.py): "rocksdb", on local disk under
     # data_dir/faust/<faust_app_id>/<worker_instance>, so a restart reads only the changelog written since; or

@@ -62,7 +62,7 @@ def turn_from_json(obj: dict[str, Any], line_no: int, defaults: Defaults, now: d
     conversation_id = str(obj.get("conversation_id") or defaults.conversation_id)
     turn_id = str(obj.get("turn_id") or line_no)
     metadata = {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
-    speaker = obj.get("speaker")
+    speaker, session_id = obj.get("speaker"), obj.get("session_id")
     turn = ConversationTurnReceived(
         envelope=Envelope(
             event_id=turn_event_id_for(scope.key, conversation_id, turn_id),
@@ -82,6 +82,7 @@ def turn_from_json(obj: dict[str, Any], line_no: int, defaults: Defaults, now: d
         text=text,
         infer=bool(obj.get("infer", True)),
         metadata=metadata,
+        session_id=None if session_id is None else str(session_id),
     )
     try:
         validate_turn(turn, defaults.max_chars)

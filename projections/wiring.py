@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from neo4j import GraphDatabase
 from pymilvus import MilvusClient
@@ -33,7 +34,10 @@ def projector_factory(name: str, settings: Settings) -> Callable[[], Projector]:
     memories = (settings.topics.memories,)
     if name == "postgres":
         return lambda: PostgresProjector(
-            settings.postgres_dsn, (settings.topics.turns, *memories), max_turn_chars=settings.max_content_chars
+            settings.postgres_dsn,
+            (settings.topics.turns, *memories),
+            max_turn_chars=settings.max_content_chars,
+            session_gap=timedelta(minutes=settings.session_gap_minutes),
         )
     if name == "milvus":
         return lambda: MilvusProjector(

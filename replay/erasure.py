@@ -4,8 +4,8 @@ After ``UserErased`` (or ``MemoryForgotten``) every projection must hold nothing
 each store directly rather than trusting the projectors. Zero everywhere is the proof.
 
 What "of the user" means per store:
-- PostgreSQL: the user's rows in ``memories``, ``conversation_turns``, ``core_blocks`` and
-  ``core_block_versions``; rows of the user's memories in
+- PostgreSQL: the user's rows in ``memories``, ``conversation_turns``, ``conversation_sessions``, ``core_blocks``
+  and ``core_block_versions``; rows of the user's memories in
   ``memory_versions``, ``memory_accesses`` and ``memory_lineage`` (tables that do not exist count zero).
   History rows carry no user id, so they are found by memory id: the ids given, and every id any store
   still links to the user (the user's memories anywhere, PostgreSQL's tombstones of the user). An id no
@@ -118,6 +118,7 @@ def _postgres_counts(conn: psycopg.Connection[Any], scope: Scope, ids: list[str]
         # Only once the lineage projection exists (its table comes with a newer PostgreSQL projector).
         "memory_lineage": ("from_memory_id = ANY(%s) OR to_memory_id = ANY(%s)", (ids, ids)),
         "conversation_turns": ("app_id = %s AND user_id = %s", user),
+        "conversation_sessions": ("app_id = %s AND user_id = %s", user),
         "core_blocks": ("app_id = %s AND user_id = %s", user),
         "core_block_versions": ("app_id = %s AND user_id = %s", user),
     }

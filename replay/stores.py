@@ -28,6 +28,7 @@ PG_TABLES = (
     "memory_tombstones",
     "user_erasures",
     "conversation_turns",
+    "conversation_sessions",
     "core_blocks",
     "core_block_versions",
     "projection_checkpoints",
@@ -48,6 +49,10 @@ _KEYED_TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
     "user_erasures": lambda r: f"erasure/{r['event_id']}",
     "core_blocks": lambda r: f"block/{r['app_id']}/{r['user_id']}/{r['agent_id']}/{r['label']}",
     "core_block_versions": lambda r: f"block_version/{r['event_id']}",
+    # A conversation's session by its explicit id, an inferred one by its start (inferred ones never overlap).
+    "conversation_sessions": lambda r: (
+        f"session/{r['app_id']}/{r['user_id']}/{r['conversation_id']}/{r['session_id'] or r['started_at']}"
+    ),
 }
 
 

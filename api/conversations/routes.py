@@ -1,4 +1,4 @@
-"""``POST /v1/conversations/search`` and ``GET /v1/conversations/{conversation_id}/turns``."""
+"""``POST /v1/conversations/search``, ``GET /v1/conversations/{conversation_id}/turns`` and ``GET /v1/sessions``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from api.conversations.schemas import (
+    MAX_SESSIONS_OFFSET,
+    MAX_SESSIONS_PAGE,
     MAX_TURNS_OFFSET,
     MAX_TURNS_PAGE,
     ConversationSearchRequest,
     ConversationSearchResponse,
+    ConversationSessions,
     ConversationTurns,
 )
 from api.conversations.search import read_query, search_conversations
+from api.conversations.sessions import SessionsQuery, read_sessions
 from api.conversations.turns import TurnsQuery, read_turns
 from api.gateway import tenancy
 from api.gateway.principal import Principal
@@ -89,3 +93,48 @@ class ConversationsController(Controller):
             await services.consistency.wait(consistency_token)
         query = TurnsQuery(scope, conversation_id, limit, offset, newest_first)
         return await read_turns((await services.view()).pool, query)
+
+
+ConversationFilter = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="only this conversation's sessions (omitted: every conversation of the user)",
+    ),
+]
+SessionsLimit = Annotated[int, QueryParameter(ge=1, le=MAX_SESSIONS_PAGE, description="at most this many sessions")]
+SessionsOffset = Annotated[
+    int, QueryParameter(ge=0, le=MAX_SESSIONS_OFFSET, description="skip this many sessions first")
+]
+
+
+class SessionsController(Controller):
+    path = "/v1/sessions"
+    tags = ["conversations"]  # noqa: RUF012 - Litestar declares tags as a class attribute list
+
+    @get(
+        "/",
+        summary="A user's conversation sessions, numbered per conversation in time order, paged",
+        responses=READ,
+    )
+    async def sessions(
+        self,
+        caller: NamedDependency[Principal],
+        services: NamedDependency[Services],
+        user_id: UserId = None,
+        app_id: AppId = None,
+        conversation_id: ConversationFilter = None,
+        limit: SessionsLimit = 100,
+        offset: SessionsOffset = 0,
+        consistency_token: Token = None,
+    ) -> ConversationSessions:
+        """Explicit sessions (the session_id turns were added with) and inferred ones (a pause longer than the
+        session gap between turns without one), each with its number in its conversation, first and last turn's
+        time and turn count. Another user's conversations are never read; an unknown one is an empty page."""
+        scope = authorize(caller, tenancy.READ, app_id, user_id)
+        if consistency_token:
+            await services.consistency.wait(consistency_token)
+        query = SessionsQuery(scope, conversation_id, limit, offset)
+        return await read_sessions((await services.view()).pool, query)

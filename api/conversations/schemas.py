@@ -86,3 +86,34 @@ class ConversationTurns(msgspec.Struct):
     total: int
     limit: int
     offset: int
+
+
+# GET /v1/sessions
+MAX_SESSIONS_PAGE = 1_000
+MAX_SESSIONS_OFFSET = 1_000_000
+
+
+class ConversationSession(msgspec.Struct):
+    app_id: str
+    user_id: str
+    conversation_id: str
+    # 1 for the conversation's first session, in time order (by start); a late turn that starts a session
+    # between two others, or merges two, changes the numbers after it.
+    number: int
+    # The producer's session_id (POST /v1/memories); null for a session inferred from a pause in the turns.
+    session_id: str | None
+    # Whether the producer named the session (session_id), or it was inferred.
+    explicit: bool
+    # occurred_at of the session's first and last turn.
+    started_at: datetime
+    ended_at: datetime
+    turn_count: int
+
+
+class ConversationSessions(msgspec.Struct):
+    # By conversation, then number.
+    results: list[ConversationSession]
+    # How many sessions match in all (every page).
+    total: int
+    limit: int
+    offset: int

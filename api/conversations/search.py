@@ -27,9 +27,8 @@ from api.retrievers.base import or_tsquery, words_of
 from api.schemas import MAX_QUERY_CHARS
 from memory.contract.events import Scope
 from memory.contract.validation import InvalidInput, check_text
+from memory.conversations.sessions import TOOL_METADATA_KEY
 
-# The metadata key a memory tool puts on the turns it writes (its name as the value).
-TOOL_METADATA_KEY = "memstream_tool"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"

@@ -19,8 +19,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from api.conversations.schemas import ConversationTurn, ConversationTurns
-from api.conversations.search import TOOL_METADATA_KEY
 from memory.contract.events import Scope
+from memory.conversations.sessions import TOOL_METADATA_KEY
 
 _ORDER = """occurred_at {d}, recorded_at {d},
   (CASE WHEN turn_id ~ ':[0-9]{{1,9}}$' THEN substring(turn_id FROM ':([0-9]{{1,9}})$')::int END) {d},

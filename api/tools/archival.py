@@ -11,13 +11,13 @@ from typing import Any
 
 import msgspec
 
-from api.conversations.search import TOOL_METADATA_KEY
 from api.schemas import MAX_QUERY_CHARS, AddMemoriesRequest, SearchHit, SearchRequest
 from api.search import validate
 from api.services import Services
 from api.tools.arguments import page_argument, read, text_argument
 from api.tools.definitions import ARCHIVAL_PAGE_SIZE, MAX_ARCHIVAL_PAGE
 from memory.contract.events import Scope
+from memory.conversations.sessions import TOOL_METADATA_KEY
 
 INSERT = "archival_memory_insert"
 SEARCH = "archival_memory_search"

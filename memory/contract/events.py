@@ -75,6 +75,8 @@ class ConversationTurnReceived(Event):
     text: str = ""
     infer: bool = True
     metadata: dict[str, str] = field(default_factory=dict)
+    # The producer's session of the conversation (memory.sessions); None: inferred from the gaps in occurred_at.
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def validate_turn(turn: ConversationTurnReceived, max_chars: int = MAX_TURN_CHAR
     check_optional_id(scope.run_id, "scope.run_id")
     check_id(turn.conversation_id, "conversation_id")
     check_id(turn.turn_id, "turn_id")
+    check_optional_id(turn.session_id, "session_id")
     if turn.role not in ROLES:
         raise InvalidEventError(f"role {turn.role!r} is not one of {sorted(ROLES)}")
     check_name(turn.speaker, "speaker")

@@ -1,5 +1,5 @@
-"""PostgreSQL projection: current memories, their versions and lineage, tombstones, the conversation log, core
-memory blocks and their versions (``block_fold``), checkpoints.
+"""PostgreSQL projection: current memories, their versions and lineage, tombstones, the conversation log and its
+sessions (``sessions``), core memory blocks and their versions (``block_fold``), checkpoints.
 
 Rows and the checkpoint commit in one transaction, so a crash can never leave one without the other.
 Duplicates are caught twice over: positions at or below the checkpoint are skipped, and every memory
@@ -18,6 +18,7 @@ in-memory fold can see: the batch is cut there, and the pieces are read, folded 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,11 +26,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from memory.contract.events import ConversationTurnReceived, UserErased
+from memory.conversations.sessions import DEFAULT_GAP
 from memory.ingest.derivation import MAX_TURN_CHARS, is_valid_turn
 from memory.lifecycle.machine import MemoryState
 from projections.base import Positioned, highest_positions, newer_than_checkpoint
 from projections.postgres.fold import Memory, Plan, fold, segments, touched
 from projections.postgres.rows import RECORDS, columns
+from projections.postgres.sessions import backfill_sessions, sessions_missing, update_sessions
 
 SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
 
@@ -189,6 +192,7 @@ WITH ids AS (SELECT memory_id FROM memories WHERE app_id = %(app)s AND user_id =
                                               OR to_memory_id IN (SELECT memory_id FROM ids)),
      memories AS (DELETE FROM memories WHERE memory_id IN (SELECT memory_id FROM ids)),
      turns AS (DELETE FROM conversation_turns WHERE app_id = %(app)s AND user_id = %(user)s),
+     sessions AS (DELETE FROM conversation_sessions WHERE app_id = %(app)s AND user_id = %(user)s),
      blocks AS (DELETE FROM core_blocks WHERE app_id = %(app)s AND user_id = %(user)s),
      block_versions AS (DELETE FROM core_block_versions WHERE app_id = %(app)s AND user_id = %(user)s)
 INSERT INTO memory_tombstones (memory_id, app_id, user_id, forgotten_at, reason)
@@ -207,14 +211,25 @@ WHERE projection_checkpoints.log_offset < EXCLUDED.log_offset
 class PostgresProjector:
     name = "postgres"
 
-    def __init__(self, dsn: str, topics: tuple[str, ...], name: str = "postgres", max_turn_chars: int = MAX_TURN_CHARS):
+    def __init__(
+        self,
+        dsn: str,
+        topics: tuple[str, ...],
+        name: str = "postgres",
+        max_turn_chars: int = MAX_TURN_CHARS,
+        session_gap: timedelta = DEFAULT_GAP,
+    ):
         self.name = name
         self.topics = topics
         self.max_turn_chars = max_turn_chars  # extraction's limit (Settings.max_content_chars)
+        self.session_gap = session_gap  # Settings.session_gap_minutes
         self._conn = psycopg.connect(dsn, autocommit=False)
-        with self._conn.transaction():
-            self._conn.execute(SCHEMA_LOCK)
-            self._conn.execute(SCHEMA_SQL)
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute(SCHEMA_LOCK)
+            backfill = sessions_missing(cur)  # under the lock: one process backfills, the others find the table
+            cur.execute(SCHEMA_SQL)
+            if backfill:
+                backfill_sessions(cur, session_gap)
         self._checkpoints = self._load_checkpoints()
 
     def _load_checkpoints(self) -> dict[tuple[str, int], int]:
@@ -241,6 +256,8 @@ class PostgresProjector:
                     for item in segment:
                         self._apply(plan, item)
                     self._write(cur, plan)
+                    if plan.turns:
+                        update_sessions(cur, plan.turns, self.session_gap)
                 if erasure is not None:
                     self._erase(cur, erasure)
             keys = list(highest)

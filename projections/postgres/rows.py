@@ -34,6 +34,7 @@ class TurnRow(NamedTuple):
     metadata: dict[str, str]  # jsonb
     occurred_at: datetime
     recorded_at: datetime
+    session_id: str | None
 
 
 class AccessRow(NamedTuple):
@@ -150,6 +151,19 @@ class BlockVersionRow(NamedTuple):
     log_offset: int
 
 
+class SessionRow(NamedTuple):
+    """``conversation_sessions``: one session of a conversation (``memory.conversations.sessions``); an inferred
+    one has no ``session_id``."""
+
+    app_id: str
+    user_id: str
+    conversation_id: str
+    session_id: str | None
+    started_at: datetime
+    ended_at: datetime
+    turn_count: int
+
+
 RECORDS: dict[str, type[Any]] = {
     "conversation_turns": TurnRow,
     "memory_accesses": AccessRow,
@@ -159,6 +173,7 @@ RECORDS: dict[str, type[Any]] = {
     "memory_tombstones": TombstoneRow,
     "core_blocks": BlockRow,
     "core_block_versions": BlockVersionRow,
+    "conversation_sessions": SessionRow,
 }
 
 
@@ -184,6 +199,7 @@ def turn_row(turn: ConversationTurnReceived) -> TurnRow:
         metadata=turn.metadata,
         occurred_at=env.occurred_at,
         recorded_at=env.recorded_at,
+        session_id=turn.session_id,
     )
 
 

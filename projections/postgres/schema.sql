@@ -165,3 +165,24 @@ CREATE TABLE IF NOT EXISTS core_block_versions (
 );
 CREATE INDEX IF NOT EXISTS core_block_versions_block_idx
     ON core_block_versions (app_id, user_id, agent_id, label, log_offset);
+
+-- Sessions (memory/conversations/sessions.py). A turn's explicit session, as its producer gave it (NULL: none).
+ALTER TABLE conversation_turns ADD COLUMN IF NOT EXISTS session_id text;
+-- Each conversation's sessions (projections/postgres/sessions.py): explicit ones (session_id set) and inferred ones
+-- (session_id NULL; they never overlap one another, so their start names them). Numbers are not stored: they are each session's rank by start
+-- within its conversation, computed when read, so a late turn that adds or merges sessions rewrites nothing else.
+CREATE TABLE IF NOT EXISTS conversation_sessions (
+    app_id          text NOT NULL,
+    user_id         text NOT NULL,
+    conversation_id text NOT NULL,
+    session_id      text,
+    started_at      timestamptz NOT NULL,
+    ended_at        timestamptz NOT NULL,
+    turn_count      int NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS conversation_sessions_explicit_idx
+    ON conversation_sessions (app_id, user_id, conversation_id, session_id) WHERE session_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS conversation_sessions_inferred_idx
+    ON conversation_sessions (app_id, user_id, conversation_id, started_at) WHERE session_id IS NULL;
+CREATE INDEX IF NOT EXISTS conversation_sessions_order_idx
+    ON conversation_sessions (app_id, user_id, conversation_id, started_at);

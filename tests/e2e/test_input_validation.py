@@ -79,6 +79,7 @@ def body(**fields: Any) -> dict[str, Any]:
         (body(app_id="default\n"), 400, "app_id"),
         (body(agent_id="bot\n"), 400, "agent_id"),
         (body(conversation_id='c" or 1'), 400, "conversation_id"),
+        (body(session_id="morning chat"), 400, "session_id"),
         (body(metadata={"bad\u0000key": "v"}), 400, "metadata key 'bad\\\\x00key' contains a NUL"),
         (body(metadata={"k": "v\u0000"}), 400, "metadata['k'] contains a NUL"),
         (body(metadata={"k": "v" * 1001}), 400, "metadata"),

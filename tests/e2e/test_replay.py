@@ -165,7 +165,8 @@ def test_rebuild_verify_switch_and_drop(rebuilt_system: RunningSystem) -> None:
     assert "postgres:" in result.stdout and "events/s" in result.stdout
     diffs = verify(settings, "live", "blue", ("postgres", "milvus", "neo4j", "redis"))
     assert all(d.equal for d in diffs), [d for d in diffs if not d.equal]
-    assert {d.store: d.left_count for d in diffs}["postgres"] == 6
+    # Six memories, and each user's conversation as one session (three turns within a minute).
+    assert {d.store: d.left_count for d in diffs}["postgres"] == 6 + 2
     cli_verify = system.cli("replay", "verify", "--target", "blue")
     assert cli_verify.returncode == 0 and "DIFFERENT" not in cli_verify.stdout
 

@@ -66,6 +66,7 @@ ROUTES = [
     Route("conversations", READ, "POST", "/v1/conversations/search", {"query": "bees"}),
     # The seeds are added without a conversation id: the API files them under "default".
     Route("turns", READ, "GET", "/v1/conversations/default/turns"),
+    Route("sessions", READ, "GET", "/v1/sessions"),
     Route("tool-read", READ, "POST", "/v1/tools/archival_memory_search", {"arguments": {"query": "bees"}}),
     Route("tool-write", WRITE, "POST", "/v1/tools/archival_memory_insert", {"arguments": '{"content": "I skate."}'}),
     # Core memory blocks: human always exists, so these answer the same however often they run. Create and
@@ -195,6 +196,10 @@ def test_the_needed_scope_is_enough(world: World, route: Route, named: bool) -> 
         assert all(world.bob.marker not in turn["text"] for turn in body["results"])
     if route.name == "tool-read":
         assert world.alice.marker in body["text"] and world.bob.marker not in body["text"]
+    if route.name == "sessions":
+        # The seeds are alice's turns in "default": a session (or more) of hers, and only hers.
+        assert body["results"] and body["total"] >= 1
+        assert {(s["app_id"], s["user_id"]) for s in body["results"]} == {(world.alice.app, world.alice.user)}
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in ("delete", "erase")], ids=lambda r: r.name)

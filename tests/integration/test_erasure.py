@@ -34,6 +34,7 @@ ZERO = {
     "postgres.memory_accesses": 0,
     "postgres.memory_lineage": 0,
     "postgres.conversation_turns": 0,
+    "postgres.conversation_sessions": 0,
     "postgres.core_blocks": 0,
     "postgres.core_block_versions": 0,
     "milvus.rows": 0,
@@ -128,6 +129,7 @@ def test_erased_user_leaves_nothing_in_any_store_and_others_keep_everything(
     expected_exact = {
         "postgres.memories": 6,
         "postgres.conversation_turns": 2,
+        "postgres.conversation_sessions": 1,
         "postgres.memory_accesses": 1,
         "milvus.rows": 6,
         "neo4j.nodes": 23,

@@ -45,6 +45,8 @@ def add(**fields: Any) -> bytes:
         (add(agent_id="bot\n"), "agent_id"),
         (add(run_id="r 1"), "run_id"),
         (add(conversation_id="c\n"), "conversation_id"),
+        (add(session_id="morning chat"), "session_id"),
+        (add(session_id=""), "session_id"),
         (add(user_id="x" * 201), "user_id"),
         (add(metadata={"bad\u0000key": "v"}), "metadata key 'bad\\x00key' contains a NUL character"),
         (add(metadata={"k": "v\u0000"}), "metadata['k'] contains a NUL character"),
@@ -121,6 +123,14 @@ def test_the_writer_refuses_text_the_turn_rule_would_dead_letter(
     with pytest.raises(error) as caught:
         writer().build_turns(decoded(**fields), SCOPE, NOW)
     assert message in str(caught.value)
+
+
+def test_every_turn_of_a_request_carries_its_session_id_and_none_without_one() -> None:
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    named = writer().build_turns(decoded(messages=messages, session_id="s-2026-05-08"), SCOPE, NOW)
+    (unnamed,) = writer().build_turns(decoded(text="tea"), SCOPE, NOW)
+    assert [t.session_id for t in named] == ["s-2026-05-08", "s-2026-05-08"]
+    assert unnamed.session_id is None
 
 
 def test_the_writer_keeps_the_given_time_and_uses_now_only_when_absent() -> None:

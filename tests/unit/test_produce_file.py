@@ -21,6 +21,12 @@ def test_event_ids_are_stable_across_reads(tmp_path: Path) -> None:
     assert first == second and len(set(first)) == 2
 
 
+def test_a_line_names_its_session_or_leaves_it_to_be_inferred(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"user_id": "u", "text": "I like tea", "session_id": "s-1"}\n{"user_id": "u", "text": "Rome"}\n')
+    assert [t.session_id for t in read_turns(path, Defaults())] == ["s-1", None]
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -35,6 +41,7 @@ def test_event_ids_are_stable_across_reads(tmp_path: Path) -> None:
         ('{"user_id": "u", "text": "tea", "metadata": {"k\\u0000": "v"}}', "metadata key"),
         ('{"user_id": "u", "text": "tea", "speaker": "Kim\\n"}', "speaker contains"),
         ('{"user_id": "u", "text": "tea", "agent_id": 7, "run_id": "r 1"}', "scope.run_id .* may only contain"),
+        ('{"user_id": "u", "text": "tea", "session_id": "morning chat"}', "session_id .* may only contain"),
         ("[1, 2]", "JSON object"),
     ],
 )

@@ -144,6 +144,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's conversation sessions, numbered per conversation in time order, paged */
+        get: operations["V1SessionsSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tools/{name}": {
         parameters: {
             query?: never;
@@ -429,6 +446,8 @@ export interface components {
             infer?: boolean;
             /** @description ISO 8601 with a time zone ('Z' or '+02:00'); one without is refused (400), never read as now or UTC. Between 1900-01-01T00:00:00+00:00 and 2999-12-31T23:59:59.999999+00:00. */
             occurred_at?: string | null;
+            /** @description the session of the conversation these messages belong to (GET /v1/sessions). Omitted: the session is inferred, a new one after a pause longer than the session gap. Id: letters, digits and '_.:@-' only (no whitespace, no trailing newline) */
+            session_id?: string | null;
         } & ({
             messages: unknown[];
         } | {
@@ -580,6 +599,27 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        /** ConversationSession */
+        ConversationSession: {
+            app_id: string;
+            user_id: string;
+            conversation_id: string;
+            number: number;
+            session_id: string | null;
+            explicit: boolean;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            ended_at: string;
+            turn_count: number;
+        };
+        /** ConversationSessions */
+        ConversationSessions: {
+            results: components["schemas"]["ConversationSession"][];
+            total: number;
+            limit: number;
+            offset: number;
         };
         /** ConversationTurn */
         ConversationTurn: {
@@ -2095,6 +2135,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConversationTurns"];
+                };
+            };
+            /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that does not verify: `detail` says which (missing, malformed, unknown, expired or revoked API key; a JWT that does not verify). Send `Authorization: Bearer <API key or JWT>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential is valid but does not allow this: `detail` names the rule (another app, another user, a missing scope), decided from the request and the credential alone, never from what is stored. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Past the caller's rate limit (requests per minute, api/gateway/rate_limit.py); retry after the `Retry-After` header's seconds. With authentication on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the window resets). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing store is unavailable, or the write behind `consistency_token` was not applied within the timeout; retry after the `Retry-After` header's seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    V1SessionsSessions: {
+        parameters: {
+            query: {
+                /** @description whose memories. A credential bound to one user (a user-bound API key, or a JWT: its sub) may leave it out, meaning its own user, and may name no other user (403); any other caller must name it (400 without). */
+                user_id: string;
+                /** @description the application's namespace. Omitted: the credential's app ('default' with authentication off). A credential may name only its own app (403). */
+                app_id?: string | null;
+                /** @description only this conversation's sessions (omitted: every conversation of the user) */
+                conversation_id?: string | null;
+                /** @description at most this many sessions */
+                limit?: number;
+                /** @description skip this many sessions first */
+                offset?: number;
+                /** @description from a write: wait until it is applied */
+                consistency_token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationSessions"];
                 };
             };
             /** @description The request breaks a rule of this schema; `detail` (and `extra`, for a parameter or body that did not decode) names the field and the problem. */

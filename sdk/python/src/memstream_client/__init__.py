@@ -42,6 +42,8 @@ from memstream_client.models import (
     MemoryPage,
     SearchHit,
     SearchResults,
+    Session,
+    SessionPage,
     TimeRange,
     ToolResult,
 )
@@ -79,6 +81,8 @@ __all__ = [
     "SearchHit",
     "SearchResults",
     "ServerError",
+    "Session",
+    "SessionPage",
     "TimeRange",
     "ToolResult",
     "__version__",

@@ -30,6 +30,7 @@ from memstream_client.models import (
     MemoryHistory,
     MemoryPage,
     SearchResults,
+    SessionPage,
     ToolResult,
 )
 from memstream_client.retry import RetryPolicy
@@ -118,9 +119,11 @@ class AsyncMemstream:
         metadata: Mapping[str, str] | None = None,
         infer: bool = True,
         occurred_at: When | None = None,
+        session_id: str | None = None,
     ) -> AddResult:
         """Add chat messages (``[{"role": "user", "content": "..."}]``) or one text; memories are extracted from
-        them asynchronously (``infer=False`` stores each verbatim)."""
+        them asynchronously (``infer=False`` stores each verbatim). ``session_id`` names their session of the
+        conversation (omitted: inferred from the pauses between turns; see ``sessions``)."""
         return await self._run(
             calls.add(
                 messages,
@@ -132,6 +135,7 @@ class AsyncMemstream:
                 metadata=metadata,
                 infer=infer,
                 occurred_at=occurred_at,
+                session_id=session_id,
             )
         )
 
@@ -579,6 +583,33 @@ class AsyncMemstream:
                 limit=limit,
                 offset=offset,
                 newest_first=newest_first,
+                consistency_token=consistency_token,
+                read_your_writes=read_your_writes,
+            )
+        )
+
+    async def sessions(
+        self,
+        *,
+        user_id: str | None = None,
+        app_id: str | None = None,
+        conversation_id: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        consistency_token: str | None = None,
+        read_your_writes: bool | None = None,
+    ) -> SessionPage:
+        """The user's conversation sessions (``GET /v1/sessions``), numbered per conversation in time order, by
+        conversation then number; ``conversation_id`` narrows to one. A page of ``limit`` (default 100, at most
+        1000) from ``offset``. Explicit sessions carry their ``session_id``; inferred ones (a pause longer than the
+        server's session gap between turns added without one) have None."""
+        return await self._run(
+            calls.sessions(
+                user_id=user_id,
+                app_id=app_id,
+                conversation_id=conversation_id,
+                limit=limit,
+                offset=offset,
                 consistency_token=consistency_token,
                 read_your_writes=read_your_writes,
             )

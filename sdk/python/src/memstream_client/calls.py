@@ -29,6 +29,7 @@ from memstream_client.models import (
     MemoryHistory,
     MemoryPage,
     SearchResults,
+    SessionPage,
     ToolResult,
 )
 
@@ -129,6 +130,7 @@ def add(
     metadata: Mapping[str, str] | None,
     infer: bool,
     occurred_at: When | None,
+    session_id: str | None = None,
 ) -> Call[AddResult]:
     content: dict[str, Any] = (
         {"text": messages} if isinstance(messages, str) else {"messages": [dict(m) for m in messages]}
@@ -142,6 +144,7 @@ def add(
         metadata=dict(metadata) if metadata is not None else None,
         infer=None if infer else False,
         occurred_at=when(occurred_at),
+        session_id=session_id,
     )
     return Call(
         "POST",
@@ -625,6 +628,37 @@ def conversation_turns(
         "GET",
         f"/v1/conversations/{segment(conversation_id)}/turns",
         ConversationLog.from_json,
+        Scope(app_id, user_id),
+        params=params,
+        reads=True,
+        token_in="query",
+        consistency_token=consistency_token,
+        read_your_writes=read_your_writes,
+    )
+
+
+def sessions(
+    *,
+    user_id: str | None,
+    app_id: str | None,
+    conversation_id: str | None,
+    limit: int | None,
+    offset: int | None,
+    consistency_token: str | None,
+    read_your_writes: bool | None,
+) -> Call[SessionPage]:
+    params = present(
+        user_id=user_id,
+        app_id=app_id,
+        conversation_id=conversation_id,
+        limit=limit,
+        offset=offset,
+        consistency_token=consistency_token,
+    )
+    return Call(
+        "GET",
+        "/v1/sessions",
+        SessionPage.from_json,
         Scope(app_id, user_id),
         params=params,
         reads=True,

@@ -476,3 +476,54 @@ class ConversationLog:
             int(data["limit"]),
             int(data["offset"]),
         )
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session of a conversation (``GET /v1/sessions``): ``number`` 1 is the conversation's first, in time order.
+    ``session_id`` is the producer's id of an explicit session, None for one inferred from a pause in the turns."""
+
+    app_id: str
+    user_id: str
+    conversation_id: str
+    number: int
+    session_id: str | None
+    explicit: bool
+    started_at: datetime
+    ended_at: datetime
+    turn_count: int
+
+    @classmethod
+    def from_json(cls, data: Json) -> Session:
+        return cls(
+            app_id=data["app_id"],
+            user_id=data["user_id"],
+            conversation_id=data["conversation_id"],
+            number=int(data["number"]),
+            session_id=data.get("session_id"),
+            explicit=bool(data["explicit"]),
+            started_at=parse_time(data["started_at"]),
+            ended_at=parse_time(data["ended_at"]),
+            turn_count=int(data["turn_count"]),
+        )
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """A page of a user's sessions, by conversation then number; ``total``: how many in all. Iterating yields them."""
+
+    results: list[Session]
+    total: int
+    limit: int
+    offset: int
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @classmethod
+    def from_json(cls, data: Json) -> SessionPage:
+        sessions = [Session.from_json(s) for s in data["results"]]
+        return cls(sessions, int(data["total"]), int(data["limit"]), int(data["offset"]))
