@@ -6,6 +6,7 @@ Ingest with ``bench.locomo`` first, once per app id; this only starts the API of
     .venv/bin/python -m bench.locomo --app-id locomo-same-a --recipes hybrid
     .venv/bin/python -m bench.locomo --app-id locomo-same-b --recipes hybrid
     .venv/bin/python -m bench.same_answer --app-ids locomo-same-a locomo-same-b
+    (with ``--conversations N`` on all three for the first N conversations only)
 
 A ranking is compared as the dia_ids of its hits (the turns the memories came from), best first.
 """
@@ -47,10 +48,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--app-ids", nargs=2, required=True, help="two app ids bench.locomo ingested")
     parser.add_argument("--recipe", default="hybrid")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--conversations", type=int, help="only the first N conversations (as ingested)")
     parser.add_argument("--questions", type=int, help="only the first N questions")
     parser.add_argument("--port", type=int, default=API_PORT, help="port of the API the benchmark starts")
     args = parser.parse_args(argv)
-    conversations = load_conversations(args.data)
+    conversations = load_conversations(args.data)[: args.conversations]
     # The questions bench.locomo asks (those with evidence); whether the hits are right does not matter here.
     plan = search_plan(conversations, (build_evidence(conversations),), args.questions)
     first, second = (rankings(app_id, plan, args.recipe, args.port) for app_id in args.app_ids)
