@@ -16,7 +16,7 @@ from memory.retrieval.scoring import CandidateRow
 
 COLUMNS = (
     "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, metadata, source_turn_ids,"
-    " known_from, updated_at, valid_from, valid_to, embedding_model, pinned"
+    " known_from, updated_at, valid_from, valid_to, embedding_model, pinned, log_offset"
 )
 
 
@@ -90,15 +90,19 @@ def candidate_row(row: dict[str, Any]) -> CandidateRow:
         speaker=str(metadata.get("speaker", "")),
         conversation_id=str(metadata.get("conversation_id", "")),
         source_turn_ids=tuple(row["source_turn_ids"] or ()),
+        log_offset=row["log_offset"],
     )
 
 
-# One scan of the user's memories in the candidates' conversations: each turn numbered by when it was said.
+# One scan of the user's memories in the candidates' conversations: each turn numbered by when it was said, and
+# turns said at the same time (a request's messages share its occurred_at) by where their memories sit in the log;
+# never by the turn id, which the API draws at random (memory.retrieval.said_order).
 # The numbering is returned whole (hundreds of rows) and matched in Python: joined back to the candidates in
 # SQL, the planner ran the window once per candidate.
 TURN_POSITIONS = """
 WITH turns AS (
-  SELECT metadata->>'conversation_id' AS conversation, source_turn_ids[1] AS turn, min(valid_from) AS said_at
+  SELECT metadata->>'conversation_id' AS conversation, source_turn_ids[1] AS turn, min(valid_from) AS said_at,
+         min(log_offset) AS logged
   FROM memories
   WHERE app_id = %s AND user_id = %s AND cardinality(source_turn_ids) = 1
     AND metadata->>'conversation_id' IN (
@@ -106,7 +110,8 @@ WITH turns AS (
     )
   GROUP BY 1, 2
 )
-SELECT conversation, turn, row_number() OVER (PARTITION BY conversation ORDER BY said_at, turn) - 1 FROM turns
+SELECT conversation, turn, row_number() OVER (PARTITION BY conversation ORDER BY said_at, logged, turn) - 1
+FROM turns
 """
 
 
@@ -176,8 +181,8 @@ class MemoryReader:
     async def turn_positions(self, memory_ids: list[str], app_id: str, user_id: str) -> dict[tuple[str, str], int]:
         """(conversation id, turn id) -> where that turn sits in its conversation, for the conversations these
         memories come from: 0 for the first turn the user's memories come from, then in the order they were
-        said. Derived from the projection at read time, so a worker restart or a replay never leaves positions
-        behind."""
+        said (valid time, then log position). Derived from the projection at read time, so a worker restart or
+        a replay never leaves positions behind."""
         if not memory_ids:
             return {}
         async with self._pool.connection() as conn, conn.cursor() as cur:

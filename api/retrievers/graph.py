@@ -29,7 +29,7 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from api.retrievers.base import SearchQuery
-from api.retrievers.topic_walk import found_in, walk_topics
+from api.retrievers.topic_walk import Walked, found_in, walk_topics
 from memory.language.names import candidate_names
 from memory.retrieval.recipes import Retriever
 from memory.retrieval.scoring import Found
@@ -50,19 +50,23 @@ FIND_SEEDS = """
 MATCH (u:User {scope_key: $key})
 WITH u, COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS total
 MATCH (e:Entity {scope_key: $key}) WHERE toLower(e.name) IN $names
-RETURN e.entity_id AS id, COUNT { (e)<-[:MENTIONS]-(:Memory) } AS mentions, total
+RETURN e.entity_id AS id, COUNT { (e)<-[:MENTIONS]-(:Memory) } AS mentions, total, e.name AS name
+ORDER BY name
 """
 
 RECENT_ENTITIES = """
 MATCH (:User {scope_key: $key})-[:HAS_MEMORY]->(m:Memory) WHERE m.state IN $states
-WITH m ORDER BY m.occurred_at DESC LIMIT $recent
+WITH m ORDER BY m.occurred_at DESC, coalesce(m.log_offset, -1) DESC LIMIT $recent
 MATCH (m)-[:MENTIONS]->(e:Entity)
 WITH DISTINCT e
 WITH e, COUNT { (e)<-[:MENTIONS]-(:Memory) } AS mentions
 MATCH (u:User {scope_key: $key})
-RETURN e.entity_id AS id, mentions, COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS total
+RETURN e.entity_id AS id, mentions, COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS total, e.name AS name
+ORDER BY name
 """
 
+# Every order here is total and never by a random id: seeds and neighbours by name, memories of equal score
+# said later first (memory.retrieval.said_order), so the same conversation ingested twice walks the same way.
 # Both hops in one round trip: the seeds' neighbours (RELATED, or mentioned together in a memory; not the
 # seeds, not dominant) join the seeds at HOP2_WEIGHT times their own weight, then every memory mentioning any
 # of them scores the sum of their weights.
@@ -77,14 +81,15 @@ CALL (s) {
 WITH n, count(*) AS together WHERE NOT n.entity_id IN $exclude
 WITH n, together, COUNT { (n)<-[:MENTIONS]-(:Memory) } AS mentions
 WHERE mentions <= $max_mentions
-WITH n, mentions ORDER BY together DESC, mentions ASC LIMIT $neighbours
+WITH n, mentions ORDER BY together DESC, mentions ASC, n.name LIMIT $neighbours
 WITH collect({id: n.entity_id, weight: $hop2 * log(1.0 + toFloat($total) / mentions)}) AS hop2
 UNWIND $seeds + hop2 AS seed
 MATCH (:Entity {entity_id: seed.id})<-[:MENTIONS]-(m:Memory)
 WHERE m.state IN $states
 WITH m, sum(seed.weight) AS score
-WITH m, score ORDER BY score DESC, m.occurred_at DESC, m.memory_id LIMIT $limit
-RETURN collect(m.memory_id) AS ids, collect(score) AS scores
+WITH m, score ORDER BY score DESC, m.occurred_at DESC, coalesce(m.log_offset, -1) DESC, m.memory_id LIMIT $limit
+RETURN collect(m.memory_id) AS ids, collect(score) AS scores,
+       collect(m.occurred_at.epochMillis) AS times, collect(coalesce(m.log_offset, -1)) AS offsets
 """
 
 
@@ -131,13 +136,9 @@ class GraphRetriever:
 
     async def retrieve(self, query: SearchQuery) -> list[Found]:
         by_entities, by_topics = await asyncio.gather(self.walk_entities(query), walk_topics(self._run, query))
-        scores: dict[str, float] = {}
-        for found in (*by_entities, *by_topics):
-            scores[found.memory_id] = scores.get(found.memory_id, 0.0) + found.score
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        return [Found(memory_id, score) for memory_id, score in ranked[: query.limit]]
+        return summed(by_entities, by_topics, query.limit)
 
-    async def walk_entities(self, query: SearchQuery) -> list[Found]:
+    async def walk_entities(self, query: SearchQuery) -> list[Walked]:
         seeds, total = await self.seeds(query)
         if not seeds:
             return []
@@ -153,3 +154,14 @@ class GraphRetriever:
             limit=query.limit,
         )
         return found_in(rows)
+
+
+def summed(by_entities: list[Walked], by_topics: list[Walked], limit: int) -> list[Found]:
+    """Both walks' scores added up per memory, best first; equal sums: the memory said later first."""
+    scores: dict[str, float] = {}
+    said: dict[str, tuple[int, int]] = {}
+    for walked in (*by_entities, *by_topics):
+        scores[walked.memory_id] = scores.get(walked.memory_id, 0.0) + walked.score
+        said[walked.memory_id] = walked.said
+    ranked = sorted(scores, key=lambda memory_id: (scores[memory_id], said[memory_id], memory_id), reverse=True)
+    return [Found(memory_id, scores[memory_id]) for memory_id in ranked[:limit]]

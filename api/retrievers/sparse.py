@@ -27,16 +27,17 @@ IDF_FLOOR = 0.4
 BM25 = """
 WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))),
 scope AS (
-  SELECT memories.memory_id, memories.tsv, memories.tsv_len, memories.text, memories.valid_from FROM memories
+  SELECT memories.memory_id, memories.tsv, memories.tsv_len, memories.text, memories.valid_from, memories.log_offset
+  FROM memories
   WHERE {visible}
 ),
 stats AS (SELECT count(*)::float AS n, greatest(avg(tsv_len), 1)::float AS avgdl FROM scope),
 hits AS (
-  SELECT memory_id, tsv, valid_from, tsv_len::float AS dl FROM scope
+  SELECT memory_id, tsv, valid_from, log_offset, tsv_len::float AS dl FROM scope
   WHERE tsv @@ to_tsquery('english', %s) {extra}
 ),
 tf AS (
-  SELECT h.memory_id, h.valid_from, h.dl, u.lexeme, coalesce(array_length(u.positions, 1), 1)::float AS tf
+  SELECT h.memory_id, h.valid_from, h.log_offset, h.dl, u.lexeme, coalesce(array_length(u.positions, 1), 1)::float AS tf
   FROM hits h, unnest(h.tsv) u WHERE u.lexeme IN (SELECT lexeme FROM q)
 ),
 df AS (SELECT lexeme, count(*)::float AS df FROM tf GROUP BY lexeme),
@@ -45,8 +46,8 @@ SELECT tf.memory_id,
        sum(idf.idf * tf.tf * ({k1} + 1) / (tf.tf + {k1} * (1 - {b} + {b} * tf.dl / s.avgdl))) AS score
 FROM tf JOIN idf USING (lexeme), stats s
 WHERE idf.idf >= {idf_floor}
-GROUP BY tf.memory_id, tf.valid_from
-ORDER BY score DESC, tf.valid_from DESC, tf.memory_id
+GROUP BY tf.memory_id, tf.valid_from, tf.log_offset
+ORDER BY score DESC, tf.valid_from DESC, coalesce(tf.log_offset, -1) DESC, tf.memory_id
 LIMIT %s
 """
 
@@ -63,7 +64,7 @@ class SparseRetriever:
     async def matching(
         self, query: SearchQuery, words: list[str], extra_sql: str = "", extra_params: tuple[Any, ...] = ()
     ) -> list[Found]:
-        """Memories matching any of ``words``, best BM25 first (ties: newest first).
+        """Memories matching any of ``words``, best BM25 first (ties: said later first, memory.retrieval.said_order).
 
         ``extra_sql`` narrows the matches (``AND text ~* %s``); it never changes the corpus statistics."""
         tsquery = or_tsquery(words)

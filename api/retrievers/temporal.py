@@ -86,7 +86,11 @@ class TemporalRetriever:
 
     async def _newest(self, query: SearchQuery, extra_sql: str, extra_params: Sequence[object]) -> list[Found]:
         visible, params = query.visibility.sql()
-        sql = f"SELECT memory_id FROM memories WHERE {visible} {extra_sql} ORDER BY valid_from DESC, memory_id LIMIT %s"
+        # Said later first: valid time, then log position (memory.retrieval.said_order), never the random id.
+        sql = (
+            f"SELECT memory_id FROM memories WHERE {visible} {extra_sql}"
+            " ORDER BY valid_from DESC, coalesce(log_offset, -1) DESC, memory_id LIMIT %s"
+        )
         async with self._pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(sql, [*params, *extra_params, query.limit])
             rows = await cur.fetchall()

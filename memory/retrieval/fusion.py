@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from memory.retrieval.said_order import SaidKey
+
 DEFAULT_K = 60
 
 
@@ -23,9 +25,11 @@ def reciprocal_rank_fusion(
     k: int = DEFAULT_K,
     weights: Mapping[str, float] | None = None,
     strengths: Mapping[str, Mapping[str, float]] | None = None,
+    said: Mapping[str, SaidKey] | None = None,
 ) -> list[FusedHit]:
     """``strengths`` (retriever → memory → factor in (0, 1]) scale a vote by how strong the match was; a
-    missing factor is 1 (plain RRF)."""
+    missing factor is 1 (plain RRF). ``said`` (memory → ``said_order.said_key``) orders equal scores, the
+    memory said later first; without it, ties fall back to the id."""
     if k < 0:
         raise ValueError("k must be non-negative")
     hits: dict[str, FusedHit] = {}
@@ -40,5 +44,7 @@ def reciprocal_rank_fusion(
             hit = hits.setdefault(memory_id, FusedHit(memory_id, 0.0))
             hit.score += weight * strength.get(memory_id, 1.0) / (k + rank)
             hit.ranks[retriever] = rank
-    # Ties break on the id so that the order is deterministic.
-    return sorted(hits.values(), key=lambda h: (-h.score, h.memory_id))
+    if said is None:
+        return sorted(hits.values(), key=lambda h: (-h.score, h.memory_id))
+    # Every fused memory has a row by now (scoring.final_order fuses only visible ones), so each has its key.
+    return sorted(hits.values(), key=lambda h: (h.score, said[h.memory_id]), reverse=True)

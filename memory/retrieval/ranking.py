@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from statistics import median
 
+from memory.retrieval.said_order import SaidKey, said_key
+
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -25,6 +27,11 @@ class Candidate:
     fused_score: float
     importance: float
     occurred_at: datetime
+    log_offset: int | None = None  # where its MemoryExtracted sits in the log (memory.retrieval.said_order)
+
+    @property
+    def said(self) -> SaidKey:
+        return said_key(self.occurred_at, self.log_offset, self.memory_id)
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ def with_conversation_support(
     leader: dict[tuple[str, str], Candidate] = {}
     position: dict[tuple[str, str], tuple[str, int]] = {}
     for turn, members in by_turn.items():
-        best = max(members, key=lambda c: (c.fused_score, c.memory_id))
+        best = max(members, key=lambda c: (c.fused_score, c.said))  # of equal ones, the one said later
         leader[turn] = best
         turn_score[turn] = best.fused_score + sibling_share * (sum(c.fused_score for c in members) - best.fused_score)
         ref = refs[best.memory_id]
@@ -140,11 +147,12 @@ def rank(
         return []
     best = max(c.fused_score for c in candidates)
     relevance_share = 1.0 - importance_share - recency_share
-    ranked = []
+    ranked: list[tuple[Ranked, SaidKey]] = []
     for c in candidates:
         relevance = c.fused_score / best if best > 0 else 0.0
         fresh = recency(c.occurred_at, reference, half_life_days)
         importance = min(max(c.importance, 0.0), 1.0)
         score = relevance_share * relevance + importance_share * importance + recency_share * fresh
-        ranked.append(Ranked(c.memory_id, score, relevance, fresh))
-    return sorted(ranked, key=lambda r: (-r.score, r.memory_id))
+        ranked.append((Ranked(c.memory_id, score, relevance, fresh), c.said))
+    ranked.sort(key=lambda pair: (pair[0].score, pair[1]), reverse=True)  # equal scores: said later first
+    return [r for r, _ in ranked]

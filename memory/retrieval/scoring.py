@@ -11,6 +11,8 @@ step that decides the order is here, in sequence, so it can be read and tested w
    (memory.retrieval.ranking.named_speaker);
 4. support from what was said in the same turn and around it (memory.retrieval.ranking.with_conversation_support);
 5. relevance, importance and recency (memory.retrieval.ranking.rank).
+Wherever scores are equal, the memory said later comes first (memory.retrieval.said_order), never the one
+with the smaller id: the same conversation, ingested twice, ranks the same.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from memory.language.time_expressions import TimeRange
 from memory.retrieval.fusion import reciprocal_rank_fusion
 from memory.retrieval.ranking import Candidate, TurnRef, match_strengths, named_speaker, rank, with_conversation_support
 from memory.retrieval.recipes import Retriever, SearchRecipe
+from memory.retrieval.said_order import SaidKey, said_key
 from memory.retrieval.specificity import specificity
 
 # A query that names a time ("last week", "before the move") asks about that time: matches from outside it
@@ -51,6 +54,11 @@ class CandidateRow:
     speaker: str = ""  # who said it, "" when unknown
     conversation_id: str = ""
     source_turn_ids: tuple[str, ...] = ()
+    log_offset: int | None = None  # of the MemoryExtracted that created it (memory.retrieval.said_order)
+
+    @property
+    def said(self) -> SaidKey:
+        return said_key(self.valid_from, self.log_offset, self.memory_id)
 
     def turn_ref(self, positions: Mapping[tuple[str, str], int]) -> TurnRef:
         """Where it was said; the turn's position only for a memory of exactly one turn."""
@@ -101,13 +109,22 @@ def final_order(
     is dropped); ``span``: the time range that counts (``asked_range``); ``positions``: (conversation id,
     turn id) → the turn's position in its conversation, for neighbour support (empty: none)."""
     visible = {kind: [f for f in matches if f.memory_id in rows] for kind, matches in found.items()}
+    said = {memory_id: row.said for memory_id, row in rows.items()}
+    # Each retriever's equal scores, said later first. Sparse, graph and temporal already order them so in their
+    # queries (this changes nothing there); Milvus returns two memories at one cosine in its segments' order.
+    visible = {
+        kind: sorted(matches, key=lambda f: (f.score, said[f.memory_id]), reverse=True)
+        for kind, matches in visible.items()
+    }
     orderings = {kind: [f.memory_id for f in matches] for kind, matches in visible.items()}
     strengths = {
         kind: match_strengths([(f.memory_id, f.score) for f in matches], recipe.match_strength_exponent)
         for kind, matches in visible.items()
         if kind in GRADED
     }
-    fused = reciprocal_rank_fusion(orderings, k=recipe.rrf_k, weights=recipe.weight_map(), strengths=strengths)
+    fused = reciprocal_rank_fusion(
+        orderings, k=recipe.rrf_k, weights=recipe.weight_map(), strengths=strengths, said=said
+    )
     speakers = {row.speaker for row in rows.values()} - {""}
     speaker = named_speaker(query, speakers)
     candidates = [
@@ -116,6 +133,7 @@ def final_order(
             h.score * prior(recipe, rows[h.memory_id], span, speakers, speaker),
             float(rows[h.memory_id].importance),
             rows[h.memory_id].valid_from,
+            rows[h.memory_id].log_offset,
         )
         for h in fused
     ]

@@ -83,8 +83,10 @@ def _props(event: Event) -> dict[str, Any]:
     return {}
 
 
-def row_of(event: Event) -> Row | None:
-    """The row an event contributes, or None if it changes nothing in the graph (accesses, deletes)."""
+def row_of(event: Event, log_offset: int | None = None) -> Row | None:
+    """The row an event contributes, or None if it changes nothing in the graph (accesses, deletes).
+    ``log_offset``: where the event sits in the log; a memory keeps its ``MemoryExtracted``'s, the order it
+    was said (memory.retrieval.said_order), which the graph retriever breaks ties on."""
     if isinstance(event, MemoryExtracted):
         scope = event.scope
         values = {
@@ -96,6 +98,7 @@ def row_of(event: Event) -> Row | None:
             "kind": event.kind,
             "importance": event.importance,
             "occurred_at": event.envelope.occurred_at,
+            "log_offset": log_offset,
             "speaker": event.metadata.get("speaker") or None,
             "topics": topic_rows(scope.key, event.text),
         }
@@ -214,14 +217,15 @@ def group(rows: Iterable[Row]) -> list[Group]:
     return groups
 
 
-def steps(events: Sequence[Event]) -> list[Step]:
+def steps(events: Sequence[Event], offsets: Sequence[int] | None = None) -> list[Step]:
     """Grouped rows, with deletes as barriers: a delete must not move before the events it follows (an
     entity it orphans may be re-created by a later mention, and which event creates a node decides its
     name), so the groups collected so far run first, then the run of consecutive deletes, then the rest
-    is grouped anew. Deletes are rare next to the events that build memories, so this costs little."""
+    is grouped anew. Deletes are rare next to the events that build memories, so this costs little.
+    ``offsets``: each event's log offset (``row_of``), when known."""
     result: list[Step] = []
     pending: list[Row] = []
-    for event in events:
+    for index, event in enumerate(events):
         if isinstance(event, MemoryForgotten | UserErased):
             if pending:
                 result.append(group(pending))
@@ -235,7 +239,7 @@ def steps(events: Sequence[Event]) -> list[Step]:
             else:
                 deletes.memory_ids.append(event.memory_id)
             continue
-        row = row_of(event)
+        row = row_of(event, None if offsets is None else offsets[index])
         if row is not None:
             pending.append(row)
     if pending:

@@ -79,7 +79,7 @@ class Neo4jProjector:
             self._checkpoints[key] = max(self._checkpoints.get(key, -1), offset)
 
     def _write(self, tx: ManagedTransaction, items: Sequence[Positioned], highest: dict[tuple[str, int], int]) -> None:
-        for step in plan.steps([item.event for item in items]):
+        for step in plan.steps([item.event for item in items], [item.position.offset for item in items]):
             if isinstance(step, plan.Deletes):
                 self._delete(tx, step)
             else:

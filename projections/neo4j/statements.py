@@ -18,6 +18,8 @@ CONSTRAINTS = (
 # memories in log order, and each memory's topics (``memory.retrieval.topics.topic_rows``: ids and names) in the
 # same statement, unless the memory's text has changed since (a redelivered extraction after an update must
 # not bring the old words back).
+# ``m.log_offset``: the offset of the MemoryExtracted that created the node, the order it was said, on which the
+# graph retriever breaks ties (memory.retrieval.said_order); a node projected before it was written has none.
 # ``u.speakers``: who has spoken in the user's conversations, so the graph retriever can tell a question
 # about one of them ("What pets does Nate have?") from one about anybody.
 MERGE_MEMORIES = """
@@ -31,7 +33,8 @@ WITH u, user
 UNWIND user.memories AS row
 MERGE (m:Memory {memory_id: row.memory_id})
   ON CREATE SET m.text = row.text, m.kind = row.kind, m.state = 'extracted', m.importance = row.importance,
-                m.scope_key = user.scope_key, m.occurred_at = row.occurred_at, m.speaker = row.speaker
+                m.scope_key = user.scope_key, m.occurred_at = row.occurred_at, m.speaker = row.speaker,
+                m.log_offset = row.log_offset
 MERGE (u)-[:HAS_MEMORY]->(m)
 WITH m, row WHERE m.text = row.text
 UNWIND row.topics AS topic

@@ -97,11 +97,12 @@ class Memory:
     valid_to: datetime | None
     updated_at: datetime | None = None  # None: unchanged since before the batch
     created: MemoryExtracted | None = None
+    log_offset: int | None = None  # where ``created`` sits in the log (memories.log_offset)
     changed: bool = False
     text_changed: bool = False
 
     @classmethod
-    def extracted(cls, event: MemoryExtracted) -> Memory:
+    def extracted(cls, event: MemoryExtracted, log_offset: int) -> Memory:
         scope = event.scope
         return cls(
             scope.app_id,
@@ -114,6 +115,7 @@ class Memory:
             None,
             event.envelope.recorded_at,
             created=event,
+            log_offset=log_offset,
         )
 
 
@@ -241,7 +243,7 @@ def _change(plan: Plan, item: Positioned) -> None:
     memory = plan.memories.get(memory_id)
     if isinstance(event, MemoryExtracted):
         if memory is None:
-            memory = plan.memories[memory_id] = Memory.extracted(event)
+            memory = plan.memories[memory_id] = Memory.extracted(event, item.position.offset)
     else:
         if memory is not None:
             _effect(memory, event)
@@ -381,4 +383,5 @@ def memory_row(event: MemoryExtracted, memory: Memory) -> MemoryRow:
         valid_to=memory.valid_to,
         known_from=env.recorded_at,
         updated_at=memory.updated_at,
+        log_offset=memory.log_offset,
     )

@@ -91,6 +91,7 @@ class MemoryRow(NamedTuple):
     valid_to: datetime | None
     known_from: datetime
     updated_at: datetime | None
+    log_offset: int | None  # of the MemoryExtracted that created it: the order it was said, within its user
 
 
 class LineageRow(NamedTuple):

@@ -186,3 +186,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS conversation_sessions_inferred_idx
     ON conversation_sessions (app_id, user_id, conversation_id, started_at) WHERE session_id IS NULL;
 CREATE INDEX IF NOT EXISTS conversation_sessions_order_idx
     ON conversation_sessions (app_id, user_id, conversation_id, started_at);
+-- Where a memory was said in the log: the offset of the MemoryExtracted that created it (the first one; a
+-- redelivered copy creates nothing). One user's events share one partition, so within a user it orders turns
+-- that share a valid time, and a turn's memories; search breaks ties on it (memory/retrieval/said_order.py),
+-- never on the random ids. A replay writes the same value. Rows projected before the column get theirs once,
+-- from their MemoryExtracted version row, when the column is added (later starts skip the backfill).
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'memories' AND column_name = 'log_offset'
+    ) THEN
+        ALTER TABLE memories ADD COLUMN IF NOT EXISTS log_offset bigint;
+        UPDATE memories AS m SET log_offset = v.first_offset
+        FROM (SELECT memory_id, min(log_offset) AS first_offset FROM memory_versions
+              WHERE event_type = 'MemoryExtracted' GROUP BY memory_id) AS v
+        WHERE m.memory_id = v.memory_id;
+    END IF;
+END $$;

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from neo4j import GraphDatabase
 from redis import Redis
 
 from api.schemas import SearchRequest, SearchResponse
@@ -18,6 +19,7 @@ from api.services import Services
 from memory.contract.events import ConversationTurnReceived, Scope
 from memory.settings import Settings
 from projections.cache_epochs import CacheEpochs
+from projections.neo4j.labels import namespaced
 from tests.integration.projected_life import Life, open_stores, search_services
 from tests.support import isolated_settings, make_turn, unique
 
@@ -206,3 +208,25 @@ async def test_turn_positions_follow_the_order_the_turns_were_said(services: Ser
     assert position["paris"] < position["move"] < position["hiking"]
     assert position["hiking"] + 1 == position["novel"]  # said one after the other
     assert await reader.turn_positions(wanted, APP, "someone-else") == {}  # scope applies
+
+
+async def test_turns_said_at_one_time_are_numbered_in_log_order_not_by_turn_id(
+    services: Services, life: Life, embedder  # type: ignore[no-untyped-def]
+) -> None:
+    """A request's messages share its occurred_at, and the API draws their turn ids at random: the log decides."""
+    user = unique("same-time-")
+    said = [("z-first", "I adopted a puppy."), ("m-second", "Her name is Luna."), ("a-third", "She loves the beach.")]
+    ids = [life.stores.say(turn(user, label, text, REF - timedelta(days=1)), embedder.embed) for label, text in said]
+    reader = (await services.view()).search.reader
+    turns = await reader.turn_positions(ids, APP, user)
+    assert [turns[("c", label)] for label, _ in said] == [0, 1, 2]
+    rows = await reader.fetch_many(ids, APP, user)
+    offsets = [rows[memory_id]["log_offset"] for memory_id in ids]
+    assert offsets == sorted(offsets) and None not in offsets  # the projection wrote where each was said
+    settings = life.stores.settings
+    statement = "MATCH (m:Memory) WHERE m.memory_id IN $ids RETURN m.memory_id AS id, m.log_offset AS o"
+    with GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)) as driver:
+        records, _, _ = driver.execute_query(
+            namespaced(statement, settings.neo4j_label_prefix), ids=ids, database_=settings.neo4j_database
+        )
+    assert {r["id"]: r["o"] for r in records} == dict(zip(ids, offsets, strict=True))  # the graph holds them too
