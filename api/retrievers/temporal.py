@@ -4,6 +4,8 @@
   (dense within the range), or the newest first when the query says nothing else;
 - "before the move": the move is located first (the best full-text match for "move"), then the range ends
   (or, with "after"/"since", starts) at its time;
+- "a few days ago", "a while ago": the same within a wide range flagged vague, which the ranking only leans
+  towards (memory.retrieval.scoring);
 - "recently", "latest": matching memories, newest first;
 - "when did ...": the answer is a time, so matching memories that say when (dates, "yesterday", "last
   week", weekdays...) rank first.
@@ -37,7 +39,8 @@ class TemporalRetriever:
         intent = query.intent
         span = intent.range  # anchors ("before the move") were located when the query was prepared
         topic = without_time_words(query.words())
-        if span is not None:
+        # "recently" reads as a vague range too, but the newest matches serve it better than the range's own.
+        if span is not None and not (span.vague and intent.wants_recent):
             return await self.within(query, span, topic)
         if intent.wants_recent:
             return await self.newest(query, topic)
