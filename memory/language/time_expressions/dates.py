@@ -21,7 +21,7 @@ from memory.language.time_expressions.calendar import (
     year_range,
 )
 from memory.language.time_expressions.numbers import ORDINAL, ORDINAL_WORDS, ordinal
-from memory.language.time_expressions.rules import MONTH, YEAR, Rule, month_number, rule
+from memory.language.time_expressions.rules import MONTH, NAMES_A_MONTH, YEAR, Resolve, Rule, month_number, rule
 
 # A day of the month before the month: digits ("8", "8th") may stand alone, words need "of" ("the eighth of").
 _DAY_BEFORE_MONTH = rf"(?:the\s+)?(?P<day>\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?|{ORDINAL_WORDS}\s+of\s+)"
@@ -97,6 +97,11 @@ def _year(match: re.Match[str], reference: datetime) -> TimeRange:
     return year_range(int(match.group("year")), reference, match.group(0).strip())
 
 
+def named_month(name: str, pattern: str, resolve: Resolve, repeats: str | None = None) -> Rule:
+    """A rule for a phrase that names a month: tried only on a text that names one."""
+    return rule(name, pattern, resolve, repeats, needs=NAMES_A_MONTH)
+
+
 # Most specific first: a full date before a month, a month before a year.
 EXPLICIT: tuple[Rule, ...] = (
     rule("iso", rf"\b(?P<year>{YEAR})[-/](?P<month>\d\d)[-/](?P<day>\d\d)\b", _iso),
@@ -111,15 +116,15 @@ EXPLICIT: tuple[Rule, ...] = (
         _numeric,
         repeats="year",
     ),
-    rule("day_month_year", rf"\b{_DAY_BEFORE_MONTH}(?P<month>{MONTH}),?\s+(?P<year>{YEAR})\b", _with_year),
-    rule(
+    named_month("day_month_year", rf"\b{_DAY_BEFORE_MONTH}(?P<month>{MONTH}),?\s+(?P<year>{YEAR})\b", _with_year),
+    named_month(
         "month_day_year",
         rf"\b(?P<month>{MONTH})\s+(?:the\s+)?(?P<day>{ORDINAL})(?:,\s*|\s+)(?:of\s+)?(?P<year>{YEAR})\b",
         _with_year,
     ),
-    rule("month_year", rf"\b(?P<month>{MONTH}),?\s+(?:of\s+)?(?P<year>{YEAR})\b", _month_year),
-    rule("day_month", rf"\b{_DAY_BEFORE_MONTH}(?P<month>{MONTH})(?![\w])", _yearless, repeats="year"),
-    rule(
+    named_month("month_year", rf"\b(?P<month>{MONTH}),?\s+(?:of\s+)?(?P<year>{YEAR})\b", _month_year),
+    named_month("day_month", rf"\b{_DAY_BEFORE_MONTH}(?P<month>{MONTH})(?![\w])", _yearless, repeats="year"),
+    named_month(
         "month_day",
         rf"\b(?P<month>{MONTH})\s+(?:the\s+)?(?P<day>{ORDINAL})\b{_NOT_A_QUANTITY}",
         _yearless_month_first,
@@ -128,12 +133,12 @@ EXPLICIT: tuple[Rule, ...] = (
 )
 # Whole months and years, read after the relative phrases ("last week in May" is last week).
 LOOSE: tuple[Rule, ...] = (
-    rule("month", rf"\b(?:in|during|since|before|after|of)\s+(?P<month>{MONTH})(?!\s*\d)\b", _month, repeats="year"),
-    rule("last_month_name", rf"\blast\s+(?P<month>{MONTH})(?!\s*\d)\b", _month, repeats="year"),
+    named_month(
+        "month", rf"\b(?:in|during|since|before|after|of)\s+(?P<month>{MONTH})(?!\s*\d)\b", _month, repeats="year"
+    ),
+    named_month("last_month_name", rf"\blast\s+(?P<month>{MONTH})(?!\s*\d)\b", _month, repeats="year"),
     rule("year", rf"\b(?:in|during|since|before|after|of)\s+(?P<year>{YEAR})\b", _year),
     rule("bare_year", rf"\b(?P<year>{YEAR})\b", _year),
 )
 # Only as an end of a span ("between May and July", "from 2020 to 2022"), where the span says it is a time.
-SPAN_ENDS: tuple[Rule, ...] = (
-    rule("bare_month", rf"\b(?P<month>{MONTH})(?![\w])", _month, repeats="year"),
-)
+SPAN_ENDS: tuple[Rule, ...] = (named_month("bare_month", rf"\b(?P<month>{MONTH})(?![\w])", _month, repeats="year"),)

@@ -135,6 +135,8 @@ def _a_while_ago(match: re.Match[str], reference: datetime) -> TimeRange:
 
 
 _COUNTED = rf"(?P<count>{COUNT})"
+# The counts are slow to try at every word: the "ago" rule is tried only on a text that says "ago" or "back".
+_SAYS_AGO = re.compile(r"\b(?:ago|back)\b", re.I)
 RELATIVE: tuple[Rule, ...] = (
     rule("day_before_yesterday", r"\bthe day before yesterday\b", _day(-2)),
     rule("earlier_today", r"\b(?:earlier|so far) today\b|\btoday so far\b", _earlier_today),
@@ -159,7 +161,7 @@ RELATIVE: tuple[Rule, ...] = (
         rf"\b(?:(?:in|over|during|within|for)\s+the\s+(?:last|past)|the\s+past)\s+{_UNIT}\b(?!\s+of\b)",
         _past,
     ),
-    rule("ago", rf"\b{_COUNTED}\s+{_UNIT}\s+(?:ago|back)\b", _ago),
+    rule("ago", rf"\b{_COUNTED}\s+{_UNIT}\s+(?:ago|back)\b", _ago, needs=_SAYS_AGO),
     rule("unit_before_last", r"\b(?:the\s+)?(?P<unit>day|week|weekend|month|year)\s+before\s+last\b", _before_last),
     rule(
         "relative_unit",
