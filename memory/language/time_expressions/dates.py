@@ -1,9 +1,9 @@
 """Dates named on the calendar: "2023-05-08", "5/8", "May 8th", "the eighth of May", "in May", "in 2023".
 
 A date without a year is the most recent such date not after the reference time, because people mostly ask
-about the past ("what did we talk about on May 8th?" asked in March means last May). "5/8" is month/day, the
-way the people this was written for write it. A date that no calendar has ("April 31st", "2023-13-45") is
-no reading at all, so a later rule may read the phrase instead (e.g. "31 February 2023" as February 2023).
+about the past ("what did we talk about on May 8th?" asked in March means last May). "5/8" is month/day
+(May 8th), the US order. A date that no calendar has ("April 31st", "2023-13-45") is no reading at all, so a
+later rule may read the phrase instead (e.g. "31 February 2023" as February 2023).
 """
 
 from __future__ import annotations
