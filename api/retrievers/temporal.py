@@ -6,7 +6,8 @@
   (or, with "after"/"since", starts) at its time;
 - "a few days ago", "a while ago": the same within a wide range flagged vague, which the ranking only leans
   towards (memory.retrieval.scoring);
-- "recently", "latest": matching memories, newest first;
+- "recently", "latest": matching memories, newest first (the vague range "recently" reads as is not used:
+  ``TemporalIntent.ranking_range``);
 - "when did ...": the answer is a time, so matching memories that say when (dates, "yesterday", "last
   week", weekdays...) rank first.
 A query without any of these gets nothing from this retriever, so it never dilutes the fusion.
@@ -37,10 +38,10 @@ class TemporalRetriever:
 
     async def retrieve(self, query: SearchQuery) -> list[Found]:
         intent = query.intent
-        span = intent.range  # anchors ("before the move") were located when the query was prepared
+        # Anchors ("before the move") were located when the query was prepared; "recently" is served below.
+        span = intent.ranking_range
         topic = without_time_words(query.words())
-        # "recently" reads as a vague range too, but the newest matches serve it better than the range's own.
-        if span is not None and not (span.vague and intent.wants_recent):
+        if span is not None:
             return await self.within(query, span, topic)
         if intent.wants_recent:
             return await self.newest(query, topic)

@@ -199,6 +199,14 @@ def test_a_few_days_ago_reaches_the_answer_a_narrow_reading_missed() -> None:
     assert found.contains(d(2023, 4, 28, 14))
 
 
+def test_a_recency_wish_leans_by_the_newest_vote_alone_not_by_its_range() -> None:
+    recently = read_temporal_intent("what did I paint recently?", REF)
+    assert recently.range is not None and recently.range.vague and recently.wants_recent
+    assert recently.ranking_range is None
+    few_days = read_temporal_intent("what did I paint a few days ago?", REF)
+    assert few_days.ranking_range == few_days.range is not None
+
+
 def test_a_precise_time_wins_over_a_vague_one() -> None:
     found = find_time_range("what did I buy recently in May 2022", REF)
     assert found is not None and not found.vague and found.start == d(2022, 5, 1)

@@ -95,6 +95,14 @@ class TemporalIntent:
     session: SessionRef | None = None
 
     @property
+    def ranking_range(self) -> TimeRange | None:
+        """The range search narrows and leans on. A recency wish ("recently", "lately") is served by the
+        newest-first vote alone, so its vague range does not also discount older memories: one lean, not two."""
+        if self.range is not None and self.range.vague and self.wants_recent:
+            return None
+        return self.range
+
+    @property
     def is_temporal(self) -> bool:
         return (
             self.range is not None
