@@ -45,6 +45,12 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def asker_time(given: datetime | None, reference: datetime) -> datetime:
+    """The time a query's words are read against: the request's reference time in its own time zone when it
+    has one ("this morning", "yesterday" are the asker's), else the UTC reference."""
+    return given if given is not None and given.tzinfo is not None else reference
+
+
 @dataclasses.dataclass(frozen=True)
 class ValidSearch:
     """A request that passed ``validate``, with the recipe it names and the scope its caller was authorized for
@@ -186,7 +192,7 @@ class SearchEngine:
             recipe=recipe,
             visibility=visibility(body, scope),
             reference=reference,
-            intent=read_temporal_intent(body.query, reference),
+            intent=read_temporal_intent(body.query, asker_time(body.reference_time, reference)),
             embedding=embedding,
             scope_key=scope.key,
         )

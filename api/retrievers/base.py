@@ -38,7 +38,8 @@ class SearchQuery:
 
     @property
     def time_range(self) -> TimeRange | None:
-        return self.intent.range
+        """The range search narrows and leans on (``TemporalIntent.ranking_range``)."""
+        return self.intent.ranking_range
 
     def words(self) -> list[str]:
         return words_of(self.text)

@@ -4,7 +4,10 @@
   (dense within the range), or the newest first when the query says nothing else;
 - "before the move": the move is located first (the best full-text match for "move"), then the range ends
   (or, with "after"/"since", starts) at its time;
-- "recently", "latest": matching memories, newest first;
+- "a few days ago", "a while ago": the same within a wide range flagged vague, which the ranking only leans
+  towards (memory.retrieval.scoring);
+- "recently", "latest": matching memories, newest first (the vague range "recently" reads as is not used:
+  ``TemporalIntent.ranking_range``);
 - "when did ...": the answer is a time, so matching memories that say when (dates, "yesterday", "last
   week", weekdays...) rank first.
 A query without any of these gets nothing from this retriever, so it never dilutes the fusion.
@@ -35,7 +38,8 @@ class TemporalRetriever:
 
     async def retrieve(self, query: SearchQuery) -> list[Found]:
         intent = query.intent
-        span = intent.range  # anchors ("before the move") were located when the query was prepared
+        # Anchors ("before the move") were located when the query was prepared; "recently" is served below.
+        span = intent.ranking_range
         topic = without_time_words(query.words())
         if span is not None:
             return await self.within(query, span, topic)

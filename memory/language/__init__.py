@@ -9,7 +9,8 @@ retriever agree on what a sentence, a word, a name and a stem are:
 - ``names``: capitalised words that name something, the runs the extractor makes entities of, and the
   spans of a query that may name an entity;
 - ``stems``: the Snowball English stem, the same algorithm as PostgreSQL's ``english`` configuration;
-- ``time_expressions``: "last week", "in May 2023", "3 days ago" read relative to a reference time.
+- ``time_expressions``: "last week", "on May 8th", "between May 8th and June 9th", "three days ago", "our first
+  session", "a few days ago" read relative to a reference time (every form: docs/temporal.md).
 
 Pure functions of their input, no I/O: projections derive from them, so a replay must get the same answer.
 """

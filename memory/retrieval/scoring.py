@@ -5,9 +5,9 @@ step that decides the order is here, in sequence, so it can be read and tested w
 
 1. only memories with a visible row count (a retriever may still see a half-projected or forgotten one);
 2. Reciprocal Rank Fusion (memory.retrieval.fusion), dense and sparse votes scaled by how clearly they matched
-   (memory.retrieval.ranking.match_strengths);
-3. priors from the memory itself: outside the time range the query names, how specific it is
-   (memory.retrieval.specificity), whether the one person the query names said it
+   (memory.retrieval.ranking.match_strengths), the temporal vote halved when the asked time is vague;
+3. priors from the memory itself: outside the time range the query names (softly for a vague one), how
+   specific it is (memory.retrieval.specificity), whether the one person the query names said it
    (memory.retrieval.ranking.named_speaker);
 4. support from what was said in the same turn and around it (memory.retrieval.ranking.with_conversation_support);
 5. relevance, importance and recency (memory.retrieval.ranking.rank).
@@ -31,6 +31,11 @@ from memory.retrieval.specificity import specificity
 # A query that names a time ("last week", "before the move") asks about that time: matches from outside it
 # keep half their fused score, so they rank below the matches from inside unless they are far better.
 OUT_OF_RANGE = 0.5
+# A vague time ("a few days ago", "recently", "a while ago") is only a guess at the time, already widened: it
+# leans the order towards its range and never pushes a good match from outside it far down.
+VAGUE_OUT_OF_RANGE = 0.8
+# ... and the temporal retriever's vote for what lies inside a vague range counts half.
+VAGUE_TEMPORAL_VOTE = 0.5
 # Retrievers whose scores measure the match (a cosine, a BM25 score); graph and temporal only order.
 GRADED = frozenset({Retriever.DENSE.value, Retriever.SPARSE.value})
 
@@ -82,12 +87,27 @@ def asked_range(recipe: SearchRecipe, time_range: TimeRange | None) -> TimeRange
     return time_range if Retriever.TEMPORAL in recipe.retrievers else None
 
 
+def in_range_factor(span: TimeRange | None, valid_from: datetime) -> float:
+    """What lying outside the asked time range costs a memory: half its score, a fifth for a vague time."""
+    if span is None or span.contains(valid_from):
+        return 1.0
+    return VAGUE_OUT_OF_RANGE if span.vague else OUT_OF_RANGE
+
+
+def fusion_weights(recipe: SearchRecipe, span: TimeRange | None) -> dict[str, float]:
+    """The recipe's retriever weights, the temporal vote softened when the asked time is vague."""
+    weights = recipe.weight_map()
+    if span is not None and span.vague and Retriever.TEMPORAL.value in weights:
+        weights[Retriever.TEMPORAL.value] *= VAGUE_TEMPORAL_VOTE
+    return weights
+
+
 def prior(
     recipe: SearchRecipe, row: CandidateRow, span: TimeRange | None, speakers: set[str], speaker: str | None
 ) -> float:
     """What the memory itself says about its chances, before the list is ranked: outside the asked time
     range, how specific it is, whether the person the query names said it."""
-    factor = 1.0 if span is None or span.contains(row.valid_from) else OUT_OF_RANGE
+    factor = in_range_factor(span, row.valid_from)
     factor *= specificity(row.text, recipe.specificity_exponent, speakers)
     if speaker is not None and row.speaker == speaker:
         factor *= recipe.speaker_boost
@@ -123,7 +143,7 @@ def final_order(
         if kind in GRADED
     }
     fused = reciprocal_rank_fusion(
-        orderings, k=recipe.rrf_k, weights=recipe.weight_map(), strengths=strengths, said=said
+        orderings, k=recipe.rrf_k, weights=fusion_weights(recipe, span), strengths=strengths, said=said
     )
     speakers = {row.speaker for row in rows.values()} - {""}
     speaker = named_speaker(query, speakers)

@@ -10,7 +10,18 @@ import pytest
 
 from memory.language.time_expressions import TimeRange
 from memory.retrieval.recipes import recipe_named
-from memory.retrieval.scoring import OUT_OF_RANGE, CandidateRow, Found, asked_range, final_order, prior
+from memory.retrieval.scoring import (
+    OUT_OF_RANGE,
+    VAGUE_OUT_OF_RANGE,
+    VAGUE_TEMPORAL_VOTE,
+    CandidateRow,
+    Found,
+    asked_range,
+    final_order,
+    fusion_weights,
+    in_range_factor,
+    prior,
+)
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -77,6 +88,30 @@ def test_the_person_the_query_names_is_favoured_and_a_time_range_discounts_what_
     assert prior(recipe, dated["old"], last_week, set(), None) == pytest.approx(
         OUT_OF_RANGE * prior(recipe, dated["new"], last_week, set(), None)
     )
+
+
+def test_a_vague_time_only_leans_a_clearly_better_match_from_outside_stays_first() -> None:
+    dated = {
+        "answer": row("answer", "I told my sister about the new kayak.", valid_from=NOW - 12 * DAY),
+        "nearby": row("nearby", "My sister called about dinner plans.", valid_from=NOW - 4 * DAY),
+    }
+    # The answer matches clearly better (dense and BM25 agree) but lies just outside the guessed range.
+    found = {
+        "dense": [Found("answer", 0.70), Found("nearby", 0.50)],
+        "sparse": [Found("answer", 6.0)],
+        "temporal": [Found("nearby", 1.0)],
+    }
+    recipe = recipe_named("hybrid")
+    question = "what did I tell my sister a few days ago?"
+    guess = (NOW - 10 * DAY, NOW)
+    vague = TimeRange(*guess, "a few days ago", vague=True)
+    assert ids(final_order(found, dated, recipe, question, NOW, vague))[0] == "answer"
+    precise = TimeRange(*guess, "in the last 10 days")
+    assert ids(final_order(found, dated, recipe, question, NOW, precise))[0] == "nearby"  # a precise time decides
+    assert in_range_factor(vague, NOW - 12 * DAY) == VAGUE_OUT_OF_RANGE > OUT_OF_RANGE
+    assert in_range_factor(vague, NOW - 4 * DAY) == in_range_factor(None, NOW) == 1.0
+    halved = VAGUE_TEMPORAL_VOTE * fusion_weights(recipe, precise)["temporal"]
+    assert fusion_weights(recipe, vague)["temporal"] == halved
 
 
 def test_a_time_range_counts_only_for_recipes_that_read_time() -> None:
