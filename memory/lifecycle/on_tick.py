@@ -169,7 +169,7 @@ def _active_view(memory: Tracked) -> ActiveMemory:
 def _consolidate(memories: Sequence[Tracked], cause: Event, now: datetime, policy: LifecyclePolicy) -> list[Event]:
     # A memory recalled from an archive was consolidated once: consolidating it again would fold it into a
     # second summary beside its first. It stays active until it fades.
-    active = [m for m in memories if m.state == MemoryState.ACTIVE.value and m.searchable and not m.summary_into]
+    active = [m for m in memories if m.state == MemoryState.ACTIVE.value and m.live and not m.summary_into]
     if len(active) < 2:
         return []
     by_id = {m.memory_id: m for m in active}

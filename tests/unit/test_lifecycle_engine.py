@@ -278,7 +278,7 @@ def test_a_new_memory_is_activated_with_the_id_derived_from_its_extraction() -> 
     assert agent.run([embedding]) == decided
     assert agent.deliver(decided) == decided
     tracked = agent.memory(extracted.memory_id)
-    assert (tracked.state, tracked.generation, tracked.searchable) == ("active", 2, True)
+    assert (tracked.state, tracked.generation, tracked.live) == ("active", 2, True)
     assert agent.pending == set()
     assert agent.run([embedding]) == []
 
@@ -315,7 +315,7 @@ def test_the_same_words_in_another_turn_reinforce_the_first_memory_and_the_copy_
     assert delivered == decided  # nothing further: in particular no activation of the copy
     assert agent.memory(first.memory_id).importance == 0.5
     duplicate = agent.memory(copy.memory_id)
-    assert (duplicate.state, duplicate.merged_into, duplicate.searchable) == ("stored", first.memory_id, False)
+    assert (duplicate.state, duplicate.merged_into, duplicate.live) == ("stored", first.memory_id, False)
     assert agent.run([embedding]) == []  # redelivered: already decided
 
     # Said a third time: reinforced again, from the raised importance.
@@ -448,8 +448,8 @@ def test_a_move_supersedes_the_old_residence_as_of_the_new_statements_valid_time
     ]
     agent.deliver(decided)
     old = agent.memory(paris.memory_id)
-    assert (old.state, old.superseded_by, old.searchable) == ("active", berlin.memory_id, False)
-    assert agent.memory(berlin.memory_id).searchable
+    assert (old.state, old.superseded_by, old.live) == ("active", berlin.memory_id, False)
+    assert agent.memory(berlin.memory_id).live
 
     # Moving back: the same words as the superseded memory are not a repeat of it (it is history), and the
     # new statement supersedes Berlin in turn.
@@ -489,7 +489,7 @@ def test_an_older_statement_arriving_late_does_not_supersede_a_newer_one() -> No
     assert kinds(decided) == [(MemoryActivated, late.memory_id)]
     agent.deliver(decided)
     assert agent.memory(berlin.memory_id).superseded_by is None
-    assert agent.memory(berlin.memory_id).searchable
+    assert agent.memory(berlin.memory_id).live
 
 
 def test_a_summary_never_supersedes_what_a_fact_with_the_same_text_would() -> None:
@@ -508,7 +508,7 @@ def test_a_summary_never_supersedes_what_a_fact_with_the_same_text_would() -> No
         decided = agent.run([new, embedded(new)])
         assert [type(e) for e in decided] == expected, kind
         agent.deliver(decided)
-        assert agent.memory(paris.memory_id).searchable is (kind == "summary")
+        assert agent.memory(paris.memory_id).live is (kind == "summary")
 
 
 # --- decay on a tick ----------------------------------------------------------------------------------------
@@ -549,7 +549,7 @@ def test_tick_decay_active_to_decaying_to_forgotten_one_step_per_threshold() -> 
     assert isinstance(decided[0], MemoryDecayed) and decided[0].importance == 0.0979
     agent.deliver(decided)
     tracked = agent.memory(memory.memory_id)
-    assert (tracked.state, tracked.generation, tracked.searchable) == ("decaying", 3, True)
+    assert (tracked.state, tracked.generation, tracked.live) == ("decaying", 3, True)
     assert agent.tick(day(DECAYING_DAY)) == []  # a second tick at the same moment
     assert agent.tick(day(FORGET_DAY - 1)) == []  # still above the forget threshold
 
@@ -759,7 +759,7 @@ def test_a_tick_consolidates_two_related_old_memories_in_order_with_derived_ids(
     )
     for original in (adopted, beach):
         tracked = agent.memory(original.memory_id)
-        assert (tracked.state, tracked.summary_into, tracked.searchable) == ("consolidating", summary_id, False)
+        assert (tracked.state, tracked.summary_into, tracked.live) == ("consolidating", summary_id, False)
     assert agent.memory(jazz.memory_id).state == "active"  # linked to the others through the speaker only
     assert agent.tick(day(40)) == []  # waiting for the summary's embedding: nothing to do
 
