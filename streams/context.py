@@ -32,6 +32,7 @@ def policy_from(settings: Settings) -> LifecyclePolicy:
     policy = LifecyclePolicy(
         age_threshold=timedelta(days=settings.consolidation_age_days),
         token_budget=settings.consolidation_token_budget,
+        max_summaries_per_tick=settings.consolidation_max_summaries_per_tick,
         dedupe_threshold=settings.dedupe_similarity,
         consolidate=settings.consolidation_enabled,
         decay=settings.decay_enabled,

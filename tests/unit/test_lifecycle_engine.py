@@ -52,6 +52,7 @@ from memory.lifecycle.decisions import COMPONENT, LifecyclePolicy
 from memory.lifecycle.on_access import after_access, after_activation
 from memory.lifecycle.on_command import on_command
 from memory.lifecycle.on_embedding import after_embedding
+from memory.lifecycle.on_tick import needs_another_tick
 from memory.lifecycle.state import IllegalLifecycleEvent, Tracked, UserState, fold
 
 SCOPE = Scope("app-1", "user-1")
@@ -1254,3 +1255,39 @@ def test_a_real_state_round_trips_and_decides_the_same_afterwards() -> None:
     assert restored == agent.state
     tick = command("tick", day(40))
     assert on_command(restored, tick, CONSOLIDATION) == on_command(agent.state, tick, CONSOLIDATION)
+
+
+def backlog(agent: Agent, groups: int) -> list[list[str]]:
+    """``groups`` pairs of related memories (same conversation, same day), unrelated to each other: one summary
+    each. Returns the pairs' memory ids."""
+    pairs: list[list[str]] = []
+    for g in range(groups):
+        first = agent.add(f"I visited city number {g} in the spring.", day(g), conversation=f"trip-{g}")
+        second = agent.add(f"City {g} had a famous old bridge.", day(g), conversation=f"trip-{g}")
+        pairs.append([first.memory_id, second.memory_id])
+    return pairs
+
+
+def summaries_in(decided: Iterable[Event]) -> list[str]:
+    return [e.memory_id for e in decided if isinstance(e, MemoryConsolidated)]
+
+
+def test_a_backlog_is_consolidated_in_bounded_steps_each_asking_for_the_next_and_ending_as_one_tick_would() -> None:
+    whole = Agent(policy=CONSOLIDATION)
+    expected = {summary_memory_id_for(sorted(pair)) for pair in backlog(whole, 5)}
+    assert set(summaries_in(whole.tick(day(40)))) == expected  # one unbounded step: five summaries
+
+    stepped = Agent(policy=dataclasses.replace(CONSOLIDATION, max_summaries_per_tick=2))
+    backlog(stepped, 5)
+    made: list[str] = []
+    steps = 0
+    while True:
+        steps += 1
+        decided = stepped.tick(day(40))  # the follow-up tick keeps the first one's ``now``
+        made.extend(summaries_in(decided))
+        assert len(summaries_in(decided)) <= 2
+        if not needs_another_tick(decided, stepped.policy):
+            break
+        stepped.deliver(decided)  # the gate lets the next step in once this one's events are folded
+    assert steps == 3 and sorted(made) == sorted(expected)  # 2 + 2 + 1: oldest groups first, none twice
+    assert made[:2] == summaries_in(whole.tick(day(40)))[:2]
