@@ -77,6 +77,10 @@ class SystemRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def load_now() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def turn_message(turn: LocomoTurn) -> dict[str, str]:
     """The turn as both systems receive it: the same message (speaker as the message's name)."""
     return {"role": "user", "content": turn.text, "name": turn.speaker}
@@ -190,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     python = ensure_venv(args.venv)
     embedder = build_embedder(settings, for_queries=True)  # the API's own query embedder, for mem0's every text
     memstream, mem0 = SystemRun(), SystemRun()
+    loads = {"start": load_now()}  # 1/5/15-minute load averages as each phase ends: the machine is shared
     print(f"run {run_id}: {len(turns)} turns of {len(users)} conversations, {len(plan)} questions", flush=True)
     with (
         running_api(settings, None, ("streams", "projections", "api")) as system,
@@ -199,13 +204,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         with Mem0Child(python, config, run_dir / "mem0-home", run_dir / "mem0-runner.log") as child:
             print(f"mem0: adding {len(turns)} turns (infer=False) ...", flush=True)
             add_to_mem0(child, turns, mem0)
+            loads["mem0_added"] = load_now()
             assert system is not None
             with api_client(settings, system.base_url, run_id, timeout=120) as client:
                 print(f"memstream: posting {len(turns)} turns ...", flush=True)
                 memstream_ingest(settings, client, system, turns, run_id, args.infer, memstream)
+                loads["memstream_ingested"] = load_now()
                 api_only(system)
                 print(f"asking {len(plan)} questions of both ...", flush=True)
                 ask_both(client, child, plan, run_id, args.mem0_threshold, memstream, mem0)
+                loads["searched"] = load_now()
             mem0.extra["guard"] = child.request({"op": "stats"})
             mem0.extra["startup_guard"] = child.startup
         mem0.extra["embedding_server"] = {
@@ -216,11 +224,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             "other_requests": server.counts.other_requests,
         }
     body = results(args, run_id, conversations, plan, (original, audited), memstream, mem0, python)
+    body["load_average"] = loads
     print()
     print(body["table_markdown"])
     guard = mem0.extra["guard"]
     print(f"\nmem0 outbound connection attempts refused: {guard['outbound_attempts']}; LLM calls: "
-          f"{mem0.extra['embedding_server']['llm_calls']}; load average {body['load_average']}")
+          f"{mem0.extra['embedding_server']['llm_calls']}; load averages {loads}")
     print(f"wrote {write_results('mem0_locomo', body, started)}")
 
 
@@ -255,7 +264,6 @@ def results(
                      "threshold": args.mem0_threshold, "vector_store": "qdrant (embedded, on disk)",
                      "installed": installed_versions(python)},
         },
-        "load_average": [round(x, 2) for x in os.getloadavg()],
         "latency_ms": {"add": add, "search": search_lat, **extra_lat},
         "latency_ratio_memstream_over_mem0": {
             "add": compare.latency_ratios(add["memstream"], add["mem0"]),
