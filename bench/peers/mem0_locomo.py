@@ -49,6 +49,7 @@ from bench.peers.embedding_server import EmbeddingServer
 from bench.peers.mem0_peer import DEFAULT_VENV, REQUIREMENTS, Mem0Child, ensure_venv, installed_versions, mem0_config
 from memory.contract.positions import LogPosition, encode_token
 from memory.settings import PROJECT_ROOT, Settings
+from memstream_cli.processes import System
 from models.embedder import build_embedder
 
 API_PORT = 18194  # beside bench.locomo (18193)
@@ -162,7 +163,7 @@ def ask_both(
 
 
 def memstream_ingest(
-    settings: Settings, client: httpx.Client, system: Any, turns: Sequence[LocomoTurn], app_id: str, infer: bool,
+    settings: Settings, client: httpx.Client, system: System, turns: Sequence[LocomoTurn], app_id: str, infer: bool,
     run: SystemRun,
 ) -> None:
     """POST every turn, then wait until PostgreSQL, Milvus, Neo4j and Redis hold all of it."""

@@ -129,3 +129,24 @@ def test_mem0_is_no_dependency_of_the_project() -> None:
     extras = project.get("optional-dependencies", {}).values()
     declared = [*project["dependencies"], *(d for extra in extras for d in extra)]
     assert not [d for d in declared if d.lower().startswith(("mem0", "qdrant"))]
+
+
+def test_each_turn_reaches_memstream_as_a_request_its_api_accepts() -> None:
+    import json
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from api.schemas import AddMemoriesRequest
+    from bench.locomo_data import LocomoTurn
+    from bench.peers.mem0_locomo import memstream_add_body, turn_message
+
+    said = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    turn = LocomoTurn("conv-26", "D1:3", "Caroline", "I went to a LGBTQ support group.", said)
+    body = memstream_add_body(turn, "mem0-side-20261205-110000", infer=False)
+    request = msgspec.json.decode(json.dumps(body), type=AddMemoriesRequest)
+    assert request.messages is not None and request.messages[0].content == turn.text
+    assert request.messages[0].name == "Caroline" and request.metadata == {"dia_id": "D1:3"}
+    assert request.infer is False and request.occurred_at == turn.occurred_at
+    # mem0 is given the very same message.
+    assert turn_message(turn) == {"role": "user", "content": turn.text, "name": "Caroline"}
