@@ -146,7 +146,7 @@ def ask_both(
     for asked in plan[:WARMUP_QUERIES]:  # loads both query paths; not timed, not scored
         search(client, search_body(asked, app_id, RECIPE, legacy=False))
         mem0_search(asked)
-    short = 0
+    short = {"memstream": 0, "mem0": 0}  # fewer than 25 hits: R@25 cannot use its whole depth
     for n, asked in enumerate(plan, 1):
         answer = search(client, search_body(asked, app_id, RECIPE, legacy=False))
         memstream.search_ms.append(answer.client_ms)
@@ -156,10 +156,11 @@ def ask_both(
         mem0.search_ms.append(call.ms)
         mem0.extra.setdefault("search_round_trip_ms", []).append(call.round_trip_ms)
         mem0.rankings[asked.question.key] = compare.ranking(call.body["hits"])
-        short += len(call.body["hits"]) < 25
+        short["memstream"] += len(answer.dia_ids) < 25
+        short["mem0"] += len(call.body["hits"]) < 25
         if n % 250 == 0:
             print(f"  {n}/{len(plan)} questions asked of both", flush=True)
-    mem0.extra["searches_under_25_hits"] = short
+    memstream.extra["searches_under_25_hits"], mem0.extra["searches_under_25_hits"] = short["memstream"], short["mem0"]
 
 
 def memstream_ingest(
@@ -280,13 +281,16 @@ def results(
             "memstream_refused_turns": memstream.extra.get("refused_turns"),
             "mem0_add_wall_s": mem0.extra.get("ingest_wall_s"),
         },
+        "searches_under_25_hits": {
+            "memstream": memstream.extra.get("searches_under_25_hits"),
+            "mem0": mem0.extra.get("searches_under_25_hits"),
+        },
         "mem0_offline": {
             "outbound_attempts": mem0.extra["guard"]["outbound_attempts"],
             "refused": mem0.extra["guard"]["refused"],
             "at_startup": mem0.extra["startup_guard"].get("outbound_attempts"),
             "versions": mem0.extra["guard"].get("versions"),
             "embedding_server": mem0.extra["embedding_server"],
-            "searches_under_25_hits": mem0.extra.get("searches_under_25_hits"),
         },
         "table_markdown": compare.markdown_table(recalls["original"], add, search_lat),
         "table_markdown_audited": compare.markdown_table(recalls["audited"], add, search_lat),
