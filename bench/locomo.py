@@ -21,7 +21,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +77,18 @@ COMPONENT = "bench.locomo"
 # --- the run --------------------------------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def question_parser(description: str | None) -> argparse.ArgumentParser:
+    """A parser with what ``load_questions`` reads: the data, the audit, and how much of them to use."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--audit", type=Path, default=DEFAULT_AUDIT)
-    parser.add_argument("--conversations", type=int, help="only the first N conversations")
+    parser.add_argument("--conversations", type=int, help="only the first N conversations (default: all)")
     parser.add_argument("--questions", type=int, help="only the first N questions (per recipe)")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = question_parser(__doc__)
     # Not checked here: the API knows its recipes and answers 400 naming them.
     parser.add_argument("--recipes", help=f"comma-separated (default: {','.join(RECIPES)})")
     mode = parser.add_mutually_exclusive_group()
@@ -174,13 +180,33 @@ def print_evidence(original: EvidenceSet, audited: EvidenceSet, audit: AuditMatc
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    started = provenance()
+@dataclass(frozen=True)
+class Questions:
+    """The conversations of a run, both answer keys and the questions to ask (``bench.peers.mem0_locomo`` too)."""
+
+    conversations: list[Conversation]
+    original: EvidenceSet
+    audited: EvidenceSet
+    audit: AuditMatch
+    plan: list[Asked]
+
+
+def load_questions(args: argparse.Namespace) -> Questions:
+    """``args``: ``data``, ``audit``, ``conversations`` and ``questions`` as parsed here; prints the evidence."""
     conversations = load_conversations(args.data)[: args.conversations]
     original, audited, audit = evidence_sets(args, conversations)
     print_evidence(original, audited, audit)
     plan = search_plan(conversations, (original, audited), args.questions)
+    return Questions(conversations, original, audited, audit, plan)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = provenance()
+    loaded = load_questions(args)
+    conversations, plan, original, audited, audit = (
+        loaded.conversations, loaded.plan, loaded.original, loaded.audited, loaded.audit
+    )
     events = [turn_event(t, args.app_id, COMPONENT, infer=args.infer) for c in conversations for t in c.turns]
     users = [c.sample_id for c in conversations]
     if args.api is None:
