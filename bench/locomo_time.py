@@ -46,7 +46,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--conversations", type=int, help="only the first N conversations")
-    parser.add_argument("--per-form", type=int, default=3, help="questions per form and conversation")
+    parser.add_argument("--per-form", type=int, default=5, help="questions per form and conversation")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--recipes", default="hybrid,dense", help="comma-separated")
     mode = parser.add_mutually_exclusive_group()
