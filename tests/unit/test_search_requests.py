@@ -52,16 +52,14 @@ def test_visibility_puts_scope_states_metadata_and_time_in_both_stores() -> None
     assert 'user_id == "alice"' in expr and 'agent_id == "bot"' in expr
     assert f"occurred_at >= {int(REF.timestamp() * 1000)}" in expr
     assert "occurred_at < 1772409600000" in expr
-    # Memories being consolidated stay searchable until their summary is (issue 18, point 8).
-    assert 'state in ["active","consolidating","decaying"]' in expr
+    assert 'state in ["active","decaying"]' in expr
 
 
 def test_the_seeds_retired_state_names_are_read_as_the_states_such_memories_are_in() -> None:
     # A request written against the old drawing ("active, accessed, decaying" was the documented default)
     # gets the same answer as before; "embedding" asks for memories not embedded yet, which are Extracted.
     old_default = Visibility("app", "alice", filters=SearchFilters(states=["active", "accessed", "decaying"]))
-    assert old_default.states() == ["active", "decaying"]
-    assert Visibility("app", "alice").states() == ["active", "consolidating", "decaying"]
+    assert old_default.states() == ["active", "decaying"] == Visibility("app", "alice").states()
     assert Visibility("app", "alice", filters=SearchFilters(states=["embedding"])).states() == ["extracted"]
 
 
