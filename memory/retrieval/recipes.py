@@ -61,6 +61,10 @@ class SearchRecipe:
     neighbour_share: float = 0.3
     neighbour_window: int = 2
     candidates_per_retriever: int = 50
+    # A named time scopes the answer (memory.retrieval.time_scope): a question about a time alone answers from its
+    # window, a time and a topic puts the window's hits first. Off: the time is only the temporal vote and the
+    # out-of-range prior (the recipe "hybrid_unscoped", kept to measure what scoping does).
+    time_scoping: bool = True
 
     def __post_init__(self) -> None:
         if not self.retrievers:
@@ -81,6 +85,7 @@ RECIPES: Mapping[str, SearchRecipe] = MappingProxyType(
         recipe.name: recipe
         for recipe in (
             SearchRecipe("hybrid", ALL),
+            SearchRecipe("hybrid_unscoped", ALL, time_scoping=False),
             SearchRecipe("dense", (R.DENSE,)),
             SearchRecipe("sparse", (R.SPARSE,)),
             SearchRecipe("graph", (R.GRAPH,)),
