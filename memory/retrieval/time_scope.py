@@ -8,8 +8,8 @@ Three kinds of question name a time (the time already read, a session resolved b
   memory in it a candidate (read from the store, not only what the retrievers found: the query's other words,
   "what did we discuss", say nothing to rank by), ordered by how informative each memory is: ``informativeness``.
 - **time and topic** ("what did I say about the dog last week?"): the window is a strong filter, not one vote among
-  four retrievers. The usual order is kept within each side, and the window's hits come first; a hit from outside
-  appears only where the window has too few to fill the list (``window_first``).
+  four retrievers. The usual order is kept within each part, and the window's hits that match the topic come
+  first; a hit from outside appears only where the window has too few of them to fill the list (``window_first``).
 - **none**: no time, or a vague one ("a few days ago", "recently"): a vague time stays a soft lean (the prior of
   ``memory.retrieval.scoring``), so a good match just outside the guessed range is not cut out.
 
@@ -35,6 +35,7 @@ from datetime import datetime
 
 from memory.language.time_expressions import TIME_WORDS, TemporalIntent, TimeRange, read_temporal_intent
 from memory.language.words import content_words
+from memory.retrieval.recipes import Retriever
 from memory.retrieval.said_order import said_key
 from memory.retrieval.scoring import CandidateRow, Scored
 from memory.retrieval.specificity import specificity
@@ -108,6 +109,7 @@ RECALL_WORDS = frozenset(
 )
 _BACK_REFERENCE = re.compile(r"\b(then|that (day|time|week|session|conversation|chat|morning|evening|night))\b", re.I)
 _DIGITS = re.compile(r"\d")
+TEMPORAL = Retriever.TEMPORAL.value
 # Roles whose turns are the conversation (the rest are instructions and tool output).
 CONVERSATION_ROLES = frozenset({"user", "assistant"})
 # How much a memory's stored importance adds to its informativeness (its specificity counts fully).
@@ -180,11 +182,19 @@ def informative_order(rows: Iterable[CandidateRow], fused: Mapping[str, Scored] 
     ]
 
 
+def matched_topic(scored: Scored) -> bool:
+    """Found by a retriever of what the query is about (dense, sparse, graph), not only listed by the temporal
+    one, which inside a window returns its memories nearest the query with no floor: being there is no match."""
+    return any(kind != TEMPORAL for kind in scored.ranks)
+
+
 def window_first(order: Sequence[Scored], rows: Mapping[str, CandidateRow], span: TimeRange) -> list[Scored]:
-    """The window as a strong filter: hits inside it first, each side in the order given."""
-    inside = [s for s in order if span.contains(rows[s.memory_id].valid_from)]
-    outside = [s for s in order if not span.contains(rows[s.memory_id].valid_from)]
-    return inside + outside
+    """The window as a strong filter: the hits inside it that match the topic first, then the rest, each part in
+    the order given. So a hit from outside ranks above the window's topic matches only if there are too few of
+    them to fill the list; the window's other memories keep their place among the rest."""
+    first = [s for s in order if span.contains(rows[s.memory_id].valid_from) and matched_topic(s)]
+    moved = {s.memory_id for s in first}
+    return first + [s for s in order if s.memory_id not in moved]
 
 
 def said_order(memory_ids: Iterable[str], rows: Mapping[str, CandidateRow]) -> list[str]:

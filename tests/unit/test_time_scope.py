@@ -138,11 +138,14 @@ def test_importance_breaks_between_equally_specific_memories() -> None:
     assert [s.memory_id for s in informative_order([low, high])] == ["high", "low"]
 
 
-def test_window_first_keeps_each_side_in_its_order() -> None:
+def test_window_first_moves_the_windows_topic_matches_first_each_part_in_its_order() -> None:
     window = TimeRange(datetime(2024, 5, 8, 10, 2, tzinfo=UTC), datetime(2024, 5, 8, 10, 4, tzinfo=UTC), "x")
-    rows = {r.memory_id: r for r in (row("a", "a", 0), row("b", "b", 2), row("c", "c", 5), row("d", "d", 3))}
-    order = [Scored(m, 1.0 - i / 10, 0.0) for i, m in enumerate("abcd")]
-    assert [s.memory_id for s in window_first(order, rows, window)] == ["b", "d", "a", "c"]
+    minutes = {"a": 0, "b": 2, "c": 5, "d": 3, "e": 2}
+    rows = {m: row(m, m, minute) for m, minute in minutes.items()}
+    found = {"a": {"dense": 1}, "b": {"sparse": 3}, "c": {"dense": 2}, "d": {"graph": 1, "temporal": 1}}
+    order = [Scored(m, 1.0 - i / 10, 0.0, found.get(m, {"temporal": 2})) for i, m in enumerate("aebcd")]
+    # b and d lie inside and matched the topic; e lies inside but only the temporal retriever listed it.
+    assert [s.memory_id for s in window_first(order, rows, window)] == ["b", "d", "a", "e", "c"]
 
 
 def test_said_order_is_time_then_log_position() -> None:
