@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from memstream_client import Memstream
 
 from tests.e2e.conftest import RunningSystem
 from tests.support import unique, wait_until
@@ -181,6 +182,20 @@ def test_the_recent_conversation_carries_the_time_to_the_question(system: Runnin
     assert alone["time_scope"] is None and len(hit_texts(alone)) == 10  # nothing scoped it: the whole history
     # A question about a topic of its own is not scoped by a time said earlier.
     assert about_rex["time_scope"] is None and hit_texts(about_rex)[0] in texts_of(1)
+
+
+def test_the_python_sdk_sends_messages_and_reads_the_time_scope(system: RunningSystem, users: Users) -> None:
+    messages = [{"role": "user", "content": "Our first session was fun."}, {"role": "user", "content": "Recap?"}]
+    with Memstream(base_url=system.system.base_url, api_key=system.admin_key) as sdk:
+        found = sdk.search(
+            "Recap?", user_id=users.owner, app_id=system.app_id, reference_time=ASKED, messages=messages
+        )
+        context = sdk.get_context(
+            "Recap?", user_id=users.owner, app_id=system.app_id, reference_time=ASKED, messages=messages
+        )
+    assert found.time_scope is not None and (found.time_scope.kind, found.time_scope.source) == ("time", "messages")
+    assert sorted(said({"memory": hit.memory}) for hit in found) == sorted(texts_of(1))
+    assert context.memory_ids == found.time_scope.said_order  # both memories fit: as said
 
 
 def test_context_gives_the_session_in_the_order_it_was_said_within_the_budget(
