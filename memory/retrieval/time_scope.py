@@ -169,12 +169,13 @@ def informative_order(rows: Iterable[CandidateRow], fused: Mapping[str, Scored] 
     what the retrievers made of some of them, kept in the hits' fused score and ranks."""
     known = list(rows)
     speakers = {row.speaker for row in known} - {""}
-    scored = sorted(known, key=lambda row: (informativeness(row, speakers), row.said), reverse=True)
+    worth = {row.memory_id: informativeness(row, speakers) for row in known}  # once each: it reads every word
+    scored = sorted(known, key=lambda row: (worth[row.memory_id], row.said), reverse=True)
     fused = fused or {}
     return [
         Scored(
             row.memory_id,
-            informativeness(row, speakers),
+            worth[row.memory_id],
             fused[row.memory_id].fused_score if row.memory_id in fused else 0.0,
             fused[row.memory_id].ranks if row.memory_id in fused else {},
         )
