@@ -197,7 +197,11 @@ class SearchEngine:
         # forgotten memories.
         candidates = {memory_id: candidate_row(row) for memory_id, row in rows.items()}
         if scoped is Scoping.TIME:
-            order = informative_order(candidates.values())
+            # Each hit says it came from the window (the temporal rank: its place in said order).
+            temporal = Retriever.TEMPORAL.value
+            listed = ranked[temporal]
+            window = {f.memory_id: Scored(f.memory_id, 0.0, 0.0, {temporal: i + 1}) for i, f in enumerate(listed)}
+            order = informative_order(candidates.values(), window)
         else:
             order = final_order(ranked, candidates, recipe, query.text, reference, span, positions)
             if scoped is Scoping.TIME_AND_TOPIC and span is not None:
