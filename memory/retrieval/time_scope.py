@@ -84,6 +84,8 @@ RECALL_WORDS = frozenset(
         "covered",
         "happen",
         "happened",
+        "come",
+        "came",
         "going",
         "speak",
         "spoke",

@@ -36,6 +36,7 @@ def scoped(question: str) -> Scoping:
         "what happened yesterday?",
         "Remind me what we chatted about on the eighth of May",
         "what did we cover in May?",
+        "what came up on Friday?",
     ],
 )
 def test_a_question_about_a_time_alone_is_answered_from_the_window(question: str) -> None:
