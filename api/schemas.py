@@ -359,7 +359,7 @@ class TimeRangeOut(msgspec.Struct):
 class TimeScopeOut(msgspec.Struct):
     """How the time the question names scoped the answer (memory.retrieval.time_scope)."""
 
-    # "time": hits only from the window, most informative first; "time_and_topic": the window's hits first.
+    # "time": hits only from the window, most informative first; "time_and_topic": the window's topic matches boosted.
     kind: Literal["time", "time_and_topic"]
     expression: str
     start: datetime | None

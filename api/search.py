@@ -51,7 +51,7 @@ from memory.retrieval.time_scope import (
     informative_order,
     said_order,
     scoping,
-    window_first,
+    window_lean,
 )
 from models.embedder import Embedder
 
@@ -205,7 +205,7 @@ class SearchEngine:
         else:
             order = final_order(ranked, candidates, recipe, query.text, reference, span, positions)
             if scoped is Scoping.TIME_AND_TOPIC and span is not None:
-                order = window_first(order, candidates, span)
+                order = window_lean(order, candidates, span, recipe.window_boost)
         hits = order[: body.top_k]
         return SearchResponse(
             results=[_hit(scored, rows[scored.memory_id]) for scored in hits],

@@ -7,9 +7,12 @@ Three kinds of question name a time (the time already read, a session resolved b
   did we talk about last Friday?"). The answer is what was said then, so hits come from that window only, every
   memory in it a candidate (read from the store, not only what the retrievers found: the query's other words,
   "what did we discuss", say nothing to rank by), ordered by how informative each memory is: ``informativeness``.
-- **time and topic** ("what did I say about the dog last week?"): the window is a strong filter, not one vote among
-  four retrievers. The usual order is kept within each part, and the window's hits that match the topic come
-  first; a hit from outside appears only where the window has too few of them to fill the list (``window_first``).
+- **time and topic** ("what did I say about the dog last week?"): the window leans the order strongly, on top of
+  the out-of-range prior every named time already has, but does not filter: the window's hits that match the topic
+  get a bonus (``window_lean``), and a topic match said outside the window still ranks when it is much better.
+  People name the time of the event, not of the conversation: "when did we go camping in June?" is often answered
+  in a turn said in July. Putting every window hit first cost LoCoMo's temporal questions recall (see
+  ``bench/RESULTS.md``).
 - **none**: no time, or a vague one ("a few days ago", "recently"): a vague time stays a soft lean (the prior of
   ``memory.retrieval.scoring``), so a good match just outside the guessed range is not cut out.
 
@@ -191,13 +194,18 @@ def matched_topic(scored: Scored) -> bool:
     return any(kind != TEMPORAL for kind in scored.ranks)
 
 
-def window_first(order: Sequence[Scored], rows: Mapping[str, CandidateRow], span: TimeRange) -> list[Scored]:
-    """The window as a strong filter: the hits inside it that match the topic first, then the rest, each part in
-    the order given. So a hit from outside ranks above the window's topic matches only if there are too few of
-    them to fill the list; the window's other memories keep their place among the rest."""
-    first = [s for s in order if span.contains(rows[s.memory_id].valid_from) and matched_topic(s)]
-    moved = {s.memory_id for s in first}
-    return first + [s for s in order if s.memory_id not in moved]
+def window_lean(
+    order: Sequence[Scored], rows: Mapping[str, CandidateRow], span: TimeRange, boost: float
+) -> list[Scored]:
+    """The window as a strong lean, not a filter: the window's hits that match the topic have their final score
+    multiplied by ``boost`` (the recipe's ``window_boost``), then the list is sorted again; equal scores keep the
+    order given (Python's sort is stable), so ties stay broken by the order things were said. A match from outside
+    the window keeps its place above the window's hits when it is more than ``boost`` times better."""
+    leaned = [
+        replace(s, score=s.score * boost) if span.contains(rows[s.memory_id].valid_from) and matched_topic(s) else s
+        for s in order
+    ]
+    return sorted(leaned, key=lambda s: s.score, reverse=True)
 
 
 def said_order(memory_ids: Iterable[str], rows: Mapping[str, CandidateRow]) -> list[str]:

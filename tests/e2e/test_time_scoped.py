@@ -1,5 +1,5 @@
 """Time-scoped questions through the running system (``memory/retrieval/time_scope.py``): a question about a date,
-a span or a session answers from that time only; a time and a topic put the window's hits first; the recent
+a span or a session answers from that time only; a time and a topic lean on the window's hits; the recent
 conversation (``messages``) carries a time to "can you summarize what we discussed?"; ``POST /v1/context`` gives
 a session's memories in the order they were said within the budget; another user's sessions never resolve; bad
 ``messages`` are refused with a 400 naming the problem."""
@@ -151,20 +151,15 @@ def test_sessions_one_through_three_and_a_span(system: RunningSystem, users: Use
     assert span["time_range"]["start"].startswith("2026-05-07") and span["time_range"]["end"].startswith("2026-05-17")
 
 
-def test_a_time_and_a_topic_put_the_window_first(system: RunningSystem, users: Users) -> None:
+def test_a_time_and_a_topic_lean_on_the_window(system: RunningSystem, users: Users) -> None:
     with system.client() as client:
         found = search(client, system, users.owner, "What did I say about Rex last Friday?")
     texts = hit_texts(found)
     assert found["time_scope"]["kind"] == "time_and_topic"
     assert texts[0] == "Rex chewed my new running shoes."
-    # Every hit of that Friday that a retriever of the topic found comes before every hit from another day.
-    friday = set(texts_of(3))
-    hits = found["results"]
-    topical = [i for i, hit in enumerate(hits) if said(hit) in friday and set(hit["retrievers"]) - {"temporal"}]
-    outside = [i for i, text in enumerate(texts) if text not in friday]
-    assert topical and outside and max(topical) < min(outside)
-    # Outside the window the order is still the topic's: Rex's first session before the move and the sister.
-    assert texts[min(outside)] in texts_of(1)
+    # A lean, not a filter: Rex's first session, said outside the window, is still answered (the
+    # order between the window and the rest is checked in tests/unit/test_time_scope.py).
+    assert set(texts_of(1)) <= set(texts)
 
 
 def test_the_recent_conversation_carries_the_time_to_the_question(system: RunningSystem, users: Users) -> None:

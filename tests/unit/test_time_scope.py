@@ -9,6 +9,7 @@ import pytest
 
 from memory.language.time_expressions import TimeRange, read_temporal_intent
 from memory.retrieval.context_budget import ContextItem, build_context
+from memory.retrieval.recipes import recipe_named
 from memory.retrieval.scoring import CandidateRow, Scored
 from memory.retrieval.time_scope import (
     Scoping,
@@ -17,7 +18,7 @@ from memory.retrieval.time_scope import (
     informative_order,
     said_order,
     scoping,
-    window_first,
+    window_lean,
 )
 
 ASKED = datetime(2024, 6, 10, 12, tzinfo=UTC)  # a Monday
@@ -51,7 +52,7 @@ def test_a_question_about_a_time_alone_is_answered_from_the_window(question: str
         "what did Caroline paint in July 2023?",
     ],
 )
-def test_a_time_and_a_topic_put_the_window_first(question: str) -> None:
+def test_a_time_and_a_topic_lean_on_the_window(question: str) -> None:
     assert scoped(question) is Scoping.TIME_AND_TOPIC
 
 
@@ -139,14 +140,47 @@ def test_importance_breaks_between_equally_specific_memories() -> None:
     assert [s.memory_id for s in informative_order([low, high])] == ["high", "low"]
 
 
-def test_window_first_moves_the_windows_topic_matches_first_each_part_in_its_order() -> None:
-    window = TimeRange(datetime(2024, 5, 8, 10, 2, tzinfo=UTC), datetime(2024, 5, 8, 10, 4, tzinfo=UTC), "x")
-    minutes = {"a": 0, "b": 2, "c": 5, "d": 3, "e": 2}
-    rows = {m: row(m, m, minute) for m, minute in minutes.items()}
-    found = {"a": {"dense": 1}, "b": {"sparse": 3}, "c": {"dense": 2}, "d": {"graph": 1, "temporal": 1}}
-    order = [Scored(m, 1.0 - i / 10, 0.0, found.get(m, {"temporal": 2})) for i, m in enumerate("aebcd")]
-    # b and d lie inside and matched the topic; e lies inside but only the temporal retriever listed it.
-    assert [s.memory_id for s in window_first(order, rows, window)] == ["b", "d", "a", "e", "c"]
+BOOST = recipe_named("hybrid").window_boost
+WINDOW = TimeRange(datetime(2024, 5, 8, 10, 2, tzinfo=UTC), datetime(2024, 5, 8, 10, 4, tzinfo=UTC), "x")
+INSIDE, OUTSIDE = 2, 5  # minutes past 10:00 on May 8th
+
+
+def leaned(scores: dict[str, tuple[float, int, dict[str, int]]]) -> list[str]:
+    """``scores``: memory id -> (final score, minute said, retriever ranks), given in this order."""
+    rows = {m: row(m, m, minute) for m, (_, minute, _) in scores.items()}
+    order = [Scored(m, score, 0.0, ranks) for m, (score, _, ranks) in scores.items()]
+    return [s.memory_id for s in window_lean(order, rows, WINDOW, BOOST)]
+
+
+def test_the_window_boost_is_a_lean_not_a_filter() -> None:
+    assert 1.0 < BOOST < 10.0
+
+
+def test_an_in_window_topic_match_outranks_an_equal_one_from_outside() -> None:
+    assert leaned({"out": (0.6, OUTSIDE, {"dense": 1}), "in": (0.6, INSIDE, {"dense": 2})}) == ["in", "out"]
+
+
+def test_a_much_stronger_match_from_outside_still_ranks_in_the_top_ten() -> None:
+    # Twelve topic matches inside the window: a filter would push the outside one to 13th.
+    inside = {f"in{i}": (0.9 / BOOST - i / 1000, INSIDE, {"sparse": i + 2}) for i in range(12)}
+    order = leaned({"out": (0.95, OUTSIDE, {"dense": 1}), **inside})
+    assert order[0] == "out"
+    # A weaker one from outside falls behind all of them.
+    order = leaned({"out": (0.3, OUTSIDE, {"dense": 1}), **inside})
+    assert order[-1] == "out"
+
+
+def test_only_topic_matches_inside_the_window_are_boosted() -> None:
+    # "listed" lies inside but only the temporal retriever listed it (every window memory is near the query
+    # there): being in the window is no topic match. Equal scores keep the order given.
+    order = leaned(
+        {
+            "out": (0.5, OUTSIDE, {"dense": 1}),
+            "listed": (0.5, INSIDE, {"temporal": 1}),
+            "match": (0.49, INSIDE, {"graph": 1, "temporal": 2}),
+        }
+    )
+    assert order == ["match", "out", "listed"]
 
 
 def test_said_order_is_time_then_log_position() -> None:

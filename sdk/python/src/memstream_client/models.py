@@ -178,7 +178,7 @@ class TimeRange:
 @dataclass(frozen=True)
 class TimeScope:
     """How the time a question names scoped the answer: ``kind`` "time" (hits only from the window, most
-    informative first) or "time_and_topic" (the window's hits first); ``source`` "query" or "messages";
+    informative first) or "time_and_topic" (the window's topic matches boosted); ``source`` "query" or "messages";
     ``said_order``: the hits from inside the window in the order they were said."""
 
     kind: str
