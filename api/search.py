@@ -184,6 +184,7 @@ class SearchEngine:
             if query.embedding is not None and not query.embedding.done():
                 query.embedding.cancel()  # no retriever wanted it after all (e.g. temporal without a range)
         timings["retrieval"] = _elapsed(started)
+        started = time.perf_counter()
         visible, params = query.visibility.sql()
         wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
         rows, positions = await asyncio.gather(
@@ -193,6 +194,8 @@ class SearchEngine:
                 wanted if recipe.neighbour_share > 0 and scoped is not Scoping.TIME else [], scope.app_id, scope.user_id
             ),
         )
+        timings["rows"] = _elapsed(started)
+        started = time.perf_counter()
         # Rows not (yet, or no longer) visible in PostgreSQL drop out in the ordering: never half-projected or
         # forgotten memories.
         candidates = {memory_id: candidate_row(row) for memory_id, row in rows.items()}
@@ -206,6 +209,7 @@ class SearchEngine:
             order = final_order(ranked, candidates, recipe, query.text, reference, span, positions)
             if scoped is Scoping.TIME_AND_TOPIC and span is not None:
                 order = window_lean(order, candidates, span, recipe.window_boost)
+        timings["ranking"] = _elapsed(started)
         hits = order[: body.top_k]
         return SearchResponse(
             results=[_hit(scored, rows[scored.memory_id]) for scored in hits],
