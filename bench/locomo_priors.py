@@ -134,7 +134,7 @@ async def capture(settings: Any, plan: Sequence[Asked], app_id: str) -> dict[Que
             valid = validate(msgspec.json.decode(raw, type=SearchRequest), scope)
             reference = as_utc(valid.body.reference_time)
             assert reference is not None
-            query = await engine.prepare(valid.body, scope, hybrid, reference)
+            query, _source = await engine.prepare(valid.body, scope, hybrid, reference)
             found = await engine.retrieve(query, {})
             if query.embedding is not None and not query.embedding.done():
                 query.embedding.cancel()
