@@ -1150,7 +1150,8 @@ def test_every_event_delivered_twice_changes_nothing_the_second_time() -> None:
     agent = Agent(policy=CONSOLIDATION)
     consolidated(agent)
     adopted = next(e for e in agent.log if isinstance(e, MemoryExtracted))
-    agent.deliver([accessed(adopted.memory_id, day(41), seen="archived")])  # recalled: the log now holds every kind of transition
+    # Recalled from the archive: the log now holds every kind of transition.
+    agent.deliver([accessed(adopted.memory_id, day(41), seen="archived")])
     assert {type(e).__name__ for e in agent.log} >= {
         "MemoryExtracted", "EntitiesLinked", "MemoryEmbedded", "MemoryActivated", "MemoryConsolidated",
         "MemoryConsolidating", "MemoryArchived", "MemoryAccessed", "MemoryRecalled",
