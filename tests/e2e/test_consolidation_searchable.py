@@ -6,6 +6,10 @@ Here the stream worker (which embeds the summaries and archives the originals) i
 first mark is projected, which holds the consolidation in the middle; the API's search must still return the marked
 originals, said to be ``consolidating``. Those hits record accesses; once the worker resumes and the consolidation
 ends, no original may have been recalled by them (an access recalls only a hit that saw the memory archived).
+
+The second test is the race that made consolidating memories leave search once (c2f86f2): the projections are
+paused instead, so the stores still show an original consolidating after the lifecycle archived it; a hit then
+records an access that the lifecycle reads after the archive. It must not recall the memory.
 """
 
 from __future__ import annotations
@@ -16,11 +20,16 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+from confluent_kafka import Consumer, TopicPartition
 
+from adapters.kafka_auth import client_config
+from memory.contract.codec import Codec
+from memory.contract.events import Event, MemoryAccessed, MemoryArchived, MemoryRecalled
 from tests.e2e.conftest import RunningSystem
 from tests.e2e.test_consolidation_backlog import BOUGHT, SAW, town
+from tests.e2e.test_crash_safety import Offsets, wait_settled
 from tests.e2e.test_lifecycle import T0, Life, passed_through
-from tests.support import wait_until, wait_while_progressing
+from tests.support import unique, wait_until, wait_while_progressing
 
 CONVERSATIONS = 12
 # Below the broker session timeout (streams/app.py): a longer pause would also make the worker rejoin its group.
@@ -38,17 +47,45 @@ def recalls(system: RunningSystem, user: str) -> int:
     return int(row[0])
 
 
+def user_log(system: RunningSystem, user: str) -> list[Event]:
+    """The user's events on the memory log, in log order (one user's events share a partition)."""
+    codec, topic = Codec(), system.settings.topics.memories
+    consumer = Consumer(client_config(system.settings, **{"group.id": unique("log-"), "enable.auto.commit": False}))
+    partitions = list(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    events: list[Event] = []
+    remaining = {p for p, end in ends.items() if end > 0}
+    while remaining:
+        message = consumer.poll(10.0)
+        assert message is not None, f"the memory log stopped before its end: partitions {remaining} unread"
+        if message.error() is not None:
+            continue
+        event = codec.decode(message.value())
+        if isinstance(event, Event) and event.scope.user_id == user:
+            events.append(event)
+        if (message.offset() or 0) + 1 >= ends[message.partition() or 0]:
+            remaining.discard(message.partition() or 0)
+    consumer.close()
+    return events
+
+
+def backlog(life: Life) -> list[dict[str, Any]]:
+    """A year-old conversation a day, each its own consolidation group: the user's active originals."""
+    token = ""
+    for n in range(CONVERSATIONS):
+        facts = f"In {town(n)} I bought {BOUGHT[n]}.", f"We saw {SAW[n]} near {town(n)}."
+        token = life.say(T0 - timedelta(days=400 - n), f"trip-{n}", *facts)
+    life.settle(token)
+    originals = life.memories("active")
+    assert len(originals) == 2 * CONVERSATIONS
+    return originals
+
+
 def test_originals_under_consolidation_are_found_and_not_recalled_by_being_found(system: RunningSystem) -> None:
     with system.client() as client:
         life = Life(system, client)
-        token = ""
-        for n in range(CONVERSATIONS):
-            when = T0 - timedelta(days=400 - n)  # a year back, one conversation a day: one summary each
-            facts = f"In {town(n)} I bought {BOUGHT[n]}.", f"We saw {SAW[n]} near {town(n)}."
-            token = life.say(when, f"trip-{n}", *facts)
-        life.settle(token)
-        originals = life.memories("active")
-        assert len(originals) == 2 * CONVERSATIONS
+        originals = backlog(life)
 
         worker: subprocess.Popen[bytes] = system.system.procs[system.system.procs.resolve("streams")]
         life.tick(T0)
@@ -66,7 +103,9 @@ def test_originals_under_consolidation_are_found_and_not_recalled_by_being_found
                             return hit
                 return None
 
-            hit = wait_until(consolidating_hit, timeout=PAUSE_SECONDS, what="a consolidating memory in search results")
+            found = wait_until(consolidating_hit, timeout=PAUSE_SECONDS, what="a consolidating hit")
+            assert found is not None
+            hit = found
             # Listing without a state filter shows them too: the default is the searchable states.
             listed = client.get("/v1/memories", params=life.params(limit=500))
             assert listed.status_code == 200, listed.text
@@ -87,3 +126,42 @@ def test_originals_under_consolidation_are_found_and_not_recalled_by_being_found
         assert recalls(system, life.user) == 0
         assert passed_through(life.history(hit["id"]))[-2:] == ["consolidating", "archived"]
         assert len(life.memories("archived")) == len(originals)
+
+
+def test_a_hit_read_from_stores_behind_the_archive_does_not_recall_the_memory(system: RunningSystem) -> None:
+    with system.client() as client:
+        life = Life(system, client)
+        originals = backlog(life)
+        projections: subprocess.Popen[bytes] = system.system.procs[system.system.procs.resolve("projections")]
+        life.tick(T0)
+        wait_until(lambda: life.memories("consolidating"), timeout=300, interval=0.05, what="the first marks")
+        projections.send_signal(signal.SIGSTOP)  # the stores stop here; the lifecycle goes on and archives
+        try:
+
+            def archived_but_shown_consolidating() -> list[dict[str, Any]]:
+                archived = {e.memory_id for e in user_log(system, life.user) if isinstance(e, MemoryArchived)}
+                return [m for m in life.memories("consolidating") if m["id"] in archived]
+
+            stale = wait_until(archived_but_shown_consolidating, timeout=120, what="an archive the stores lag behind")
+            target = stale[0]
+            hits = life.search(target["memory"], use_cache=False)
+            assert any(h["id"] == target["id"] and h["state"] == "consolidating" for h in hits), hits
+        finally:
+            projections.send_signal(signal.SIGCONT)
+
+        wait_while_progressing(
+            lambda: len(life.memories("archived")), len(originals), stall=180, what="every original archived"
+        )
+        # The lifecycle has read everything, the hit's access included.
+        wait_settled(system.system, Offsets(system.settings), stall=180, what="every consumer at the end of its log")
+        log = user_log(system, life.user)
+        archive_at = next(i for i, e in enumerate(log) if isinstance(e, MemoryArchived) and e.memory_id == target["id"])
+        late = [
+            e
+            for e in log[archive_at:]
+            if isinstance(e, MemoryAccessed) and e.memory_id == target["id"] and e.seen_state == "consolidating"
+        ]
+        assert late, "the hit's access did not land after the archive: the race was not exercised"
+        assert not [e for e in log if isinstance(e, MemoryRecalled)]
+        assert life.find(target["memory"], "archived")["id"] == target["id"]
+        assert recalls(system, life.user) == 0
