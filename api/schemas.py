@@ -333,7 +333,8 @@ class SearchResponse(msgspec.Struct):
     cache_hit: bool = False
     # The time range read from the query, if any (what the temporal retriever filtered on).
     time_range: TimeRangeOut | None = None
-    # Milliseconds each retriever took (they run concurrently), and the whole retrieval stage.
+    # Milliseconds each retriever took (they run concurrently), the whole retrieval stage, then reading the hits'
+    # rows ("rows") and ordering them ("ranking").
     timings_ms: dict[str, float] = msgspec.field(default_factory=dict)
 
 

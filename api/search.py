@@ -153,6 +153,7 @@ class SearchEngine:
             if query.embedding is not None and not query.embedding.done():
                 query.embedding.cancel()  # no retriever wanted it after all (e.g. temporal without a range)
         timings["retrieval"] = _elapsed(started)
+        started = time.perf_counter()
         visible, params = query.visibility.sql()
         wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
         rows, positions = await asyncio.gather(
@@ -160,6 +161,8 @@ class SearchEngine:
             # Positions only feed neighbour support: without it, none are read.
             self.reader.turn_positions(wanted if recipe.neighbour_share > 0 else [], scope.app_id, scope.user_id),
         )
+        timings["rows"] = _elapsed(started)
+        started = time.perf_counter()
         # Rows not (yet, or no longer) visible in PostgreSQL drop out in the ordering: never half-projected or
         # forgotten memories.
         span = asked_range(recipe, query.time_range)
@@ -172,6 +175,7 @@ class SearchEngine:
             span,
             positions,
         )
+        timings["ranking"] = _elapsed(started)
         return SearchResponse(
             results=[_hit(scored, rows[scored.memory_id]) for scored in order[: body.top_k]],
             took_ms=0.0,
