@@ -14,22 +14,22 @@ records an access that the lifecycle reads after the archive. It must not recall
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, TopicPartition
 
-from adapters.kafka_auth import client_config
-from memory.contract.codec import Codec
 from memory.contract.events import Event, MemoryAccessed, MemoryArchived, MemoryRecalled
 from tests.e2e.conftest import RunningSystem
+from tests.e2e.memory_log import read_memory_log
 from tests.e2e.test_consolidation_backlog import BOUGHT, SAW, town
 from tests.e2e.test_crash_safety import Offsets, wait_settled
 from tests.e2e.test_lifecycle import T0, Life, passed_through
-from tests.support import unique, wait_until, wait_while_progressing
+from tests.support import wait_until, wait_while_progressing
 
 CONVERSATIONS = 12
 # Below the broker session timeout (streams/app.py): a longer pause would also make the worker rejoin its group.
@@ -49,25 +49,29 @@ def recalls(system: RunningSystem, user: str) -> int:
 
 def user_log(system: RunningSystem, user: str) -> list[Event]:
     """The user's events on the memory log, in log order (one user's events share a partition)."""
-    codec, topic = Codec(), system.settings.topics.memories
-    consumer = Consumer(client_config(system.settings, **{"group.id": unique("log-"), "enable.auto.commit": False}))
-    partitions = list(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-    events: list[Event] = []
-    remaining = {p for p, end in ends.items() if end > 0}
-    while remaining:
-        message = consumer.poll(10.0)
-        assert message is not None, f"the memory log stopped before its end: partitions {remaining} unread"
-        if message.error() is not None:
-            continue
-        event = codec.decode(message.value())
-        if isinstance(event, Event) and event.scope.user_id == user:
-            events.append(event)
-        if (message.offset() or 0) + 1 >= ends[message.partition() or 0]:
-            remaining.discard(message.partition() or 0)
-    consumer.close()
-    return events
+    return [e for e in read_memory_log(system.settings) if isinstance(e, Event) and e.scope.user_id == user]
+
+
+@contextlib.contextmanager
+def paused_at_first_mark(system: RunningSystem, life: Life, component: str) -> Iterator[None]:
+    """Tick the user's consolidation and, as soon as its first mark is projected, pause ``component`` (SIGSTOP)
+    until the block ends. Polled fast, so the pause lands before most summaries are embedded."""
+    process: subprocess.Popen[bytes] = system.system.procs[system.system.procs.resolve(component)]
+    life.tick(T0)
+    wait_until(lambda: life.memories("consolidating"), timeout=300, interval=0.05, what="the first marks")
+    process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+def wait_all_archived(system: RunningSystem, life: Life, originals: list[dict[str, Any]]) -> None:
+    def archived() -> int:
+        system.system.check_alive()
+        return len(life.memories("archived"))
+
+    wait_while_progressing(archived, len(originals), stall=180, what="every original archived")
 
 
 def backlog(life: Life) -> list[dict[str, Any]]:
@@ -87,12 +91,7 @@ def test_originals_under_consolidation_are_found_and_not_recalled_by_being_found
         life = Life(system, client)
         originals = backlog(life)
 
-        worker: subprocess.Popen[bytes] = system.system.procs[system.system.procs.resolve("streams")]
-        life.tick(T0)
-        # Polled fast, so the pause lands before most summaries are embedded (the limit is for a tick never read).
-        wait_until(lambda: life.memories("consolidating"), timeout=300, interval=0.05, what="the first marks")
-        worker.send_signal(signal.SIGSTOP)
-        try:
+        with paused_at_first_mark(system, life, "streams"):  # the worker embeds summaries and archives originals
 
             def consolidating_hit() -> dict[str, Any] | None:
                 """A memory the rows say is consolidating, searched for by its words: its hit, if the search has it."""
@@ -112,14 +111,8 @@ def test_originals_under_consolidation_are_found_and_not_recalled_by_being_found
             assert hit["id"] in {m["id"] for m in listed.json()["results"] if m["state"] == "consolidating"}
             # A broad question is answered, not emptied, while the consolidation is under way.
             assert life.search("What did I buy on my trips?", use_cache=False)
-        finally:
-            worker.send_signal(signal.SIGCONT)
 
-        def archived() -> int:
-            system.system.check_alive()
-            return len(life.memories("archived"))
-
-        wait_while_progressing(archived, len(originals), stall=180, what="every original archived")
+        wait_all_archived(system, life, originals)
         summaries = [m for m in life.memories("active") if m["kind"] == "summary"]
         assert len(summaries) == CONVERSATIONS
         # The hits above recorded accesses of consolidating memories: none of them recalled anything.
@@ -132,11 +125,7 @@ def test_a_hit_read_from_stores_behind_the_archive_does_not_recall_the_memory(sy
     with system.client() as client:
         life = Life(system, client)
         originals = backlog(life)
-        projections: subprocess.Popen[bytes] = system.system.procs[system.system.procs.resolve("projections")]
-        life.tick(T0)
-        wait_until(lambda: life.memories("consolidating"), timeout=300, interval=0.05, what="the first marks")
-        projections.send_signal(signal.SIGSTOP)  # the stores stop here; the lifecycle goes on and archives
-        try:
+        with paused_at_first_mark(system, life, "projections"):  # the stores stop; the lifecycle goes on
 
             def archived_but_shown_consolidating() -> list[dict[str, Any]]:
                 archived = {e.memory_id for e in user_log(system, life.user) if isinstance(e, MemoryArchived)}
@@ -146,12 +135,8 @@ def test_a_hit_read_from_stores_behind_the_archive_does_not_recall_the_memory(sy
             target = stale[0]
             hits = life.search(target["memory"], use_cache=False)
             assert any(h["id"] == target["id"] and h["state"] == "consolidating" for h in hits), hits
-        finally:
-            projections.send_signal(signal.SIGCONT)
 
-        wait_while_progressing(
-            lambda: len(life.memories("archived")), len(originals), stall=180, what="every original archived"
-        )
+        wait_all_archived(system, life, originals)
         # The lifecycle has read everything, the hit's access included.
         wait_settled(system.system, Offsets(system.settings), stall=180, what="every consumer at the end of its log")
         log = user_log(system, life.user)
