@@ -141,23 +141,24 @@ def says_nothing(clause: str) -> bool:
 
 def is_greeting(clause: str) -> bool:
     """A greeting, perhaps with whom it greets: "Hi Bea", "hey sam", "Good morning sunshine", "Hey there"."""
-    match = _GREETING.match(clause)
+    folded = fold(clause)  # typographic apostrophes and full-width letters as the patterns spell them
+    match = _GREETING.match(folded)
     if match is None:
         return False
-    rest = clause[match.end() :]
+    rest = folded[match.end() :]
     return len(chat_content(rest)) <= _MAX_GREETED_WORDS
 
 
 def is_thanks_or_apology(clause: str) -> bool:
     """Thanks, apologies, sympathy and their answers, whatever they are for: "Thanks for sharing that",
     "Sorry to hear that", "No worries", "You're welcome". "Sorry I'm late" is not one: it tells something."""
-    return _THANKS_OR_APOLOGY.match(clause) is not None
+    return _THANKS_OR_APOLOGY.match(fold(clause)) is not None
 
 
 def is_farewell_or_wish(clause: str) -> bool:
     """A farewell or a well-wish: "See you next time", "Good luck with the demo", "Have fun tomorrow",
     "Gotta run". A wish points at the other's plan, which their own words state."""
-    return _FAREWELL_OR_WISH.match(clause) is not None
+    return _FAREWELL_OR_WISH.match(fold(clause)) is not None
 
 
 def is_reaction(clause: str) -> bool:

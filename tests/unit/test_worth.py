@@ -79,6 +79,7 @@ def test_thanks_and_sympathy_whatever_they_are_for_but_not_an_excuse() -> None:
     assert is_thanks_or_apology("Thanks for sharing that with me")
     assert is_thanks_or_apology("I'm so sorry to hear that")
     assert is_thanks_or_apology("No worries at all")
+    assert is_thanks_or_apology("You\u2019re welcome")  # a typographic apostrophe, as phones type it
     assert not is_thanks_or_apology("Sorry I'm late")
     # The thanks is dropped, the clause after it is kept.
     assert worth_remembering("Thanks for recommending Dune, I loved the sandworms.", "user")
