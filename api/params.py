@@ -111,21 +111,24 @@ TextContains = Annotated[
     ),
 ]
 Pinned = Annotated[bool | None, QueryParameter(description="true: only pinned memories; false: only unpinned ones")]
-# The schema states what time_bound enforces (a time zone, the accepted years), so no stated value is refused.
+# Strings checked against the published pattern, then parsed by time_bound: typed as datetimes, Litestar read
+# "null" as no filter and bare numbers as epoch seconds, values the schema refuses (the OpenAPI fuzz found them).
 OccurredAfter = Annotated[
-    datetime | None,
+    str | None,
     QueryParameter(
         description="only memories whose valid time (valid_from: when it became true, the turn's occurred_at)"
         " is at or after this; ISO 8601 with a time zone, between 1900-01-01 and 2999-12-31 in UTC",
-        schema_extra={"pattern": TIMESTAMP_PATTERN},
+        pattern=TIMESTAMP_PATTERN,
+        schema_extra={"format": "date-time"},
     ),
 ]
 OccurredBefore = Annotated[
-    datetime | None,
+    str | None,
     QueryParameter(
         description="only memories whose valid time (valid_from) is before this; ISO 8601 with a time zone, between"
         " 1900-01-01 and 2999-12-31 in UTC",
-        schema_extra={"pattern": TIMESTAMP_PATTERN},
+        pattern=TIMESTAMP_PATTERN,
+        schema_extra={"format": "date-time"},
     ),
 ]
 IncludeSuperseded = Annotated[
@@ -147,10 +150,17 @@ def text_filter(text: str | None) -> str | None:
     return text
 
 
-def time_bound(moment: datetime | None, name: str) -> datetime | None:
-    """A time filter as given; a 400 naming it when it has no time zone or lies outside the accepted years."""
+def time_bound(moment: str | None, name: str) -> datetime | None:
+    """A time filter the pattern let through, parsed; a 400 naming it when it is no real date (2026-02-30), has no
+    time zone or lies outside the accepted years."""
+    if moment is None:
+        return None
     try:
-        check_timestamp(moment, name)
+        when = datetime.fromisoformat(moment.upper())
+    except ValueError:
+        raise InvalidRequest(f"{name}: {moment!r} is not a date and time that exists") from None
+    try:
+        check_timestamp(when, name)
     except InvalidInput as exc:
         raise InvalidRequest(str(exc)) from None
-    return moment
+    return when

@@ -9,6 +9,7 @@ key and with the audited one (``locomo10_audit_errors.json``). Several memories 
     .venv/bin/python -m bench.locomo                                  # 10 conversations, every recipe
     .venv/bin/python -m bench.locomo --conversations 1 --questions 50 --legacy
     .venv/bin/python -m bench.locomo --verbatim --recipes hybrid,dense,sparse
+    .venv/bin/python -m bench.locomo --skip-ingest --split  # also per half: tuning (0-4) and held-out (5-9)
 
 The namespace (topics, PostgreSQL schema, Milvus collection, Neo4j labels, Redis prefix, consumer groups)
 derives from ``--app-id``, so a second run with the same app id reuses what the first ingested.
@@ -17,13 +18,16 @@ derives from ``--app-id``, so a second run with the same app id reuses what the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from adapters.kafka import ensure_topics
 from adapters.settings_loader import load_settings
@@ -42,6 +46,7 @@ from bench.locomo_data import (
     AuditMatch,
     Conversation,
     EvidenceSet,
+    QuestionKey,
     Table,
     audit_overrides,
     build_evidence,
@@ -61,6 +66,7 @@ from bench.locomo_ingest import (
     wait_for_projections,
 )
 from bench.locomo_search import TOP_K, Asked, RecipeRun, coverage, rounded, run_recipe, score, search_plan
+from bench.locomo_split import HALVES, HELD_OUT, TUNING, WHOLE, restrict
 from memory.contract.events import ConversationTurnReceived
 from memory.contract.positions import LogPosition, encode_token
 from memory.credentials import redacted
@@ -72,17 +78,24 @@ DEFAULT_AUDIT = PROJECT_ROOT.parent / "shared" / "bench" / "locomo10_audit_error
 RECIPES = ("hybrid", "dense", "sparse", "graph", "temporal", "no_graph", "no_temporal")
 API_PORT = 18193  # beside bench.search (18191) and bench.ingest (18192)
 COMPONENT = "bench.locomo"
+PARTS = (WHOLE, TUNING, HELD_OUT)
 
 
 # --- the run --------------------------------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def question_parser(description: str | None) -> argparse.ArgumentParser:
+    """A parser with what ``load_questions`` reads: the data, the audit, and how much of them to use."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--audit", type=Path, default=DEFAULT_AUDIT)
-    parser.add_argument("--conversations", type=int, help="only the first N conversations")
+    parser.add_argument("--conversations", type=int, help="only the first N conversations (default: all)")
     parser.add_argument("--questions", type=int, help="only the first N questions (per recipe)")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = question_parser(__doc__)
     # Not checked here: the API knows its recipes and answers 400 naming them.
     parser.add_argument("--recipes", help=f"comma-separated (default: {','.join(RECIPES)})")
     mode = parser.add_mutually_exclusive_group()
@@ -98,6 +111,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--legacy", action="store_true", help="omit recipe, use_cache and reference_time (for an API without them)"
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also report each recipe on the tuning half (conversations 0-4) and the held-out half (5-9)",
     )
     args = parser.parse_args(argv)
     args.app_id = args.app_id or f"locomo-bench-{'infer' if args.infer else 'verbatim'}"
@@ -174,13 +192,65 @@ def print_evidence(original: EvidenceSet, audited: EvidenceSet, audit: AuditMatc
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    started = provenance()
+@dataclass(frozen=True)
+class Questions:
+    """The conversations of a run, both answer keys and the questions to ask (``bench.peers.mem0_locomo`` too)."""
+
+    conversations: list[Conversation]
+    original: EvidenceSet
+    audited: EvidenceSet
+    audit: AuditMatch
+    plan: list[Asked]
+
+
+def load_questions(args: argparse.Namespace) -> Questions:
+    """``args``: ``data``, ``audit``, ``conversations`` and ``questions`` as parsed here; prints the evidence."""
     conversations = load_conversations(args.data)[: args.conversations]
     original, audited, audit = evidence_sets(args, conversations)
     print_evidence(original, audited, audit)
     plan = search_plan(conversations, (original, audited), args.questions)
+    return Questions(conversations, original, audited, audit, plan)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = provenance()
+    loaded = load_questions(args)
+    conversations, plan, original, audited, audit = (
+        loaded.conversations, loaded.plan, loaded.original, loaded.audited, loaded.audit
+    )
+    runs: dict[str, RecipeRun] = {}
+    with ingested(args, conversations) as ready, ready.client() as client:
+        for recipe in args.recipes:
+            print(f"searching {len(plan)} questions with recipe {recipe} ...", flush=True)
+            runs[recipe] = run_recipe(client, plan, args.app_id, recipe, args.legacy)
+    users = [c.sample_id for c in conversations]
+    remembered = remembered_turns(ready.settings.postgres_dsn, args.app_id, users)
+    evidence = (original, audited, audit)
+    body = results(args, conversations, plan, evidence, runs, remembered, ready.progress, ready.ingest_report)
+    report(body, runs)
+    print(f"wrote {write_results('locomo', body, started)}")
+
+
+@dataclass
+class Ingested:
+    """The run's namespace, ingested, with an API serving it (started by ``ingested`` or given by ``--api``)."""
+
+    args: argparse.Namespace
+    settings: Settings
+    base_url: str
+    ingest_report: dict[str, Any]
+    progress: Progress
+
+    def client(self) -> httpx.Client:
+        return api_client(self.settings, self.base_url, self.args.app_id, timeout=120, key=external_key(self.args))
+
+
+@contextlib.contextmanager
+def ingested(args: argparse.Namespace, conversations: list[Conversation]) -> Iterator[Ingested]:
+    """Every turn of ``conversations`` ingested under ``args.app_id`` (unless ``--skip-ingest``: what an earlier
+    run ingested), then only the API left running, until the block ends. ``args``: app_id, infer, api, port,
+    skip_ingest, as ``parse_args`` gives them (bench.locomo_time has the same)."""
     events = [turn_event(t, args.app_id, COMPONENT, infer=args.infer) for c in conversations for t in c.turns]
     users = [c.sample_id for c in conversations]
     if args.api is None:
@@ -204,15 +274,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"ingest: {ingest_report}", flush=True)
         api_only(system)
         progress = ingest_progress(settings.postgres_dsn, args.app_id, users)
-        runs: dict[str, RecipeRun] = {}
-        with api_client(settings, base_url, args.app_id, timeout=120, key=external_key(args)) as client:
-            for recipe in args.recipes:
-                print(f"searching {len(plan)} questions with recipe {recipe} ...", flush=True)
-                runs[recipe] = run_recipe(client, plan, args.app_id, recipe, args.legacy)
-    remembered = remembered_turns(settings.postgres_dsn, args.app_id, users)
-    body = results(args, conversations, plan, (original, audited, audit), runs, remembered, progress, ingest_report)
-    report(body, runs)
-    print(f"wrote {write_results('locomo', body, started)}")
+        yield Ingested(args, settings, base_url, ingest_report, progress)
 
 
 def results(
@@ -259,6 +321,8 @@ def results(
             for recipe, run in runs.items()
         },
         "ceiling": {name: {"recall": rounded(table), **counts} for name, (table, counts) in ceilings.items()},
+        # --split: each recipe on the tuning half and the held-out half (bench.locomo_split), beside the whole.
+        "split": split_recall(sets, categories, runs) if args.split else None,
         "latency_ms": {
             recipe: {
                 "client": percentiles(run.client_ms),
@@ -269,6 +333,30 @@ def results(
         },
         "anchor_dragon": DRAGON_ANCHOR,
     }
+
+
+def split_recall(
+    sets: dict[str, EvidenceSet], categories: dict[QuestionKey, int], runs: dict[str, RecipeRun]
+) -> dict[str, Any]:
+    return {
+        "halves": {name: [f"conversation {i}" for i in indices] for name, indices in HALVES.items()},
+        "recall": {
+            recipe: {
+                name: {half: rounded(score(restrict(s, half), categories, run.rankings, turns=False)) for half in PARTS}
+                for name, s in sets.items()
+            }
+            for recipe, run in runs.items()
+        },
+    }
+
+
+def report_split(split: dict[str, Any]) -> None:
+    for name in ("original", "audited"):
+        rows: dict[str, Table] = {
+            f"{recipe} · {half}": tables[name][half] for recipe, tables in split["recall"].items() for half in PARTS
+        }
+        print()
+        print(format_table(f"recall by half, {name} evidence (tuning = conversations 0-4, held-out = 5-9)", rows))
 
 
 def report(body: dict[str, Any], runs: dict[str, RecipeRun]) -> None:
@@ -282,6 +370,8 @@ def report(body: dict[str, Any], runs: dict[str, RecipeRun]) -> None:
             f"ceiling (evidence turns with any memory): {100 * ceiling['recall'][OVERALL]['ceiling']:.1f} %;"
             f" {ceiling['without_memory']} of {ceiling['evidence_turns']} evidence turns have no memory"
         )
+    if body["split"] is not None:
+        report_split(body["split"])
     print()
     for recipe, latency in body["latency_ms"].items():
         client, server = latency["client"], latency["server_took"]

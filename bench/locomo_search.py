@@ -55,6 +55,7 @@ class Answer:
     client_ms: float
     server_ms: float
     cache_hit: bool
+    read_time: bool = False  # the API read a time range from the query (its answer's ``time_range``)
 
 
 def search_body(asked: Asked, app_id: str, recipe: str, legacy: bool) -> dict[str, Any]:
@@ -79,7 +80,13 @@ def search(client: httpx.Client, body: dict[str, Any]) -> Answer:
         raise RuntimeError(f"search failed with {response.status_code}: {response.text}{hint}")
     payload = response.json()
     dia_ids = [str(hit.get("metadata", {}).get("dia_id", "")) for hit in payload["results"]]
-    return Answer(dia_ids, elapsed_ms, float(payload["took_ms"]), bool(payload.get("cache_hit", False)))
+    return Answer(
+        dia_ids,
+        elapsed_ms,
+        float(payload["took_ms"]),
+        bool(payload.get("cache_hit", False)),
+        payload.get("time_range") is not None,
+    )
 
 
 def run_recipe(client: httpx.Client, plan: Sequence[Asked], app_id: str, recipe: str, legacy: bool) -> RecipeRun:

@@ -175,6 +175,7 @@ class Settings:
     lifecycle_tick_seconds: float = 3600.0
     consolidation_age_days: float = 30.0
     consolidation_token_budget: int = 8000
+    consolidation_max_summaries_per_tick: int = 64  # one step of a backlog; the next follows at once
     consolidation_enabled: bool = True
     decay_enabled: bool = True
     dedupe_similarity: float = 0.92

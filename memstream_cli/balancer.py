@@ -18,6 +18,11 @@ Why these settings (the issue: no failed search the balancer could have sent els
 - ``retry-on conn-failure empty-response response-timeout``: a read the server accepted and then died on without
   answering is sent again elsewhere too, but only reads (GET, HEAD and the read-only POSTs: search, context):
   ``http-request disable-l7-retry`` keeps writes to one attempt, since sending a write twice could apply it twice.
+- A reload (an API process added) starts a new HAProxy with ``-x`` and ``-sf``: it takes the old one's listening
+  socket over (``expose-fd listeners``), so no connection is left in the queue of a socket being closed, and the
+  old one, with ``option idle-close-on-response``, answers the next request on each idle keep-alive connection
+  with ``Connection: close`` rather than closing the connection while a client may be sending on it. Without
+  either, a search through the balancer could fail with no answer during the reload (seen once in 1,746).
 """
 
 from __future__ import annotations
@@ -68,12 +73,17 @@ def render_config(settings: Settings, servers: list[Server], admin_socket: Path)
         # In the foreground HAProxy writes its warnings (each server going DOWN or UP) to stderr: the system's
         # balancer.log. No per-request log: the API processes log every request themselves (api/request_ids.py).
         "global",
-        f"    stats socket {admin_socket} mode 600 level admin",  # `show stat`: each server's state, for tests
+        # `show stat` gives each server's state (for tests); `expose-fd listeners` lets the next HAProxy take over
+        # this one's listening socket (`-x`) instead of binding its own beside it.
+        f"    stats socket {admin_socket} mode 600 level admin expose-fd listeners",
         "",
         "defaults",
         "    mode http",
         # The whole request is read before a server is chosen, so a read can be sent again (retry-on below).
         "    option http-buffer-request",
+        # On a reload the old HAProxy answers the next request on each idle client connection (with
+        # "Connection: close") instead of closing it under a client that may be sending on it right then.
+        "    option idle-close-on-response",
         "    timeout connect 2s",
         "    timeout client 120s",
         # A read carrying a consistency token may wait for the projections (consistency_timeout_seconds).
@@ -127,7 +137,8 @@ class Balancer:
         previous = self.proc
         command = [binary, "-f", str(self.config)]
         if previous is not None and previous.poll() is None:
-            command += ["-sf", str(previous.pid)]
+            # -x: the listening socket itself is handed over, so no connection waits in a queue that is closing.
+            command += ["-x", str(self.admin_socket), "-sf", str(previous.pid)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as handle:
             self.proc = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=self.home)

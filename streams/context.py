@@ -16,7 +16,7 @@ from memory.contract.events import Scope
 from memory.ingest.extraction import EXTRACTOR_NAME, extract_facts
 from memory.ingest.extraction_types import ExtractedFact, TurnInput
 from memory.lifecycle.decisions import LifecyclePolicy
-from memory.lifecycle.state import SEARCHABLE
+from memory.lifecycle.state import LIVE_STATES
 from memory.settings import Settings
 from models.embedder import Embedder, build_embedder
 from projections.milvus.expressions import in_states
@@ -32,6 +32,7 @@ def policy_from(settings: Settings) -> LifecyclePolicy:
     policy = LifecyclePolicy(
         age_threshold=timedelta(days=settings.consolidation_age_days),
         token_budget=settings.consolidation_token_budget,
+        max_summaries_per_tick=settings.consolidation_max_summaries_per_tick,
         dedupe_threshold=settings.dedupe_similarity,
         consolidate=settings.consolidation_enabled,
         decay=settings.decay_enabled,
@@ -91,13 +92,13 @@ class StreamContext:
     def index_neighbours(
         self, scope: Scope, queries: Sequence[tuple[str, Sequence[float]]]
     ) -> dict[str, dict[str, float]]:
-        """Per new memory, the user's searchable memories nearest to its vector in the dense index: one
+        """Per new memory, the user's live memories nearest to its vector in the dense index: one
         Milvus search per user and batch. Reading the projection for a decision is safe because the
         decision is recorded as an event (a replay reads the event, never the index). Milvus unavailable:
         no neighbours (the recent vectors and exact-text check still run)."""
         if self.milvus is None or not queries:
             return {}
-        expression = in_states(scope.app_id, scope.user_id, sorted(SEARCHABLE))
+        expression = in_states(scope.app_id, scope.user_id, sorted(LIVE_STATES))
         try:
             result = self.milvus.search(
                 self.settings.milvus_collection,

@@ -42,6 +42,10 @@ SUMMARIZER = "extractive-v1"
 class LifecyclePolicy:
     age_threshold: timedelta = timedelta(days=30)
     token_budget: int = 8_000
+    # Summaries one tick writes for one user, oldest groups first: a year's backlog is consolidated in steps of
+    # bounded size (each tick's events are one batch on the log), the agent asking for the next step at once
+    # (``needs_another_tick``).
+    max_summaries_per_tick: int = 64
     dedupe_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     consolidate: bool = True
     decay: bool = True

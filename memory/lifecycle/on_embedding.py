@@ -73,8 +73,8 @@ def after_embedding(
 
 
 def _live(memory: Tracked, pending: AbstractSet[str]) -> bool:
-    """Searchable now, or about to be (its activation is on its way back through the log)."""
-    if memory.searchable:
+    """Live now, or about to be (its activation is on its way back through the log)."""
+    if memory.live:
         return True
     return memory.memory_id in pending and memory.state == MemoryState.STORED.value and not memory.merged_into
 

@@ -51,6 +51,14 @@ def on_tick(state: UserState, cause: Event, now: datetime, policy: LifecyclePoli
     return events
 
 
+def needs_another_tick(decided: Sequence[Event], policy: LifecyclePolicy) -> bool:
+    """A tick that wrote as many new summaries as one step may: the backlog may go on, so the next step is due
+    now rather than at the next timer tick (an hour later by default). New summaries are those with a trigger:
+    a summary a crash left unwritten is made again without one (``_finish_consolidations``)."""
+    new_summaries = sum(1 for e in decided if isinstance(e, MemoryConsolidated) and e.triggers)
+    return policy.consolidate and new_summaries >= policy.max_summaries_per_tick
+
+
 def _finish_consolidations(state: UserState, cause: Event, now: datetime, policy: LifecyclePolicy) -> list[Event]:
     """Consolidations a crash or a lost race left half done: archive under an active summary, or make the
     summary again (same members, same id) when only the Consolidating marks made it to the log."""
@@ -169,13 +177,13 @@ def _active_view(memory: Tracked) -> ActiveMemory:
 def _consolidate(memories: Sequence[Tracked], cause: Event, now: datetime, policy: LifecyclePolicy) -> list[Event]:
     # A memory recalled from an archive was consolidated once: consolidating it again would fold it into a
     # second summary beside its first. It stays active until it fades.
-    active = [m for m in memories if m.state == MemoryState.ACTIVE.value and m.searchable and not m.summary_into]
+    active = [m for m in memories if m.state == MemoryState.ACTIVE.value and m.live and not m.summary_into]
     if len(active) < 2:
         return []
     by_id = {m.memory_id: m for m in active}
     plans = plan_consolidation([_active_view(m) for m in active], now, policy.age_threshold, policy.token_budget)
     events: list[Event] = []
-    for plan in plans:
+    for plan in plans[: policy.max_summaries_per_tick]:
         members = [by_id[i] for i in plan.memory_ids]
         events.extend(_summary_events(plan, members, cause, now, policy, mark_originals=True))
     return events

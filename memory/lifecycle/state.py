@@ -38,11 +38,11 @@ from memory.errors import InvalidEventError
 from memory.language.sentences import split_speaker
 from memory.lifecycle.contradiction import extract_claims
 from memory.lifecycle.dedupe import normalise
-from memory.lifecycle.machine import SEARCHABLE_BY_DEFAULT, MemoryState, check_transition
+from memory.lifecycle.machine import LIVE, MemoryState, check_transition
 from memory.lifecycle.transitions import moves, target_state
 
 RECENT_EVENT_IDS = 12  # enough to recognise a redelivered batch; older ids are past the checkpoint anyway
-SEARCHABLE = frozenset(s.value for s in SEARCHABLE_BY_DEFAULT)
+LIVE_STATES = frozenset(s.value for s in LIVE)
 
 
 def estimate_tokens(text: str) -> int:
@@ -84,8 +84,9 @@ class Tracked:
     recent_events: list[str] = field(default_factory=list)
 
     @property
-    def searchable(self) -> bool:
-        return self.state in SEARCHABLE and self.superseded_by is None and self.merged_into is None
+    def live(self) -> bool:
+        """Live for the lifecycle's decisions (``machine.LIVE``): not superseded, merged or being consolidated."""
+        return self.state in LIVE_STATES and self.superseded_by is None and self.merged_into is None
 
     @property
     def speaker_name(self) -> str | None:

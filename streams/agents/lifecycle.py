@@ -45,6 +45,7 @@ from memory.errors import DecodeError, InvalidEventError
 from memory.lifecycle.on_access import after_access, after_activation
 from memory.lifecycle.on_command import on_command
 from memory.lifecycle.on_embedding import after_embedding
+from memory.lifecycle.on_tick import needs_another_tick
 from memory.lifecycle.state import UserState, fold
 from streams.agents.lifecycle_store import ChangelogEntry, LifecycleStore
 from streams.agents.tick_gate import Backlog, TickGate
@@ -139,6 +140,11 @@ def register_lifecycle(app: faust.App, ctx: StreamContext) -> Any:
             except Exception as exc:
                 raise EventFailed(event, exc) from exc
             decisions.outputs.extend((scope_key.encode(), ctx.codec.encode(e)) for e in produced)
+            if _is_tick(decoded) and needs_another_tick(produced, ctx.policy):
+                # The next step of a consolidation backlog, at the same ``now``: the timer's kind of tick, so the
+                # gate holds it until this step's events are read back and folded (its originals are taken).
+                follow_up = tick_command(decoded.scope, decoded.envelope.occurred_at)
+                decisions.deferred.append((scope_key.encode(), ctx.codec.encode(follow_up)))
             decisions.kinds.update(type(e).__name__ for e in produced)
         return decisions
 

@@ -236,3 +236,24 @@ def test_listing_reads_the_seeds_retired_state_names_and_refuses_other_names(lis
     assert bad.status_code == 400
     assert "state" in bad.text and "fading" in bad.text  # the schema's enum refuses it, naming the parameter
     assert len(reader.asked) == 2  # refused before the store is asked
+
+
+@pytest.mark.parametrize("field", ["occurred_after", "occurred_before"])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("null", "occurred"),  # Litestar read it as no filter when the parameter was typed as a datetime
+        ("1700000000", "occurred"),  # and a bare number as epoch seconds
+        ("2026-02-30T00:00:00Z", "is not a date and time that exists"),
+        ("2026-03-01T12:00:00", "occurred"),  # no time zone
+    ],
+)
+def test_listing_time_filters_refuse_what_their_schema_refuses_naming_the_parameter(
+    listing: Any, field: str, value: str, message: str
+) -> None:
+    client, _ = listing
+    refused = client.get("/v1/memories", params={"user_id": "u", field: value})
+    assert refused.status_code == 400, refused.text
+    assert field in refused.text and message in refused.text
+    accepted = client.get("/v1/memories", params={"user_id": "u", field: "2026-03-01T12:00:00z"})
+    assert accepted.status_code == 200, accepted.text

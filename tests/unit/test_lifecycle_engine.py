@@ -52,6 +52,7 @@ from memory.lifecycle.decisions import COMPONENT, LifecyclePolicy
 from memory.lifecycle.on_access import after_access, after_activation
 from memory.lifecycle.on_command import on_command
 from memory.lifecycle.on_embedding import after_embedding
+from memory.lifecycle.on_tick import needs_another_tick
 from memory.lifecycle.state import IllegalLifecycleEvent, Tracked, UserState, fold
 
 SCOPE = Scope("app-1", "user-1")
@@ -278,7 +279,7 @@ def test_a_new_memory_is_activated_with_the_id_derived_from_its_extraction() -> 
     assert agent.run([embedding]) == decided
     assert agent.deliver(decided) == decided
     tracked = agent.memory(extracted.memory_id)
-    assert (tracked.state, tracked.generation, tracked.searchable) == ("active", 2, True)
+    assert (tracked.state, tracked.generation, tracked.live) == ("active", 2, True)
     assert agent.pending == set()
     assert agent.run([embedding]) == []
 
@@ -315,7 +316,7 @@ def test_the_same_words_in_another_turn_reinforce_the_first_memory_and_the_copy_
     assert delivered == decided  # nothing further: in particular no activation of the copy
     assert agent.memory(first.memory_id).importance == 0.5
     duplicate = agent.memory(copy.memory_id)
-    assert (duplicate.state, duplicate.merged_into, duplicate.searchable) == ("stored", first.memory_id, False)
+    assert (duplicate.state, duplicate.merged_into, duplicate.live) == ("stored", first.memory_id, False)
     assert agent.run([embedding]) == []  # redelivered: already decided
 
     # Said a third time: reinforced again, from the raised importance.
@@ -448,8 +449,8 @@ def test_a_move_supersedes_the_old_residence_as_of_the_new_statements_valid_time
     ]
     agent.deliver(decided)
     old = agent.memory(paris.memory_id)
-    assert (old.state, old.superseded_by, old.searchable) == ("active", berlin.memory_id, False)
-    assert agent.memory(berlin.memory_id).searchable
+    assert (old.state, old.superseded_by, old.live) == ("active", berlin.memory_id, False)
+    assert agent.memory(berlin.memory_id).live
 
     # Moving back: the same words as the superseded memory are not a repeat of it (it is history), and the
     # new statement supersedes Berlin in turn.
@@ -489,7 +490,7 @@ def test_an_older_statement_arriving_late_does_not_supersede_a_newer_one() -> No
     assert kinds(decided) == [(MemoryActivated, late.memory_id)]
     agent.deliver(decided)
     assert agent.memory(berlin.memory_id).superseded_by is None
-    assert agent.memory(berlin.memory_id).searchable
+    assert agent.memory(berlin.memory_id).live
 
 
 def test_a_summary_never_supersedes_what_a_fact_with_the_same_text_would() -> None:
@@ -508,7 +509,7 @@ def test_a_summary_never_supersedes_what_a_fact_with_the_same_text_would() -> No
         decided = agent.run([new, embedded(new)])
         assert [type(e) for e in decided] == expected, kind
         agent.deliver(decided)
-        assert agent.memory(paris.memory_id).searchable is (kind == "summary")
+        assert agent.memory(paris.memory_id).live is (kind == "summary")
 
 
 # --- decay on a tick ----------------------------------------------------------------------------------------
@@ -549,7 +550,7 @@ def test_tick_decay_active_to_decaying_to_forgotten_one_step_per_threshold() -> 
     assert isinstance(decided[0], MemoryDecayed) and decided[0].importance == 0.0979
     agent.deliver(decided)
     tracked = agent.memory(memory.memory_id)
-    assert (tracked.state, tracked.generation, tracked.searchable) == ("decaying", 3, True)
+    assert (tracked.state, tracked.generation, tracked.live) == ("decaying", 3, True)
     assert agent.tick(day(DECAYING_DAY)) == []  # a second tick at the same moment
     assert agent.tick(day(FORGET_DAY - 1)) == []  # still above the forget threshold
 
@@ -759,7 +760,7 @@ def test_a_tick_consolidates_two_related_old_memories_in_order_with_derived_ids(
     )
     for original in (adopted, beach):
         tracked = agent.memory(original.memory_id)
-        assert (tracked.state, tracked.summary_into, tracked.searchable) == ("consolidating", summary_id, False)
+        assert (tracked.state, tracked.summary_into, tracked.live) == ("consolidating", summary_id, False)
     assert agent.memory(jazz.memory_id).state == "active"  # linked to the others through the speaker only
     assert agent.tick(day(40)) == []  # waiting for the summary's embedding: nothing to do
 
@@ -1254,3 +1255,39 @@ def test_a_real_state_round_trips_and_decides_the_same_afterwards() -> None:
     assert restored == agent.state
     tick = command("tick", day(40))
     assert on_command(restored, tick, CONSOLIDATION) == on_command(agent.state, tick, CONSOLIDATION)
+
+
+def backlog(agent: Agent, groups: int) -> list[list[str]]:
+    """``groups`` pairs of related memories (same conversation, same day), unrelated to each other: one summary
+    each. Returns the pairs' memory ids."""
+    pairs: list[list[str]] = []
+    for g in range(groups):
+        first = agent.add(f"I visited city number {g} in the spring.", day(g), conversation=f"trip-{g}")
+        second = agent.add(f"City {g} had a famous old bridge.", day(g), conversation=f"trip-{g}")
+        pairs.append([first.memory_id, second.memory_id])
+    return pairs
+
+
+def summaries_in(decided: Iterable[Event]) -> list[str]:
+    return [e.memory_id for e in decided if isinstance(e, MemoryConsolidated)]
+
+
+def test_a_backlog_is_consolidated_in_bounded_steps_each_asking_for_the_next_and_ending_as_one_tick_would() -> None:
+    whole = Agent(policy=CONSOLIDATION)
+    expected = {summary_memory_id_for(sorted(pair)) for pair in backlog(whole, 5)}
+    assert set(summaries_in(whole.tick(day(40)))) == expected  # one unbounded step: five summaries
+
+    stepped = Agent(policy=dataclasses.replace(CONSOLIDATION, max_summaries_per_tick=2))
+    backlog(stepped, 5)
+    made: list[str] = []
+    steps = 0
+    while True:
+        steps += 1
+        decided = stepped.tick(day(40))  # the follow-up tick keeps the first one's ``now``
+        made.extend(summaries_in(decided))
+        assert len(summaries_in(decided)) <= 2
+        if not needs_another_tick(decided, stepped.policy):
+            break
+        stepped.deliver(decided)  # the gate lets the next step in once this one's events are folded
+    assert steps == 3 and sorted(made) == sorted(expected)  # 2 + 2 + 1: oldest groups first, none twice
+    assert made[:2] == summaries_in(whole.tick(day(40)))[:2]

@@ -116,6 +116,8 @@ def test_haproxy_accepts_the_generated_configuration(tmp_path: Path) -> None:
     text = config.read_text()
     for line in ("balance roundrobin", "http-check send meth GET uri /health", "option redispatch 1", "retries 3"):
         assert line in text
+    # a reload hands the listening socket over and answers idle connections instead of closing them under a client
+    assert "expose-fd listeners" in text and "option idle-close-on-response" in text
     assert "server api-2 127.0.0.1:18280" in text and f"bind 127.0.0.1:{settings.api_port}" in text
 
 

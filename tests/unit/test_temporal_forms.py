@@ -49,6 +49,7 @@ EXPLICIT_DATES = [
     ("on May twenty-first", d(2022, 5, 21), d(2022, 5, 22)),  # after the reference: last year's
     ("on the thirty-first of March", d(2023, 3, 31), d(2023, 4, 1)),
     ("on 5/8", d(2023, 5, 8), d(2023, 5, 9)),  # month/day
+    ("what came up on 5/8.", d(2023, 5, 8), d(2023, 5, 9)),  # a full stop ends it
     ("on 12/25", d(2022, 12, 25), d(2022, 12, 26)),
     ("on Feb 21st", d(2023, 2, 21), d(2023, 2, 22)),
     ("on Sept. 3", d(2022, 9, 3), d(2022, 9, 4)),
@@ -165,7 +166,8 @@ def test_parts_of_the_day_are_the_askers_own() -> None:
 
 
 @pytest.mark.parametrize(
-    "phrase", ["I love Sunday brunch", "Fridays are for pizza", "you may first want to rest", "add 3/4 cup of flour"]
+    "phrase",
+    ["I love Sunday brunch", "Fridays are for pizza", "you may first want to rest", "add 3/4 cup of flour", "5/8.5"],
 )
 def test_habits_and_verbs_are_no_dates(phrase: str) -> None:
     assert find_time_range(phrase, REF) is None

@@ -27,7 +27,8 @@ from memory.language.time_expressions.rules import MONTH, NAMES_A_MONTH, YEAR, R
 _DAY_BEFORE_MONTH = rf"(?:the\s+)?(?P<day>\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?|{ORDINAL_WORDS}\s+of\s+)"
 # Not a clock time, a percentage or a longer number after a month's day ("May 8:30", "March 5%").
 _NOT_A_QUANTITY = r"(?!\s*(?::|\d|%|am\b|pm\b|percent\b))"
-# A fraction or a measure is no date: "1/2 of the cake", "3/4 cup".
+# A fraction or a measure is no date: "1/2 of the cake", "3/4 cup". A full stop may end a date ("on 5/8."), a
+# decimal may not ("5/8.5").
 _NOT_A_FRACTION = r"(?!\s*(?:of|cups?|teaspoons?|tablespoons?|inch(?:es)?|miles?|km|kg|lbs?|ounces?|oz)\b)"
 
 
@@ -112,7 +113,7 @@ EXPLICIT: tuple[Rule, ...] = (
     ),
     rule(
         "numeric",
-        rf"(?<![\d/.])(?P<month>1[0-2]|0?[1-9])/(?P<day>3[01]|[12]\d|0?[1-9])(?![\d/.]){_NOT_A_FRACTION}",
+        rf"(?<![\d/.])(?P<month>1[0-2]|0?[1-9])/(?P<day>3[01]|[12]\d|0?[1-9])(?![\d/]|\.\d){_NOT_A_FRACTION}",
         _numeric,
         repeats="year",
     ),
