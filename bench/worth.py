@@ -98,7 +98,11 @@ def score(turns: Iterable[Labelled]) -> Score:
 
 def rules_of(turn: Labelled) -> str:
     """The rule that decided each sentence of the turn, for reading an error."""
-    return ", ".join(judge(sentence, turn.role).rule for sentence in split_sentences(turn.text))
+    return rules_of_text(turn.text, turn.role)
+
+
+def rules_of_text(text: str, role: str) -> str:
+    return ", ".join(judge(sentence, role).rule for sentence in split_sentences(text))
 
 
 def _line(name: str, s: Score) -> str:

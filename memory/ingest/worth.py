@@ -50,7 +50,17 @@ SMALL_TALK_WORDS = word_set(
 _FIRST_PERSON = word_set("i i'm i've i'd i'll im me my mine myself we we're we've we'd we'll us our ours")
 # The speaker as subject or owner: "Keep me posted", "Join us" ask; "I", "my", "we" tell.
 _SPEAKER_TELLS = _FIRST_PERSON - {"me", "us"}
+# An exclamation that opens with one of these has left out its subject, the speaker: "Love that purple color!",
+# "Gonna keep believing in it!", "Can't wait for the trip!" tell what the speaker likes or means to do.
+_SPEAKER_LEFT_OUT = word_set("love loved loving gonna can't cannot")
 _SECOND_PERSON = word_set("you you're you've you'll you'd your yours yourself")
+# "you" after these is anyone, not the listener: "Is coffee bad for you?", "What's new with you?".
+_GENERIC_YOU_BEFORE = word_set("for to with than like about")
+# A question that opens like this asks the listener to do something for the asker ("Can you write that more
+# formally?", "Could you recommend a laptop?"): a request, not a question about the listener's life.
+_REQUEST = re.compile(r"^(?:\w+,?\s+)?(?:can|could|would|will|won't|wouldn't|pls|please)\s+(?:you|u)\b", re.IGNORECASE)
+# Content words that ask about nothing in particular: "What are your plans?", "What's new?".
+_VAGUE_ASK_WORDS = word_set("new plans plan stuff things thing lately recently going up")
 # After these, "I" is asking ("how do I", "can I", "should I"), not telling.
 _AUXILIARIES = word_set("do does did can could should would will shall may might must am")
 _DATE_WORDS = frozenset(MONTHS) | frozenset(WEEKDAYS)
@@ -157,8 +167,9 @@ def is_thanks_or_apology(clause: str) -> bool:
 
 def is_farewell_or_wish(clause: str) -> bool:
     """A farewell or a well-wish: "See you next time", "Good luck with the demo", "Have fun tomorrow",
-    "Gotta run". A wish points at the other's plan, which their own words state."""
-    return _FAREWELL_OR_WISH.match(fold(clause)) is not None
+    "Gotta run". A wish points at the other's plan, which their own words state. One that names a place, a
+    person or a date is a plan itself: "See you tomorrow at McGee's Pub"."""
+    return _FAREWELL_OR_WISH.match(fold(clause)) is not None and not has_specifics(clause)
 
 
 def is_reaction(clause: str) -> bool:
@@ -213,14 +224,32 @@ def is_small_talk(sentence: str) -> bool:
 
 def is_short_exclamation(sentence: str) -> bool:
     """A short exclamation about nothing of the speaker's and naming nothing: "Swimming is great exercise!",
-    "Send pictures!", "Keep me posted!". "We got a puppy!" and "Max loved the Alps!" tell."""
+    "Send pictures!", "Keep me posted!". "We got a puppy!", "Love that purple color!" (the speaker left out)
+    and "Max loved the Alps!" tell."""
     found = _folded(sentence)
     return (
         sentence.rstrip().endswith("!")
         and len(found) <= _MAX_EXCLAMATION_WORDS
         and not _SPEAKER_TELLS.intersection(found)
+        and found[0] not in _SPEAKER_LEFT_OUT
         and not has_specifics(sentence)
     )
+
+
+def asks_about_listener(sentence: str) -> bool:
+    """A question to the other person about their own life that names something: a thing, place, event, time
+    or plan ("Did you see that band?", "How did you get into watercolor painting?", "Did you take advantage of
+    the skiing in Banff?"). In a conversation between people the question often carries the fact the answer
+    only confirms. "How are you?", "What do you do?", "What are your plans?" name nothing; "Can you write that
+    more formally?" is a request and "Is coffee bad for you?" a general question, neither about the listener."""
+    if not is_question(sentence) or _REQUEST.match(fold(sentence.strip())):
+        return False
+    found = _folded(sentence)
+    to_listener = any(
+        word in _SECOND_PERSON and (i == 0 or word != "you" or found[i - 1] not in _GENERIC_YOU_BEFORE)
+        for i, word in enumerate(found)
+    )
+    return to_listener and bool(chat_content(sentence) - _VAGUE_ASK_WORDS)
 
 
 def is_question(sentence: str) -> bool:
@@ -272,6 +301,10 @@ def tells_specifics(sentence: str) -> bool:
 
 def judge(sentence: str, role: str) -> Verdict:
     """Whether ``sentence``, said by ``role``, is worth a memory, and the rule that decided."""
+    if role != "assistant" and asks_about_listener(sentence):
+        # Before small talk: "How did you get into painting?" opens like a reaction ("How exciting!"). "Did you
+        # know I moved to Lyon?" asks the listener but tells about its asker: that rule names it.
+        return Verdict(True, "discloses_self" if discloses_self(sentence) else "asks_about_listener")
     if is_small_talk(sentence):
         return Verdict(False, "small_talk")
     if is_short_exclamation(sentence):
