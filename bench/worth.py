@@ -1,12 +1,15 @@
 """Worth a memory: precision and recall of the offline extractor on a labelled set of conversation turns.
 
-``tests/data/worth_a_memory.jsonl`` holds 576 turns from many kinds of conversation (personal chat, support,
-coding help, planning, health, travel, work, small talk, a companion assistant, and more), user and
-assistant, each labelled ``worth`` (a person would want it remembered: a fact, preference, plan, event, or
-what the assistant committed to) or ``not`` (small talk), with the reason. Three parts, written in order:
-``dev`` (370 turns), which the rules were written looking at; ``dev2`` (104 turns in other styles: lower
-case, emoji, longer turns), written after the first rules and whose errors then led to more general
-rules; ``held_out`` (102 turns of other topics), written after that and never used to change the rules.
+``tests/data/worth_a_memory.jsonl`` holds 649 turns from many kinds of conversation (personal chat, support,
+coding help, planning, health, travel, work, small talk, a companion assistant, chat between people, and
+more), user and assistant, each labelled ``worth`` (a person would want it remembered: a fact, preference,
+plan, event, or what the assistant committed to) or ``not`` (small talk), with the reason. Four parts,
+written in order: ``dev`` (370 turns), which the rules were written looking at; ``dev2`` (104 turns in other
+styles: lower case, emoji, longer turns), written after the first rules and whose errors then led to more
+general rules; ``held_out`` (102 turns of other topics), written after that and never used to change the
+rules; ``peer`` (73 turns of conversations between people: friends, siblings, colleagues, neighbours),
+written after the rule for a person's questions about the other (``asks_about_listener``) and never used
+to change a rule.
 
 A turn counts as kept when the extractor makes at least one memory of it
 (memory.ingest.extraction.extract_facts). Precision: of the kept turns, how many are worth a memory;
@@ -112,7 +115,7 @@ def _line(name: str, s: Score) -> str:
 def report(turns: Sequence[Labelled], errors: bool) -> str:
     lines = ["| turns | n | precision | recall | small talk kept | worth dropped |", "|---|---|---|---|---|---|"]
     lines.append(_line("all", score(turns)))
-    for split in ("dev", "dev2", "held_out"):
+    for split in ("dev", "dev2", "held_out", "peer"):
         lines.append(_line(f"split {split}", score(t for t in turns if t.split == split)))
     for role in sorted({t.role for t in turns}):
         lines.append(_line(f"role {role}", score(t for t in turns if t.role == role)))
