@@ -1,4 +1,5 @@
-"""``POST /v1/context``: search, then format the ranked memories into the token budget."""
+"""``POST /v1/context``: search, then format the ranked memories into the token budget (a question about a time
+alone: in the order they were said, ``memory.retrieval.context_budget``)."""
 
 from __future__ import annotations
 
@@ -37,13 +38,17 @@ class ContextBuilder:
             reference_time=body.reference_time,
             as_of=body.as_of,
             known_as_of=body.known_as_of,
+            messages=body.messages,
         )
 
     def build(
         self, body: ContextRequest, found: SearchResponse, blocks: Sequence[CoreBlockItem] = ()
     ) -> ContextResponse:
         items = [ContextItem(h.id, h.memory, h.valid_from) for h in found.results]
-        block = build_context(items, body.max_tokens, self._counter.count, self._counter.truncate, blocks)
+        scoped = found.time_scope
+        # A question about a time alone: its memories as they were said (chosen most informative first).
+        said = scoped.said_order if scoped is not None and scoped.kind == "time" else None
+        block = build_context(items, body.max_tokens, self._counter.count, self._counter.truncate, blocks, said)
         return ContextResponse(
             context=block.text,
             token_count=block.tokens,

@@ -119,6 +119,11 @@ class MemoryReader:
     def __init__(self, pool: AsyncConnectionPool):
         self._pool = pool
 
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        """The target's pool, for the reads a search adds (api.time_scope)."""
+        return self._pool
+
     async def get(self, memory_id: str, app_id: str, user_id: str) -> MemoryOut:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(

@@ -40,6 +40,9 @@ from memory.retrieval.recipes import RECIPES
 
 MAX_TOP_K = 100
 MAX_QUERY_CHARS = 2_000
+# The recent conversation a search may carry (``messages``): a time named there scopes the question
+# (memory.retrieval.time_scope). As many turns as an agent keeps in view, each as long as a query.
+MAX_SEARCH_MESSAGES = 50
 # RFC 3339 (as api.json_body checks it) with the year inside memory.contract.validation's window (1900..2999 UTC). A
 # local time on 1900-01-01 with a positive offset (or on 2999-12-31 with a negative one) can still fall outside
 # in UTC: check_timestamp's refusal names it, and the schema states the exact window in the description.
@@ -276,6 +279,32 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
         check_timestamps(occurred_after=self.occurred_after, occurred_before=self.occurred_before)
 
 
+class RecentTurn(msgspec.Struct, forbid_unknown_fields=True):
+    """A turn of the recent conversation, as an agent has it (the shape of a chat API's messages)."""
+
+    role: Literal["user", "assistant", "system", "tool"]
+    content: Annotated[
+        str,
+        stated(
+            f"not blank; no control characters but tab and line breaks; at most {MAX_QUERY_CHARS} characters",
+            minLength=1,
+            maxLength=MAX_QUERY_CHARS,
+            pattern=TEXT_PATTERN,
+        ),
+    ]
+
+
+RecentMessages = Annotated[
+    list[RecentTurn],
+    msgspec.Meta(
+        max_length=MAX_SEARCH_MESSAGES,
+        description="the recent conversation, oldest first, the query's own turn may be last: a time or session"
+        " named in the user's and assistant's turns scopes a query that names none and asks about no other topic"
+        " (\"can you summarize what we discussed?\") or points back (\"then\", \"that day\")",
+    ),
+]
+
+
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     query: Query
     user_id: UserId | None = None
@@ -297,6 +326,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     use_cache: bool = True
     # Also search consolidated (archived) originals; a hit there is recalled back to active.
     include_archived: bool = False
+    messages: RecentMessages | None = None
 
     def __post_init__(self) -> None:
         check_timestamps(reference_time=self.reference_time, as_of=self.as_of, known_as_of=self.known_as_of)
@@ -326,6 +356,20 @@ class TimeRangeOut(msgspec.Struct):
     end: datetime | None
 
 
+class TimeScopeOut(msgspec.Struct):
+    """How the time the question names scoped the answer (memory.retrieval.time_scope)."""
+
+    # "time": hits only from the window, most informative first; "time_and_topic": the window's topic matches boosted.
+    kind: Literal["time", "time_and_topic"]
+    expression: str
+    start: datetime | None
+    end: datetime | None
+    # "query": named in the query; "messages": carried from an earlier turn of ``messages``.
+    source: Literal["query", "messages"]
+    # The hits from inside the window, in the order they were said (first said first).
+    said_order: list[str] = msgspec.field(default_factory=list)
+
+
 class SearchResponse(msgspec.Struct):
     results: list[SearchHit]
     took_ms: float
@@ -333,8 +377,11 @@ class SearchResponse(msgspec.Struct):
     cache_hit: bool = False
     # The time range read from the query, if any (what the temporal retriever filtered on).
     time_range: TimeRangeOut | None = None
-    # Milliseconds each retriever took (they run concurrently), and the whole retrieval stage.
+    # Milliseconds each retriever took (they run concurrently), the whole retrieval stage, then reading the hits'
+    # rows ("rows") and ordering them ("ranking").
     timings_ms: dict[str, float] = msgspec.field(default_factory=dict)
+    # Set when a named time (a date, a span, a session) scoped the answer.
+    time_scope: TimeScopeOut | None = None
 
 
 class ContextRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -352,6 +399,7 @@ class ContextRequest(msgspec.Struct, forbid_unknown_fields=True):
     consistency_token: ConsistencyToken | None = None
     # The user's (or the agent's) non-empty core memory blocks first, as <core_memory>, in the same budget.
     include_blocks: bool = False
+    messages: RecentMessages | None = None
 
     def __post_init__(self) -> None:
         check_timestamps(reference_time=self.reference_time, as_of=self.as_of, known_as_of=self.known_as_of)

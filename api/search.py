@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -27,12 +27,32 @@ from api.filters import Visibility
 from api.reader import MemoryReader, candidate_row
 from api.retrievers.base import RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
-from api.schemas import MAX_QUERY_CHARS, MAX_TOP_K, SearchHit, SearchRequest, SearchResponse, TimeRangeOut
+from api.schemas import (
+    MAX_QUERY_CHARS,
+    MAX_TOP_K,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+    TimeRangeOut,
+    TimeScopeOut,
+)
+from api.time_scope import session_times, window_members
 from memory.contract.events import Scope
 from memory.contract.validation import InvalidInput, check_text
-from memory.language.time_expressions import read_temporal_intent
+from memory.conversations.sessions import DEFAULT_GAP
+from memory.language.time_expressions import SessionRef, TimeRange, read_temporal_intent
 from memory.retrieval.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
-from memory.retrieval.scoring import Found, Scored, asked_range, final_order
+from memory.retrieval.scoring import CandidateRow, Found, Scored, asked_range, final_order
+from memory.retrieval.session_windows import session_window
+from memory.retrieval.time_scope import (
+    Scoping,
+    Turn,
+    carried_intent,
+    informative_order,
+    said_order,
+    scoping,
+    window_lean,
+)
 from models.embedder import Embedder
 
 _RESPONSE_DECODER = msgspec.json.Decoder(SearchResponse)
@@ -66,6 +86,8 @@ def validate(body: SearchRequest, scope: Scope) -> ValidSearch:
     """``scope``: what ``api.gateway.tenancy.authorize`` allowed; the body's own ids are replaced by it."""
     try:  # a query too long is a 400 like any other bad query: nothing is stored
         check_text(body.query, "query", MAX_QUERY_CHARS)
+        for index, message in enumerate(body.messages or ()):
+            check_text(message.content, f"messages[{index}].content", MAX_QUERY_CHARS)
     except InvalidInput as exc:
         raise InvalidRequest(str(exc)) from None
     if not 1 <= body.top_k <= MAX_TOP_K:
@@ -116,6 +138,9 @@ class SearchEngine:
     fanout: asyncio.Semaphore
     cache: SearchCache | None = None
     access: AccessRecorder | None = None
+    # A question's own session goes on while its latest turn is no older than this ("our last session" is the
+    # one before it): Settings.session_gap_minutes, as the projector infers sessions.
+    session_gap: timedelta = DEFAULT_GAP
 
     async def search(self, request: ValidSearch) -> SearchResponse:
         started = time.perf_counter()
@@ -146,61 +171,98 @@ class SearchEngine:
     ) -> SearchResponse:
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        query = await self.prepare(body, scope, recipe, reference)
+        query, source = await self.prepare(body, scope, recipe, reference)
+        span = asked_range(recipe, query.time_range)
+        scoped = scoping(body.query, span) if recipe.time_scoping else Scoping.NONE
         try:
-            ranked = await self.retrieve(query, timings)
+            if scoped is Scoping.TIME and span is not None:
+                # A question about a time alone: the window is the answer, every memory of it a candidate.
+                ranked = {Retriever.TEMPORAL.value: await self.window(query, span)}
+            else:
+                ranked = await self.retrieve(query, timings)
         finally:
             if query.embedding is not None and not query.embedding.done():
                 query.embedding.cancel()  # no retriever wanted it after all (e.g. temporal without a range)
         timings["retrieval"] = _elapsed(started)
+        started = time.perf_counter()
         visible, params = query.visibility.sql()
         wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
         rows, positions = await asyncio.gather(
             self.reader.fetch_many(wanted, scope.app_id, scope.user_id, visible, params),
-            # Positions only feed neighbour support: without it, none are read.
-            self.reader.turn_positions(wanted if recipe.neighbour_share > 0 else [], scope.app_id, scope.user_id),
+            # Positions only feed neighbour support (not used for a time alone): without it, none are read.
+            self.reader.turn_positions(
+                wanted if recipe.neighbour_share > 0 and scoped is not Scoping.TIME else [], scope.app_id, scope.user_id
+            ),
         )
+        timings["rows"] = _elapsed(started)
+        started = time.perf_counter()
         # Rows not (yet, or no longer) visible in PostgreSQL drop out in the ordering: never half-projected or
         # forgotten memories.
-        span = asked_range(recipe, query.time_range)
-        order = final_order(
-            ranked,
-            {memory_id: candidate_row(row) for memory_id, row in rows.items()},
-            recipe,
-            query.text,
-            reference,
-            span,
-            positions,
-        )
+        candidates = {memory_id: candidate_row(row) for memory_id, row in rows.items()}
+        if scoped is Scoping.TIME:
+            # Each hit says it came from the window (the temporal rank: its place in said order).
+            temporal = Retriever.TEMPORAL.value
+            listed = ranked[temporal]
+            window = {f.memory_id: Scored(f.memory_id, 0.0, 0.0, {temporal: i + 1}) for i, f in enumerate(listed)}
+            order = informative_order(candidates.values(), window)
+        else:
+            order = final_order(ranked, candidates, recipe, query.text, reference, span, positions)
+            if scoped is Scoping.TIME_AND_TOPIC and span is not None:
+                order = window_lean(order, candidates, span, recipe.window_boost)
+        timings["ranking"] = _elapsed(started)
+        hits = order[: body.top_k]
         return SearchResponse(
-            results=[_hit(scored, rows[scored.memory_id]) for scored in order[: body.top_k]],
+            results=[_hit(scored, rows[scored.memory_id]) for scored in hits],
             took_ms=0.0,
             timings_ms=timings,
             recipe=recipe.name,
             time_range=TimeRangeOut(span.expression, span.start, span.end) if span else None,
+            time_scope=_time_scope(scoped, span, source, [s.memory_id for s in hits], candidates),
         )
 
     async def prepare(
         self, body: SearchRequest, scope: Scope, recipe: SearchRecipe, reference: datetime
-    ) -> SearchQuery:
+    ) -> tuple[SearchQuery, str]:
+        """The request read once, and where its time came from ("query", or "messages" when carried)."""
         needs_vector = Retriever.DENSE in recipe.retrievers or Retriever.TEMPORAL in recipe.retrievers
         embedding: asyncio.Future[np.ndarray] | None = None
         if needs_vector:
             embedding = asyncio.ensure_future(self._embed(body.query))
+        asker = asker_time(body.reference_time, reference)
+        intent = read_temporal_intent(body.query, asker)
+        source = "query"
+        turns = [Turn(m.role, m.content) for m in body.messages or ()]
+        carried = carried_intent(body.query, intent, turns, asker) if turns else None
+        if carried is not None:
+            intent, source = carried, "messages"
         query = SearchQuery(
             text=body.query,
             recipe=recipe,
             visibility=visibility(body, scope),
             reference=reference,
-            intent=read_temporal_intent(body.query, asker_time(body.reference_time, reference)),
+            intent=intent,
             embedding=embedding,
             scope_key=scope.key,
         )
-        if Retriever.TEMPORAL in recipe.retrievers and query.intent.range is None and query.intent.anchor:
-            located = await self.temporal.locate_anchor(query)
-            if located is not None:
-                query = dataclasses.replace(query, intent=dataclasses.replace(query.intent, range=located))
-        return query
+        reads_time = Retriever.TEMPORAL in recipe.retrievers
+        if reads_time and query.intent.range is None and query.intent.session is not None:
+            resolved = await self.sessions_window(scope, query.intent.session, reference)
+            query = dataclasses.replace(query, intent=dataclasses.replace(query.intent, range=resolved))
+        if reads_time and query.intent.range is None and query.intent.anchor:
+            anchored = await self.temporal.locate_anchor(query)
+            if anchored is not None:
+                query = dataclasses.replace(query, intent=dataclasses.replace(query.intent, range=anchored))
+        return query, source
+
+    async def sessions_window(self, scope: Scope, ref: SessionRef, reference: datetime) -> TimeRange:
+        """The time the named sessions span, resolved against this user's stored sessions."""
+        known = await session_times(self.reader.pool, scope.app_id, scope.user_id, reference)
+        return session_window(ref, known, reference, self.session_gap)
+
+    async def window(self, query: SearchQuery, span: TimeRange) -> list[Found]:
+        """Every visible memory inside the window, said order (the score only keeps that order)."""
+        members = await window_members(self.reader.pool, query.visibility, span)
+        return [Found(memory_id, float(len(members) - i)) for i, memory_id in enumerate(members)]
 
     async def _embed(self, text: str) -> np.ndarray:
         vectors = await asyncio.to_thread(self.embedder.embed, [text])
@@ -227,6 +289,17 @@ class SearchEngine:
 
 def _elapsed(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _time_scope(
+    scoped: Scoping, span: TimeRange | None, source: str, hits: list[str], rows: dict[str, CandidateRow]
+) -> TimeScopeOut | None:
+    if scoped is Scoping.NONE or span is None:
+        return None
+    inside = said_order([m for m in hits if span.contains(rows[m].valid_from)], rows)
+    kind: Literal["time", "time_and_topic"] = "time" if scoped is Scoping.TIME else "time_and_topic"
+    origin: Literal["query", "messages"] = "messages" if source == "messages" else "query"
+    return TimeScopeOut(kind, span.expression, span.start, span.end, origin, inside)
 
 
 def _hit(scored: Scored, row: dict[str, Any]) -> SearchHit:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from neo4j import AsyncDriver, AsyncGraphDatabase
 from psycopg_pool import AsyncConnectionPool
@@ -107,7 +108,16 @@ class Services:
             Retriever.GRAPH: GraphRetriever(self.graph, self.settings.neo4j_database, label_prefix),
             Retriever.TEMPORAL: temporal,
         }
-        engine = SearchEngine(retrievers, temporal, reader, self.embedder, self.fanout, self.cache, self.access)
+        engine = SearchEngine(
+            retrievers,
+            temporal,
+            reader,
+            self.embedder,
+            self.fanout,
+            self.cache,
+            self.access,
+            session_gap=timedelta(minutes=self.settings.session_gap_minutes),
+        )
         return ReadView(reader, engine, pool, pg.postgres_dsn)
 
     async def close(self) -> None:

@@ -11,9 +11,9 @@ its figures must equal ``bench.locomo``'s for the recipe (printed beside them to
     .venv/bin/python -m bench.locomo_priors --app-id locomo-gen-1205            # the ablations, per half
 
 A prior earns its place when switching it off lowers R@10 on the held-out half (conversations 5-9); the
-verdict column says so. Two steps of the graph retriever's walks are switched off by re-running that retriever
-(GRAPH_STEPS); the other retrieval-stage constants (dominance and topic cuts, BM25's b, the dense similarity
+verdict column says so. The retrieval-stage constants (dominance and topic cuts, BM25's b, the dense similarity
 floor, candidates per retriever) and the topic walk's speaker restriction (in its Cypher) are not varied here.
+The graph walks' second hops were checked by this benchmark and removed (2026-12-05: held-out gain 0.0 and -0.4).
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ import msgspec
 
 from adapters.settings_loader import load_settings
 from api.reader import candidate_row
-from api.retrievers import graph as graph_module
-from api.retrievers import topic_walk as topic_walk_module
 from api.schemas import SearchRequest
 from api.search import as_utc, validate
 from api.services import build_services
@@ -45,17 +43,10 @@ from bench.locomo_split import HALVES, HELD_OUT, TUNING, WHOLE, restrict
 from memory.contract.events import Scope
 from memory.language.time_expressions import TimeRange
 from memory.retrieval import specificity as specificity_module
-from memory.retrieval.recipes import Retriever, SearchRecipe, recipe_named
+from memory.retrieval.recipes import SearchRecipe, recipe_named
 from memory.retrieval.scoring import CandidateRow, Found, final_order
 
 PARTS = (WHOLE, TUNING, HELD_OUT)
-# Steps of the graph retriever's walks, switched off by a module constant the walk reads at each call (in this
-# process only): the entity walk's hop 2 (neighbour entities at half weight) and the topic walk's hop 2 (the
-# topics the best ten share, at half weight).
-GRAPH_STEPS: Mapping[str, tuple[Any, str, int]] = {
-    "entity hop 2": (graph_module, "HOP2_NEIGHBOURS", 0),
-    "topic hop 2": (topic_walk_module, "MIN_TOGETHER", 10**9),
-}
 
 
 @dataclass(frozen=True)
@@ -69,8 +60,6 @@ class Captured:
     text: str
     reference: datetime
     span: TimeRange | None
-    # The graph retriever's answer again with one of its walks' steps switched off (GRAPH_STEPS), by name.
-    graph_without: dict[str, list[Found]]
 
 
 @dataclass(frozen=True)
@@ -82,7 +71,6 @@ class Variant:
     changes: Mapping[str, Any]
     drop_span: bool = False  # the time range the query names no longer weighs (OUT_OF_RANGE, the vague vote)
     without: str | None = None  # a retriever whose vote is dropped (as the no_graph / no_temporal recipes do)
-    graph_step: str | None = None  # the graph retriever's answer without this step of its walks (GRAPH_STEPS)
     question_factor: float | None = None  # memory.retrieval.specificity.QUESTION_FACTOR
 
 
@@ -101,8 +89,6 @@ VARIANTS = (
     Variant("no sparse vote", "the sparse retriever's vote, weight 1", {}, without="sparse"),
     Variant("no graph vote", "the graph retriever's vote, weight 1", {}, without="graph"),
     Variant("no temporal vote", "the temporal retriever's vote, weight 1", {}, without="temporal"),
-    Variant("no graph entity hop 2", "entity walk: neighbour entities x 0.5", {}, graph_step="entity hop 2"),
-    Variant("no graph topic hop 2", "topic walk: topics the best ten share x 0.5", {}, graph_step="topic hop 2"),
     Variant(
         "none of the priors",
         "plain weighted RRF",
@@ -148,7 +134,7 @@ async def capture(settings: Any, plan: Sequence[Asked], app_id: str) -> dict[Que
             valid = validate(msgspec.json.decode(raw, type=SearchRequest), scope)
             reference = as_utc(valid.body.reference_time)
             assert reference is not None
-            query = await engine.prepare(valid.body, scope, hybrid, reference)
+            query, _source = await engine.prepare(valid.body, scope, hybrid, reference)
             found = await engine.retrieve(query, {})
             if query.embedding is not None and not query.embedding.done():
                 query.embedding.cancel()
@@ -156,14 +142,6 @@ async def capture(settings: Any, plan: Sequence[Asked], app_id: str) -> dict[Que
             wanted = list(dict.fromkeys(f.memory_id for matches in found.values() for f in matches))
             rows = await engine.reader.fetch_many(wanted, app_id, scope.user_id, visible, params)
             positions = await engine.reader.turn_positions(wanted, app_id, scope.user_id)
-            graph_without = {}
-            for step, (module, name, value) in GRAPH_STEPS.items():
-                with patched(module, name, value):
-                    graph_without[step] = await engine.retrievers[Retriever.GRAPH].retrieve(query)
-            # Rows of memories only these walks found: the variant's ordering needs them too.
-            extra = {f.memory_id for matches in graph_without.values() for f in matches} - set(rows)
-            if extra:
-                rows |= await engine.reader.fetch_many(list(extra), app_id, scope.user_id, visible, params)
             captured[asked.question.key] = Captured(
                 found,
                 {memory_id: candidate_row(row) for memory_id, row in rows.items()},
@@ -172,7 +150,6 @@ async def capture(settings: Any, plan: Sequence[Asked], app_id: str) -> dict[Que
                 query.text,
                 reference,
                 query.time_range,
-                graph_without,
             )
             if n % 250 == 0:
                 print(f"  captured {n}/{len(plan)}", flush=True)
@@ -200,11 +177,10 @@ def question_factor(value: float | None) -> contextlib.AbstractContextManager[No
     return contextlib.nullcontext() if value is None else patched(specificity_module, "QUESTION_FACTOR", value)
 
 
-def ordered(c: Captured, recipe: SearchRecipe, drop_span: bool, graph_step: str | None = None) -> list[str]:
+def ordered(c: Captured, recipe: SearchRecipe, drop_span: bool) -> list[str]:
     """The dia_ids of the top hits, as the API would order them for this recipe."""
     kinds = {r.value for r in recipe.retrievers}
-    answers = c.found if graph_step is None else c.found | {"graph": c.graph_without[graph_step]}
-    found = {kind: matches for kind, matches in answers.items() if kind in kinds}
+    found = {kind: matches for kind, matches in c.found.items() if kind in kinds}
     # The API fetches rows of what this recipe's retrievers found only: the speakers the ordering sees are theirs.
     ids = {f.memory_id for matches in found.values() for f in matches}
     rows = {memory_id: row for memory_id, row in c.rows.items() if memory_id in ids}
@@ -219,8 +195,6 @@ def applies(variant: Variant, recipe: SearchRecipe) -> bool:
     kinds = {r.value for r in recipe.retrievers}
     if variant.without is not None:
         return variant.without in kinds and len(kinds) > 1
-    if variant.graph_step is not None:
-        return "graph" in kinds
     return not variant.drop_span or "temporal" in kinds or bool(variant.changes)
 
 
@@ -231,7 +205,7 @@ def rankings_for(
     if variant.without is not None:
         changed = replace(changed, retrievers=tuple(r for r in recipe.retrievers if r.value != variant.without))
     with question_factor(variant.question_factor):
-        return {key: ordered(c, changed, variant.drop_span, variant.graph_step) for key, c in captured.items()}
+        return {key: ordered(c, changed, variant.drop_span) for key, c in captured.items()}
 
 
 def figures(

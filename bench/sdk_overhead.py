@@ -32,7 +32,7 @@ from pymilvus import MilvusClient
 
 from adapters.settings_loader import load_settings
 from bench.common import api_key, percentiles, write_results
-from bench.search import QUERIES, load
+from bench.search import QUERIES, load, synthetic_events
 from memstream_cli.processes import start_system
 from tests.support import bearer, isolated_settings
 
@@ -136,7 +136,7 @@ def main() -> None:
 
     settings = replace(isolated_settings(load_settings()), api_port=18192)
     print(f"loading {args.memories} memories over {args.users} users ...", flush=True)
-    load_rates = load(settings, args.memories, args.users)
+    load_rates = load(settings, synthetic_events(args.memories, args.users), args.memories)
     system = start_system(settings, Path(mkdtemp(prefix="bench-sdk-")), components=("api",))
     try:
         system.wait_ready()

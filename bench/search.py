@@ -11,8 +11,15 @@ loaded stores, so the gateway's cost is read in one sitting. ``--metrics on off`
 metrics (``MEMSTREAM_METRICS_ENABLED``: the request timer, the search's retriever histograms and cache counters, and
 ``/metrics``), so their cost is read in one sitting too.
 
+``--text locomo`` loads real conversation text instead (``bench.search_corpus``: LoCoMo's turns through the
+pipeline's own extractor and MiniLM, one conversation per user, about 1,360 memories each) and asks LoCoMo's
+questions. ``--sustained N`` then runs N consecutive cache-missed searches on one API process and reports p50/p95
+per block of ``--block`` (500): the client's time, the server's ``took_ms`` and each stage of ``timings_ms``, so
+a slowdown over a long run (the thousandth search) shows as a block, not as a blur in one percentile.
+
     .venv/bin/python -m bench.search --memories 10000 100000 --users 100 --queries 300
     .venv/bin/python -m bench.search --memories 100000 --gateway on --metrics off on --rounds 2
+    .venv/bin/python -m bench.search --text locomo --memories 100000 --gateway on --rounds 1 --sustained 5000
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from pymilvus import MilvusClient
 
 from adapters.settings_loader import load_settings
 from bench.common import api_client, percentiles, write_results
+from bench.search_corpus import locomo_events, locomo_questions
 from memory.contract.events import (
     EntitiesLinked,
     Entity,
@@ -46,7 +54,8 @@ from memory.contract.ids import entity_id_for
 from memory.contract.positions import LogPosition
 from memory.settings import Settings
 from memstream_cli.processes import start_system
-from projections.base import Positioned
+from models.embedder import build_embedder
+from projections.base import Positioned, Projector
 from projections.milvus.projector import MilvusProjector
 from projections.neo4j.projector import Neo4jProjector
 from projections.postgres.projector import PostgresProjector
@@ -135,14 +144,14 @@ def synthetic_events(count: int, users: int, seed: int = 7) -> list[list[Positio
     return batches
 
 
-def load(settings: Settings, count: int, users: int) -> dict[str, float]:
+def load(settings: Settings, batches: list[list[Positioned]], count: int) -> dict[str, float]:
     postgres = PostgresProjector(settings.postgres_dsn, ("bench",), name="bench")
     milvus = MilvusProjector(MilvusClient(uri=settings.milvus_uri), settings.milvus_collection, 384, ("bench",))
     driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
     neo4j = Neo4jProjector(driver, settings.neo4j_database, ("bench",), label_prefix=settings.neo4j_label_prefix)
-    projectors = {"postgres": postgres, "milvus": milvus, "neo4j": neo4j}
+    projectors: dict[str, Projector] = {"postgres": postgres, "milvus": milvus, "neo4j": neo4j}
     seconds = dict.fromkeys(projectors, 0.0)
-    for batch in synthetic_events(count, users):
+    for batch in batches:
         for name, projector in projectors.items():
             started = time.perf_counter()
             projector.apply_batch(batch)
@@ -155,31 +164,62 @@ def load(settings: Settings, count: int, users: int) -> dict[str, float]:
 WARM_UP = 20  # the first queries warm the model, the pools, Neo4j's page cache and Milvus' segments
 
 
-def measure(settings: Settings, base_url: str, users: int, queries: int, seed: int = 11) -> dict[str, dict[str, float]]:
+Body = dict[str, object]
+
+
+def synthetic_bodies(users: int, count: int, seed: int = 11) -> list[Body]:
     rng = random.Random(seed)
-    bodies = [
+    return [
         {"query": rng.choice(QUERIES), "user_id": f"user-{rng.randrange(users)}", "app_id": "bench"}
-        for _ in range(queries + WARM_UP)
+        for _ in range(count)
     ]
+
+
+def locomo_bodies(users: int, count: int, seed: int = 11) -> list[Body]:
+    return [
+        {"query": q.query, "user_id": q.user_id, "app_id": "bench", "reference_time": q.reference_time}
+        for q in locomo_questions(users, count, seed)
+    ]
+
+
+class Timed:
+    """Searches through one API client, each answer's client time, ``took_ms`` and stages kept."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __call__(self, body: Body) -> tuple[float, dict[str, Any]]:
+        started = time.perf_counter()
+        response = self.client.post("/v1/memories/search", json=body)
+        elapsed = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        return elapsed, answer
+
+
+def cache_missed(timed: Timed, bodies: list[Body]) -> dict[str, Any]:
+    """Client time, server ``took_ms`` and every stage's percentiles over ``bodies`` searched with no cache."""
+    client, server = [], []
+    stages: dict[str, list[float]] = {}
+    for body in bodies:
+        elapsed, answer = timed({**body, "use_cache": False})
+        client.append(elapsed)
+        server.append(float(answer["took_ms"]))
+        for stage, ms in answer.get("timings_ms", {}).items():
+            stages.setdefault(stage, []).append(float(ms))
+    return {
+        "client": percentiles(client),
+        "server_took": percentiles(server),
+        "stages": {stage: percentiles(ms) for stage, ms in sorted(stages.items())},
+    }
+
+
+def measure(settings: Settings, base_url: str, bodies: list[Body]) -> dict[str, dict[str, Any]]:
+    """The first WARM_UP bodies warm up; the rest are searched without, then (twice: fill, hit) with the cache."""
     with api_client(settings, base_url, "bench", timeout=30) as client:
-
-        def timed(body: dict[str, object]) -> tuple[float, dict[str, object]]:
-            started = time.perf_counter()
-            response = client.post("/v1/memories/search", json=body)
-            elapsed = (time.perf_counter() - started) * 1000
-            response.raise_for_status()
-            answer: dict[str, object] = response.json()
-            return elapsed, answer
-
-        miss, miss_server = [], []
-        stages: dict[str, list[float]] = {}
-        for i, body in enumerate(bodies):
-            elapsed, answer = timed({**body, "use_cache": False})
-            if i >= WARM_UP:
-                miss.append(elapsed)
-                miss_server.append(float(answer["took_ms"]))  # type: ignore[arg-type]
-                for stage, ms in answer.get("timings_ms", {}).items():  # type: ignore[attr-defined]
-                    stages.setdefault(stage, []).append(float(ms))
+        timed = Timed(client)
+        cache_missed(timed, bodies[:WARM_UP])
+        missed = cache_missed(timed, bodies[WARM_UP:])
         for body in bodies:  # fill the cache ...
             timed(body)
         hit, hits = [], 0
@@ -188,26 +228,58 @@ def measure(settings: Settings, base_url: str, users: int, queries: int, seed: i
             hit.append(elapsed)
             hits += bool(answer["cache_hit"])
     return {
-        "cache_miss_stages": {stage: percentiles(ms) for stage, ms in sorted(stages.items())},
-        "cache_miss_client": percentiles(miss),
-        "cache_miss_server_took": percentiles(miss_server),
+        "cache_miss_stages": missed["stages"],
+        "cache_miss_client": missed["client"],
+        "cache_miss_server_took": missed["server_took"],
         "cache_hit_client": {**percentiles(hit), "hit_ratio": round(hits / max(len(hit), 1), 3)},
     }
+
+
+def sustained(settings: Settings, base_url: str, bodies: list[Body], block: int) -> list[dict[str, Any]]:
+    """Consecutive cache-missed searches on one API process, reported per block of ``block`` searches."""
+    with api_client(settings, base_url, "bench", timeout=30) as client:
+        timed = Timed(client)
+        cache_missed(timed, bodies[:WARM_UP])
+        searched = bodies[WARM_UP:]
+        return [cache_missed(timed, searched[first : first + block]) for first in range(0, len(searched), block)]
 
 
 GATEWAY_MODES = {"on": True, "off": False}
 
 
-def measure_api(settings: Settings, users: int, queries: int, gateway: bool, metrics: bool) -> dict[str, Any]:
+def measure_api(settings: Settings, bodies: list[Body], gateway: bool, metrics: bool) -> dict[str, Any]:
     """One API process on the loaded stores, with the gateway (authentication and rate limits) and the metrics on or
     off."""
     api_settings = replace(settings, auth_enabled=gateway, metrics_enabled=metrics)
     system = start_system(api_settings, Path(mkdtemp(prefix="bench-search-")), components=("api",))
     try:
         system.wait_ready()
-        return measure(api_settings, system.base_url, users, queries)
+        return measure(api_settings, system.base_url, bodies)
     finally:
         system.stop()
+
+
+def sustained_api(settings: Settings, bodies: list[Body], block: int) -> list[dict[str, Any]]:
+    """A fresh API process with the gateway and the metrics on, as deployed."""
+    api_settings = replace(settings, auth_enabled=True, metrics_enabled=True)
+    system = start_system(api_settings, Path(mkdtemp(prefix="bench-search-")), components=("api",))
+    try:
+        system.wait_ready()
+        return sustained(api_settings, system.base_url, bodies, block)
+    finally:
+        system.stop()
+
+
+def print_blocks(blocks: list[dict[str, Any]], block: int) -> None:
+    for i, figures in enumerate(blocks):
+        client, server, stages = figures["client"], figures["server_took"], figures["stages"]
+        retrieval = stages.get("retrieval", {})
+        print(
+            f"    searches {i * block + 1:>5}-{i * block + client['count']:<5} client p50 {client['p50_ms']} / p95 "
+            f"{client['p95_ms']} ms; took_ms p50 {server['p50_ms']} / p95 {server['p95_ms']}; retrieval p50 "
+            f"{retrieval.get('p50_ms')} / p95 {retrieval.get('p95_ms')} ms",
+            flush=True,
+        )
 
 
 def pooled(rounds: list[dict[str, Any]], figure: str) -> dict[str, float]:
@@ -236,13 +308,27 @@ def main() -> None:
         help="measure with the Prometheus metrics on and/or off, on the same loaded stores",
     )
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per gateway and metrics mode")
+    parser.add_argument(
+        "--text", choices=["synthetic", "locomo"], default="synthetic", help="synthetic sentences or LoCoMo's turns"
+    )
+    parser.add_argument("--sustained", type=int, default=0, help="then N consecutive searches on one API process")
+    parser.add_argument("--block", type=int, default=500, help="the sustained run's reporting block")
     args = parser.parse_args()
     base = load_settings()
     runs = []
     for count in args.memories:
         settings = replace(isolated_settings(base), api_port=18191)
-        print(f"loading {count} memories over {args.users} users ...", flush=True)
-        load_rates = load(settings, count, args.users)
+        if args.text == "locomo":
+            print(f"extracting and embedding {count} memories of LoCoMo text ...", flush=True)
+            batches, users = locomo_events(count, build_embedder(settings), base.data_dir / "bench-vectors")
+            bodies = locomo_bodies(users, args.queries + WARM_UP)
+        else:
+            batches, users = synthetic_events(count, args.users), args.users
+            bodies = synthetic_bodies(users, args.queries + WARM_UP)
+        print(f"loading {count} memories over {users} users ({args.text} text) ...", flush=True)
+        load_rates = load(settings, batches, count)
+        del batches
+        blocks: list[dict[str, Any]] = []
         modes = [(gateway, metrics) for gateway in args.gateway for metrics in args.metrics]
         by_mode: dict[tuple[str, str], list[dict[str, Any]]] = {mode: [] for mode in modes}
         try:
@@ -250,10 +336,15 @@ def main() -> None:
             for _ in range(args.rounds):
                 for gateway, metrics in modes:
                     by_mode[(gateway, metrics)].append(
-                        measure_api(
-                            settings, args.users, args.queries, GATEWAY_MODES[gateway], GATEWAY_MODES[metrics]
-                        )
+                        measure_api(settings, bodies, GATEWAY_MODES[gateway], GATEWAY_MODES[metrics])
                     )
+            if args.sustained:
+                asked = (synthetic_bodies if args.text == "synthetic" else locomo_bodies)(
+                    users, args.sustained + WARM_UP, seed=12
+                )
+                print(f"{args.sustained} consecutive searches (gateway and metrics on), blocks of {args.block}:")
+                blocks = sustained_api(settings, asked, args.block)
+                print_blocks(blocks, args.block)
         finally:
             MilvusClient(uri=settings.milvus_uri).drop_collection(settings.milvus_collection)
         for (mode, metrics), rounds in by_mode.items():
@@ -263,7 +354,8 @@ def main() -> None:
             }
             run = {
                 "memories": count,
-                "users": args.users,
+                "text": args.text,
+                "users": users,
                 "gateway": mode,
                 "metrics": metrics,
                 "load": load_rates,
@@ -271,6 +363,8 @@ def main() -> None:
                 **result,
             }
             runs.append(run)
+            if blocks:
+                run["sustained_blocks"] = blocks
             miss, server, hit = (
                 result["cache_miss_client"],
                 result["cache_miss_server_took"],

@@ -26,7 +26,7 @@ from redis import Redis
 
 from bench.common import api_client, api_key, percentiles
 from bench.cpu import CpuMeter, process_cpu
-from bench.search import QUERIES, WARM_UP, load
+from bench.search import QUERIES, WARM_UP, load, synthetic_events
 from memory.settings import Settings
 from memstream_cli.processes import System, start_system
 from projections.redis.keys import glob_escaped
@@ -54,7 +54,7 @@ class SearchStage:
         self.settings = replace(settings, api_port=settings.api_port + 7)  # beside the stack's own API
         self.users = users
         print(f"  loading {memories} memories over {users} users for search ...", flush=True)
-        self.load_rates = load(self.settings, memories, users)
+        self.load_rates = load(self.settings, synthetic_events(memories, users), memories)
         self.system: System = start_system(self.settings, Path(mkdtemp(prefix="bench-stages-")), components=("api",))
         self.system.wait_ready()
         self.key = api_key(self.settings, "bench")

@@ -1,8 +1,8 @@
 """Graph retrieval over Neo4j: two walks run concurrently and their scores add up.
 
-The entity walk (here): entities named in the query → memories that mention them → one more hop.
-The topic walk (api.retrievers.topic_walk): what the query is about → memories about it → the topics they
-share; it is what answers questions that name no entity, and gathers facts said across conversations.
+The entity walk (here): entities named in the query → memories that mention them.
+The topic walk (api.retrievers.topic_walk): what the query is about → memories about it; it is what answers
+questions that name no entity, and gathers facts said across conversations.
 
 Entity walk:
 
@@ -12,9 +12,9 @@ Entity walk:
    entities of the user's most recent memories instead.
 2. Each seed weighs log(1 + N / mentions): a rare entity (a colleague, a city) says far more about which
    memories are meant than the user's own name, which every memory mentions.
-3. Hop 1: memories mentioning seeds, scored by the weights of the seeds they mention.
-   Hop 2: entities related to the seeds (a RELATED edge, or mentioned together in a hop-1 memory) lead to
-   their memories at half weight — "multi-hop" questions need the neighbours.
+3. Memories mentioning seeds, scored by the weights of the seeds they mention.
+   A second hop (the seeds' related and co-mentioned entities, at half weight) was measured and removed (issue
+   18, point 4): on LoCoMo's held-out half it moved R@10 by 0.0 and cost a Neo4j expansion on every search.
 Scope: every node is matched under the user's scope key; the row fetch checks scope again.
 """
 
@@ -36,8 +36,6 @@ from memory.retrieval.scoring import Found
 from projections.neo4j.labels import namespaced
 
 RECENT_SEEDS = 5  # memories whose entities seed an entity-less query
-HOP2_NEIGHBOURS = 10
-HOP2_WEIGHT = 0.5
 # An entity mentioned by more than this share of a user's memories (and by more than DOMINANT_MIN of them)
 # is the user or their constant companion: it says nothing about which memories are meant, so it seeds
 # nothing (rank fusion sees only ranks: an ordering of everything by a weak signal would be noise).
@@ -65,25 +63,11 @@ RETURN e.entity_id AS id, mentions, COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS to
 ORDER BY name
 """
 
-# Every order here is total and never by a random id: seeds and neighbours by name, memories of equal score
-# said later first (memory.retrieval.said_order), so the same conversation ingested twice walks the same way.
-# Both hops in one round trip: the seeds' neighbours (RELATED, or mentioned together in a memory; not the
-# seeds, not dominant) join the seeds at HOP2_WEIGHT times their own weight, then every memory mentioning any
-# of them scores the sum of their weights.
+# Every order here is total and never by a random id: memories of equal score said later first
+# (memory.retrieval.said_order), so the same conversation ingested twice walks the same way. Every memory
+# mentioning a seed scores the sum of the weights of the seeds it mentions.
 WALK = """
 UNWIND $seeds AS seed
-MATCH (s:Entity {entity_id: seed.id})
-CALL (s) {
-  MATCH (s)-[:RELATED]-(n:Entity) RETURN n
-  UNION
-  MATCH (s)<-[:MENTIONS]-(:Memory)-[:MENTIONS]->(n:Entity) RETURN n
-}
-WITH n, count(*) AS together WHERE NOT n.entity_id IN $exclude
-WITH n, together, COUNT { (n)<-[:MENTIONS]-(:Memory) } AS mentions
-WHERE mentions <= $max_mentions
-WITH n, mentions ORDER BY together DESC, mentions ASC, n.name LIMIT $neighbours
-WITH collect({id: n.entity_id, weight: $hop2 * log(1.0 + toFloat($total) / mentions)}) AS hop2
-UNWIND $seeds + hop2 AS seed
 MATCH (:Entity {entity_id: seed.id})<-[:MENTIONS]-(m:Memory)
 WHERE m.state IN $states
 WITH m, sum(seed.weight) AS score
@@ -118,8 +102,8 @@ class GraphRetriever:
         records, _, _ = await self._driver.execute_query(self._q(statement), params, database_=self._database)
         return [dict(r) for r in records]
 
-    async def seeds(self, query: SearchQuery) -> tuple[list[Seed], int]:
-        """The seeds and the user's memory count."""
+    async def seeds(self, query: SearchQuery) -> list[Seed]:
+        """The query's entities that say which memories are meant, weighed by how rare they are."""
         rows = await self._run(FIND_SEEDS, key=query.scope_key, names=candidate_names(query.words()))
         if not rows and REFERS_BACK.search(query.text):
             rows = await self._run(
@@ -127,8 +111,7 @@ class GraphRetriever:
             )
         total = max((int(r["total"]) for r in rows), default=0)
         limit = self.dominant_limit(total)
-        seeds = [Seed(r["id"], entity_weight(int(r["mentions"]), total)) for r in rows if int(r["mentions"]) <= limit]
-        return seeds, total
+        return [Seed(r["id"], entity_weight(int(r["mentions"]), total)) for r in rows if int(r["mentions"]) <= limit]
 
     @staticmethod
     def dominant_limit(total: int) -> int:
@@ -139,17 +122,12 @@ class GraphRetriever:
         return summed(by_entities, by_topics, query.limit)
 
     async def walk_entities(self, query: SearchQuery) -> list[Walked]:
-        seeds, total = await self.seeds(query)
+        seeds = await self.seeds(query)
         if not seeds:
             return []
         rows = await self._run(
             WALK,
             seeds=[{"id": s.entity_id, "weight": s.weight} for s in seeds],
-            exclude=[s.entity_id for s in seeds],
-            max_mentions=self.dominant_limit(total),
-            neighbours=HOP2_NEIGHBOURS,
-            hop2=HOP2_WEIGHT,
-            total=total,
             states=query.visibility.states(),
             limit=query.limit,
         )

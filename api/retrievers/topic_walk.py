@@ -1,20 +1,19 @@
-"""The graph retriever's walk over topics (memory.retrieval.topics): query topics → memories → the topics they share.
+"""The graph retriever's walk over topics (memory.retrieval.topics): query topics → the memories about them.
 
 Most questions name no entity ("What pets does Nate have?", "Where has Melanie camped?"), and questions
 that gather facts from several conversations ("What books has Tim read?") are answered by memories that
 share little with the question but much with each other: the one about "Harry Potter" and the one about
 "The Hobbit" are both about books, reading and fantasy. So:
 
-1. Hop 1: the user's topics that the query is about, each weighing log(1 + N / memories about it), lead to
-   the memories about them, scored by the sum of their weights. Topics that more than TOPIC_SHARE of the
+1. The user's topics that the query is about, each weighing log(1 + N / memories about it), lead to the
+   memories about them, scored by the sum of their weights. Topics that more than TOPIC_SHARE of the
    user's memories are about ("time", "family") say nothing about which memory is meant, and are skipped.
-2. Hop 2: the topics that at least MIN_TOGETHER of the HOP1_MEMORIES best hop-1 memories share (not the
-   query's own) are what the question is about without saying it; the NEIGHBOURS most shared lead to
-   their memories at HOP2_WEIGHT of their weight. Pseudo-relevance feedback, walked in the graph.
-3. A query that names exactly one of the conversation's speakers ("...does Nate have?") asks about what
-   that person said: both hops keep to the memories they said. A query naming both asks about either.
+2. A query that names exactly one of the conversation's speakers ("...does Nate have?") asks about what
+   that person said: the walk keeps to the memories they said. A query naming both asks about either.
 
 Measured on LoCoMo (bench/RESULTS.md): the walk is what makes the graph retriever help multi-hop questions.
+A second hop (the topics the ten best memories share, at half weight: pseudo-relevance feedback) was measured
+and removed (issue 18, point 4): R@10 +0.1 on the tuning half of LoCoMo, -0.4 on the held-out half.
 """
 
 from __future__ import annotations
@@ -27,52 +26,25 @@ from memory.retrieval.topics import topic_id, topic_words
 
 TOPIC_SHARE = 0.05
 TOPIC_FLOOR = 10  # in a small store, a topic of up to this many memories still counts
-HOP1_MEMORIES = 10
-MIN_TOGETHER = 2
-NEIGHBOURS = 10
-HOP2_WEIGHT = 0.5
 
 # Equal scores: the memory said later first (memory.retrieval.said_order), here and wherever the walk cuts a list,
 # so the same conversation ingested twice walks the same way; never by memory id, which is drawn at random.
-# One round trip: the user's size, the one speaker the query names (if any), hop 1 from the walkable query
-# topics, hop 2 from the topics its best memories share; a memory both hops reach scores the sum.
-# (Each subquery collects, so an empty hop never drops the row the other one needs.)
+# One round trip: the user's size, the one speaker the query names (if any), the memories about the walkable
+# query topics.
 WALK_TOPICS = """
 MATCH (u:User {scope_key: $key})
 WITH COUNT { (u)-[:HAS_MEMORY]->(:Memory) } AS total,
      [s IN coalesce(u.speakers, []) WHERE toLower(s) IN $words] AS named
 WITH total, CASE WHEN size(named) = 1 THEN named[0] END AS speaker,
      CASE WHEN toInteger(total * $share) > $floor THEN toInteger(total * $share) ELSE $floor END AS cap
-CALL (total, speaker, cap) {
-  UNWIND $topic_ids AS topic_id
-  MATCH (t:Topic {topic_id: topic_id})
-  WITH t, COUNT { (t)<-[:ABOUT]-(:Memory) } AS about
-  WHERE about <= cap
-  WITH t, log(1.0 + toFloat(total) / about) AS weight
-  MATCH (t)<-[:ABOUT]-(m:Memory)
-  WHERE m.state IN $states AND (speaker IS NULL OR m.speaker = speaker)
-  WITH m, sum(weight) AS score
-  RETURN collect({m: m, score: score}) AS hop1
-}
-CALL (total, speaker, cap, hop1) {
-  UNWIND hop1 AS best
-  WITH best ORDER BY best.score DESC, best.m.occurred_at DESC, coalesce(best.m.log_offset, -1) DESC, best.m.memory_id
-  LIMIT $hop1_memories
-  WITH best.m AS top
-  MATCH (top)-[:ABOUT]->(t:Topic)
-  WHERE NOT t.topic_id IN $topic_ids
-  WITH t, count(*) AS together WHERE together >= $min_together
-  WITH t, together, COUNT { (t)<-[:ABOUT]-(:Memory) } AS about
-  WHERE about <= cap
-  WITH t, about ORDER BY together DESC, about ASC, t.topic_id LIMIT $neighbours
-  WITH t, $hop2 * log(1.0 + toFloat(total) / about) AS weight
-  MATCH (t)<-[:ABOUT]-(m:Memory)
-  WHERE m.state IN $states AND (speaker IS NULL OR m.speaker = speaker)
-  WITH m, sum(weight) AS score
-  RETURN collect({m: m, score: score}) AS hop2
-}
-UNWIND hop1 + hop2 AS found
-WITH found.m AS m, sum(found.score) AS score
+UNWIND $topic_ids AS topic_id
+MATCH (t:Topic {topic_id: topic_id})
+WITH total, speaker, t, COUNT { (t)<-[:ABOUT]-(:Memory) } AS about
+WHERE about <= cap
+WITH speaker, t, log(1.0 + toFloat(total) / about) AS weight
+MATCH (t)<-[:ABOUT]-(m:Memory)
+WHERE m.state IN $states AND (speaker IS NULL OR m.speaker = speaker)
+WITH m, sum(weight) AS score
 WITH m, score ORDER BY score DESC, m.occurred_at DESC, coalesce(m.log_offset, -1) DESC, m.memory_id LIMIT $limit
 RETURN collect(m.memory_id) AS ids, collect(score) AS scores,
        collect(m.occurred_at.epochMillis) AS times, collect(coalesce(m.log_offset, -1)) AS offsets
@@ -96,7 +68,7 @@ class Runner(Protocol):
 
 
 async def walk_topics(run: Runner, query: SearchQuery) -> list[Walked]:
-    """Both hops, scores summed, best first (ties: said later first)."""
+    """The memories about the query's topics, best first (ties: said later first)."""
     topic_ids = [topic_id(query.scope_key, name) for name in topic_words(query.text)]
     if not topic_ids:
         return []
@@ -107,10 +79,6 @@ async def walk_topics(run: Runner, query: SearchQuery) -> list[Walked]:
         topic_ids=topic_ids,
         share=TOPIC_SHARE,
         floor=TOPIC_FLOOR,
-        hop1_memories=HOP1_MEMORIES,
-        min_together=MIN_TOGETHER,
-        neighbours=NEIGHBOURS,
-        hop2=HOP2_WEIGHT,
         states=query.visibility.states(),
         limit=query.limit,
     )

@@ -10,6 +10,10 @@ Core memory blocks (``memory.blocks``), when asked for, come first as a ``<core_
 same budget: they are the agent's standing knowledge of the user and of itself, so they take precedence over
 retrieved memories. Empty blocks are left out; a block that does not fit whole is left out (a cut persona
 would misstate it), and the next ones are tried.
+
+For a question about a time alone ("summarize our last session", ``memory.retrieval.time_scope``) the memories
+are still chosen most informative first, but presented in the order they were said (``said_order``): a session
+recalled in order reads as it happened, and a budget too small for all of it keeps its most informative parts.
 """
 
 from __future__ import annotations
@@ -81,13 +85,23 @@ def _fitting_blocks(
     return chosen
 
 
+def _in_said_order(lines: list[str], ids: list[str], said_order: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The chosen lines reordered as said; ids the order does not know keep their place after the known ones."""
+    place = {memory_id: index for index, memory_id in enumerate(said_order)}
+    paired = sorted(zip(ids, lines, strict=True), key=lambda pair: place.get(pair[0], len(place)))
+    return [line for _, line in paired], [memory_id for memory_id, _ in paired]
+
+
 def build_context(
     items: Sequence[ContextItem],
     max_tokens: int,
     count: Callable[[str], int],
     truncate: Callable[[str, int], str],
     blocks: Sequence[CoreBlockItem] = (),
+    said_order: Sequence[str] | None = None,
 ) -> ContextBlock:
+    """``items`` most relevant first; ``said_order``: memory ids in the order they were said, to present the
+    chosen ones in (None: as ranked)."""
     if not MIN_TOKENS <= max_tokens <= MAX_TOKENS:
         raise ValueError(f"max_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}, got {max_tokens}")
     core_blocks = _fitting_blocks(blocks, max_tokens, count)
@@ -121,5 +135,9 @@ def build_context(
             core = render_core(core_blocks)
         text = _joined(core, render(lines))
         tokens = count(text)
+    if said_order is not None:
+        lines, ids = _in_said_order(lines, ids, said_order)
+        text = _joined(core, render(lines))
+        tokens = count(text)  # the same lines: only a tokenizer merging across line breaks could change this
     labels = tuple(b.label for b in core_blocks)
     return ContextBlock(text, tokens, tuple(ids), len(items) - len(ids), truncated, labels)

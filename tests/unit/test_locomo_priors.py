@@ -64,7 +64,6 @@ def test_re_ranking_follows_the_recipe_and_the_variant() -> None:
         text="What bicycle did Bob buy?",
         reference=AT,
         span=None,
-        graph_without={},
     )
     dense = recipe_named("dense")
     assert ordered(captured, dense, drop_span=False) == ["D1:2", "D1:1"]

@@ -538,7 +538,7 @@ export interface components {
              * @default hybrid
              * @enum {string}
              */
-            recipe?: "dense" | "dense_sparse" | "graph" | "hybrid" | "no_graph" | "no_temporal" | "sparse" | "temporal";
+            recipe?: "dense" | "dense_sparse" | "graph" | "hybrid" | "hybrid_unscoped" | "no_graph" | "no_temporal" | "sparse" | "temporal";
             filters?: components["schemas"]["SearchFilters"] | null;
             /** @description ISO 8601 with a time zone ('Z' or '+02:00'); one without is refused (400), never read as now or UTC. Between 1900-01-01T00:00:00+00:00 and 2999-12-31T23:59:59.999999+00:00. */
             reference_time?: string | null;
@@ -550,6 +550,8 @@ export interface components {
             consistency_token?: string | null;
             /** @default false */
             include_blocks?: boolean;
+            /** @description the recent conversation, oldest first, the query's own turn may be last: a time or session named in the user's and assistant's turns scopes a query that names none and asks about no other topic ("can you summarize what we discussed?") or points back ("then", "that day") */
+            messages?: components["schemas"]["RecentTurn"][] | null;
         };
         /** ContextResponse */
         ContextResponse: {
@@ -917,6 +919,13 @@ export interface components {
             };
             unavailable: string[];
         };
+        /** RecentTurn */
+        RecentTurn: {
+            /** @enum {string} */
+            role: "user" | "assistant" | "system" | "tool";
+            /** @description not blank; no control characters but tab and line breaks; at most 2000 characters */
+            content: string;
+        };
         /** RedriveAccepted */
         RedriveAccepted: {
             redriven: components["schemas"]["Redriven"][];
@@ -993,7 +1002,7 @@ export interface components {
              * @default hybrid
              * @enum {string}
              */
-            recipe?: "dense" | "dense_sparse" | "graph" | "hybrid" | "no_graph" | "no_temporal" | "sparse" | "temporal";
+            recipe?: "dense" | "dense_sparse" | "graph" | "hybrid" | "hybrid_unscoped" | "no_graph" | "no_temporal" | "sparse" | "temporal";
             filters?: components["schemas"]["SearchFilters"] | null;
             /** @description ISO 8601 with a time zone ('Z' or '+02:00'); one without is refused (400), never read as now or UTC. Between 1900-01-01T00:00:00+00:00 and 2999-12-31T23:59:59.999999+00:00. */
             reference_time?: string | null;
@@ -1007,6 +1016,8 @@ export interface components {
             use_cache?: boolean;
             /** @default false */
             include_archived?: boolean;
+            /** @description the recent conversation, oldest first, the query's own turn may be last: a time or session named in the user's and assistant's turns scopes a query that names none and asks about no other topic ("can you summarize what we discussed?") or points back ("then", "that day") */
+            messages?: components["schemas"]["RecentTurn"][] | null;
         };
         /** SearchResponse */
         SearchResponse: {
@@ -1020,6 +1031,7 @@ export interface components {
             timings_ms?: {
                 [key: string]: number;
             };
+            time_scope?: components["schemas"]["TimeScopeOut"] | null;
         };
         /** SourceTurn */
         SourceTurn: {
@@ -1045,6 +1057,17 @@ export interface components {
             expression: string;
             start: string | null;
             end: string | null;
+        };
+        /** TimeScopeOut */
+        TimeScopeOut: {
+            /** @enum {string} */
+            kind: "time" | "time_and_topic";
+            expression: string;
+            start: string | null;
+            end: string | null;
+            /** @enum {string} */
+            source: "query" | "messages";
+            said_order?: string[];
         };
         /** ToolCallRequest */
         ToolCallRequest: {

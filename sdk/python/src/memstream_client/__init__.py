@@ -45,6 +45,7 @@ from memstream_client.models import (
     Session,
     SessionPage,
     TimeRange,
+    TimeScope,
     ToolResult,
 )
 from memstream_client.version import __version__
@@ -84,6 +85,7 @@ __all__ = [
     "Session",
     "SessionPage",
     "TimeRange",
+    "TimeScope",
     "ToolResult",
     "__version__",
 ]

@@ -169,6 +169,7 @@ def search(
     reference_time: When | None,
     as_of: When | None,
     known_as_of: When | None,
+    messages: Sequence[Mapping[str, str]] | None = None,
     use_cache: bool,
     include_archived: bool,
     consistency_token: str | None,
@@ -186,6 +187,7 @@ def search(
         reference_time=when(reference_time),
         as_of=when(as_of),
         known_as_of=when(known_as_of),
+        messages=_turns(messages),
         use_cache=None if use_cache else False,
         include_archived=True if include_archived else None,
         consistency_token=consistency_token,
@@ -351,6 +353,7 @@ def get_context(
     reference_time: When | None,
     as_of: When | None,
     known_as_of: When | None,
+    messages: Sequence[Mapping[str, str]] | None = None,
     include_blocks: bool,
     consistency_token: str | None,
     read_your_writes: bool | None,
@@ -367,6 +370,7 @@ def get_context(
         reference_time=when(reference_time),
         as_of=when(as_of),
         known_as_of=when(known_as_of),
+        messages=_turns(messages),
         include_blocks=True if include_blocks else None,
         consistency_token=consistency_token,
     )
@@ -381,6 +385,13 @@ def get_context(
         consistency_token=consistency_token,
         read_your_writes=read_your_writes,
     )
+
+
+def _turns(messages: Sequence[Mapping[str, str]] | None) -> list[dict[str, str]] | None:
+    """The recent conversation as the API takes it: role and content of each turn (other keys dropped)."""
+    if messages is None:
+        return None
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
 def wait_for(token: str, scope: Scope) -> Call[None]:

@@ -153,12 +153,15 @@ class Memstream:
         reference_time: When | None = None,
         as_of: When | None = None,
         known_as_of: When | None = None,
+        messages: Sequence[Mapping[str, str]] | None = None,
         use_cache: bool = True,
         include_archived: bool = False,
         consistency_token: str | None = None,
         read_your_writes: bool | None = None,
     ) -> SearchResults:
-        """Hybrid search over a user's memories; ``limit`` is the API's ``top_k`` (default 10)."""
+        """Hybrid search over a user's memories; ``limit`` is the API's ``top_k`` (default 10). ``messages``: the
+        recent conversation (``{"role", "content"}`` dicts, oldest first), whose named time or session scopes a
+        question like "can you summarize what we discussed?"."""
         return self._run(
             calls.search(
                 query,
@@ -172,6 +175,7 @@ class Memstream:
                 reference_time=reference_time,
                 as_of=as_of,
                 known_as_of=known_as_of,
+                messages=messages,
                 use_cache=use_cache,
                 include_archived=include_archived,
                 consistency_token=consistency_token,
@@ -296,12 +300,14 @@ class Memstream:
         reference_time: When | None = None,
         as_of: When | None = None,
         known_as_of: When | None = None,
+        messages: Sequence[Mapping[str, str]] | None = None,
         include_blocks: bool = False,
         consistency_token: str | None = None,
         read_your_writes: bool | None = None,
     ) -> Context:
         """A prompt-ready block of the memories relevant to ``query`` within ``max_tokens`` (with the core
-        memory blocks first when ``include_blocks``). ``str(context)`` is the text."""
+        memory blocks first when ``include_blocks``). ``str(context)`` is the text. ``messages``: as for ``search``;
+        a question about a time alone gives that time's memories in the order they were said."""
         return self._run(
             calls.get_context(
                 query,
@@ -315,6 +321,7 @@ class Memstream:
                 reference_time=reference_time,
                 as_of=as_of,
                 known_as_of=known_as_of,
+                messages=messages,
                 include_blocks=include_blocks,
                 consistency_token=consistency_token,
                 read_your_writes=read_your_writes,

@@ -176,6 +176,31 @@ class TimeRange:
 
 
 @dataclass(frozen=True)
+class TimeScope:
+    """How the time a question names scoped the answer: ``kind`` "time" (hits only from the window, most
+    informative first) or "time_and_topic" (the window's topic matches boosted); ``source`` "query" or "messages";
+    ``said_order``: the hits from inside the window in the order they were said."""
+
+    kind: str
+    expression: str
+    start: datetime | None
+    end: datetime | None
+    source: str
+    said_order: list[str]
+
+    @classmethod
+    def from_json(cls, data: Json) -> TimeScope:
+        return cls(
+            data["kind"],
+            data["expression"],
+            _time_or_none(data.get("start")),
+            _time_or_none(data.get("end")),
+            data.get("source", "query"),
+            list(data.get("said_order") or []),
+        )
+
+
+@dataclass(frozen=True)
 class SearchResults:
     """``search``: the hits best first. Iterating yields the hits."""
 
@@ -185,6 +210,7 @@ class SearchResults:
     cache_hit: bool
     time_range: TimeRange | None
     timings_ms: dict[str, float]
+    time_scope: TimeScope | None = None
 
     def __iter__(self) -> Iterator[SearchHit]:
         return iter(self.results)
@@ -194,7 +220,7 @@ class SearchResults:
 
     @classmethod
     def from_json(cls, data: Json) -> SearchResults:
-        time_range = data.get("time_range")
+        time_range, time_scope = data.get("time_range"), data.get("time_scope")
         return cls(
             results=[SearchHit.from_json(h) for h in data["results"]],
             took_ms=float(data["took_ms"]),
@@ -202,6 +228,7 @@ class SearchResults:
             cache_hit=bool(data.get("cache_hit", False)),
             time_range=TimeRange.from_json(time_range) if isinstance(time_range, dict) else None,
             timings_ms={k: float(v) for k, v in (data.get("timings_ms") or {}).items()},
+            time_scope=TimeScope.from_json(time_scope) if isinstance(time_scope, dict) else None,
         )
 
 
