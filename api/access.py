@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from confluent_kafka import Producer
 
@@ -24,9 +24,16 @@ log = logging.getLogger(__name__)
 COMPONENT = "api.access"
 
 
-def access_events(
-    scope: Scope, hits: list[tuple[str, list[str]]], request_id: str, now: datetime
-) -> list[MemoryAccessed]:
+class Hit(NamedTuple):
+    """One returned memory, as the response showed it."""
+
+    memory_id: str
+    retrievers: list[str]
+    # The state the search read it in: the lifecycle recalls an archived memory only for a hit that saw it archived.
+    state: str
+
+
+def access_events(scope: Scope, hits: list[Hit], request_id: str, now: datetime) -> list[MemoryAccessed]:
     """One event per returned memory, in rank order; ids derive from the request so a retry is the same event."""
     return [
         MemoryAccessed(
@@ -41,12 +48,13 @@ def access_events(
                 correlation_id=REQUEST_ID.get() or request_id,  # the search's HTTP request (adapters/logs.py)
                 producer=EventProducer(COMPONENT),
             ),
-            memory_id=memory_id,
+            memory_id=hit.memory_id,
             rank=rank,
-            retrievers=tuple(retrievers),
+            retrievers=tuple(hit.retrievers),
             request_id=request_id,
+            seen_state=hit.state,
         )
-        for rank, (memory_id, retrievers) in enumerate(hits, start=1)
+        for rank, hit in enumerate(hits, start=1)
     ]
 
 
@@ -57,7 +65,7 @@ class AccessRecorder:
         self._topic = topic
         self.failed = 0
 
-    def record(self, scope: Scope, hits: list[tuple[str, list[str]]]) -> str:
+    def record(self, scope: Scope, hits: list[Hit]) -> str:
         """Queue the events and return at once; returns the request id the events carry."""
         request_id = str(uuid.uuid4())
         for event in access_events(scope, hits, request_id, datetime.now(UTC)):

@@ -237,8 +237,9 @@ class MemoriesController(Controller):
             list[StateName] | None,
             QueryParameter(
                 name="state",
-                description="default: the searchable states (active, decaying); archived to see consolidated"
-                " originals. A forgotten memory is deleted (only its tombstone stays), so it is never listed",
+                description="default: the searchable states (active, decaying, and consolidating until their summary"
+                " is); archived to see consolidated originals. A forgotten memory is deleted (only its tombstone"
+                " stays), so it is never listed",
             ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,

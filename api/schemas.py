@@ -258,7 +258,7 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
     """Narrow the candidates: metadata equality, lifecycle states, and a valid-time window."""
 
     metadata: Metadata = msgspec.field(default_factory=dict)
-    # Default: the searchable states (active, decaying). "accessed" and "embedding", states the seed
+    # Default: the searchable states (active, decaying, consolidating). "accessed" and "embedding", states the seed
     # drew but no memory was ever in, are read as active and extracted (memory.lifecycle.machine.RETIRED_STATE_NAMES).
     states: (
         Annotated[

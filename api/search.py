@@ -20,7 +20,7 @@ import msgspec
 import numpy as np
 
 from adapters.metrics import SEARCH_CACHE, SEARCH_RETRIEVER_SECONDS
-from api.access import AccessRecorder
+from api.access import AccessRecorder, Hit
 from api.cache import SearchCache
 from api.errors import InvalidRequest
 from api.filters import Visibility
@@ -284,7 +284,7 @@ class SearchEngine:
 
     def _record(self, scope: Scope, response: SearchResponse) -> None:
         if self.access is not None and response.results:
-            self.access.record(scope, [(h.id, sorted(h.retrievers)) for h in response.results])
+            self.access.record(scope, [Hit(h.id, sorted(h.retrievers), h.state) for h in response.results])
 
 
 def _elapsed(started: float) -> float:

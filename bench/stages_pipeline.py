@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from api.access import access_events
+from api.access import Hit, access_events
 from bench.locomo_data import load_conversations, turn_event
 from memory.contract.codec import Codec
 from memory.contract.events import (
@@ -244,7 +244,7 @@ def access_log(store: LifecycleStore, codec: Codec, searches: int, top_k: int = 
     for n in range(searches):
         scope_key = rng.choice(scopes)
         app_id, _, user_id = scope_key.partition("/")
-        hits = [(memory_id, ["dense", "sparse"]) for memory_id in rng.sample(active[scope_key], top_k)]
+        hits = [Hit(memory_id, ["dense", "sparse"], "active") for memory_id in rng.sample(active[scope_key], top_k)]
         out.extend(codec.encode(e) for e in access_events(Scope(app_id, user_id), hits, f"bench-{n}", now))
     return out
 

@@ -118,6 +118,10 @@ class MemoryAccessed(Event):
     rank: int = 0
     retrievers: tuple[str, ...] = ()
     request_id: str = ""
+    # The memory's state as the search read it. Only a hit that saw it archived (a search of the archive) recalls
+    # it; one that saw it consolidating, then reached the lifecycle after the archive, must not undo the
+    # consolidation. None: written before the field existed, when only archive searches could reach an archived one.
+    seen_state: str | None = None
 
 
 @dataclass(frozen=True)

@@ -46,10 +46,10 @@ TRANSITIONS: dict[MemoryState, frozenset[MemoryState]] = {
 # What the lifecycle's own decisions count as live: a new duplicate folds into it, a contradiction supersedes it,
 # the dense index's neighbours are drawn from it. A memory being consolidated is not: it is about to be archived.
 LIVE = frozenset({S.ACTIVE, S.DECAYING})
-# What reads (search, context, listing) show when a request names no state: the live memories. Not those being
-# consolidated: a search hit records an access, and an access that reaches a memory after it was archived recalls
-# it (Archived → Recalled → Active), undoing the consolidation it was read during.
-SEARCHABLE_BY_DEFAULT = LIVE
+# What reads (search, context, listing) show when a request names no state: the live memories, and those being
+# consolidated, which stay searchable until the summary that replaces them is (the summary turns Active, then they
+# are Archived). Hiding them from the first mark on left a user's searches empty for as long as a backlog took.
+SEARCHABLE_BY_DEFAULT = LIVE | {S.CONSOLIDATING}
 
 # The seed's two states that no memory was ever in. Requests written against the old drawing may still name
 # them (a filter on "accessed" matched nothing before): each is read as the state such a memory really is

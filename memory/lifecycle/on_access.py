@@ -1,5 +1,6 @@
 """The decisions after an access and after an activation: a Decaying memory read again is re-scored (and
-rescued when that lifts it), an Archived one is recalled; a summary that becomes active archives its originals.
+rescued when that lifts it), an Archived one found in the archive is recalled; a summary that becomes active
+archives its originals.
 
 Separate because they answer single events about one memory, with no search and no policy; the archiving is
 shared with the tick, which finishes a consolidation a crash left between the summary and its archive.
@@ -31,7 +32,7 @@ def after_access(state: UserState, event: MemoryAccessed) -> list[Event]:
         rescue = decision if decision == MemoryState.ACTIVE else None
         envelopes = envelope_for(event.scope, at, event)
         return [reevaluated(tracked.memory_id, importance, rescue, event.event_id, envelopes, event.request_id)]
-    if tracked.state == MemoryState.ARCHIVED.value:
+    if tracked.state == MemoryState.ARCHIVED.value and recalls(event):
         # Keyed by the memory's generation, not the access: every access read before the recall comes back
         # decides the same two events, which collapse (a second MemoryRecalled would be illegal on Active).
         key = f"{tracked.memory_id}:{tracked.generation}"
@@ -50,6 +51,17 @@ def after_access(state: UserState, event: MemoryAccessed) -> list[Event]:
         )
         return [recalled, activated]
     return []
+
+
+def recalls(event: MemoryAccessed) -> bool:
+    """Whether the access is a recall from the archive: the hit saw the memory archived.
+
+    A memory stays searchable while it is being consolidated, so a hit may see it consolidating (or active) and
+    reach the lifecycle only after the archive: that access counts (``fold`` adds it to the memory's accesses)
+    but must not undo the consolidation the search was read during. Accesses written before ``seen_state``
+    existed say nothing: they recall as they did then, when search hid consolidating memories and a hit on an
+    archived one came from the archive, so a replay decides what it decided."""
+    return event.seen_state is None or event.seen_state == MemoryState.ARCHIVED.value
 
 
 def after_activation(state: UserState, event: MemoryActivated) -> list[Event]:

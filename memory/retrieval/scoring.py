@@ -103,7 +103,7 @@ def fusion_weights(recipe: SearchRecipe, span: TimeRange | None) -> dict[str, fl
 
 
 def prior(
-    recipe: SearchRecipe, row: CandidateRow, span: TimeRange | None, speakers: set[str], speaker: str | None
+    recipe: SearchRecipe, row: CandidateRow, span: TimeRange | None, speakers: frozenset[str], speaker: str | None
 ) -> float:
     """What the memory itself says about its chances, before the list is ranked: outside the asked time
     range, how specific it is, whether the person the query names said it."""
@@ -145,7 +145,7 @@ def final_order(
     fused = reciprocal_rank_fusion(
         orderings, k=recipe.rrf_k, weights=fusion_weights(recipe, span), strengths=strengths, said=said
     )
-    speakers = {row.speaker for row in rows.values()} - {""}
+    speakers = frozenset(row.speaker for row in rows.values()) - {""}
     speaker = named_speaker(query, speakers)
     candidates = [
         Candidate(

@@ -30,7 +30,6 @@ from confluent_kafka import Consumer, TopicPartition
 from adapters.kafka import ensure_topics
 from adapters.kafka_auth import client_config
 from bench.locomo_data import load_conversations, turn_event
-from memory.contract.codec import Codec
 from memory.contract.events import (
     ConversationTurnReceived,
     MemoryActivated,
@@ -45,6 +44,7 @@ from memory.ingest.extraction import extract_facts
 from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import System, start_system
 from tests.e2e.conftest import RunningSystem, free_port_block
+from tests.e2e.memory_log import read_memory_log
 from tests.e2e.test_crash_safety import Feeder, Offsets, wait_settled
 from tests.support import isolated_settings, unique, wait_while_progressing
 
@@ -128,27 +128,12 @@ class Searches:
 
 def decisions_on_log(settings: Settings) -> dict[str, dict[str, set[str]]]:
     """Every lifecycle decision on the memory log: decision -> the memory it is about -> its distinct event ids."""
-    codec = Codec()
-    topic = settings.topics.memories
-    consumer = Consumer(client_config(settings, **{"group.id": unique("decisions-"), "enable.auto.commit": False}))
-    partitions = list(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    remaining = {p for p, end in ends.items() if end > 0}
-    while remaining:
-        message = consumer.poll(10.0)
-        assert message is not None, f"the memory log stopped before its end: partitions {remaining} unread"
-        if message.error() is not None:
-            continue
-        event = codec.decode(message.value())
+    for event in read_memory_log(settings):
         if isinstance(event, MemoryActivated | MemoryConsolidating | MemoryArchived | MemoryConsolidated):
             found[type(event).__name__][event.memory_id].add(event.event_id)
         elif isinstance(event, MemoryReinforced):  # about the repeat, which reinforces one memory once
             found["MemoryReinforced"][event.duplicate_memory_id].add(event.event_id)
-        if (message.offset() or 0) + 1 >= ends[message.partition() or 0]:
-            remaining.discard(message.partition() or 0)
-    consumer.close()
     return found
 
 

@@ -231,7 +231,7 @@ def test_listing_reads_the_seeds_retired_state_names_and_refuses_other_names(lis
     ok = client.get("/v1/memories", params={"user_id": "u", "state": ["accessed", "decaying", "embedding"]})
     assert ok.status_code == 200, ok.text
     assert client.get("/v1/memories", params={"user_id": "u"}).status_code == 200
-    assert reader.asked == [["active", "decaying", "extracted"], ["active", "decaying"]]
+    assert reader.asked == [["active", "decaying", "extracted"], ["active", "consolidating", "decaying"]]
     bad = client.get("/v1/memories", params={"user_id": "u", "state": ["active", "fading"]})
     assert bad.status_code == 400
     assert "state" in bad.text and "fading" in bad.text  # the schema's enum refuses it, naming the parameter

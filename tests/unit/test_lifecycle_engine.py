@@ -146,8 +146,11 @@ def command(
     )
 
 
-def accessed(memory_id: str, at: datetime, request: str = "req-1", rank: int = 0) -> MemoryAccessed:
-    """As ``api.access`` records it: one event per result, its id derived from the request and rank."""
+def accessed(
+    memory_id: str, at: datetime, request: str = "req-1", rank: int = 0, seen: str | None = None
+) -> MemoryAccessed:
+    """As ``api.access`` records it: one event per result, its id derived from the request and rank; ``seen`` is
+    the state the search read the memory in (None: as written before the field existed)."""
     event_id = derived_event_id(request, "MemoryAccessed", rank)
     return MemoryAccessed(
         envelope("MemoryAccessed", event_id, at),
@@ -155,6 +158,7 @@ def accessed(memory_id: str, at: datetime, request: str = "req-1", rank: int = 0
         rank=rank,
         retrievers=("dense",),
         request_id=request,
+        seen_state=seen,
     )
 
 
@@ -916,7 +920,7 @@ def test_an_access_recalls_an_archived_memory_then_activates_it() -> None:
     agent = Agent(policy=CONSOLIDATION)
     adopted, _, _, _ = consolidated(agent)
     generation = agent.memory(adopted.memory_id).generation
-    access = accessed(adopted.memory_id, day(41), request="req-archive")
+    access = accessed(adopted.memory_id, day(41), request="req-archive", seen="archived")
     decided = agent.run([access])
     key = f"{adopted.memory_id}:{generation}"  # the archived memory's generation: one recall per archiving
     assert [(type(e), e.event_id) for e in decided] == [
@@ -939,8 +943,8 @@ def test_an_access_recalls_an_archived_memory_then_activates_it() -> None:
 def test_two_accesses_of_an_archived_memory_before_the_recall_comes_back_recall_it_once() -> None:
     agent = Agent(policy=CONSOLIDATION)
     adopted, _, _, _ = consolidated(agent)
-    first = agent.run([accessed(adopted.memory_id, day(41), request="req-1")])
-    second = agent.run([accessed(adopted.memory_id, day(41) + timedelta(seconds=5), request="req-2")])
+    first = agent.run([accessed(adopted.memory_id, day(41), request="req-1", seen="archived")])
+    second = agent.run([accessed(adopted.memory_id, day(41) + timedelta(seconds=5), request="req-2", seen="archived")])
     # The second access still sees an archived memory and decides a recall too; it must be the same recall,
     # or the log would carry a MemoryRecalled for an active memory, which the fold rejects.
     assert [e.event_id for e in second] == [e.event_id for e in first]
@@ -948,6 +952,48 @@ def test_two_accesses_of_an_archived_memory_before_the_recall_comes_back_recall_
         fold(agent.state, event)
     tracked = agent.memory(adopted.memory_id)
     assert (tracked.state, tracked.access_count) == ("active", 2)
+
+
+def test_a_hit_that_saw_a_memory_consolidating_never_recalls_it_once_archived() -> None:
+    """Consolidating memories stay searchable; a hit on one is recorded while it is consolidating, and the
+    lifecycle may read that access only after the summary turned Active and the memory was archived. Recalling it
+    then would undo the consolidation (the rebalance test once saw those memories activated a second time)."""
+    agent = Agent(policy=CONSOLIDATION)
+    adopted, beach, _ = dog_memories(agent)
+    decided = agent.tick(day(40))
+    agent.deliver(decided)
+    assert agent.memory(adopted.memory_id).state == "consolidating"
+    during = accessed(adopted.memory_id, day(40) + timedelta(seconds=1), request="req-during", seen="consolidating")
+    summary = decided[0]
+    assert isinstance(summary, MemoryExtracted)
+    agent.deliver([embedded(summary, day(40))])  # the summary is Active and its originals archived first
+    archived = agent.memory(adopted.memory_id)
+    assert archived.state == "archived"
+    generation = archived.generation
+
+    assert agent.deliver([during]) == [during]  # nothing decided: no recall, no activation
+    assert (archived.state, archived.generation, archived.access_count) == ("archived", generation, 1)
+    assert agent.deliver([during]) == [during]  # the same access again changes nothing
+    assert (archived.state, archived.generation, archived.access_count) == ("archived", generation, 1)
+    # A hit that saw it active (read before the tick) and arrives late is no recall either.
+    before = accessed(beach.memory_id, day(39), request="req-before", seen="active")
+    assert agent.deliver([before]) == [before]
+    assert agent.memory(beach.memory_id).state == "archived"
+
+    # A search of the archive that finds it archived is a recall.
+    recall = accessed(adopted.memory_id, day(42), request="req-archive", seen="archived")
+    delivered = agent.deliver([recall])
+    assert [type(e) for e in delivered] == [MemoryAccessed, MemoryRecalled, MemoryActivated]
+    assert (archived.state, archived.generation, archived.access_count) == ("active", generation + 2, 2)
+
+
+def test_an_access_written_before_seen_state_existed_recalls_an_archived_memory_as_it_did() -> None:
+    """Old logs replay to the same decisions: then a hit on an archived memory came from a search of the archive."""
+    agent = Agent(policy=CONSOLIDATION)
+    adopted, _, _, _ = consolidated(agent)
+    old = accessed(adopted.memory_id, day(41), request="req-old", seen=None)
+    assert [type(e) for e in agent.deliver([old])] == [MemoryAccessed, MemoryRecalled, MemoryActivated]
+    assert agent.memory(adopted.memory_id).state == "active"
 
 
 # --- commands -------------------------------------------------------------------------------------------------
@@ -1104,7 +1150,8 @@ def test_every_event_delivered_twice_changes_nothing_the_second_time() -> None:
     agent = Agent(policy=CONSOLIDATION)
     consolidated(agent)
     adopted = next(e for e in agent.log if isinstance(e, MemoryExtracted))
-    agent.deliver([accessed(adopted.memory_id, day(41))])  # recalled: the log now holds every kind of transition
+    # Recalled from the archive: the log now holds every kind of transition.
+    agent.deliver([accessed(adopted.memory_id, day(41), seen="archived")])
     assert {type(e).__name__ for e in agent.log} >= {
         "MemoryExtracted", "EntitiesLinked", "MemoryEmbedded", "MemoryActivated", "MemoryConsolidated",
         "MemoryConsolidating", "MemoryArchived", "MemoryAccessed", "MemoryRecalled",

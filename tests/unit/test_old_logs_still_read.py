@@ -161,3 +161,32 @@ def test_the_graph_and_vector_projections_see_the_same_step(log: list[Event]) ->
         "moves": {"decaying": "active"},  # the Cypher guard: only a decaying memory is rescued
     }
     assert _touches_row(rescue)  # Milvus moves the row's state (memory.lifecycle.machine.advance)
+
+
+# --- MemoryAccessed.seen_state --------------------------------------------------------------------------------
+
+ACCESSED_V1 = SCHEMA_DIR / "history" / "memory_accessed.v1.avsc"
+OLD_ACCESS = 4  # the MemoryAccessed in the old log, written before seen_state
+
+
+def test_an_access_written_before_seen_state_decodes_without_it() -> None:
+    codec = Codec()
+    old_bytes = old_messages()[OLD_ACCESS]
+    access = codec.decode(old_bytes)
+    assert isinstance(access, MemoryAccessed)
+    assert access.memory_id == "m-hike" and access.seen_state is None
+    # The kept v1 schema is what wrote it (its fingerprint is the header's, not today's), byte for byte.
+    envelope = json.loads((SCHEMA_DIR / "envelope.avsc").read_text())
+    v1 = load_schema_file(ACCESSED_V1, envelope)
+    assert codec.encode_dict("memstream.MemoryAccessed", to_record(access), schema=v1) == old_bytes
+    assert old_bytes[2:10] != codec.fingerprint_of("memstream.MemoryAccessed")
+
+
+def test_an_access_with_the_state_its_hit_saw_round_trips() -> None:
+    old = old_log()[OLD_ACCESS]
+    assert isinstance(old, MemoryAccessed)
+    seen = replace(old, seen_state="consolidating")
+    codec = Codec()
+    data = codec.encode(seen)
+    assert data[2:10] == codec.fingerprint_of("memstream.MemoryAccessed")
+    assert codec.decode(data) == seen

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from api.access import Hit, access_events
 from api.errors import InvalidRequest
 from api.filters import Visibility
 from api.retrievers.base import or_tsquery
@@ -52,14 +53,16 @@ def test_visibility_puts_scope_states_metadata_and_time_in_both_stores() -> None
     assert 'user_id == "alice"' in expr and 'agent_id == "bot"' in expr
     assert f"occurred_at >= {int(REF.timestamp() * 1000)}" in expr
     assert "occurred_at < 1772409600000" in expr
-    assert 'state in ["active","decaying"]' in expr
+    # Memories being consolidated stay searchable until their summary is (issue 18, point 8).
+    assert 'state in ["active","consolidating","decaying"]' in expr
 
 
 def test_the_seeds_retired_state_names_are_read_as_the_states_such_memories_are_in() -> None:
     # A request written against the old drawing ("active, accessed, decaying" was the documented default)
     # gets the same answer as before; "embedding" asks for memories not embedded yet, which are Extracted.
     old_default = Visibility("app", "alice", filters=SearchFilters(states=["active", "accessed", "decaying"]))
-    assert old_default.states() == ["active", "decaying"] == Visibility("app", "alice").states()
+    assert old_default.states() == ["active", "decaying"]
+    assert Visibility("app", "alice").states() == ["active", "consolidating", "decaying"]
     assert Visibility("app", "alice", filters=SearchFilters(states=["embedding"])).states() == ["extracted"]
 
 
@@ -103,3 +106,15 @@ def test_a_plural_in_the_query_finds_the_singular_entity() -> None:
 def test_or_tsquery_never_passes_syntax_through() -> None:
     assert or_tsquery(["Sarah's", "c++", "&", "!"]) == "sarahs | c"
     assert or_tsquery([]) == ""
+
+
+def test_each_access_records_the_state_its_hit_was_read_in() -> None:
+    """The lifecycle recalls an archived memory only for a hit that saw it archived (memory.lifecycle.on_access)."""
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    hits = [Hit("m-1", ["dense"], "consolidating"), Hit("m-2", ["dense", "sparse"], "archived")]
+    events = access_events(Scope("app", "alice"), hits, "req-1", now)
+    assert [(e.memory_id, e.rank, e.retrievers, e.seen_state) for e in events] == [
+        ("m-1", 1, ("dense",), "consolidating"),
+        ("m-2", 2, ("dense", "sparse"), "archived"),
+    ]
+    assert access_events(Scope("app", "alice"), hits, "req-1", now) == events  # a retry is the same events

@@ -49,6 +49,14 @@ def test_a_name_counts_twice_unless_it_is_a_speaker() -> None:
     assert specificity("Deb: Thanks so much, Jolene, really.", 0.7, {"Jolene", "Deb"}) == 0.0
 
 
+def test_a_text_counted_once_is_counted_again_for_other_speakers() -> None:
+    """The counts are kept per text and speakers: the same text read with other speakers is read anew."""
+    text = "Deb: Thanks so much, Jolene, really."
+    assert specificity(text, 0.7, {"Jolene", "Deb"}) == 0.0
+    assert specificity(text, 0.7, {"Deb"}) == pytest.approx((2 / SATURATION) ** 0.7)  # Jolene, a name, twice
+    assert specificity(text, 0.7, frozenset({"Jolene", "Deb"})) == 0.0
+
+
 def test_a_question_is_discounted_against_the_same_words_stated() -> None:
     stated = specificity("Evan: You found new hobbies like kayaking and hiking.", 0.5)
     asked = specificity("Evan: What new hobbies like kayaking and hiking have you found?", 0.5)

@@ -5,11 +5,11 @@ import { call, userQuery } from "/ui/api.js";
 import { h, show, when, errorBox } from "/ui/dom.js";
 
 // memory.retrieval.recipes.RECIPES (a test checks the two lists agree).
-const RECIPES = ["hybrid", "dense", "sparse", "graph", "temporal", "no_graph", "no_temporal", "dense_sparse"];
+const RECIPES = ["hybrid", "hybrid_unscoped", "dense", "sparse", "graph", "temporal", "no_graph", "no_temporal", "dense_sparse"];
 const RETRIEVERS = ["dense", "sparse", "graph", "temporal"];
 
 const rfc3339 = (local) => (local ? new Date(local).toISOString() : undefined);
-// memory.lifecycle.machine.MemoryState (a test checks); none chosen: the searchable ones (active, decaying).
+// memory.lifecycle.machine.MemoryState (a test checks); none chosen: the searchable ones (SEARCHABLE_BY_DEFAULT).
 const STATES = ["extracted", "stored", "active", "consolidating", "archived", "recalled", "decaying", "forgotten"];
 
 // The filters object of the request, or undefined when none is set. Metadata is typed as key=value pairs, one

@@ -1139,7 +1139,7 @@ export interface operations {
                 app_id?: string | null;
                 agent_id?: string | null;
                 run_id?: string | null;
-                /** @description default: the searchable states (active, decaying); archived to see consolidated originals. A forgotten memory is deleted (only its tombstone stays), so it is never listed */
+                /** @description default: the searchable states (active, decaying, and consolidating until their summary is); archived to see consolidated originals. A forgotten memory is deleted (only its tombstone stays), so it is never listed */
                 state?: ("accessed" | "active" | "archived" | "consolidating" | "decaying" | "embedding" | "extracted" | "forgotten" | "recalled" | "stored")[] | null;
                 limit?: number;
                 offset?: number;
