@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memory.language.names import inner_names
+from memory.language.names import NOT_NAMES, inner_names, is_sentence_starter
 from memory.language.time_expressions.calendar import MONTHS, WEEKDAYS
 from memory.language.time_expressions.numbers import CARDINAL_WORDS, ORDINAL_WORDS
 from memory.language.words import content_words, fold, word_set, words
@@ -53,14 +53,19 @@ _SPEAKER_TELLS = _FIRST_PERSON - {"me", "us"}
 # An exclamation that opens with one of these has left out its subject, the speaker: "Love that purple color!",
 # "Gonna keep believing in it!", "Can't wait for the trip!" tell what the speaker likes or means to do.
 _SPEAKER_LEFT_OUT = word_set("love loved loving gonna can't cannot")
-_SECOND_PERSON = word_set("you you're you've you'll you'd your yours yourself")
+_SECOND_PERSON = word_set("you you're you've you'll you'd your yours yourself u ur")
+# A question can be put to the listener with "you" left out. An invitation ("Wanna meet up at the cafe on
+# Monday?") is a plan when it says when or where; "How's the new job at the bakery going?" asks after the other's
+# affairs as "How is your ..." would, when it names them (two content words: "How are the kids?" names nothing).
+_INVITATION = re.compile(r"^(?:\w+[,!]?\s+)?(?:wanna|want to)\b", re.IGNORECASE)
+_ASKS_AFTER = re.compile(r"^(?:\w+[,!]?\s+)?(?:how's|how is|how was|how're|how are|how were)\b", re.IGNORECASE)
 # "you" after these is anyone, not the listener: "Is coffee bad for you?", "What's new with you?".
 _GENERIC_YOU_BEFORE = word_set("for to with than like about")
 # A question that opens like this asks the listener to do something for the asker ("Can you write that more
 # formally?", "Could you recommend a laptop?"): a request, not a question about the listener's life.
 _REQUEST = re.compile(r"^(?:\w+,?\s+)?(?:can|could|would|will|won't|wouldn't|pls|please)\s+(?:you|u)\b", re.IGNORECASE)
 # Content words that ask about nothing in particular: "What are your plans?", "What's new?".
-_VAGUE_ASK_WORDS = word_set("new plans plan stuff things thing lately recently going up")
+_VAGUE_ASK_WORDS = word_set("new plans plan stuff things thing lately recently going up days")
 # After these, "I" is asking ("how do I", "can I", "should I"), not telling.
 _AUXILIARIES = word_set("do does did can could should would will shall may might must am")
 _DATE_WORDS = frozenset(MONTHS) | frozenset(WEEKDAYS)
@@ -103,6 +108,8 @@ _MAX_EXCLAMATION_WORDS = 5  # "Swimming is great exercise!"; longer exclamations
 _MIN_QUESTION_CONTENT = 2  # "Did you know I moved to Lyon?" tells; "Can we plan my week?" asks
 _MAX_BARE_WORDS = 2  # "Yum", "Well deserved", "another bug": too short to tell anything without a name or number
 _MAX_GREETED_WORDS = 1  # "hey sam", "Good morning sunshine": whom the greeting greets
+# After a named subject, these make the sentence a statement about it: "Max is a real go-getter!".
+_ABOUT_THE_SUBJECT = word_set("is was has had")
 
 
 @dataclass(frozen=True)
@@ -224,8 +231,8 @@ def is_small_talk(sentence: str) -> bool:
 
 def is_short_exclamation(sentence: str) -> bool:
     """A short exclamation about nothing of the speaker's and naming nothing: "Swimming is great exercise!",
-    "Send pictures!", "Keep me posted!". "We got a puppy!", "Love that purple color!" (the speaker left out)
-    and "Max loved the Alps!" tell."""
+    "Send pictures!", "Keep me posted!". "We got a puppy!", "Love that purple color!" (the speaker left out),
+    "Max loved the Alps!" and "Barcelona is a must-visit city!" (``names_its_subject``) tell."""
     found = _folded(sentence)
     return (
         sentence.rstrip().endswith("!")
@@ -233,6 +240,22 @@ def is_short_exclamation(sentence: str) -> bool:
         and not _SPEAKER_TELLS.intersection(found)
         and found[0] not in _SPEAKER_LEFT_OUT
         and not has_specifics(sentence)
+        and not names_its_subject(sentence)
+    )
+
+
+def names_its_subject(sentence: str) -> bool:
+    """The sentence opens with a name and says what it is or was: "Max is a real go-getter!", "Barcelona is a
+    must-visit city!". A capitalised first word is usually just the sentence's start (memory.language.names), so
+    it counts only when it is no common opener and "is", "was", "has" or "had" follows it ("Send pictures!",
+    "Swimming is great exercise!" name nothing)."""
+    found = words(sentence)
+    return (
+        len(found) > 1
+        and found[0][0].isupper()
+        and fold(found[0]) not in NOT_NAMES
+        and not is_sentence_starter(found[0])
+        and fold(found[1]) in _ABOUT_THE_SUBJECT
     )
 
 
@@ -245,11 +268,16 @@ def asks_about_listener(sentence: str) -> bool:
     if not is_question(sentence) or _REQUEST.match(fold(sentence.strip())):
         return False
     found = _folded(sentence)
-    to_listener = any(
+    named = chat_content(sentence) - _VAGUE_ASK_WORDS
+    if any(
         word in _SECOND_PERSON and (i == 0 or word != "you" or found[i - 1] not in _GENERIC_YOU_BEFORE)
         for i, word in enumerate(found)
-    )
-    return to_listener and bool(chat_content(sentence) - _VAGUE_ASK_WORDS)
+    ):
+        return bool(named)
+    opening = fold(sentence.strip())
+    if _INVITATION.match(opening):
+        return bool(named) and (has_count_or_date(sentence) or bool(_LOCATIVES.intersection(found)))
+    return _ASKS_AFTER.match(opening) is not None and len(named) >= _MIN_QUESTION_CONTENT
 
 
 def is_question(sentence: str) -> bool:
