@@ -200,9 +200,9 @@ class MemoryReader:
 
     async def turn_positions(self, memory_ids: list[str], app_id: str, user_id: str) -> dict[tuple[str, str], int]:
         """(conversation id, turn id) -> where that turn sits in its conversation, for the conversations these
-        memories come from: 0 for the first turn the user's memories come from, then in the order they were
-        said (valid time, then log position). Derived from the projection at read time, so a worker restart or
-        a replay never leaves positions behind."""
+        memories come from: 0 for the conversation's first turn, then in the order they were said (valid time,
+        then log position), turns that made no memory counted too (``TURN_POSITIONS``). Derived from the
+        projection at read time, so a worker restart or a replay never leaves positions behind."""
         if not memory_ids:
             return {}
         async with self._pool.connection() as conn, conn.cursor() as cur:

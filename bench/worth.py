@@ -115,7 +115,7 @@ def _line(name: str, s: Score) -> str:
 def report(turns: Sequence[Labelled], errors: bool) -> str:
     lines = ["| turns | n | precision | recall | small talk kept | worth dropped |", "|---|---|---|---|---|---|"]
     lines.append(_line("all", score(turns)))
-    for split in ("dev", "dev2", "held_out", "peer"):
+    for split in ("dev", "dev2", "held_out", "peer", "forms"):
         lines.append(_line(f"split {split}", score(t for t in turns if t.split == split)))
     for role in sorted({t.role for t in turns}):
         lines.append(_line(f"role {role}", score(t for t in turns if t.role == role)))
