@@ -45,6 +45,7 @@ from memory.language.time_expressions import TimeRange
 from memory.retrieval import specificity as specificity_module
 from memory.retrieval.recipes import SearchRecipe, recipe_named
 from memory.retrieval.scoring import CandidateRow, Found, final_order
+from memory.retrieval.time_scope import Scoping, scoping, window_lean
 
 PARTS = (WHOLE, TUNING, HELD_OUT)
 
@@ -69,7 +70,8 @@ class Variant:
     name: str
     what: str  # the prior, as the report names it
     changes: Mapping[str, Any]
-    drop_span: bool = False  # the time range the query names no longer weighs (OUT_OF_RANGE, the vague vote)
+    drop_span: bool = False  # the time range the query names no longer weighs at all (no prior, no window lean)
+    drop_range_prior: bool = False  # only the out-of-range factor goes; the window lean (point 3) stays
     without: str | None = None  # a retriever whose vote is dropped (as the no_graph / no_temporal recipes do)
     question_factor: float | None = None  # memory.retrieval.specificity.QUESTION_FACTOR
 
@@ -84,7 +86,9 @@ VARIANTS = (
     Variant("no neighbour support", "+ 0.3 of turns ±2 above the median", {"neighbour_share": 0.0}),
     Variant("no importance", "5 % of the final score", {"importance_share": 0.0}),
     Variant("no recency", "2 % of the final score, half-life 30 days", {"recency_share": 0.0}),
-    Variant("no time-range prior", "x 0.5 outside the asked range (0.8 vague)", {}, drop_span=True),
+    Variant("no time-range prior", "x 0.5 outside the asked range (0.8 vague)", {}, drop_range_prior=True),
+    Variant("no window lean", "x 1.25 for the window's topic hits (a time and a topic)", {"window_boost": 1.0}),
+    Variant("no time at all", "neither the time-range prior nor the window lean", {}, drop_span=True),
     Variant("no dense vote", "the dense retriever's vote, weight 1", {}, without="dense"),
     Variant("no sparse vote", "the sparse retriever's vote, weight 1", {}, without="sparse"),
     Variant("no graph vote", "the graph retriever's vote, weight 1", {}, without="graph"),
@@ -177,15 +181,20 @@ def question_factor(value: float | None) -> contextlib.AbstractContextManager[No
     return contextlib.nullcontext() if value is None else patched(specificity_module, "QUESTION_FACTOR", value)
 
 
-def ordered(c: Captured, recipe: SearchRecipe, drop_span: bool) -> list[str]:
-    """The dia_ids of the top hits, as the API would order them for this recipe."""
+def ordered(c: Captured, recipe: SearchRecipe, drop_span: bool, drop_range_prior: bool = False) -> list[str]:
+    """The dia_ids of the top hits, as the API would order them for this recipe (a question naming a time and a
+    topic leans on the window as the API's does; one naming a time alone is ordered like any other here, where
+    the API reads the window whole: LoCoMo's questions are about topics)."""
     kinds = {r.value for r in recipe.retrievers}
     found = {kind: matches for kind, matches in c.found.items() if kind in kinds}
     # The API fetches rows of what this recipe's retrievers found only: the speakers the ordering sees are theirs.
     ids = {f.memory_id for matches in found.values() for f in matches}
     rows = {memory_id: row for memory_id, row in c.rows.items() if memory_id in ids}
-    span = None if drop_span or "temporal" not in kinds else c.span
+    asked = None if drop_span or "temporal" not in kinds else c.span
+    span = None if drop_range_prior else asked
     order = final_order(found, rows, recipe, c.text, c.reference, span, c.positions)
+    if recipe.time_scoping and asked is not None and scoping(c.text, asked) is Scoping.TIME_AND_TOPIC:
+        order = window_lean(order, rows, asked, recipe.window_boost)
     return [c.dia_ids[s.memory_id] for s in order[:TOP_K]]
 
 
@@ -195,7 +204,8 @@ def applies(variant: Variant, recipe: SearchRecipe) -> bool:
     kinds = {r.value for r in recipe.retrievers}
     if variant.without is not None:
         return variant.without in kinds and len(kinds) > 1
-    return not variant.drop_span or "temporal" in kinds or bool(variant.changes)
+    reads_time = "temporal" in kinds
+    return not (variant.drop_span or variant.drop_range_prior) or reads_time or bool(variant.changes)
 
 
 def rankings_for(
@@ -205,7 +215,7 @@ def rankings_for(
     if variant.without is not None:
         changed = replace(changed, retrievers=tuple(r for r in recipe.retrievers if r.value != variant.without))
     with question_factor(variant.question_factor):
-        return {key: ordered(c, changed, variant.drop_span) for key, c in captured.items()}
+        return {key: ordered(c, changed, variant.drop_span, variant.drop_range_prior) for key, c in captured.items()}
 
 
 def figures(
