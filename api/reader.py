@@ -99,20 +99,26 @@ def candidate_row(row: dict[str, Any]) -> CandidateRow:
 # never by the turn id, which the API draws at random (memory.retrieval.said_order).
 # The numbering is returned whole (hundreds of rows) and matched in Python: joined back to the candidates in
 # SQL, the planner ran the window once per candidate.
-TURN_POSITIONS = """
+_NUMBERED_TURNS = """
 WITH turns AS (
   SELECT metadata->>'conversation_id' AS conversation, source_turn_ids[1] AS turn, min(valid_from) AS said_at,
          min(log_offset) AS logged
   FROM memories
-  WHERE app_id = %s AND user_id = %s AND cardinality(source_turn_ids) = 1
-    AND metadata->>'conversation_id' IN (
-      SELECT metadata->>'conversation_id' FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s
-    )
+  WHERE app_id = %s AND user_id = %s AND cardinality(source_turn_ids) = 1{conversations}
   GROUP BY 1, 2
 )
 SELECT conversation, turn, row_number() OVER (PARTITION BY conversation ORDER BY said_at, logged, turn) - 1
 FROM turns
 """
+TURN_POSITIONS = _NUMBERED_TURNS.format(
+    conversations="""
+    AND metadata->>'conversation_id' IN (
+      SELECT metadata->>'conversation_id' FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s
+    )"""
+)
+# Every conversation of the user (api.turn_positions caches it per cache epoch): the numbering is per conversation,
+# so each turn's position is the one TURN_POSITIONS gives.
+ALL_TURN_POSITIONS = _NUMBERED_TURNS.format(conversations="")
 
 
 class MemoryReader:
@@ -190,8 +196,15 @@ class MemoryReader:
         a replay never leaves positions behind."""
         if not memory_ids:
             return {}
+        return await self._positions(TURN_POSITIONS, [app_id, user_id, memory_ids, app_id, user_id])
+
+    async def all_turn_positions(self, app_id: str, user_id: str) -> dict[tuple[str, str], int]:
+        """``turn_positions`` for every conversation of the user (what ``api.turn_positions`` caches)."""
+        return await self._positions(ALL_TURN_POSITIONS, [app_id, user_id])
+
+    async def _positions(self, statement: str, params: list[Any]) -> dict[tuple[str, str], int]:
         async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute(TURN_POSITIONS, [app_id, user_id, memory_ids, app_id, user_id])
+            await cur.execute(statement, params)
             return {(str(row[0]), str(row[1])): int(row[2]) for row in await cur.fetchall()}
 
     async def history(self, memory_id: str, app_id: str, user_id: str) -> MemoryHistory:
