@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -18,6 +19,15 @@ COLUMNS = (
     "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, metadata, source_turn_ids,"
     " known_from, updated_at, valid_from, valid_to, embedding_model, pinned, log_offset"
 )
+
+# What a search reads of each candidate (``search_rows``): the ordering's fields and the hit's. The metadata comes as
+# JSON text, decoded only for the hits returned (``hit_metadata``): decoding ~200 jsonb values per search was half
+# of the rows stage; the two keys the ordering reads come as their own columns.
+SEARCH_COLUMNS = (
+    "memory_id, text, state, importance, metadata::text AS metadata_json, metadata->>'speaker' AS speaker,"
+    " metadata->>'conversation_id' AS conversation_id, source_turn_ids, valid_from, valid_to, log_offset"
+)
+_METADATA = msgspec.json.Decoder(dict[str, Any] | None)
 
 
 @dataclass(frozen=True)
@@ -79,19 +89,24 @@ def memory_out(row: dict[str, Any]) -> MemoryOut:
 
 
 def candidate_row(row: dict[str, Any]) -> CandidateRow:
-    """What the search ordering reads of a row (``memory.retrieval.scoring``); the speaker and the
+    """What the search ordering reads of a ``search_rows`` row (``memory.retrieval.scoring``); the speaker and the
     conversation are metadata."""
-    metadata = row["metadata"] or {}
     return CandidateRow(
         memory_id=row["memory_id"],
         text=row["text"],
         importance=float(row["importance"]),
         valid_from=row["valid_from"],
-        speaker=str(metadata.get("speaker", "")),
-        conversation_id=str(metadata.get("conversation_id", "")),
+        speaker=row["speaker"] or "",
+        conversation_id=row["conversation_id"] or "",
         source_turn_ids=tuple(row["source_turn_ids"] or ()),
         log_offset=row["log_offset"],
     )
+
+
+def hit_metadata(row: dict[str, Any]) -> dict[str, str]:
+    """A ``search_rows`` row's metadata, as a hit shows it."""
+    metadata = _METADATA.decode(row["metadata_json"]) if row["metadata_json"] else None
+    return {str(k): str(v) for k, v in (metadata or {}).items()}
 
 
 # One scan of the user's memories in the candidates' conversations: each turn numbered by when it was said, and
@@ -186,6 +201,20 @@ class MemoryReader:
                 f"SELECT {COLUMNS} FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s"
                 f" AND {visible}",
                 [memory_ids, app_id, user_id, *(params or [])],
+            )
+            return {row["memory_id"]: row for row in await cur.fetchall()}
+
+    async def search_rows(
+        self, memory_ids: list[str], app_id: str, user_id: str, visible: str, params: list[Any]
+    ) -> dict[str, dict[str, Any]]:
+        """``fetch_many`` with what a search reads (``SEARCH_COLUMNS``), for its candidates."""
+        if not memory_ids:
+            return {}
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"SELECT {SEARCH_COLUMNS} FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s"
+                f" AND {visible}",
+                [memory_ids, app_id, user_id, *params],
             )
             return {row["memory_id"]: row for row in await cur.fetchall()}
 

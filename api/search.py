@@ -24,7 +24,7 @@ from api.access import AccessRecorder, Hit
 from api.cache import SearchCache
 from api.errors import InvalidRequest
 from api.filters import Visibility
-from api.reader import MemoryReader, candidate_row
+from api.reader import MemoryReader, candidate_row, hit_metadata
 from api.retrievers.base import RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
 from api.schemas import (
@@ -196,7 +196,7 @@ class SearchEngine:
             started = time.perf_counter()
             visible, params = query.visibility.sql()
             wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
-            rows = await self.reader.fetch_many(wanted, scope.app_id, scope.user_id, visible, params)
+            rows = await self.reader.search_rows(wanted, scope.app_id, scope.user_id, visible, params)
             timings["rows"] = _elapsed(started)
             started = time.perf_counter()
             turn_positions = await positions  # read during retrieval: a wait here is time it took beyond
@@ -328,7 +328,7 @@ def _hit(scored: Scored, row: dict[str, Any]) -> SearchHit:
         retrievers=scored.ranks,
         state=row["state"],
         importance=float(row["importance"]),
-        metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
+        metadata=hit_metadata(row),
         valid_from=row["valid_from"],
         valid_to=row["valid_to"],
         source_turn_ids=list(row["source_turn_ids"] or []),

@@ -242,7 +242,11 @@ def sustained(settings: Settings, base_url: str, bodies: list[Body], block: int)
         timed = Timed(client)
         cache_missed(timed, bodies[:WARM_UP])
         searched = bodies[WARM_UP:]
-        return [cache_missed(timed, searched[first : first + block]) for first in range(0, len(searched), block)]
+        blocks = []
+        for first in range(0, len(searched), block):
+            figures = cache_missed(timed, searched[first : first + block])
+            blocks.append({**figures, "load_1min": round(os.getloadavg()[0], 1)})  # at the block's end
+        return blocks
 
 
 GATEWAY_MODES = {"on": True, "off": False}
@@ -330,7 +334,7 @@ def print_blocks(blocks: list[dict[str, Any]], block: int) -> None:
             f"    searches {i * block + 1:>5}-{i * block + client['count']:<5} client p50 {client['p50_ms']} / p95 "
             f"{client['p95_ms']} ms; took_ms p50 {server['p50_ms']} / p95 {server['p95_ms']}; retrieval p50 "
             f"{stages.get('retrieval', {}).get('p50_ms')} / p95 {stages.get('retrieval', {}).get('p95_ms')} ms; "
-            f"{after} (load {os.getloadavg()[0]:.1f})",
+            f"{after} (load {figures.get('load_1min')})",
             flush=True,
         )
 
@@ -418,7 +422,13 @@ def main() -> None:
                         blocks.append({"code": str(code or PROJECT_ROOT), "round": turn + 1, "blocks": run_blocks})
         finally:
             MilvusClient(uri=settings.milvus_uri).drop_collection(settings.milvus_collection)
+        if not args.rounds and blocks:  # the sustained runs only
+            runs.append(
+                {"memories": count, "text": args.text, "users": users, "load": load_rates, "sustained_blocks": blocks}
+            )
         for (mode, metrics), rounds in by_mode.items():
+            if not rounds:
+                continue
             result = {
                 figure: pooled(rounds, figure)
                 for figure in ("cache_miss_client", "cache_miss_server_took", "cache_hit_client")
