@@ -6,13 +6,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from api.errors import InvalidRequest
-from api.schemas import ContextRequest, ContextResponse, SearchRequest, SearchResponse
+from api.schemas import ContextRequest, ContextResponse, SearchHit, SearchRequest, SearchResponse
 from memory.retrieval.context_budget import MAX_TOKENS, MIN_TOKENS, ContextItem, CoreBlockItem, build_context
 from models.tokens import TokenCounter
 
 # Enough candidates to fill generous budgets; the search's own top_k ceiling.
 CONTEXT_CANDIDATES = 100
 TOKENIZER = "bert-base-uncased WordPiece (all-MiniLM-L6-v2)"
+
+
+def context_items(hit: SearchHit) -> list[ContextItem]:
+    """What a hit puts in the context: a summary's hit, the originals that ranked in its stead (their own words,
+    which the question matched, not the summary's digest of them); any other hit, itself."""
+    ranked = [o for o in hit.originals if o.rank is not None]
+    if ranked:
+        return [ContextItem(o.id, o.memory, o.valid_from) for o in ranked]
+    return [ContextItem(hit.id, hit.memory, hit.valid_from)]
 
 
 class ContextBuilder:
@@ -44,10 +53,14 @@ class ContextBuilder:
     def build(
         self, body: ContextRequest, found: SearchResponse, blocks: Sequence[CoreBlockItem] = ()
     ) -> ContextResponse:
-        items = [ContextItem(h.id, h.memory, h.valid_from) for h in found.results]
+        items = [item for hit in found.results for item in context_items(hit)]
         scoped = found.time_scope
         # A question about a time alone: its memories as they were said (chosen most informative first).
         said = scoped.said_order if scoped is not None and scoped.kind == "time" else None
+        if said is not None:
+            # A summary's originals take its place in said order, in the order they were said.
+            within = {h.id: sorted(context_items(h), key=lambda i: i.occurred_at) for h in found.results}
+            said = [item.memory_id for hit_id in said for item in within.get(hit_id, ())]
         block = build_context(items, body.max_tokens, self._counter.count, self._counter.truncate, blocks, said)
         return ContextResponse(
             context=block.text,

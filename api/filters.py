@@ -7,7 +7,7 @@ request's filters; ``as_of``/``known_as_of`` switch visibility to the bi-tempora
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +42,18 @@ class Visibility:
         if self.include_archived:
             wanted.append(MemoryState.ARCHIVED.value)
         return sorted(set(wanted))
+
+    @property
+    def reads_through_summaries(self) -> bool:
+        """Whether this search also reads the archived originals of live summaries and answers them through their
+        summary (memory.retrieval.through_summaries): a search of the default states now. One that names its
+        states, asks for the archive, or travels in time sees exactly what it named."""
+        named = self.filters is not None and bool(self.filters.states)
+        return not (named or self.include_archived or self.time_travel)
+
+    def through_archive(self) -> Visibility:
+        """The same search with the archive readable (what the retrievers read when it reads through summaries)."""
+        return replace(self, include_archived=True)
 
     def validate(self) -> None:
         # occurred_after at or past occurred_before is an empty window, not an error: it matches nothing, as a

@@ -24,7 +24,7 @@ COLUMNS = (
 # JSON text, decoded only for the hits returned (``hit_metadata``): decoding ~200 jsonb values per search was half
 # of the rows stage; the two keys the ordering reads come as their own columns.
 SEARCH_COLUMNS = (
-    "memory_id, text, state, importance, metadata::text AS metadata_json, metadata->>'speaker' AS speaker,"
+    "memory_id, text, kind, state, importance, metadata::text AS metadata_json, metadata->>'speaker' AS speaker,"
     " metadata->>'conversation_id' AS conversation_id, source_turn_ids, valid_from, valid_to, log_offset"
 )
 _METADATA = msgspec.json.Decoder(dict[str, Any] | None)

@@ -333,6 +333,19 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
         check_timestamps(reference_time=self.reference_time, as_of=self.as_of, known_as_of=self.known_as_of)
 
 
+class SummaryOriginal(msgspec.Struct):
+    """An archived original under a consolidation summary's hit (memory.retrieval.through_summaries)."""
+
+    id: str
+    memory: str
+    valid_from: datetime
+    metadata: dict[str, str]
+    source_turn_ids: list[str]
+    # The 1-based place it ranked at in its own right (the summary shows it in its stead); None when the summary
+    # ranked on its own words and this is the original sharing the most of the query's words.
+    rank: int | None = None
+
+
 class SearchHit(msgspec.Struct):
     id: str
     memory: str
@@ -349,6 +362,8 @@ class SearchHit(msgspec.Struct):
     valid_to: datetime | None = None
     # The conversation turns it came from (a consolidation summary: all of its originals' turns).
     source_turn_ids: list[str] = msgspec.field(default_factory=list)
+    # A consolidation summary's hit: the archived originals that made it rank, best first (empty otherwise).
+    originals: list[SummaryOriginal] = msgspec.field(default_factory=list)
 
 
 class TimeRangeOut(msgspec.Struct):
@@ -379,7 +394,8 @@ class SearchResponse(msgspec.Struct):
     # The time range read from the query, if any (what the temporal retriever filtered on).
     time_range: TimeRangeOut | None = None
     # Milliseconds each retriever took (they run concurrently), the whole retrieval stage, then reading the hits'
-    # rows ("rows") and ordering them ("ranking").
+    # rows ("rows"), ordering them ("ranking") and, when archived originals or summaries ranked, reading their
+    # summaries and originals ("summaries").
     timings_ms: dict[str, float] = msgspec.field(default_factory=dict)
     # Set when a named time (a date, a span, a session) scoped the answer.
     time_scope: TimeScopeOut | None = None

@@ -33,18 +33,22 @@ from api.schemas import (
     SearchHit,
     SearchRequest,
     SearchResponse,
+    SummaryOriginal,
     TimeRangeOut,
     TimeScopeOut,
 )
+from api.summaries import archived_originals, live_summaries
 from api.time_scope import session_times, window_members
 from api.turn_positions import TurnPositions
 from memory.contract.events import Scope
 from memory.contract.validation import InvalidInput, check_text
 from memory.conversations.sessions import DEFAULT_GAP
 from memory.language.time_expressions import SessionRef, TimeRange, read_temporal_intent
+from memory.lifecycle.machine import MemoryState
 from memory.retrieval.recipes import Retriever, SearchRecipe, UnknownRecipe, recipe_named
 from memory.retrieval.scoring import CandidateRow, Found, Scored, asked_range, final_order
 from memory.retrieval.session_windows import session_window
+from memory.retrieval.through_summaries import best_by_words, fold_into_summaries
 from memory.retrieval.time_scope import (
     Scoping,
     Turn,
@@ -57,6 +61,7 @@ from memory.retrieval.time_scope import (
 from models.embedder import Embedder
 
 _RESPONSE_DECODER = msgspec.json.Decoder(SearchResponse)
+SUMMARY = "summary"  # the kind of a consolidation's memory (memory.lifecycle.on_tick)
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -176,6 +181,7 @@ class SearchEngine:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         query, source = await self.prepare(body, scope, recipe, reference)
+        shown = visibility(body, scope)  # what the caller may see; the retrievers may also read the archive
         span = asked_range(recipe, query.time_range)
         scoped = scoping(body.query, span) if recipe.time_scoping else Scoping.NONE
         # Positions only feed neighbour support (not used for a time alone); they need no candidate, so they are
@@ -197,6 +203,12 @@ class SearchEngine:
             visible, params = query.visibility.sql()
             wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
             rows = await self.reader.search_rows(wanted, scope.app_id, scope.user_id, visible, params)
+            summaries: dict[str, dict[str, Any]] | None = None
+            if shown.reads_through_summaries:
+                # Archived originals answer through their live summary; one without is not shown at all.
+                archived = [m for m, row in rows.items() if row["state"] == MemoryState.ARCHIVED.value]
+                summaries = await live_summaries(self.reader.pool, archived, shown)
+                rows = {m: r for m, r in rows.items() if r["state"] != MemoryState.ARCHIVED.value or m in summaries}
             timings["rows"] = _elapsed(started)
             started = time.perf_counter()
             turn_positions = await positions  # read during retrieval: a wait here is time it took beyond
@@ -218,14 +230,19 @@ class SearchEngine:
             if scoped is Scoping.TIME_AND_TOPIC and span is not None:
                 order = window_lean(order, candidates, span, recipe.window_boost)
         timings["ranking"] = _elapsed(started)
-        hits = order[: body.top_k]
+        started = time.perf_counter()
+        hits = await self.through_summaries(body.top_k, body.query, scope, order, rows, summaries)
+        if summaries or any(h.originals for h in hits):
+            timings["summaries"] = _elapsed(started)
+        for summary in (summaries or {}).values():
+            candidates.setdefault(summary["memory_id"], candidate_row(summary))
         return SearchResponse(
-            results=[_hit(scored, rows[scored.memory_id]) for scored in hits],
+            results=hits,
             took_ms=0.0,
             timings_ms=timings,
             recipe=recipe.name,
             time_range=TimeRangeOut(span.expression, span.start, span.end) if span else None,
-            time_scope=_time_scope(scoped, span, source, [s.memory_id for s in hits], candidates),
+            time_scope=_time_scope(scoped, span, source, [h.id for h in hits], candidates),
         )
 
     async def prepare(
@@ -243,10 +260,11 @@ class SearchEngine:
         carried = carried_intent(body.query, intent, turns, asker) if turns else None
         if carried is not None:
             intent, source = carried, "messages"
+        shown = visibility(body, scope)
         query = SearchQuery(
             text=body.query,
             recipe=recipe,
-            visibility=visibility(body, scope),
+            visibility=shown.through_archive() if shown.reads_through_summaries else shown,
             reference=reference,
             intent=intent,
             embedding=embedding,
@@ -266,6 +284,33 @@ class SearchEngine:
         if self.positions is None:
             return await self.reader.all_turn_positions(scope.app_id, scope.user_id)
         return await self.positions.of_user(scope.app_id, scope.user_id, scope.key, epoch)
+
+    async def through_summaries(
+        self,
+        top_k: int,
+        query: str,
+        scope: Scope,
+        order: list[Scored],
+        rows: dict[str, dict[str, Any]],
+        summaries: dict[str, dict[str, Any]] | None,
+    ) -> list[SearchHit]:
+        """The first ``top_k`` of ``order`` as hits. Reading through summaries (``summaries`` not None: original id
+        -> its live summary's row), each archived original is folded into its summary's hit, and a summary that
+        ranked on its own words is given its best original by words (a second read, only then)."""
+        if summaries is None:
+            return [_hit(scored, rows[scored.memory_id], []) for scored in order[:top_k]]
+        folded = fold_into_summaries(order, {o: s["memory_id"] for o, s in summaries.items()}, top_k)
+        rows.update((s["memory_id"], s) for s in summaries.values())
+        alone = [h.scored.memory_id for h in folded if not h.originals and rows[h.scored.memory_id]["kind"] == SUMMARY]
+        by_summary = await archived_originals(self.reader.pool, alone, scope.app_id, scope.user_id)
+        hits = []
+        for hit in folded:
+            listed = [_original(rows[memory_id], rank) for memory_id, rank in hit.originals]
+            own = by_summary.get(hit.scored.memory_id, [])
+            best = best_by_words(query, [(o["memory_id"], o["text"]) for o in own])
+            listed.extend(_original(o, None) for o in own if o["memory_id"] == best)
+            hits.append(_hit(hit.scored, rows[hit.scored.memory_id], listed))
+        return hits
 
     async def sessions_window(self, scope: Scope, ref: SessionRef, reference: datetime) -> TimeRange:
         """The time the named sessions span, resolved against this user's stored sessions."""
@@ -319,7 +364,18 @@ def _time_scope(
     return TimeScopeOut(kind, span.expression, span.start, span.end, origin, inside)
 
 
-def _hit(scored: Scored, row: dict[str, Any]) -> SearchHit:
+def _original(row: dict[str, Any], rank: int | None) -> SummaryOriginal:
+    return SummaryOriginal(
+        id=row["memory_id"],
+        memory=row["text"],
+        valid_from=row["valid_from"],
+        metadata=hit_metadata(row),
+        source_turn_ids=list(row["source_turn_ids"] or []),
+        rank=rank,
+    )
+
+
+def _hit(scored: Scored, row: dict[str, Any], originals: list[SummaryOriginal]) -> SearchHit:
     return SearchHit(
         id=scored.memory_id,
         memory=row["text"],
@@ -332,4 +388,5 @@ def _hit(scored: Scored, row: dict[str, Any]) -> SearchHit:
         valid_from=row["valid_from"],
         valid_to=row["valid_to"],
         source_turn_ids=list(row["source_turn_ids"] or []),
+        originals=originals,
     )

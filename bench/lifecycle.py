@@ -15,6 +15,8 @@ turns expanded in place), the latter comparable with the off run.
 from __future__ import annotations
 
 import argparse
+import itertools
+import threading
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -79,7 +81,17 @@ def summary_coverage(dsn: str, app_id: str) -> dict[str, list[str]]:
     return covered
 
 
-def ranked_items(client: httpx.Client, asked: Asked, app_id: str, covered: dict[str, list[str]]) -> list[set[str]]:
+def hit_turns(hit: dict[str, Any], covered: dict[str, list[str]]) -> list[str]:
+    """The LoCoMo turns a hit answers with, best first: its own; a summary's, the originals listed under it (those
+    that ranked, else its best by words); a summary listing none, every turn whose sentence it still says."""
+    dia_id = hit.get("metadata", {}).get("dia_id")
+    if dia_id:
+        return [dia_id]
+    listed = [o["metadata"].get("dia_id") for o in hit.get("originals", [])]
+    return [t for t in listed if t] or covered.get(hit["id"], [])
+
+
+def ranked_items(client: httpx.Client, asked: Asked, app_id: str, covered: dict[str, list[str]]) -> list[list[str]]:
     body = {
         "query": asked.question.question,
         "user_id": asked.question.sample_id,
@@ -90,27 +102,34 @@ def ranked_items(client: httpx.Client, asked: Asked, app_id: str, covered: dict[
     }
     response = client.post("/v1/memories/search", json=body)
     response.raise_for_status()
-    items = []
-    for hit in response.json()["results"]:
-        dia_id = hit.get("metadata", {}).get("dia_id")
-        items.append({dia_id} if dia_id else set(covered.get(hit["id"], [])))
-    return items
+    return [hit_turns(hit, covered) for hit in response.json()["results"]]
 
 
-def recall(evidence: dict[QuestionKey, list[str]], rankings: dict[QuestionKey, list[set[str]]]) -> dict[str, float]:
+def recall(
+    evidence: dict[QuestionKey, Sequence[str]], rankings: dict[QuestionKey, list[list[str]]]
+) -> dict[str, float]:
     by_items, by_turns = [], []
     for key, wanted in evidence.items():
         if key not in rankings:
             continue
         items = rankings[key][:K]
         by_items.append(len(set(wanted) & set().union(*items)) / len(wanted))
-        turns = list(dict.fromkeys(t for item in rankings[key] for t in sorted(item)))[:K]
+        turns = list(dict.fromkeys(t for item in rankings[key] for t in item))[:K]
         by_turns.append(len(set(wanted) & set(turns)) / len(wanted))
     return {
         "questions": len(by_items),
         f"R@{K}_items": round(sum(by_items) / len(by_items), 4),
         f"R@{K}_turns": round(sum(by_turns) / len(by_turns), 4),
     }
+
+
+def interleaved(plan: Sequence[Asked]) -> list[Asked]:
+    """The plan's questions, one user after another (the first question of each user, then the second, ...)."""
+    by_user: dict[str, list[Asked]] = {}
+    for asked in plan:
+        by_user.setdefault(asked.question.sample_id, []).append(asked)
+    rounds = itertools.zip_longest(*by_user.values())
+    return [asked for round_ in rounds for asked in round_ if asked is not None]
 
 
 def tick_all(settings: Settings, conversations: Sequence[Conversation], app_id: str) -> str:
@@ -137,12 +156,42 @@ def wait_applied(client: httpx.Client, token: str, app_id: str, users: Sequence[
                 raise TimeoutError(f"the consolidation was not applied in time: {response.text}")
 
 
+class SearchWatch(threading.Thread):
+    """Searches the users' questions one after another while the consolidation runs: how many came back empty
+    (the issue's complaint: a consolidating user's searches returned nothing for minutes) or failed."""
+
+    def __init__(self, base_url: str, settings: Settings, app_id: str, plan: Sequence[Asked]):
+        super().__init__(daemon=True)
+        self.base_url, self.settings, self.app_id, self.plan = base_url, settings, app_id, plan
+        self.stop = threading.Event()
+        self.counts = {"searches": 0, "empty": 0, "failed": 0}
+
+    def run(self) -> None:
+        with api_client(self.settings, self.base_url, self.app_id, timeout=120) as client:
+            for asked in itertools.cycle(self.plan):
+                if self.stop.is_set():
+                    return
+                body = {
+                    "query": asked.question.question,
+                    "user_id": asked.question.sample_id,
+                    "app_id": self.app_id,
+                    "top_k": K,
+                    "use_cache": False,
+                }
+                response = client.post("/v1/memories/search", json=body)
+                self.counts["searches"] += 1
+                if response.status_code != 200:
+                    self.counts["failed"] += 1
+                elif not response.json()["results"]:
+                    self.counts["empty"] += 1
+
+
 def measure(
     client: httpx.Client,
     plan: Sequence[Asked],
     app_id: str,
     covered: dict[str, list[str]],
-    evidence: dict[str, dict[QuestionKey, list[str]]],
+    evidence: dict[str, dict[QuestionKey, Sequence[str]]],
 ) -> dict[str, Any]:
     rankings = {asked.question.key: ranked_items(client, asked, app_id, covered) for asked in plan}
     return {name: recall(ids, rankings) for name, ids in evidence.items()}
@@ -159,7 +208,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.infer, args.api, args.skip_ingest = True, None, False
     conversations = load_conversations(args.data)[: args.conversations]
     original, audited, _ = evidence_sets(args, conversations)
-    evidence = {"original": dict(original.evidence), "audited": dict(audited.evidence)}
+    evidence: dict[str, dict[QuestionKey, Sequence[str]]] = {
+        "original": dict(original.evidence),
+        "audited": dict(audited.evidence),
+    }
     plan = search_plan(conversations, (original, audited), None)
     events = [turn_event(t, args.app_id, COMPONENT, infer=True) for c in conversations for t in c.turns]
     users = [c.sample_id for c in conversations]
@@ -176,8 +228,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             recall_off = measure(client, plan, args.app_id, {}, evidence)
             print(f"  recall: {recall_off}", flush=True)
             started = time.perf_counter()
+            # One question per user in turn, so every consolidating user is searched throughout.
+            watch = SearchWatch(system.base_url, settings, args.app_id, interleaved(plan))
+            watch.start()
             wait_applied(client, tick_all(settings, conversations, args.app_id), args.app_id, users)
             consolidated_s = round(time.perf_counter() - started, 1)
+            watch.stop.set()
+            watch.join()
+            print(f"  searches during the consolidation: {watch.counts}", flush=True)
             after = kept(settings.postgres_dsn, args.app_id, counter)
             print(f"consolidation on ({consolidated_s} s): {after}", flush=True)
             recall_on = measure(
@@ -197,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         },
         "ingest": report,
         "off": {**before, "recall": recall_off},
-        "on": {**after, "recall": recall_on, "consolidation_s": consolidated_s},
+        "on": {**after, "recall": recall_on, "consolidation_s": consolidated_s, "searches_during": watch.counts},
         "active_token_shrink": shrink,
     }
     path = write_results("lifecycle", body)

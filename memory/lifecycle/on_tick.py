@@ -30,7 +30,7 @@ from memory.lifecycle.machine import MemoryState
 from memory.lifecycle.on_access import archive_originals
 from memory.lifecycle.reevaluation import reevaluated
 from memory.lifecycle.state import Tracked, UserState, estimate_tokens
-from memory.lifecycle.summarize import DEFAULT_MAX_CHARS, SummaryItem
+from memory.lifecycle.summarize import SummaryItem, summary_budget
 
 
 def on_tick(state: UserState, cause: Event, now: datetime, policy: LifecyclePolicy) -> list[Event]:
@@ -214,7 +214,7 @@ def _summary_events(
     summary_id = plan.summary_memory_id
     scope = cause.scope
     items = [SummaryItem(m.text, m.importance, m.occurred_at) for m in plan.members]
-    text = policy.summarizer(items, DEFAULT_MAX_CHARS)
+    text = policy.summarizer(items, summary_budget(items))
     members = sorted(originals, key=lambda m: (m.occurred_at, m.memory_id))
     entities: dict[str, Entity] = {}
     for member in members:

@@ -32,6 +32,12 @@ from memory.lifecycle.dedupe import normalise
 # ~300 tokens: room for the ~8 facts of a full consolidation group (``memory.lifecycle.consolidation``), about one
 # line each, while still a fraction of the tokens of the originals it replaces.
 DEFAULT_MAX_CHARS = 1200
+# A summary stands for its originals in every search and context, so it must be much smaller than they are or
+# consolidating saves nothing (it kept ~93 % of the tokens when it could take all 1,200 characters). The sentences it
+# leaves out are not lost: a search still reads the archived originals and answers them through the summary
+# (memory.retrieval.through_summaries).
+SUMMARY_SHARE = 0.3
+MIN_SUMMARY_CHARS = 160  # room for one ordinary sentence however short the originals are
 ELLIPSIS = "…"
 
 
@@ -103,6 +109,13 @@ def _cut(text: str, max_chars: int) -> str:
     if not ends_a_word and " " in head.strip():
         head = head[: head.rstrip().rfind(" ")]  # drop the word the cut went through
     return head.rstrip(" ,;:") + ELLIPSIS
+
+
+def summary_budget(items: Sequence[SummaryItem]) -> int:
+    """The characters a summary of ``items`` may take: ``SUMMARY_SHARE`` of theirs, within
+    [``MIN_SUMMARY_CHARS``, ``DEFAULT_MAX_CHARS``]."""
+    share = int(sum(len(item.text) for item in items) * SUMMARY_SHARE)
+    return max(MIN_SUMMARY_CHARS, min(DEFAULT_MAX_CHARS, share))
 
 
 def summarize(items: Sequence[SummaryItem], max_chars: int = DEFAULT_MAX_CHARS) -> str:

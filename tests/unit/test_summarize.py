@@ -5,7 +5,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory.lifecycle.summarize import ExtractiveSummarizer, Summarizer, SummaryItem, summarize
+from memory.lifecycle.summarize import (
+    DEFAULT_MAX_CHARS,
+    MIN_SUMMARY_CHARS,
+    SUMMARY_SHARE,
+    ExtractiveSummarizer,
+    Summarizer,
+    SummaryItem,
+    summarize,
+    summary_budget,
+)
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -114,3 +123,22 @@ def test_the_offline_summarizer_is_a_summarizer() -> None:
     summarizer: Summarizer = ExtractiveSummarizer()
     items = [item("Caroline: I love tea.", 0.5, 0)]
     assert summarizer.summarize(items, 100) == summarize(items, 100)
+
+
+def test_the_summary_budget_is_a_share_of_what_it_replaces_within_bounds() -> None:
+    def of(*lengths: int) -> list[SummaryItem]:
+        return [SummaryItem("x" * n, 0.5, T0) for n in lengths]
+
+    assert summary_budget(of(100, 100, 100, 100, 100, 100, 100, 100)) == int(800 * SUMMARY_SHARE)
+    assert summary_budget(of(40, 40)) == MIN_SUMMARY_CHARS  # short originals still get a whole sentence
+    assert summary_budget(of(*[1000] * 8)) == DEFAULT_MAX_CHARS
+
+
+def test_a_summary_within_its_budget_keeps_the_most_important_facts_and_is_a_third_or_less() -> None:
+    items = [
+        SummaryItem(f"Maya: fact number {n} about the trip to town {n} was noted down.", 0.9 if n == 5 else 0.4, T0)
+        for n in range(8)
+    ]
+    text = summarize(items, summary_budget(items))
+    assert "fact number 5" in text
+    assert len(text) <= sum(len(i.text) for i in items) * SUMMARY_SHARE

@@ -132,6 +132,30 @@ class MemoryPage:
 
 
 @dataclass(frozen=True)
+class SummaryOriginal:
+    """An archived memory a consolidation summary stands for, listed under the summary's hit."""
+
+    id: str
+    memory: str
+    valid_from: datetime
+    metadata: dict[str, str]
+    source_turn_ids: list[str]
+    rank: int | None  # where it ranked in its own right; None: the summary ranked, this shares most of the words
+
+    @classmethod
+    def from_json(cls, data: Json) -> SummaryOriginal:
+        rank = data.get("rank")
+        return cls(
+            id=data["id"],
+            memory=data["memory"],
+            valid_from=parse_time(data["valid_from"]),
+            metadata=dict(data.get("metadata") or {}),
+            source_turn_ids=list(data.get("source_turn_ids") or []),
+            rank=None if rank is None else int(rank),
+        )
+
+
+@dataclass(frozen=True)
 class SearchHit:
     id: str
     memory: str
@@ -144,6 +168,8 @@ class SearchHit:
     valid_from: datetime
     valid_to: datetime | None
     source_turn_ids: list[str]
+    # A consolidation summary's hit: the archived originals that made it rank, best first.
+    originals: list[SummaryOriginal] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: Json) -> SearchHit:
@@ -159,6 +185,7 @@ class SearchHit:
             valid_from=parse_time(data["valid_from"]),
             valid_to=_time_or_none(data.get("valid_to")),
             source_turn_ids=list(data.get("source_turn_ids") or []),
+            originals=[SummaryOriginal.from_json(o) for o in data.get("originals") or []],
         )
 
 

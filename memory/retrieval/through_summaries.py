@@ -1,0 +1,72 @@
+"""Searching through consolidation summaries: an archived original that ranks is answered by its summary.
+
+Consolidation replaces related old memories with a short summary and archives the originals (memory.lifecycle).
+The summary keeps only the most important of their sentences, so a question about a detail it left out would no
+longer find it. A search therefore still reads the archived originals that have a live summary, and orders them
+as it would have before the consolidation; this module turns that order into the hits a caller sees:
+
+- an archived original stands for its summary: the summary takes the original's place (its score and ranks), and
+  the original is listed under it (``SummaryHit.originals``, with the 1-based place it ranked at);
+- later originals of a summary already shown are listed under it too (down to the last hit shown), not shown
+  again;
+- the summary itself, ranked on its own words, is one hit like any other;
+- an archived memory without a live summary is not shown (it is only found by a search of the archive).
+
+So the first ``top_k`` hits say what an unconsolidated search would have said, in as many items or fewer, and a
+summary hit leads to the originals that made it rank (issue 18, point 8). A summary that ranked on its own words
+gets its best original by words (``best_by_words``), read afterwards (api.summaries). Pure: the order, the
+original-to-summary map and ``top_k`` decide everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from memory.language.words import content_words
+from memory.retrieval.scoring import Scored
+
+
+@dataclass
+class SummaryHit:
+    """One hit after folding: ``scored`` names the memory shown (a summary stands in its original's place);
+    ``originals`` are (archived original id, the 1-based place it ranked at) in rank order."""
+
+    scored: Scored
+    originals: list[tuple[str, int]] = field(default_factory=list)
+
+
+def fold_into_summaries(order: Sequence[Scored], summary_of: Mapping[str, str], top_k: int) -> list[SummaryHit]:
+    """The first ``top_k`` hits of ``order`` with each archived original (a key of ``summary_of``, mapped to its
+    live summary) folded into its summary. ``order`` must hold no archived memory without a live summary: the
+    caller leaves those out (api.search), since nothing here can tell them from an active memory."""
+    hits: list[SummaryHit] = []
+    shown: dict[str, SummaryHit] = {}
+    for place, scored in enumerate(order, start=1):
+        summary = summary_of.get(scored.memory_id)
+        if summary is None:
+            if scored.memory_id in shown:
+                continue  # the summary itself, after one of its originals brought it
+            hit = SummaryHit(scored)
+        elif summary in shown:
+            shown[summary].originals.append((scored.memory_id, place))
+            continue
+        else:
+            hit = SummaryHit(replace(scored, memory_id=summary), [(scored.memory_id, place)])
+        hits.append(hit)
+        shown[hit.scored.memory_id] = hit
+        if len(hits) >= top_k:
+            break  # originals ranked below the last hit shown are not what made anything rank
+    return hits
+
+
+def best_by_words(query: str, originals: Sequence[tuple[str, str]]) -> str | None:
+    """Of a summary's (original id, text) in said order, the id sharing the most content words with ``query``
+    (the earliest on a tie); None when none shares any: then the summary is its own best answer."""
+    asked = content_words(query)
+    best, best_shared = None, 0
+    for memory_id, text in originals:
+        shared = len(asked & content_words(text))
+        if shared > best_shared:
+            best, best_shared = memory_id, shared
+    return best
