@@ -109,31 +109,50 @@ def hit_metadata(row: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in (metadata or {}).items()}
 
 
-# One scan of the user's memories in the candidates' conversations: each turn numbered by when it was said, and
-# turns said at the same time (a request's messages share its occurred_at) by where their memories sit in the log;
-# never by the turn id, which the API draws at random (memory.retrieval.said_order).
+# Every turn of the candidates' conversations numbered by when it was said: the conversation log
+# (``conversation_turns``) beside the memories, so a turn that made no memory (small talk the extractor leaves
+# to the log) still stands between its neighbours; "two turns away" means two turns of the conversation
+# whichever of them were worth a memory. A turn known only from its memories (written without the log) still
+# gets its place. Turns said at the same time (a request's messages share its occurred_at) go by where their
+# memories sit in the log, then by when the request was recorded and the message's index in the API's turn id
+# ("<request id>:<index>", shortest first so ":10" follows ":9"); never by a random id alone
+# (memory.retrieval.said_order).
 # The numbering is returned whole (hundreds of rows) and matched in Python: joined back to the candidates in
 # SQL, the planner ran the window once per candidate.
 _NUMBERED_TURNS = """
-WITH turns AS (
+WITH conversations AS ({conversations}
+), remembered AS (
   SELECT metadata->>'conversation_id' AS conversation, source_turn_ids[1] AS turn, min(valid_from) AS said_at,
          min(log_offset) AS logged
   FROM memories
-  WHERE app_id = %s AND user_id = %s AND cardinality(source_turn_ids) = 1{conversations}
+  WHERE app_id = %(app)s AND user_id = %(user)s AND cardinality(source_turn_ids) = 1
+    AND metadata->>'conversation_id' IN (SELECT conversation FROM conversations)
   GROUP BY 1, 2
+), logged AS (
+  SELECT conversation_id AS conversation, turn_id AS turn, occurred_at AS said_at, recorded_at
+  FROM conversation_turns
+  WHERE app_id = %(app)s AND user_id = %(user)s AND conversation_id IN (SELECT conversation FROM conversations)
+), turns AS (
+  SELECT coalesce(r.conversation, l.conversation) AS conversation, coalesce(r.turn, l.turn) AS turn,
+         coalesce(l.said_at, r.said_at) AS said_at, r.logged, l.recorded_at
+  FROM remembered r FULL JOIN logged l ON l.conversation = r.conversation AND l.turn = r.turn
 )
-SELECT conversation, turn, row_number() OVER (PARTITION BY conversation ORDER BY said_at, logged, turn) - 1
+SELECT conversation, turn,
+       row_number() OVER (PARTITION BY conversation ORDER BY said_at, logged, recorded_at, length(turn), turn) - 1
 FROM turns
 """
 TURN_POSITIONS = _NUMBERED_TURNS.format(
     conversations="""
-    AND metadata->>'conversation_id' IN (
-      SELECT metadata->>'conversation_id' FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s
-    )"""
+  SELECT DISTINCT metadata->>'conversation_id' AS conversation
+  FROM memories WHERE memory_id = ANY(%(ids)s) AND app_id = %(app)s AND user_id = %(user)s"""
 )
-# Every conversation of the user (api.turn_positions caches it per cache epoch): the numbering is per conversation,
-# so each turn's position is the one TURN_POSITIONS gives.
-ALL_TURN_POSITIONS = _NUMBERED_TURNS.format(conversations="")
+# Every conversation the user's memories come from (api.turn_positions keeps it per cache epoch): the numbering is
+# per conversation, so each turn's position is the one TURN_POSITIONS gives.
+ALL_TURN_POSITIONS = _NUMBERED_TURNS.format(
+    conversations="""
+  SELECT DISTINCT metadata->>'conversation_id' AS conversation
+  FROM memories WHERE app_id = %(app)s AND user_id = %(user)s"""
+)
 
 
 class MemoryReader:
@@ -220,18 +239,18 @@ class MemoryReader:
 
     async def turn_positions(self, memory_ids: list[str], app_id: str, user_id: str) -> dict[tuple[str, str], int]:
         """(conversation id, turn id) -> where that turn sits in its conversation, for the conversations these
-        memories come from: 0 for the first turn the user's memories come from, then in the order they were
-        said (valid time, then log position). Derived from the projection at read time, so a worker restart or
-        a replay never leaves positions behind."""
+        memories come from: 0 for the conversation's first turn, then in the order they were said (valid time,
+        then log position), turns that made no memory counted too (``TURN_POSITIONS``). Derived from the
+        projection at read time, so a worker restart or a replay never leaves positions behind."""
         if not memory_ids:
             return {}
-        return await self._positions(TURN_POSITIONS, [app_id, user_id, memory_ids, app_id, user_id])
+        return await self._positions(TURN_POSITIONS, {"ids": memory_ids, "app": app_id, "user": user_id})
 
     async def all_turn_positions(self, app_id: str, user_id: str) -> dict[tuple[str, str], int]:
         """``turn_positions`` for every conversation of the user (what ``api.turn_positions`` caches)."""
-        return await self._positions(ALL_TURN_POSITIONS, [app_id, user_id])
+        return await self._positions(ALL_TURN_POSITIONS, {"app": app_id, "user": user_id})
 
-    async def _positions(self, statement: str, params: list[Any]) -> dict[tuple[str, str], int]:
+    async def _positions(self, statement: str, params: dict[str, Any]) -> dict[tuple[str, str], int]:
         async with self._pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(statement, params)
             return {(str(row[0]), str(row[1])): int(row[2]) for row in await cur.fetchall()}

@@ -1,7 +1,9 @@
 """The offline default extractor: deterministic rules that turn a conversation turn into facts.
 
-No model and no network, so the pipeline works anywhere. It keeps informative sentences as facts
-(prefixed by the speaker's name so that a fact stands alone), recognises entities from capitalisation
+No model and no network, so the pipeline works anywhere. It keeps the sentences worth a memory as facts
+(``memory.ingest.worth``: facts, preferences, plans, events and what the assistant committed to; small talk
+and the assistant's questions stay in the conversation log), each prefixed by the speaker's name so that a
+fact stands alone. It recognises entities from capitalisation
 (``memory.language.names``), dates and a few cue words, and reads a handful of relation patterns ("I live
 in X", "my sister X").
 """
@@ -11,16 +13,11 @@ from __future__ import annotations
 import re
 
 from memory.ingest.extraction_types import ExtractedEntity, ExtractedFact, ExtractedRelation, TurnInput
+from memory.ingest.worth import worth_remembering
 from memory.language.names import name_runs
 from memory.language.sentences import split_sentences
 from memory.language.time_expressions import MONTHS, WEEKDAYS
-from memory.language.words import words
 
-_FILLER = re.compile(
-    r"^(hi|hey|hello|thanks|thank you|ok|okay|cool|wow|great|nice|awesome|sure|yeah|yes|no|lol|haha|bye|"
-    r"good (morning|night|evening)|see you|take care)\b([\s,]+\w+){0,3}[\s!.,]*$",
-    re.IGNORECASE,
-)
 _YEAR = re.compile(r"(19|20)\d\d")
 _PLACE_CUES = {"in", "to", "from", "at", "near", "visited", "visit", "moved"}
 _RELATION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -40,17 +37,8 @@ _PREFERENCE = re.compile(
 )
 _PLAN = re.compile(r"\b(will|going to|plan|planning|intend|next week|next month|tomorrow)\b", re.I)
 _EVENT = re.compile(r"\b(yesterday|last (week|month|year|night|weekend)|ago|went|visited|attended|met)\b", re.I)
-_MIN_WORDS = 3
 _MAX_FACT_CHARS = 600
-EXTRACTOR_NAME = "rules-v1"
-
-
-def is_informative(sentence: str) -> bool:
-    count = len(words(sentence))
-    if count < _MIN_WORDS or _FILLER.match(sentence):
-        return False
-    # Short questions ("How are you?") carry nothing to remember; long ones often do ("Did you know I ...?").
-    return not (sentence.endswith("?") and count < 6)
+EXTRACTOR_NAME = "rules-v2"  # v2: small talk and the assistant's questions are left to the log (memory.ingest.worth)
 
 
 def _entity_kind(name: str, previous_word: str) -> str:
@@ -97,11 +85,12 @@ def classify(sentence: str) -> str:
 
 
 def extract_facts(turn: TurnInput) -> list[ExtractedFact]:
-    """Every informative sentence of the turn becomes one fact; the speaker becomes an entity of each."""
+    """Every sentence of the turn worth a memory (``memory.ingest.worth``) becomes one fact; the speaker
+    becomes an entity of each."""
     speaker = turn.speaker or ("User" if turn.role == "user" else "Assistant")
     facts = []
     for sentence in split_sentences(turn.text):
-        if not is_informative(sentence):
+        if not worth_remembering(sentence, turn.role):
             continue
         text = f"{speaker}: {sentence}"[:_MAX_FACT_CHARS]
         entities = [ExtractedEntity(speaker, "person"), *find_entities(sentence)]

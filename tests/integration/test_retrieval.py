@@ -16,12 +16,12 @@ from redis import Redis
 from api.schemas import SearchRequest, SearchResponse
 from api.search import validate
 from api.services import Services
-from memory.contract.events import ConversationTurnReceived, Scope
+from memory.contract.events import ConversationTurnReceived, MemoryExtracted, Scope
 from memory.settings import Settings
 from projections.cache_epochs import CacheEpochs
 from projections.neo4j.labels import namespaced
 from tests.integration.projected_life import Life, open_stores, search_services
-from tests.support import isolated_settings, make_turn, unique
+from tests.support import isolated_settings, make_turn, pipeline_events, unique
 
 REF = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)  # a Sunday: "last week" is Mon 16 to Sun 22 February
 APP = "retrieval"
@@ -209,6 +209,23 @@ async def test_turn_positions_follow_the_order_the_turns_were_said(services: Ser
     assert position["paris"] < position["move"] < position["hiking"]
     assert position["hiking"] + 1 == position["novel"]  # said one after the other
     assert await reader.turn_positions(wanted, APP, "someone-else") == {}  # scope applies
+
+
+async def test_a_turn_that_made_no_memory_still_stands_between_its_neighbours(
+    services: Services, life: Life, embedder  # type: ignore[no-untyped-def]
+) -> None:
+    """Small talk stays in the conversation log without a memory; "two turns away" still counts it, so the
+    neighbours of a remembered turn are the same whichever of the turns around it were worth a memory."""
+    user = unique("small-talk-")
+    day = REF - timedelta(days=1)
+    first = life.stores.say(turn(user, "puppy", "I adopted a puppy.", day - timedelta(minutes=3)), embedder.embed)
+    chatter = turn(user, "chatter", "Aww!", day - timedelta(minutes=2))
+    assert not [e for e in pipeline_events([chatter], embedder.embed) if isinstance(e, MemoryExtracted)]
+    life.stores.apply([chatter])  # the PostgreSQL projector logs the turn; no memory comes of it
+    second = life.stores.say(turn(user, "name", "Her name is Luna.", day - timedelta(minutes=1)), embedder.embed)
+    reader = (await services.view()).search.reader
+    turns = await reader.turn_positions([first, second], APP, user)
+    assert turns == {("c", "puppy"): 0, ("c", "chatter"): 1, ("c", "name"): 2}
 
 
 async def test_turns_said_at_one_time_are_numbered_in_log_order_not_by_turn_id(

@@ -36,8 +36,9 @@ def test_each_memory_is_extracted_embedded_and_activated_in_log_order(
     extracted = [e for e in events if isinstance(e, MemoryExtracted)]
     assert len({e.memory_id for e in extracted}) == 60
     assert {e.envelope.scope.user_id for e in extracted} == {"user-0"}
-    first_turn = load_conversations(DEFAULT_DATA)[0].turns[0]
-    assert extracted[0].envelope.occurred_at == first_turn.occurred_at  # dated at its session, not now
+    turns = {t.dia_id: t for t in load_conversations(DEFAULT_DATA)[0].turns}
+    said = turns[extracted[0].source_turn_ids[0]]  # small talk makes no memory: not always the first turn
+    assert extracted[0].envelope.occurred_at == said.occurred_at  # dated at its session, not now
     vectors = [np.asarray(e.vector) for e in events if isinstance(e, MemoryEmbedded)]
     assert all(abs(float(np.linalg.norm(v)) - 1) < 1e-3 for v in vectors)
 

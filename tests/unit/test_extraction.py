@@ -1,4 +1,4 @@
-from memory.ingest.extraction import extract_facts, find_entities, is_informative, verbatim_fact
+from memory.ingest.extraction import extract_facts, find_entities, verbatim_fact
 from memory.ingest.extraction_types import TurnInput
 from memory.language.sentences import split_sentences
 
@@ -12,10 +12,11 @@ def test_sentences_split_on_terminal_punctuation() -> None:
 
 
 def test_small_talk_is_not_a_fact() -> None:
-    assert not is_informative("Hi!")
-    assert not is_informative("Thanks a lot!")
-    assert not is_informative("How are you?")
-    assert is_informative("I adopted a dog named Rex last week.")
+    # The rules, one by one: tests/unit/test_worth.py.
+    assert extract_facts(TurnInput("user", "Alice", "Hi!")) == []
+    assert extract_facts(TurnInput("user", "Alice", "Thanks a lot!")) == []
+    assert extract_facts(TurnInput("user", "Alice", "How are you?")) == []
+    assert len(extract_facts(TurnInput("user", "Alice", "I adopted a dog named Rex last week."))) == 1
 
 
 def test_facts_stand_alone_with_the_speaker_name() -> None:

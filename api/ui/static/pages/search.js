@@ -82,7 +82,8 @@ export async function renderSearch(me) {
           h("thead", {}, h("tr", {}, ["#", "Memory", ...used.map((r) => `${r} rank`), "Fused", "Score"].map((t) => h("th", {}, t)))),
           h("tbody", {}, found.results.map((hit, i) => h("tr", { "data-memory-id": hit.id },
             h("td", { "data-label": "#" }, i + 1),
-            h("td", { "data-label": "Memory" }, h("a", { href: `#/memory/${encodeURIComponent(hit.id)}` }, hit.memory)),
+            h("td", { "data-label": "Memory" }, h("a", { href: `#/memory/${encodeURIComponent(hit.id)}` }, hit.memory),
+              originalsOf(hit)),
             used.map((r) => h("td", { "data-label": `${r} rank`, "data-retriever": r }, hit.retrievers[r] ?? "—")),
             h("td", { "data-label": "Fused" }, hit.fused_score.toFixed(4)),
             h("td", { "data-label": "Score" }, hit.score.toFixed(4))))))
@@ -104,4 +105,12 @@ export async function renderSearch(me) {
     h("label", {}, "Token budget", budget),
     h("button", { type: "submit", id: "run-search" }, "Search"));
   show(h("h1", {}, "Search playground"), form, output);
+}
+
+// A consolidation summary's hit lists the archived originals that made it rank (or its best one by words).
+function originalsOf(hit) {
+  if (!hit.originals || !hit.originals.length) return null;
+  return h("ul", { class: "originals" }, hit.originals.map((o) => h("li", { "data-original-id": o.id },
+    h("a", { href: `#/memory/${encodeURIComponent(o.id)}` }, o.memory),
+    o.rank ? ` (ranked ${o.rank})` : " (best by words)")));
 }

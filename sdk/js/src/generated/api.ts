@@ -982,6 +982,7 @@ export interface components {
             valid_from: string;
             valid_to?: string | null;
             source_turn_ids?: string[];
+            originals?: components["schemas"]["SummaryOriginal"][];
         };
         /** SearchRequest */
         SearchRequest: {
@@ -1051,6 +1052,18 @@ export interface components {
             held: {
                 [key: string]: number;
             };
+        };
+        /** SummaryOriginal */
+        SummaryOriginal: {
+            id: string;
+            memory: string;
+            /** Format: date-time */
+            valid_from: string;
+            metadata: {
+                [key: string]: string;
+            };
+            source_turn_ids: string[];
+            rank?: number | null;
         };
         /** TimeRangeOut */
         TimeRangeOut: {

@@ -4,7 +4,8 @@ temporal retrievers fused), one user's memories.
 Each hit is a ``Document`` whose ``page_content`` is the memory's text and whose ``id`` is the memory's id;
 ``metadata`` carries the rest of the hit: ``score`` (final), ``fused_score`` (RRF before re-ranking),
 ``retrievers`` (which retrievers found it, at which 1-based rank), ``memory_id``, ``state``, ``importance``,
-``valid_from``/``valid_to`` (ISO 8601), ``source_turn_ids`` and the memory's own ``memory_metadata``.
+``valid_from``/``valid_to`` (ISO 8601), ``source_turn_ids``, the memory's own ``memory_metadata`` and, for a
+consolidation summary's hit, ``originals`` (id, text and rank of the archived originals that made it rank).
 """
 
 from __future__ import annotations
@@ -88,5 +89,7 @@ def document_of(hit: SearchHit) -> Document:
             "valid_to": hit.valid_to.isoformat() if hit.valid_to is not None else None,
             "source_turn_ids": list(hit.source_turn_ids),
             "memory_metadata": dict(hit.metadata),
+            # A consolidation summary's hit: the archived originals that made it rank, in their own words.
+            "originals": [{"id": o.id, "memory": o.memory, "rank": o.rank} for o in hit.originals],
         },
     )
