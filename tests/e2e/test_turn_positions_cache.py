@@ -35,8 +35,14 @@ BETWEEN = ("2026-04-27T18:00:00Z", ["We went hiking with Max in the Alps."])
 QUESTIONS = ["What is my dog's name?", "Where did we go hiking?", "Who visited us?", "beach"]
 
 
-def say(client: httpx.Client, system: RunningSystem, user: str, session: tuple[str, list[str]]) -> str:
+SMALL_TALK = ("2026-04-24T18:00:00Z", ["Sounds good."])  # said by the assistant: the extractor keeps no memory
+
+
+def say(
+    client: httpx.Client, system: RunningSystem, user: str, session: tuple[str, list[str]], role: str = "user"
+) -> str:
     when, texts = session
+    infer = role != "user"  # verbatim for the user's turns (one memory each); the extractor for small talk
     response = client.post(
         "/v1/memories",
         json={
@@ -44,8 +50,8 @@ def say(client: httpx.Client, system: RunningSystem, user: str, session: tuple[s
             "app_id": system.app_id,
             "conversation_id": "chat",
             "occurred_at": when,
-            "infer": False,  # verbatim: one memory per turn
-            "messages": [{"role": "user", "name": "Alice", "content": text} for text in texts],
+            "infer": infer,
+            "messages": [{"role": role, "name": role, "content": text} for text in texts],
         },
     )
     assert response.status_code == 202, response.text
@@ -132,6 +138,19 @@ async def test_kept_positions_equal_the_sql_window_and_move_with_a_new_turn(
         assert after == sql
         assert in_order(after, texts) == [*FIRST[1], *BETWEEN[1], *LATER[1]]
 
+        # Small talk that made no memory still takes a place in the conversation log: the epoch moves with the turn
+        # alone, and the kept numbering counts it (the sessions after it one further on).
+        epoch = await cache.epoch(scope_key)
+        projected(client, system, user, say(client, system, user, SMALL_TALK, role="assistant"), count=6)
+        await wait_async(lambda: changed_epoch(cache, scope_key, epoch), "the turn to move the epoch")
+        assert await positions.cached(app_id, user, scope_key) is None
+        with_small_talk = await wait_async(searched_and_kept, "the positions with the small talk kept")
+        sql, texts = await window(reader, app_id, user)
+        assert with_small_talk == sql and len(sql) == len(after) + 1
+        assert [turn for turn in sorted(sql, key=sql.__getitem__) if turn[1] not in texts] == [
+            turn for turn in sql if sql[turn] == len(FIRST[1])
+        ]  # the one turn without a memory sits right after the first session
+
         # Rankings: each question searched with the positions read from PostgreSQL (a writer's empty commit moves
         # the epoch, so nothing is kept), then again from the kept positions.
         epochs = CacheEpochs(SyncRedis.from_url(system.settings.redis_url), system.settings.redis_prefix, "test")
@@ -153,3 +172,8 @@ async def wait_async(check: Any, what: str, timeout: float = 60.0) -> Any:
             return last
         await asyncio.sleep(0.25)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
+
+
+async def changed_epoch(cache: SearchCache, scope_key: str, before: str | None) -> bool:
+    now = await cache.epoch(scope_key)
+    return now is not None and now != before
