@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -18,6 +19,15 @@ COLUMNS = (
     "memory_id, app_id, user_id, agent_id, run_id, text, kind, state, importance, metadata, source_turn_ids,"
     " known_from, updated_at, valid_from, valid_to, embedding_model, pinned, log_offset"
 )
+
+# What a search reads of each candidate (``search_rows``): the ordering's fields and the hit's. The metadata comes as
+# JSON text, decoded only for the hits returned (``hit_metadata``): decoding ~200 jsonb values per search was half
+# of the rows stage; the two keys the ordering reads come as their own columns.
+SEARCH_COLUMNS = (
+    "memory_id, text, kind, state, importance, metadata::text AS metadata_json, metadata->>'speaker' AS speaker,"
+    " metadata->>'conversation_id' AS conversation_id, source_turn_ids, valid_from, valid_to, log_offset"
+)
+_METADATA = msgspec.json.Decoder(dict[str, Any] | None)
 
 
 @dataclass(frozen=True)
@@ -79,19 +89,24 @@ def memory_out(row: dict[str, Any]) -> MemoryOut:
 
 
 def candidate_row(row: dict[str, Any]) -> CandidateRow:
-    """What the search ordering reads of a row (``memory.retrieval.scoring``); the speaker and the
+    """What the search ordering reads of a ``search_rows`` row (``memory.retrieval.scoring``); the speaker and the
     conversation are metadata."""
-    metadata = row["metadata"] or {}
     return CandidateRow(
         memory_id=row["memory_id"],
         text=row["text"],
         importance=float(row["importance"]),
         valid_from=row["valid_from"],
-        speaker=str(metadata.get("speaker", "")),
-        conversation_id=str(metadata.get("conversation_id", "")),
+        speaker=row["speaker"] or "",
+        conversation_id=row["conversation_id"] or "",
         source_turn_ids=tuple(row["source_turn_ids"] or ()),
         log_offset=row["log_offset"],
     )
+
+
+def hit_metadata(row: dict[str, Any]) -> dict[str, str]:
+    """A ``search_rows`` row's metadata, as a hit shows it."""
+    metadata = _METADATA.decode(row["metadata_json"]) if row["metadata_json"] else None
+    return {str(k): str(v) for k, v in (metadata or {}).items()}
 
 
 # Every turn of the candidates' conversations numbered by when it was said: the conversation log
@@ -104,10 +119,8 @@ def candidate_row(row: dict[str, Any]) -> CandidateRow:
 # (memory.retrieval.said_order).
 # The numbering is returned whole (hundreds of rows) and matched in Python: joined back to the candidates in
 # SQL, the planner ran the window once per candidate.
-TURN_POSITIONS = """
-WITH conversations AS (
-  SELECT DISTINCT metadata->>'conversation_id' AS conversation
-  FROM memories WHERE memory_id = ANY(%(ids)s) AND app_id = %(app)s AND user_id = %(user)s
+_NUMBERED_TURNS = """
+WITH conversations AS ({conversations}
 ), remembered AS (
   SELECT metadata->>'conversation_id' AS conversation, source_turn_ids[1] AS turn, min(valid_from) AS said_at,
          min(log_offset) AS logged
@@ -128,6 +141,18 @@ SELECT conversation, turn,
        row_number() OVER (PARTITION BY conversation ORDER BY said_at, logged, recorded_at, length(turn), turn) - 1
 FROM turns
 """
+TURN_POSITIONS = _NUMBERED_TURNS.format(
+    conversations="""
+  SELECT DISTINCT metadata->>'conversation_id' AS conversation
+  FROM memories WHERE memory_id = ANY(%(ids)s) AND app_id = %(app)s AND user_id = %(user)s"""
+)
+# Every conversation the user's memories come from (api.turn_positions keeps it per cache epoch): the numbering is
+# per conversation, so each turn's position is the one TURN_POSITIONS gives.
+ALL_TURN_POSITIONS = _NUMBERED_TURNS.format(
+    conversations="""
+  SELECT DISTINCT metadata->>'conversation_id' AS conversation
+  FROM memories WHERE app_id = %(app)s AND user_id = %(user)s"""
+)
 
 
 class MemoryReader:
@@ -198,6 +223,20 @@ class MemoryReader:
             )
             return {row["memory_id"]: row for row in await cur.fetchall()}
 
+    async def search_rows(
+        self, memory_ids: list[str], app_id: str, user_id: str, visible: str, params: list[Any]
+    ) -> dict[str, dict[str, Any]]:
+        """``fetch_many`` with what a search reads (``SEARCH_COLUMNS``), for its candidates."""
+        if not memory_ids:
+            return {}
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"SELECT {SEARCH_COLUMNS} FROM memories WHERE memory_id = ANY(%s) AND app_id = %s AND user_id = %s"
+                f" AND {visible}",
+                [memory_ids, app_id, user_id, *params],
+            )
+            return {row["memory_id"]: row for row in await cur.fetchall()}
+
     async def turn_positions(self, memory_ids: list[str], app_id: str, user_id: str) -> dict[tuple[str, str], int]:
         """(conversation id, turn id) -> where that turn sits in its conversation, for the conversations these
         memories come from: 0 for the conversation's first turn, then in the order they were said (valid time,
@@ -205,8 +244,15 @@ class MemoryReader:
         projection at read time, so a worker restart or a replay never leaves positions behind."""
         if not memory_ids:
             return {}
+        return await self._positions(TURN_POSITIONS, {"ids": memory_ids, "app": app_id, "user": user_id})
+
+    async def all_turn_positions(self, app_id: str, user_id: str) -> dict[tuple[str, str], int]:
+        """``turn_positions`` for every conversation of the user (what ``api.turn_positions`` caches)."""
+        return await self._positions(ALL_TURN_POSITIONS, {"app": app_id, "user": user_id})
+
+    async def _positions(self, statement: str, params: dict[str, Any]) -> dict[tuple[str, str], int]:
         async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute(TURN_POSITIONS, {"ids": memory_ids, "app": app_id, "user": user_id})
+            await cur.execute(statement, params)
             return {(str(row[0]), str(row[1])): int(row[2]) for row in await cur.fetchall()}
 
     async def history(self, memory_id: str, app_id: str, user_id: str) -> MemoryHistory:

@@ -322,7 +322,8 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     known_as_of: Timestamp | None = None
     # From an earlier write: wait until the projections have applied it (read your writes).
     consistency_token: ConsistencyToken | None = None
-    # False: neither read nor fill the hot cache (benchmarks, debugging).
+    # False: neither read nor fill the hot cache of results (benchmarks, debugging); the turn positions the ranking
+    # reads are still kept per cache epoch (api.turn_positions): exact, not a result.
     use_cache: bool = True
     # Also search consolidated (archived) originals; a hit there is recalled back to active.
     include_archived: bool = False

@@ -24,7 +24,7 @@ from api.access import AccessRecorder, Hit
 from api.cache import SearchCache
 from api.errors import InvalidRequest
 from api.filters import Visibility
-from api.reader import MemoryReader, candidate_row
+from api.reader import MemoryReader, candidate_row, hit_metadata
 from api.retrievers.base import RetrieverImpl, SearchQuery
 from api.retrievers.temporal import TemporalRetriever
 from api.schemas import (
@@ -39,6 +39,7 @@ from api.schemas import (
 )
 from api.summaries import archived_originals, live_summaries
 from api.time_scope import session_times, window_members
+from api.turn_positions import TurnPositions
 from memory.contract.events import Scope
 from memory.contract.validation import InvalidInput, check_text
 from memory.conversations.sessions import DEFAULT_GAP
@@ -146,6 +147,8 @@ class SearchEngine:
     # A question's own session goes on while its latest turn is no older than this ("our last session" is the
     # one before it): Settings.session_gap_minutes, as the projector infers sessions.
     session_gap: timedelta = DEFAULT_GAP
+    # The user's turn positions per cache epoch (neighbour support); None: read from PostgreSQL on every search.
+    positions: TurnPositions | None = None
 
     async def search(self, request: ValidSearch) -> SearchResponse:
         started = time.perf_counter()
@@ -164,7 +167,7 @@ class SearchEngine:
                     response.took_ms = _elapsed(started)
                     self._record(scope, response)
                     return response
-        response = await self.compute(body, scope, recipe, reference)
+        response = await self.compute(body, scope, recipe, reference, epoch)
         if self.cache is not None and cache_key is not None and epoch is not None:
             await self.cache.put(cache_key, msgspec.json.encode(response), scope.key, epoch)
         self._record(scope, response)
@@ -172,41 +175,46 @@ class SearchEngine:
         return response
 
     async def compute(
-        self, body: SearchRequest, scope: Scope, recipe: SearchRecipe, reference: datetime
+        self, body: SearchRequest, scope: Scope, recipe: SearchRecipe, reference: datetime, epoch: str | None = None
     ) -> SearchResponse:
+        """``epoch``: the scope's cache epoch when ``search`` read it (the turn positions are cached under it)."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         query, source = await self.prepare(body, scope, recipe, reference)
         shown = visibility(body, scope)  # what the caller may see; the retrievers may also read the archive
         span = asked_range(recipe, query.time_range)
         scoped = scoping(body.query, span) if recipe.time_scoping else Scoping.NONE
+        # Positions only feed neighbour support (not used for a time alone); they need no candidate, so they are
+        # read while the retrievers run.
+        needs_positions = recipe.neighbour_share > 0 and scoped is not Scoping.TIME
+        positions = asyncio.ensure_future(self.turn_positions(scope, epoch) if needs_positions else _no_positions())
         try:
-            if scoped is Scoping.TIME and span is not None:
-                # A question about a time alone: the window is the answer, every memory of it a candidate.
-                ranked = {Retriever.TEMPORAL.value: await self.window(query, span)}
-            else:
-                ranked = await self.retrieve(query, timings)
+            try:
+                if scoped is Scoping.TIME and span is not None:
+                    # A question about a time alone: the window is the answer, every memory of it a candidate.
+                    ranked = {Retriever.TEMPORAL.value: await self.window(query, span)}
+                else:
+                    ranked = await self.retrieve(query, timings)
+            finally:
+                if query.embedding is not None and not query.embedding.done():
+                    query.embedding.cancel()  # no retriever wanted it after all (e.g. temporal without a range)
+            timings["retrieval"] = _elapsed(started)
+            started = time.perf_counter()
+            visible, params = query.visibility.sql()
+            wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
+            rows = await self.reader.search_rows(wanted, scope.app_id, scope.user_id, visible, params)
+            summaries: dict[str, dict[str, Any]] | None = None
+            if shown.reads_through_summaries:
+                # Archived originals answer through their live summary; one without is not shown at all.
+                archived = [m for m, row in rows.items() if row["state"] == MemoryState.ARCHIVED.value]
+                summaries = await live_summaries(self.reader.pool, archived, shown)
+                rows = {m: r for m, r in rows.items() if r["state"] != MemoryState.ARCHIVED.value or m in summaries}
+            timings["rows"] = _elapsed(started)
+            started = time.perf_counter()
+            turn_positions = await positions  # read during retrieval: a wait here is time it took beyond
+            timings["positions"] = _elapsed(started)
         finally:
-            if query.embedding is not None and not query.embedding.done():
-                query.embedding.cancel()  # no retriever wanted it after all (e.g. temporal without a range)
-        timings["retrieval"] = _elapsed(started)
-        started = time.perf_counter()
-        visible, params = query.visibility.sql()
-        wanted = list(dict.fromkeys(f.memory_id for found in ranked.values() for f in found))
-        rows, positions = await asyncio.gather(
-            self.reader.fetch_many(wanted, scope.app_id, scope.user_id, visible, params),
-            # Positions only feed neighbour support (not used for a time alone): without it, none are read.
-            self.reader.turn_positions(
-                wanted if recipe.neighbour_share > 0 and scoped is not Scoping.TIME else [], scope.app_id, scope.user_id
-            ),
-        )
-        summaries: dict[str, dict[str, Any]] | None = None
-        if shown.reads_through_summaries:
-            # Archived originals answer through their live summary; one without is not shown at all.
-            archived = [memory_id for memory_id, row in rows.items() if row["state"] == MemoryState.ARCHIVED.value]
-            summaries = await live_summaries(self.reader.pool, archived, shown)
-            rows = {m: row for m, row in rows.items() if row["state"] != MemoryState.ARCHIVED.value or m in summaries}
-        timings["rows"] = _elapsed(started)
+            positions.cancel()  # a no-op once done; else a failed search leaves no read behind
         started = time.perf_counter()
         # Rows not (yet, or no longer) visible in PostgreSQL drop out in the ordering: never half-projected or
         # forgotten memories.
@@ -218,7 +226,7 @@ class SearchEngine:
             window = {f.memory_id: Scored(f.memory_id, 0.0, 0.0, {temporal: i + 1}) for i, f in enumerate(listed)}
             order = informative_order(candidates.values(), window)
         else:
-            order = final_order(ranked, candidates, recipe, query.text, reference, span, positions)
+            order = final_order(ranked, candidates, recipe, query.text, reference, span, turn_positions)
             if scoped is Scoping.TIME_AND_TOPIC and span is not None:
                 order = window_lean(order, candidates, span, recipe.window_boost)
         timings["ranking"] = _elapsed(started)
@@ -271,6 +279,11 @@ class SearchEngine:
             if anchored is not None:
                 query = dataclasses.replace(query, intent=dataclasses.replace(query.intent, range=anchored))
         return query, source
+
+    async def turn_positions(self, scope: Scope, epoch: str | None) -> dict[tuple[str, str], int]:
+        if self.positions is None:
+            return await self.reader.all_turn_positions(scope.app_id, scope.user_id)
+        return await self.positions.of_user(scope.app_id, scope.user_id, scope.key, epoch)
 
     async def through_summaries(
         self,
@@ -332,6 +345,10 @@ class SearchEngine:
             self.access.record(scope, [Hit(h.id, sorted(h.retrievers), h.state) for h in response.results])
 
 
+async def _no_positions() -> dict[tuple[str, str], int]:
+    return {}
+
+
 def _elapsed(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
@@ -352,7 +369,7 @@ def _original(row: dict[str, Any], rank: int | None) -> SummaryOriginal:
         id=row["memory_id"],
         memory=row["text"],
         valid_from=row["valid_from"],
-        metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
+        metadata=hit_metadata(row),
         source_turn_ids=list(row["source_turn_ids"] or []),
         rank=rank,
     )
@@ -367,7 +384,7 @@ def _hit(scored: Scored, row: dict[str, Any], originals: list[SummaryOriginal]) 
         retrievers=scored.ranks,
         state=row["state"],
         importance=float(row["importance"]),
-        metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
+        metadata=hit_metadata(row),
         valid_from=row["valid_from"],
         valid_to=row["valid_to"],
         source_turn_ids=list(row["source_turn_ids"] or []),

@@ -30,6 +30,7 @@ from api.retrievers.graph import GraphRetriever
 from api.retrievers.sparse import SparseRetriever
 from api.retrievers.temporal import TemporalRetriever
 from api.search import SearchEngine
+from api.turn_positions import TurnPositions
 from api.writer import CommandWriter, MemoryWriter
 from memory.contract.codec import Codec
 from memory.retrieval.recipes import Retriever
@@ -117,6 +118,7 @@ class Services:
             self.cache,
             self.access,
             session_gap=timedelta(minutes=self.settings.session_gap_minutes),
+            positions=TurnPositions(reader, self.cache, targets["postgres"]),
         )
         return ReadView(reader, engine, pool, pg.postgres_dsn)
 

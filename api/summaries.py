@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from api.filters import Visibility
-from api.reader import COLUMNS
+from api.reader import SEARCH_COLUMNS
 
 SUMMARIZES = "summarizes"
 
@@ -26,7 +26,7 @@ async def live_summaries(
     if not originals:
         return {}
     visible, params = shown.sql("s")
-    columns = ", ".join(f"s.{c.strip()}" for c in COLUMNS.split(","))
+    columns = ", ".join(f"s.{c.strip()}" for c in SEARCH_COLUMNS.split(","))
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"SELECT l.to_memory_id AS original_id, {columns} FROM memory_lineage l"
@@ -44,7 +44,7 @@ async def archived_originals(
     """summary id -> its originals still archived (id, text, ...), in the order they were said."""
     if not summaries:
         return {}
-    columns = ", ".join(f"o.{c.strip()}" for c in COLUMNS.split(","))
+    columns = ", ".join(f"o.{c.strip()}" for c in SEARCH_COLUMNS.split(","))
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"SELECT l.from_memory_id AS summary_id, {columns} FROM memory_lineage l"

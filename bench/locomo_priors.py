@@ -144,7 +144,7 @@ async def capture(settings: Any, plan: Sequence[Asked], app_id: str) -> dict[Que
                 query.embedding.cancel()
             visible, params = query.visibility.sql()
             wanted = list(dict.fromkeys(f.memory_id for matches in found.values() for f in matches))
-            rows = await engine.reader.fetch_many(wanted, app_id, scope.user_id, visible, params)
+            rows = await engine.reader.search_rows(wanted, app_id, scope.user_id, visible, params)
             positions = await engine.reader.turn_positions(wanted, app_id, scope.user_id)
             captured[asked.question.key] = Captured(
                 found,

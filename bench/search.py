@@ -25,6 +25,7 @@ a slowdown over a long run (the thousandth search) shows as a block, not as a bl
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from dataclasses import replace
@@ -52,7 +53,7 @@ from memory.contract.events import (
 )
 from memory.contract.ids import entity_id_for
 from memory.contract.positions import LogPosition
-from memory.settings import Settings
+from memory.settings import PROJECT_ROOT, Settings
 from memstream_cli.processes import start_system
 from models.embedder import build_embedder
 from projections.base import Positioned, Projector
@@ -241,7 +242,11 @@ def sustained(settings: Settings, base_url: str, bodies: list[Body], block: int)
         timed = Timed(client)
         cache_missed(timed, bodies[:WARM_UP])
         searched = bodies[WARM_UP:]
-        return [cache_missed(timed, searched[first : first + block]) for first in range(0, len(searched), block)]
+        blocks = []
+        for first in range(0, len(searched), block):
+            figures = cache_missed(timed, searched[first : first + block])
+            blocks.append({**figures, "load_1min": round(os.getloadavg()[0], 1)})  # at the block's end
+        return blocks
 
 
 GATEWAY_MODES = {"on": True, "off": False}
@@ -259,25 +264,77 @@ def measure_api(settings: Settings, bodies: list[Body], gateway: bool, metrics: 
         system.stop()
 
 
-def sustained_api(settings: Settings, bodies: list[Body], block: int) -> list[dict[str, Any]]:
-    """A fresh API process with the gateway and the metrics on, as deployed."""
+def sustained_api(
+    settings: Settings, bodies: list[Body], block: int, pipeline: bool = False, code: Path | None = None
+) -> list[dict[str, Any]]:
+    """A fresh API process with the gateway and the metrics on, as deployed. ``pipeline``: the stream worker and the
+    projectors run beside it on the same namespace, folding the accesses every search records (``MemoryAccessed``:
+    access rows and counts in PostgreSQL, the lifecycle's state). ``code``: another checkout whose API code runs
+    instead of this one (a before/after in one sitting, on the same loaded stores)."""
     api_settings = replace(settings, auth_enabled=True, metrics_enabled=True)
-    system = start_system(api_settings, Path(mkdtemp(prefix="bench-search-")), components=("api",))
+    components = ("streams", "projections", "api") if pipeline else ("api",)
+    # PYTHONSAFEPATH: ``python -m api`` would put this checkout first on sys.path (its working directory).
+    env = {"PYTHONSAFEPATH": "1", "PYTHONPATH": f"{code}:{code / 'sdk/python/src'}"} if code else None
+    system = start_system(api_settings, Path(mkdtemp(prefix="bench-search-")), components=components, env=env)
     try:
         system.wait_ready()
-        return sustained(api_settings, system.base_url, bodies, block)
+        before = pipeline_counts(settings) if pipeline else {}
+        blocks = sustained(api_settings, system.base_url, bodies, block)
+        if pipeline:
+            after = wait_for_accesses(settings, before, len(bodies))
+            print(f"    the pipeline folded: {before} -> {after}", flush=True)
+            blocks.append({"pipeline_before": before, "pipeline_after": after})
+        return blocks
     finally:
         system.stop()
 
 
+def pipeline_counts(settings: Settings) -> dict[str, int]:
+    """What the projectors made of the searches' accesses so far: access rows, and accessed memories in
+    PostgreSQL; and how far the user's cache epochs moved (every projector commit that could change a result)."""
+    import psycopg
+    from redis import Redis
+
+    with psycopg.connect(settings.postgres_dsn) as conn:
+        accesses = conn.execute("SELECT count(*) FROM memory_accesses").fetchone()
+        accessed = conn.execute("SELECT count(*) FROM memories WHERE access_count > 0").fetchone()
+    redis = Redis.from_url(settings.redis_url)
+    bumps = 0
+    for key in redis.scan_iter(f"{settings.redis_prefix}epoch:*"):
+        bumps += sum(int(v) for k, v in redis.hgetall(key).items() if k.endswith(b":s"))
+    return {
+        "access_rows": int(accesses[0]) if accesses else 0,
+        "accessed_memories": int(accessed[0]) if accessed else 0,
+        "epoch_bumps": bumps,
+    }
+
+
+def wait_for_accesses(settings: Settings, before: dict[str, int], searches: int, limit: float = 300) -> dict[str, int]:
+    """The counts once the projectors stopped moving (every access folded), or after ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    last = pipeline_counts(settings)
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        now = pipeline_counts(settings)
+        if now == last and now["access_rows"] > before["access_rows"]:
+            return now
+        last = now
+    return last
+
+
 def print_blocks(blocks: list[dict[str, Any]], block: int) -> None:
-    for i, figures in enumerate(blocks):
+    for i, figures in enumerate(b for b in blocks if "client" in b):
         client, server, stages = figures["client"], figures["server_took"], figures["stages"]
-        retrieval = stages.get("retrieval", {})
+        after = " ".join(
+            f"{stage} {stages[stage]['p50_ms']}/{stages[stage]['p95_ms']}"
+            for stage in ("rows", "positions", "ranking")
+            if stage in stages
+        )
         print(
             f"    searches {i * block + 1:>5}-{i * block + client['count']:<5} client p50 {client['p50_ms']} / p95 "
             f"{client['p95_ms']} ms; took_ms p50 {server['p50_ms']} / p95 {server['p95_ms']}; retrieval p50 "
-            f"{retrieval.get('p50_ms')} / p95 {retrieval.get('p95_ms')} ms",
+            f"{stages.get('retrieval', {}).get('p50_ms')} / p95 {stages.get('retrieval', {}).get('p95_ms')} ms; "
+            f"{after} (load {figures.get('load_1min')})",
             flush=True,
         )
 
@@ -313,6 +370,15 @@ def main() -> None:
     )
     parser.add_argument("--sustained", type=int, default=0, help="then N consecutive searches on one API process")
     parser.add_argument("--block", type=int, default=500, help="the sustained run's reporting block")
+    parser.add_argument(
+        "--pipeline", action="store_true", help="the sustained run with the stream worker and projectors running"
+    )
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        help="a checkout (e.g. a worktree at main) whose API runs the sustained searches too, alternating",
+    )
+    parser.add_argument("--sustained-rounds", type=int, default=1, help="sustained runs (per code, alternating)")
     args = parser.parse_args()
     base = load_settings()
     runs = []
@@ -342,12 +408,27 @@ def main() -> None:
                 asked = (synthetic_bodies if args.text == "synthetic" else locomo_bodies)(
                     users, args.sustained + WARM_UP, seed=12
                 )
-                print(f"{args.sustained} consecutive searches (gateway and metrics on), blocks of {args.block}:")
-                blocks = sustained_api(settings, asked, args.block)
-                print_blocks(blocks, args.block)
+                codes: list[Path | None] = [None] if args.compare_with is None else [args.compare_with, None]
+                for turn in range(args.sustained_rounds):
+                    for code in codes:
+                        print(
+                            f"{args.sustained} consecutive searches (gateway and metrics on, pipeline "
+                            f"{'on' if args.pipeline else 'off'}), round {turn + 1}, code {code or PROJECT_ROOT}, "
+                            f"blocks of {args.block}:",
+                            flush=True,
+                        )
+                        run_blocks = sustained_api(settings, asked, args.block, args.pipeline, code)
+                        print_blocks(run_blocks, args.block)
+                        blocks.append({"code": str(code or PROJECT_ROOT), "round": turn + 1, "blocks": run_blocks})
         finally:
             MilvusClient(uri=settings.milvus_uri).drop_collection(settings.milvus_collection)
+        if not args.rounds and blocks:  # the sustained runs only
+            runs.append(
+                {"memories": count, "text": args.text, "users": users, "load": load_rates, "sustained_blocks": blocks}
+            )
         for (mode, metrics), rounds in by_mode.items():
+            if not rounds:
+                continue
             result = {
                 figure: pooled(rounds, figure)
                 for figure in ("cache_miss_client", "cache_miss_server_took", "cache_hit_client")

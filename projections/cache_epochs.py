@@ -11,6 +11,8 @@ read or fill the cache while any writer has ``s != f`` (a commit in flight):
   (it replays the same events after a restart), never stale.
 Accesses (MemoryAccessed) do not bump: they change no result set, and every search records them. Nor do core
 memory block events: blocks are never in a search result (``/v1/context`` reads them apart, uncached).
+Conversation turns do: a turn, even one that made no memory, takes a place in its conversation, and neighbour
+support reads those places (``api.reader.TURN_POSITIONS``, kept per epoch by ``api.turn_positions``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from collections.abc import Iterable
 
 from redis import Redis
 
-from memory.contract.events import ConversationTurnReceived, CoreBlockChanged, CoreBlockEditRefused, MemoryAccessed
+from memory.contract.events import CoreBlockChanged, CoreBlockEditRefused, MemoryAccessed
 
 # Events that change no search result: writing them must not invalidate the cache.
-_NEUTRAL = (MemoryAccessed, ConversationTurnReceived, CoreBlockChanged, CoreBlockEditRefused)
+_NEUTRAL = (MemoryAccessed, CoreBlockChanged, CoreBlockEditRefused)
 
 
 def epoch_key(prefix: str, scope_key: str) -> str:

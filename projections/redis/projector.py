@@ -5,8 +5,8 @@ Taking the offset (not a counter) makes the write idempotent — applying an eve
 value — and a rebuild from the log reproduces the live value exactly. All partitions of a scope live in
 one Kafka partition, so the offset grows monotonically per scope.
 
-Every memory event moves the generation except those that change no result set (``MemoryAccessed``, and
-conversation turns: ``projections.cache_epochs.changes_results``). ``UserErased`` instead deletes the
+Every memory event moves the generation except those that change no result set (``MemoryAccessed``:
+``projections.cache_epochs.changes_results``). ``UserErased`` instead deletes the
 scope's generation and its cached search results (``<prefix>search:<scope>:*``, see ``api.cache``): the
 cache must not keep answering with an erased user's memories until they expire.
 """
