@@ -83,12 +83,16 @@ def summary_coverage(dsn: str, app_id: str) -> dict[str, list[str]]:
 
 def hit_turns(hit: dict[str, Any], covered: dict[str, list[str]]) -> list[str]:
     """The LoCoMo turns a hit answers with, best first: its own; a summary's, the originals listed under it (those
-    that ranked, else its best by words); a summary listing none, every turn whose sentence it still says."""
+    that ranked, else its best by words); a summary listing none, every turn whose sentence it still says.
+    ``covered``: per summary, the turns whose sentence it still says (``summary_coverage``)."""
     dia_id = hit.get("metadata", {}).get("dia_id")
     if dia_id:
         return [dia_id]
-    listed = [o["metadata"].get("dia_id") for o in hit.get("originals", [])]
-    return [t for t in listed if t] or covered.get(hit["id"], [])
+    listed: list[str] = []
+    for original in hit.get("originals", []):  # a summary consolidated again is listed as itself: its turns
+        dia_id = original["metadata"].get("dia_id")
+        listed.extend([dia_id] if dia_id else covered.get(original["id"], []))
+    return listed or covered.get(hit["id"], [])
 
 
 def ranked_items(client: httpx.Client, asked: Asked, app_id: str, covered: dict[str, list[str]]) -> list[list[str]]:
@@ -197,6 +201,25 @@ def measure(
     return {name: recall(ids, rankings) for name, ids in evidence.items()}
 
 
+def remeasure(
+    settings: Settings,
+    app_id: str,
+    plan: Sequence[Asked],
+    evidence: dict[str, dict[QuestionKey, Sequence[str]]],
+    counter: TokenCounter,
+) -> None:
+    """The consolidated namespace's figures again, with only the API running (no worker: nothing changes)."""
+    with running_api(settings, None, ("api",)) as system:
+        assert system is not None
+        with api_client(settings, system.base_url, app_id, timeout=120) as client:
+            kept_now = kept(settings.postgres_dsn, app_id, counter)
+            recall_now = measure(client, plan, app_id, summary_coverage(settings.postgres_dsn, app_id), evidence)
+    print(f"consolidated: {kept_now}\n  recall: {recall_now}", flush=True)
+    body = {"benchmark": "lifecycle", "app_id": app_id, **kept_now, "recall": recall_now}
+    path = write_results("lifecycle_remeasured", body)
+    print(f"wrote {path}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=DEFAULT_DATA)
@@ -204,6 +227,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--conversations", type=int)
     parser.add_argument("--app-id", default="locomo-lifecycle")
     parser.add_argument("--port", type=int, default=API_PORT)
+    parser.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="only search again what an earlier run consolidated under --app-id (after a change to the search)",
+    )
     args = parser.parse_args(argv)
     args.infer, args.api, args.skip_ingest = True, None, False
     conversations = load_conversations(args.data)[: args.conversations]
@@ -218,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = namespace_settings(load_settings(), args.app_id, api_port=args.port)
     ensure_topics(settings)
     counter = TokenCounter()
+    if args.remeasure:
+        remeasure(settings, args.app_id, plan, evidence, counter)
+        return
     with running_api(settings, None, ("streams", "projections", "api")) as system:
         assert system is not None
         report = ingest(args, settings, system, events, expected_count(args, settings, events))

@@ -125,3 +125,46 @@ def test_the_archive_and_named_states_show_exactly_what_they_name(
         assert any(h["id"] == original["id"] and h["state"] == "archived" for h in archive), archive
         active_only = search(life, words, filters={"states": ["active"]}, top_k=10)
         assert all(h["state"] == "active" and not h["originals"] for h in active_only), active_only
+
+
+MORE_FACTS = (
+    "My brother Tomas repairs vintage motorbikes in Ghent.",
+    "I ran my first half marathon in two hours flat.",
+    "Our neighbour keeps bees on the roof of the bakery.",
+    "I switched my phone plan to save on roaming fees.",
+    "My grandmother taught me to knit striped scarves.",
+    "The dentist found a small cavity in my back molar.",
+)
+
+
+def test_a_detail_under_a_summary_consolidated_again_is_found_through_the_newest(system: RunningSystem) -> None:
+    """Twelve facts of one old day make two summaries at the first tick; the two, old and of the same day, make a
+    summary of summaries at the next. A left-out fact then sits two summaries deep, and is still found."""
+    with system.client() as client:
+        life = Life(system, client)
+        said = T0 - timedelta(days=400)
+        life.settle(life.say(said, "old-chat-a", *FACTS))
+        life.settle(life.say(said + timedelta(hours=1), "old-chat-b", *MORE_FACTS))
+        originals = life.memories("active")
+        assert len(originals) == len(FACTS) + len(MORE_FACTS)
+
+        def live_summaries() -> list[dict[str, Any]]:
+            return [m for m in life.memories("active") if m["kind"] == "summary"]
+
+        life.settle(life.tick(T0))
+        wait_until(lambda: len(live_summaries()) >= 2, timeout=300, what="the first summaries")
+        life.settle(life.tick(T0 + timedelta(days=1)))
+        wait_until(lambda: len(live_summaries()) == 1, timeout=300, what="the summary of the summaries")
+        (top,) = live_summaries()
+        archived = {m["id"] for m in life.memories("archived")}
+        assert {m["id"] for m in originals} <= archived
+        deep = [m for m in originals if m["memory"].split(": ", 1)[-1] not in top["memory"]]
+        assert deep
+        for original in deep[:3]:
+            hits = search(life, original["memory"].split(": ", 1)[-1], top_k=3)
+            assert hits[0]["id"] == top["id"], hits
+            assert hits[0]["originals"][0]["id"] == original["id"], hits[0]["originals"]
+        # Found on its own words, the newest summary names a fact it stands for (not a summary in between).
+        best = search(life, top["memory"].split(": ", 1)[-1][:80], top_k=1)[0]
+        assert best["id"] == top["id"]
+        assert best["originals"] and best["originals"][0]["id"] in {m["id"] for m in originals}
