@@ -205,8 +205,9 @@ class SearchEngine:
             rows = await self.reader.search_rows(wanted, scope.app_id, scope.user_id, visible, params)
             summaries: dict[str, dict[str, Any]] | None = None
             if shown.reads_through_summaries:
-                # Archived originals answer through their live summary; one without is not shown at all.
-                archived = [m for m, row in rows.items() if row["state"] == MemoryState.ARCHIVED.value]
+                # Archived originals answer through their live summary; one without is not shown at all, nor is
+                # an archived summary (a digest consolidated again: its own originals answer for it).
+                archived = [m for m, row in rows.items() if _archived_original(row)]
                 summaries = await live_summaries(self.reader.pool, archived, shown)
                 rows = {m: r for m, r in rows.items() if r["state"] != MemoryState.ARCHIVED.value or m in summaries}
             timings["rows"] = _elapsed(started)
@@ -362,6 +363,10 @@ def _time_scope(
     kind: Literal["time", "time_and_topic"] = "time" if scoped is Scoping.TIME else "time_and_topic"
     origin: Literal["query", "messages"] = "messages" if source == "messages" else "query"
     return TimeScopeOut(kind, span.expression, span.start, span.end, origin, inside)
+
+
+def _archived_original(row: dict[str, Any]) -> bool:
+    return bool(row["state"] == MemoryState.ARCHIVED.value and row["kind"] != SUMMARY)
 
 
 def _original(row: dict[str, Any], rank: int | None) -> SummaryOriginal:

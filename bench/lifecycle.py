@@ -19,6 +19,7 @@ import itertools
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -81,6 +82,14 @@ def summary_coverage(dsn: str, app_id: str) -> dict[str, list[str]]:
     return covered
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """One question's answer: each hit's turns (recall by items), and the turns in ranked order (by turns)."""
+
+    items: list[list[str]]
+    turns: list[str]
+
+
 def hit_turns(hit: dict[str, Any], covered: dict[str, list[str]]) -> list[str]:
     """The LoCoMo turns a hit answers with, best first: its own; a summary's, the originals listed under it (those
     that ranked, else its best by words); a summary listing none, every turn whose sentence it still says.
@@ -88,14 +97,46 @@ def hit_turns(hit: dict[str, Any], covered: dict[str, list[str]]) -> list[str]:
     dia_id = hit.get("metadata", {}).get("dia_id")
     if dia_id:
         return [dia_id]
-    listed: list[str] = []
-    for original in hit.get("originals", []):  # a summary consolidated again is listed as itself: its turns
-        dia_id = original["metadata"].get("dia_id")
-        listed.extend([dia_id] if dia_id else covered.get(original["id"], []))
+    listed = [t for original in hit.get("originals", []) for t in original_turns(original, covered)]
     return listed or covered.get(hit["id"], [])
 
 
-def ranked_items(client: httpx.Client, asked: Asked, app_id: str, covered: dict[str, list[str]]) -> list[list[str]]:
+def original_turns(original: dict[str, Any], covered: dict[str, list[str]]) -> list[str]:
+    """An original's turn; a summary consolidated again is listed as itself: the turns whose sentence it says."""
+    dia_id = original["metadata"].get("dia_id")
+    return [dia_id] if dia_id else covered.get(original["id"], [])
+
+
+def turns_by_place(hits: Sequence[dict[str, Any]], covered: dict[str, list[str]]) -> list[str]:
+    """The turns in the order the search ranked them, before it folded archived originals into their summaries.
+
+    Each listed original says the place it ranked at, and a summary shown with ranked originals stands where the
+    first of them ranked (memory.retrieval.through_summaries). Any other hit stands at the first place after the
+    hit before it that no original took (its exact place is not in the answer; a summary's own words, left to its
+    originals, may have taken one more). So a summary's later originals count at their own places, not pulled up
+    to the summary's."""
+    placed: list[tuple[int, list[str]]] = []
+    taken: set[int] = set()
+    before = 0  # the place of the hit before
+    for hit in hits:
+        listed = hit.get("originals", [])
+        ranked = [o for o in listed if o.get("rank") is not None]
+        if ranked:
+            for original in ranked:
+                placed.append((original["rank"], original_turns(original, covered)))
+                taken.add(original["rank"])
+            before = ranked[0]["rank"]
+            continue
+        place = before + 1
+        while place in taken:
+            place += 1
+        placed.append((place, hit_turns(hit, covered)))
+        taken.add(place)
+        before = place
+    return list(dict.fromkeys(t for _, turns in sorted(placed, key=lambda p: p[0]) for t in turns))
+
+
+def ranked_items(client: httpx.Client, asked: Asked, app_id: str, covered: dict[str, list[str]]) -> Ranked:
     body = {
         "query": asked.question.question,
         "user_id": asked.question.sample_id,
@@ -106,19 +147,18 @@ def ranked_items(client: httpx.Client, asked: Asked, app_id: str, covered: dict[
     }
     response = client.post("/v1/memories/search", json=body)
     response.raise_for_status()
-    return [hit_turns(hit, covered) for hit in response.json()["results"]]
+    hits = response.json()["results"]
+    return Ranked([hit_turns(hit, covered) for hit in hits], turns_by_place(hits, covered))
 
 
-def recall(
-    evidence: dict[QuestionKey, Sequence[str]], rankings: dict[QuestionKey, list[list[str]]]
-) -> dict[str, float]:
+def recall(evidence: dict[QuestionKey, Sequence[str]], rankings: dict[QuestionKey, Ranked]) -> dict[str, float]:
     by_items, by_turns = [], []
     for key, wanted in evidence.items():
         if key not in rankings:
             continue
-        items = rankings[key][:K]
+        items = rankings[key].items[:K]
         by_items.append(len(set(wanted) & set().union(*items)) / len(wanted))
-        turns = list(dict.fromkeys(t for item in rankings[key] for t in item))[:K]
+        turns = rankings[key].turns[:K]
         by_turns.append(len(set(wanted) & set(turns)) / len(wanted))
     return {
         "questions": len(by_items),

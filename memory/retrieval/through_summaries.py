@@ -39,14 +39,38 @@ class SummaryHit:
 def fold_into_summaries(order: Sequence[Scored], summary_of: Mapping[str, str], top_k: int) -> list[SummaryHit]:
     """The first ``top_k`` hits of ``order`` with each archived original (a key of ``summary_of``, mapped to its
     live summary) folded into its summary. ``order`` must hold no archived memory without a live summary: the
-    caller leaves those out (api.search), since nothing here can tell them from an active memory."""
+    caller leaves those out (api.search), since nothing here can tell them from an active memory.
+
+    A summary whose originals are shown stands where the first of them ranked, not where its own words did:
+    its words are a digest of those same originals, and counting both would push other memories down twice for
+    one match (the order an unconsolidated search would give is the goal). A summary none of whose originals
+    make the cut stands at its own place."""
+    deferred = set(summary_of.values())  # stand at an original's place, if one is shown
+    while True:
+        hits, end = _fold(order, summary_of, top_k, deferred)
+        shown = {h.scored.memory_id for h in hits}
+        unshown = {s for s in deferred if s not in shown and _place_of(order, s, end) is not None}
+        if not unshown:
+            return hits
+        deferred -= unshown  # ranked on its own words above the cut, and no original of it made it
+
+
+def _place_of(order: Sequence[Scored], memory_id: str, end: int) -> int | None:
+    return next((place for place, s in enumerate(order[:end], start=1) if s.memory_id == memory_id), None)
+
+
+def _fold(
+    order: Sequence[Scored], summary_of: Mapping[str, str], top_k: int, deferred: set[str]
+) -> tuple[list[SummaryHit], int]:
+    """``fold_into_summaries`` with the summaries in ``deferred`` left to their originals; and the place it
+    stopped at."""
     hits: list[SummaryHit] = []
     shown: dict[str, SummaryHit] = {}
     for place, scored in enumerate(order, start=1):
         summary = summary_of.get(scored.memory_id)
         if summary is None:
-            if scored.memory_id in shown:
-                continue  # the summary itself, after one of its originals brought it
+            if scored.memory_id in shown or scored.memory_id in deferred:
+                continue  # the summary itself: one of its originals brought it, or will
             hit = SummaryHit(scored)
         elif summary in shown:
             shown[summary].originals.append((scored.memory_id, place))
@@ -56,8 +80,8 @@ def fold_into_summaries(order: Sequence[Scored], summary_of: Mapping[str, str], 
         hits.append(hit)
         shown[hit.scored.memory_id] = hit
         if len(hits) >= top_k:
-            break  # originals ranked below the last hit shown are not what made anything rank
-    return hits
+            return hits, place  # originals ranked below the last hit shown are not what made anything rank
+    return hits, len(order)
 
 
 def best_by_words(query: str, originals: Sequence[tuple[str, str]]) -> str | None:

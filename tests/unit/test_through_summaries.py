@@ -26,11 +26,17 @@ def test_later_originals_of_a_shown_summary_are_listed_under_it_not_shown_again(
     assert shown(hits) == [("s", [("o2", 1), ("o1", 3)]), ("a", []), ("b", [])]
 
 
-def test_a_summary_ranked_on_its_own_words_first_takes_its_originals_below_it() -> None:
+def test_a_summary_stands_where_its_first_original_ranked_not_where_its_own_words_did() -> None:
+    # Its words digest the same originals: the order is the one an unconsolidated search gives (a, then o1).
     hits = fold_into_summaries(order("s", "a", "o1"), {"o1": "s"}, top_k=2)
-    assert shown(hits) == [("s", []), ("a", [])]  # o1 ranked below the last hit shown: not what made s rank
+    assert shown(hits) == [("a", []), ("s", [("o1", 3)])]
     hits = fold_into_summaries(order("s", "o1", "a"), {"o1": "s"}, top_k=2)
     assert shown(hits) == [("s", [("o1", 2)]), ("a", [])]
+
+
+def test_a_summary_none_of_whose_originals_make_the_cut_stands_at_its_own_place() -> None:
+    hits = fold_into_summaries(order("s", "a", "b", "o1"), {"o1": "s"}, top_k=2)
+    assert shown(hits) == [("s", []), ("a", [])]
 
 
 def test_top_k_counts_hits_shown_so_folding_fills_it_from_further_down() -> None:
