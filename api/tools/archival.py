@@ -74,7 +74,10 @@ async def search(services: Services, scope: Scope, arguments: dict[str, Any]) ->
 
 
 def result(hit: SearchHit) -> dict[str, Any]:
-    return {"id": hit.id, "memory": hit.memory, "score": hit.score, "valid_from": hit.valid_from.isoformat()}
+    found = {"id": hit.id, "memory": hit.memory, "score": hit.score, "valid_from": hit.valid_from.isoformat()}
+    if hit.originals:  # a consolidation summary's hit: the archived memories that made it rank
+        found["originals"] = [{"id": o.id, "memory": o.memory, "rank": o.rank} for o in hit.originals]
+    return found
 
 
 def search_text(query: str, page: int, first: int, hits: list[SearchHit], more: bool) -> str:
@@ -85,6 +88,8 @@ def search_text(query: str, page: int, first: int, hits: list[SearchHit], more: 
     lines = [f"Archival memories matching {query!r}, page {page} (best first):"]
     for number, hit in enumerate(hits, start=first + 1):
         lines.append(f"{number}. [id {hit.id}, {hit.valid_from.date().isoformat()}] {hit.memory}")
+        # A summary leaves details out: the originals the question matched, in their own words, under it.
+        lines.extend(f"   - [id {o.id}, {o.valid_from.date().isoformat()}] {o.memory}" for o in hit.originals)
     if more:
         lines.append(f"More may follow: call archival_memory_search with page {page + 1}.")
     return "\n".join(lines)

@@ -89,6 +89,14 @@ def test_a_detail_the_summary_left_out_is_found_through_it(system: RunningSystem
             assert response.status_code == 200, response.text
             assert original["id"] in response.json()["memory_ids"]
             assert original["memory"].split(": ", 1)[-1] in response.json()["context"]
+            # So does the agents' memory tool: the summary's line, and the original's own words under it.
+            called = client.post(
+                "/v1/tools/archival_memory_search",
+                json={"arguments": {"query": original["memory"]}, "user_id": life.user},
+            )
+            assert called.status_code == 200, called.text
+            assert original["memory"] in called.json()["text"]
+            assert called.json()["data"]["results"][0]["originals"][0]["id"] == original["id"]
 
 
 def test_a_summary_found_by_its_own_words_names_its_best_original(
